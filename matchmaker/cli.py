@@ -1,0 +1,126 @@
+"""Flask CLI commands: accounts, import/export, demo data."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from matchmaker.extensions import db
+
+DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
+
+
+def register(app: Flask) -> None:
+    """Attach every command to the app's CLI."""
+    app.cli.add_command(create_organiser)
+    app.cli.add_command(import_profiles_command)
+    app.cli.add_command(export_profiles_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(translations)
+
+
+@click.command("create-organiser")
+@click.argument("email")
+@click.option("--name", default="Organisation", help="Display name.")
+@click.password_option(help="Password (asked for when not given).")
+def create_organiser(email: str, name: str, password: str) -> None:
+    """Create an organiser account, or make an existing account an organiser."""
+    from matchmaker.accounts.services import create_user, find_user_by_email
+
+    if len(password) < 10:
+        raise click.BadParameter("at least 10 characters", param_hint="password")
+    user = find_user_by_email(email)
+    if user is None:
+        user = create_user(email, name, password, organiser=True)
+        action = "created"
+    else:
+        user.is_organiser = True
+        user.set_password(password)
+        action = "promoted"
+    db.session.commit()
+    click.echo(f"Organiser {user.email} {action}.")
+
+
+def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
+    """Import (or validate) a file, print the report and say whether it succeeded."""
+    from matchmaker.directory.importing import ImportFileError, import_profiles
+
+    try:
+        report = import_profiles(data, filename, dry_run=dry_run)
+    except ImportFileError as exc:
+        click.echo(f"{filename}: {exc}", err=True)
+        return False
+    for error in report.errors:
+        click.echo(f"{filename}: {error}", err=True)
+    if not report.ok:
+        db.session.rollback()
+        click.echo(f"{len(report.errors)} invalid row(s); nothing was imported.", err=True)
+        return False
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {report.created} new, {report.updated} to update; all rows valid.")
+    else:
+        db.session.commit()
+        click.echo(f"Imported: {report.created} new, {report.updated} updated.")
+    return True
+
+
+@click.command("import-profiles")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only validate; change nothing.")
+def import_profiles_command(file: Path, dry_run: bool) -> None:
+    """Import SME and startup profiles from JSON or CSV (updates by id)."""
+    if not run_import(file.read_bytes(), file.name, dry_run=dry_run):
+        sys.exit(1)
+
+
+@click.command("export-profiles")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export_profiles_command(output: Path | None) -> None:
+    """Write every profile as JSON in the import format (to stdout or a file)."""
+    from matchmaker.directory.exporting import profiles_document
+
+    text = json.dumps(profiles_document(), ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text)
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo of the Lausitz AI conference (profiles and demo accounts)."""
+    from matchmaker.accounts.services import create_user, find_user_by_email
+
+    if not run_import(DEMO_FILE.read_bytes(), DEMO_FILE.name, dry_run=False):
+        sys.exit(1)
+    accounts = [
+        ("orga@ki-tag-lausitz.example", "Orga-Team KI-Tag Lausitz", True),
+        ("mitglied@ki-tag-lausitz.example", "Demo-Mitglied", False),
+    ]
+    for email, name, organiser in accounts:
+        if find_user_by_email(email) is None:
+            create_user(email, name, "demo-passwort", organiser=organiser)
+    db.session.commit()
+    click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
+
+
+translations = AppGroup("translations", help="Check the translation catalogues.")
+
+
+@translations.command("check")
+def check_translations() -> None:
+    """Fail when a catalogue lacks a translation of any message."""
+    from matchmaker.core.catalogues import missing_translations
+
+    missing = missing_translations()
+    for lang, ids in missing.items():
+        for msgid in ids:
+            click.echo(f"{lang}: missing translation for {msgid!r}", err=True)
+    if any(missing.values()):
+        sys.exit(1)
+    click.echo("All catalogues complete.")

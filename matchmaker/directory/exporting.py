@@ -1,0 +1,89 @@
+"""Export profiles as JSON (the import format) and CSV."""
+
+import csv
+import io
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from matchmaker.directory.importing import CSV_COLUMNS
+from matchmaker.directory.models import Profile, Solution
+from matchmaker.extensions import db
+
+
+def _profiles() -> list[Profile]:
+    return list(
+        db.session.scalars(
+            select(Profile)
+            .options(
+                selectinload(Profile.categories),
+                selectinload(Profile.solutions).selectinload(Solution.categories),
+            )
+            .order_by(Profile.kind, Profile.id)
+        )
+    )
+
+
+def profile_record(profile: Profile) -> dict:
+    """Return one profile in the import format (unknown keys are ignored on import)."""
+    record = {
+        "id": profile.ref,
+        "name": profile.name,
+        "sector": profile.sector_detail or (profile.sector.code if profile.sector else ""),
+        "sector_code": profile.sector.code if profile.sector else "",
+        "city": profile.city,
+        "region": profile.region,
+        "employees": profile.employees,
+        "language": profile.language,
+        "website": profile.website,
+        "contact_name": profile.contact_name,
+        "contact_role": profile.contact_role,
+        "contact_email": profile.contact_email,
+        "contact_phone": profile.contact_phone,
+        "categories": [c.code for c in profile.categories],
+        "tags": list(profile.tags or []),
+    }
+    if profile.kind == "sme":
+        record["needs"] = profile.description
+    else:
+        record["offering"] = profile.description
+        record["solutions"] = [
+            {
+                "title": s.title,
+                "description": s.description,
+                "categories": [c.code for c in s.categories],
+                "maturity": s.maturity,
+                "references": s.references,
+                "pricing": s.pricing,
+            }
+            for s in profile.solutions
+        ]
+    return record
+
+
+def profiles_document() -> dict:
+    """Return every profile as ``{"smes": [...], "startups": [...]}``."""
+    document: dict[str, list[dict]] = {"smes": [], "startups": []}
+    for profile in _profiles():
+        document["smes" if profile.kind == "sme" else "startups"].append(profile_record(profile))
+    return document
+
+
+def profiles_csv() -> Iterator[str]:
+    """Yield every profile as CSV text with a header row (lists joined by ';')."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*CSV_COLUMNS, "solutions"])
+    writer.writeheader()
+    yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet programs then read UTF-8 umlauts
+    for profile in _profiles():
+        buffer.seek(0)
+        buffer.truncate()
+        record = profile_record(profile)
+        record["kind"] = profile.kind
+        record["categories"] = ";".join(record["categories"])
+        record["tags"] = ";".join(record["tags"])
+        record["solutions"] = " | ".join(s["title"] for s in record.get("solutions", []))
+        record["employees"] = "" if record["employees"] is None else record["employees"]
+        writer.writerow({k: record.get(k, "") for k in [*CSV_COLUMNS, "solutions"]})
+        yield buffer.getvalue()

@@ -1,0 +1,200 @@
+"""The directory: taxonomy, SME and startup profiles, solutions, search index."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.accounts.models import User, utcnow
+from matchmaker.extensions import db
+
+KINDS = ("sme", "startup")
+LANGUAGES = ("de", "en", "mixed")
+MATURITIES = ("idea", "pilot", "product")
+
+
+class Sector(db.Model):
+    """An industry sector; labels in German and English, keywords to classify free text."""
+
+    __tablename__ = "sectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    label_de: Mapped[str] = mapped_column(String(120), nullable=False)
+    label_en: Mapped[str] = mapped_column(String(120), nullable=False)
+    keywords: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    def label(self, locale: str) -> str:
+        """Return the label in the given language."""
+        return self.label_en if locale == "en" else self.label_de
+
+    def __repr__(self) -> str:
+        return f"<Sector {self.code}>"
+
+
+class Category(db.Model):
+    """An AI use-case category such as bookkeeping or IT security."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    label_de: Mapped[str] = mapped_column(String(120), nullable=False)
+    label_en: Mapped[str] = mapped_column(String(120), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    def label(self, locale: str) -> str:
+        """Return the label in the given language."""
+        return self.label_en if locale == "en" else self.label_de
+
+    def __repr__(self) -> str:
+        return f"<Category {self.code}>"
+
+
+profile_categories = Table(
+    "profile_categories",
+    db.metadata,
+    Column("profile_id", ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+)
+
+solution_categories = Table(
+    "solution_categories",
+    db.metadata,
+    Column("solution_id", ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Profile(db.Model):
+    """An SME needs profile or a startup profile, one table for both kinds."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
+    external_ref: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    sector_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sectors.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    sector_detail: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    city: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    region: Mapped[str] = mapped_column(String(120), nullable=False, default="", index=True)
+    employees: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    contact_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    contact_role: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    contact_phone: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    language: Mapped[str] = mapped_column(String(5), nullable=False, default="de")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    sector: Mapped[Sector | None] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship()
+    categories: Mapped[list[Category]] = relationship(
+        secondary=profile_categories, order_by=Category.position
+    )
+    solutions: Mapped[list["Solution"]] = relationship(
+        back_populates="profile",
+        cascade="all, delete-orphan",
+        order_by="Solution.position, Solution.id",
+    )
+
+    @property
+    def ref(self) -> str:
+        """Return the external reference, or the id when the profile was made in the app."""
+        return self.external_ref or str(self.id)
+
+    @property
+    def is_sme(self) -> bool:
+        """Tell whether this is an SME needs profile."""
+        return self.kind == "sme"
+
+    def __repr__(self) -> str:
+        return f"<Profile {self.id} {self.kind} {self.name!r}>"
+
+
+class Solution(db.Model):
+    """One solution a startup offers."""
+
+    __tablename__ = "solutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    maturity: Mapped[str] = mapped_column(String(10), nullable=False, default="product")
+    references: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    pricing: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    profile: Mapped[Profile] = relationship(back_populates="solutions")
+    categories: Mapped[list[Category]] = relationship(
+        secondary=solution_categories, order_by=Category.position
+    )
+
+    def __repr__(self) -> str:
+        return f"<Solution {self.id} {self.title!r}>"
+
+
+class SearchWord(db.Model):
+    """A distinct normalised word of the directory's texts, searchable by substring."""
+
+    __tablename__ = "search_words"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<SearchWord {self.word}>"
+
+
+class ProfileWord(db.Model):
+    """Posting: a profile contains a search word."""
+
+    __tablename__ = "profile_words"
+
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    word_id: Mapped[int] = mapped_column(
+        ForeignKey("search_words.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<ProfileWord {self.profile_id}:{self.word_id}>"
+
+
+class DataVersion(db.Model):
+    """A counter per data set, bumped on every change, so each worker sees staleness cheaply."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    def __repr__(self) -> str:
+        return f"<DataVersion {self.name}={self.version}>"

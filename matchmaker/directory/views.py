@@ -1,0 +1,269 @@
+"""Directory pages: browse and search, profile details, create/edit/delete, CSV export."""
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import BadRequest
+
+from matchmaker.directory import exporting, services, taxonomy
+from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, parse_tags
+from matchmaker.directory.models import KINDS, Profile, Solution
+from matchmaker.extensions import db
+
+bp = Blueprint("directory", __name__)
+
+MAX_QUERY_LENGTH = 200
+MAX_PAGE = 10_000
+
+
+def bad_request(message: str) -> BadRequest:
+    """Build a 400 error whose message is shown to the user."""
+    error = BadRequest(message)
+    error.friendly = True
+    return error
+
+
+def parse_directory_query() -> tuple[services.DirectoryQuery, int]:
+    """Validate the directory's query parameters, or raise a friendly 400."""
+    args = request.args
+    q = args.get("q", "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise bad_request(_("The search text is too long (at most 200 characters)."))
+    kind = args.get("kind", "")
+    if kind and kind not in KINDS:
+        raise bad_request(_("Unknown kind of profile."))
+    sector = args.get("sector", "")
+    if sector and taxonomy.sector_by_code(sector) is None:
+        raise bad_request(_("Unknown sector."))
+    category = args.get("category", "")
+    if category and not taxonomy.categories_by_code([category]):
+        raise bad_request(_("Unknown AI use case."))
+    sort = args.get("sort", "name")
+    if sort not in services.SORTS:
+        raise bad_request(_("Unknown sort order."))
+    page_arg = args.get("page", "1")
+    if not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
+        raise bad_request(_("The page number is not valid."))
+    region = args.get("region", "").strip()[:120]
+    query = services.DirectoryQuery(
+        q=q, kind=kind, sector=sector, category=category, region=region, sort=sort
+    )
+    return query, int(page_arg)
+
+
+@bp.get("/directory")
+def index():
+    """Browse and search SMEs and startups."""
+    query, page = parse_directory_query()
+    pagination = db.paginate(
+        services.directory_select(query),
+        page=page,
+        per_page=current_app.config["DIRECTORY_PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template(
+        "directory/index.html",
+        query=query,
+        pagination=pagination,
+        sectors=taxonomy.all_sectors(),
+        categories=taxonomy.all_categories(),
+        regions=services.regions(),
+        sorts=services.SORTS,
+    )
+
+
+def get_profile_or_404(profile_id: int) -> Profile:
+    """Return the profile or answer 404."""
+    profile = db.session.get(Profile, profile_id)
+    if profile is None:
+        abort(404)
+    return profile
+
+
+def get_editable_profile(profile_id: int) -> Profile:
+    """Return a profile the current user may change, or answer 404/403."""
+    profile = get_profile_or_404(profile_id)
+    if not current_user.can_edit(profile):
+        abort(403)
+    return profile
+
+
+@bp.get("/profiles/<int:profile_id>")
+def detail(profile_id: int):
+    """Show one profile with its solutions."""
+    profile = get_profile_or_404(profile_id)
+    return render_template("directory/detail.html", profile=profile)
+
+
+@bp.get("/my/profiles")
+@login_required
+def my_profiles():
+    """List the profiles the current member owns."""
+    return render_template("directory/mine.html", profiles=services.profiles_of(current_user))
+
+
+def profile_form_data(form: ProfileForm) -> dict:
+    """Turn a validated profile form into service data."""
+    data = {
+        field: getattr(form, field).data for field in services.PROFILE_FIELDS if field != "tags"
+    }
+    data["tags"] = parse_tags(form.tags.data)
+    data["sector"] = form.sector.data or None
+    data["categories"] = form.categories.data or []
+    for field in ("name", "city", "region", "sector_detail", "contact_name", "contact_role"):
+        data[field] = (data[field] or "").strip()
+    return data
+
+
+@bp.route("/profiles/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Create an SME needs profile or a startup profile."""
+    form = ProfileForm()
+    if request.method == "GET" and request.args.get("kind") in KINDS:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        profile = services.create_profile(form.kind.data, profile_form_data(form), current_user)
+        db.session.commit()
+        flash(_("The profile has been created."), "success")
+        if profile.kind == "startup":
+            flash(_("Now describe your solutions, so SMEs find you."), "info")
+        return redirect(url_for("directory.detail", profile_id=profile.id))
+    return render_template("directory/form.html", form=form, profile=None)
+
+
+@bp.route("/profiles/<int:profile_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(profile_id: int):
+    """Change a profile (owner or organiser)."""
+    profile = get_editable_profile(profile_id)
+    form = ProfileForm(obj=profile)
+    del form.kind
+    if request.method == "GET":
+        form.sector.data = profile.sector.code if profile.sector else ""
+        form.categories.data = [c.code for c in profile.categories]
+        form.tags.data = ", ".join(profile.tags or [])
+    if form.validate_on_submit():
+        services.update_profile(profile, profile_form_data(form))
+        db.session.commit()
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("directory.detail", profile_id=profile.id))
+    return render_template("directory/form.html", form=form, profile=profile)
+
+
+@bp.route("/profiles/<int:profile_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(profile_id: int):
+    """Ask, then delete a profile (owner or organiser)."""
+    profile = get_editable_profile(profile_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = profile.name
+        services.delete_profile(profile)
+        db.session.commit()
+        flash(_("The profile “%(name)s” has been deleted.", name=name), "success")
+        return redirect(url_for("directory.my_profiles"))
+    return render_template(
+        "directory/confirm_delete.html",
+        form=form,
+        what=profile.name,
+        cancel_url=url_for("directory.detail", profile_id=profile.id),
+    )
+
+
+def solution_form_data(form: SolutionForm) -> dict:
+    """Turn a validated solution form into service data."""
+    data = {field: getattr(form, field).data for field in services.SOLUTION_FIELDS}
+    data["title"] = data["title"].strip()
+    data["categories"] = form.categories.data or []
+    return data
+
+
+@bp.route("/profiles/<int:profile_id>/solutions/new", methods=["GET", "POST"])
+@login_required
+def create_solution(profile_id: int):
+    """Add a solution to a startup profile."""
+    profile = get_editable_profile(profile_id)
+    if profile.kind != "startup":
+        abort(404)
+    form = SolutionForm()
+    if form.validate_on_submit():
+        services.save_solution(profile, solution_form_data(form))
+        db.session.commit()
+        flash(_("The solution has been saved."), "success")
+        return redirect(url_for("directory.detail", profile_id=profile.id))
+    return render_template(
+        "directory/solution_form.html", form=form, profile=profile, solution=None
+    )
+
+
+def get_editable_solution(solution_id: int) -> Solution:
+    """Return a solution whose profile the current user may change."""
+    solution = db.session.get(Solution, solution_id)
+    if solution is None:
+        abort(404)
+    if not current_user.can_edit(solution.profile):
+        abort(403)
+    return solution
+
+
+@bp.route("/solutions/<int:solution_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_solution(solution_id: int):
+    """Change a solution."""
+    solution = get_editable_solution(solution_id)
+    form = SolutionForm(obj=solution)
+    if request.method == "GET":
+        form.categories.data = [c.code for c in solution.categories]
+    if form.validate_on_submit():
+        services.save_solution(solution.profile, solution_form_data(form), solution)
+        db.session.commit()
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("directory.detail", profile_id=solution.profile_id))
+    return render_template(
+        "directory/solution_form.html", form=form, profile=solution.profile, solution=solution
+    )
+
+
+@bp.route("/solutions/<int:solution_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_solution(solution_id: int):
+    """Ask, then delete a solution."""
+    solution = get_editable_solution(solution_id)
+    profile_id = solution.profile_id
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = solution.title
+        services.delete_solution(solution)
+        db.session.commit()
+        flash(_("The solution “%(name)s” has been deleted.", name=title), "success")
+        return redirect(url_for("directory.detail", profile_id=profile_id))
+    return render_template(
+        "directory/confirm_delete.html",
+        form=form,
+        what=solution.title,
+        cancel_url=url_for("directory.detail", profile_id=profile_id),
+    )
+
+
+@bp.get("/directory/export.csv")
+@login_required
+def export_csv():
+    """Download every profile as CSV (organisers only)."""
+    if not current_user.is_organiser:
+        abort(403)
+    return Response(
+        exporting.profiles_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=matchmaker-profiles.csv"},
+    )
