@@ -1,0 +1,184 @@
+"""Shared fixtures: every test gets its own database, migrated from empty.
+
+Set ``TEST_DATABASE_URL`` to a PostgreSQL server URL (any database on it, e.g.
+``postgresql://postgres@127.0.0.1:5432/postgres``) to run the suite on PostgreSQL;
+otherwise it runs on SQLite. A template database is migrated once per session and
+cloned for each test (file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+PostgreSQL).
+"""
+
+import itertools
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from matchmaker import create_app
+from matchmaker.config import normalise_database_url
+from matchmaker.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_counter = itertools.count()
+
+
+def base_config(uri: str) -> dict:
+    """Return the configuration every test app starts from."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "SECRET_KEY": "test-secret-key",
+        "SERVER_NAME": "localhost",
+    }
+
+
+def _pg_url(database: str) -> str:
+    return (
+        sa.engine.make_url(normalise_database_url(PG_URL))
+        .set(database=database)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _pg_admin(statement: str) -> None:
+    engine = sa.create_engine(_pg_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _migrate(uri: str) -> None:
+    app = create_app(base_config(uri))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrate an empty template database once; yield how to clone it."""
+    tag = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    if PG_URL:
+        name = f"mm_tpl_{tag}_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        _migrate(_pg_url(name))
+        yield ("postgresql", name)
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        _migrate(f"sqlite:///{path}")
+        yield ("sqlite", path)
+
+
+@pytest.fixture
+def database_uri(database_template, tmp_path):
+    """Clone the template into a fresh database for one test."""
+    kind, source = database_template
+    if kind == "postgresql":
+        name = f"{source}_t{next(_counter)}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        yield _pg_url(name)
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        target = tmp_path / "test.db"
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_factory(database_uri, tmp_path):
+    """Return a function that creates an app on this test's database."""
+    apps = []
+
+    def make(**overrides):
+        config = base_config(database_uri)
+        config.update(overrides)
+        application = create_app(config)
+        apps.append(application)
+        return application
+
+    yield make
+    for application in apps:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    """The application on a fresh, migrated database, inside an app context."""
+    application = app_factory()
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the app's flask commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Return a factory that creates accounts."""
+    from matchmaker.accounts.services import create_user
+
+    def make(email=None, name="Erika Muster", password="geheimes-passwort", organiser=False):
+        email = email or f"user{next(_counter)}@example.de"
+        user = create_user(email, name, password, organiser=organiser)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_profile(app):
+    """Return a factory that creates profiles through the service layer."""
+    from matchmaker.directory import services
+
+    def make(kind="sme", owner=None, **fields):
+        data = {
+            "name": f"Firma {next(_counter)}",
+            "city": "Cottbus",
+            "description": "Wir suchen KI für unsere Eingangsrechnungen und die Buchhaltung.",
+            "language": "de",
+            "tags": [],
+            "categories": [],
+        }
+        data.update(fields)
+        profile = services.create_profile(kind, data, owner)
+        db.session.commit()
+        return profile
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Return a function that logs a user in through the login form."""
+
+    def do_login(user, password="geheimes-passwort"):
+        response = client.post("/account/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do_login
+
+
+def pytest_report_header(config):
+    """Say which database the suite runs on."""
+    return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (per-test file copies)'}"
