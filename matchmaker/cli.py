@@ -109,7 +109,17 @@ def demo_command() -> None:
     click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
 
 
-translations = AppGroup("translations", help="Check the translation catalogues.")
+translations = AppGroup("translations", help="Maintain the translation catalogues.")
+
+
+@translations.command("update")
+def update_translations() -> None:
+    """Extract the messages and merge them into the German and English catalogues."""
+    from matchmaker.core.catalogues import missing_translations, update_catalogues
+
+    click.echo(f"Wrote {update_catalogues()}.")
+    for lang, ids in missing_translations().items():
+        click.echo(f"{lang}: {len(ids)} message(s) to translate")
 
 
 @translations.command("check")

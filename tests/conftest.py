@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from matchmaker import create_app
@@ -33,6 +34,8 @@ def base_config(uri: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "SECRET_KEY": "test-secret-key",
         "SERVER_NAME": "localhost",
+        # a cheap hash keeps account fixtures fast; production uses scrypt
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -91,6 +94,18 @@ def database_uri(database_template, tmp_path):
         yield f"sqlite:///{target}"
 
 
+class RequestIsolatingClient(FlaskClient):
+    """A test client that gives each request its own app context, as a server does.
+
+    Tests hold an app context open to use the database; without this, requests
+    would share its ``g`` (the cached locale, the logged-in user) and its session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app_factory(database_uri, tmp_path):
     """Return a function that creates an app on this test's database."""
@@ -100,6 +115,7 @@ def app_factory(database_uri, tmp_path):
         config = base_config(database_uri)
         config.update(overrides)
         application = create_app(config)
+        application.test_client_class = RequestIsolatingClient
         apps.append(application)
         return application
 

@@ -6,6 +6,7 @@ from wtforms import (
     EmailField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -55,8 +56,8 @@ class ProfileForm(FlaskForm):
     kind = RadioField(
         _l("Kind of profile"),
         choices=[
-            ("sme", _l("SME: we are looking for AI solutions")),
-            ("startup", _l("Startup: we offer AI solutions")),
+            SelectChoice("sme", _l("SME: we are looking for AI solutions")),
+            SelectChoice("startup", _l("Startup: we offer AI solutions")),
         ],
         validators=[DataRequired(message=_l("Please choose the kind of profile."))],
     )
@@ -107,7 +108,11 @@ class ProfileForm(FlaskForm):
     )
     language = SelectField(
         _l("Language of the texts"),
-        choices=[("de", _l("German")), ("en", _l("English")), ("mixed", _l("Mixed"))],
+        choices=[
+            SelectChoice("de", _l("German")),
+            SelectChoice("en", _l("English")),
+            SelectChoice("mixed", _l("Mixed")),
+        ],
         default="de",
     )
     description = TextAreaField(
@@ -124,7 +129,10 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.sector.choices = [("", _l("— please choose —")), *taxonomy.sector_choices()]
+        self.sector.choices = [
+            SelectChoice("", _l("— please choose —")),
+            *taxonomy.sector_choices(),
+        ]
         self.categories.choices = taxonomy.category_choices()
 
     def validate_tags(self, field: StringField) -> None:
@@ -148,9 +156,9 @@ class SolutionForm(FlaskForm):
     maturity = SelectField(
         _l("Maturity"),
         choices=[
-            ("idea", _l("Idea")),
-            ("pilot", _l("Pilot")),
-            ("product", _l("Product in use")),
+            SelectChoice("idea", _l("Idea")),
+            SelectChoice("pilot", _l("Pilot")),
+            SelectChoice("product", _l("Product in use")),
         ],
         default="product",
     )

@@ -1,6 +1,7 @@
 """Read the taxonomy tables (sectors, use-case categories) in the user's language."""
 
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from matchmaker.core.i18n import current_language
 from matchmaker.directory.models import Category, Sector
@@ -17,16 +18,16 @@ def all_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.code)))
 
 
-def sector_choices() -> list[tuple[str, str]]:
-    """Return (code, label) pairs for a select field."""
+def sector_choices() -> list[SelectChoice]:
+    """Return the sectors as choices for a select field."""
     lang = current_language()
-    return [(s.code, s.label(lang)) for s in all_sectors()]
+    return [SelectChoice(s.code, s.label(lang)) for s in all_sectors()]
 
 
-def category_choices() -> list[tuple[str, str]]:
-    """Return (code, label) pairs for a checkbox list."""
+def category_choices() -> list[SelectChoice]:
+    """Return the use-case categories as choices for a checkbox list."""
     lang = current_language()
-    return [(c.code, c.label(lang)) for c in all_categories()]
+    return [SelectChoice(c.code, c.label(lang)) for c in all_categories()]
 
 
 def categories_by_code(codes) -> list[Category]:
