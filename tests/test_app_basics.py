@@ -1,0 +1,148 @@
+"""App-wide behaviour: migrations match the models, CSRF, errors, translations, assets."""
+
+import re
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from matchmaker.core.catalogues import missing_translations
+from matchmaker.extensions import db
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_migrations_downgrade_and_upgrade_again(app):
+    downgrade(revision="base")
+    db.session.remove()
+    upgrade()
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_taxonomy_is_seeded_by_migration(app):
+    from matchmaker.directory.taxonomy import all_categories, all_sectors
+
+    codes = {c.code for c in all_categories()}
+    assert {"bookkeeping", "it_security", "predictive_maintenance", "translation"} <= codes
+    assert all(c.label_de and c.label_en for c in all_categories())
+    assert "energy" in {s.code for s in all_sectors()}
+
+
+def test_catalogues_are_complete():
+    missing = missing_translations()
+    assert set(missing) == {"de", "en"}
+    assert missing == {"de": [], "en": []}
+
+
+def test_no_external_assets(client):
+    page = client.get("/").get_data(as_text=True)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert not url.startswith(("http://", "https://", "//")), url
+    for asset in ("/static/css/app.css", "/static/css/print.css", "/static/favicon.svg"):
+        with client.get(asset) as response:
+            assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/nowhere", "/profiles/abc", "/static/nothing.css"])
+def test_friendly_404(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "Seite nicht gefunden" in response.get_data(as_text=True)
+
+
+def test_405_is_friendly(client):
+    response = client.put("/directory")
+    assert response.status_code == 405
+    assert "Methode nicht erlaubt" in response.get_data(as_text=True)
+
+
+def test_unexpected_errors_render_a_page(app_factory):
+    application = app_factory()
+    application.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @application.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = application.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Etwas ist schiefgelaufen" in response.get_data(as_text=True)
+
+
+def test_language_switch_rejects_offsite_redirects(client):
+    response = client.post("/language/en", data={"next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+    assert client.post("/language/xx").status_code == 404
+
+
+def test_secret_key_required_in_production(monkeypatch, database_uri):
+    from matchmaker import create_app
+
+    monkeypatch.setenv("MATCHMAKER_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_uri})
+
+
+class TestWithCsrf:
+    """Forms refuse posts without a valid CSRF token."""
+
+    @pytest.fixture
+    def csrf_client(self, app_factory):
+        application = app_factory(WTF_CSRF_ENABLED=True)
+        with application.app_context():
+            yield application.test_client()
+
+    def test_post_without_token_is_refused(self, csrf_client):
+        response = csrf_client.post(
+            "/account/register",
+            data={
+                "name": "A",
+                "email": "a@example.de",
+                "password": "sehr-geheim-123",
+                "password_again": "sehr-geheim-123",
+            },
+        )
+        assert response.status_code == 400
+        assert "Formular ist abgelaufen" in response.get_data(as_text=True)
+
+    def test_register_and_create_profile_with_tokens(self, csrf_client):
+        page = csrf_client.get("/account/register").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = csrf_client.post(
+            "/account/register",
+            data={
+                "csrf_token": token,
+                "name": "Anna",
+                "email": "anna@example.de",
+                "password": "sehr-geheim-123",
+                "password_again": "sehr-geheim-123",
+            },
+        )
+        assert response.status_code == 302
+        form = csrf_client.get("/profiles/new").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        created = csrf_client.post(
+            "/profiles/new",
+            data={
+                "csrf_token": token,
+                "kind": "sme",
+                "name": "Brauerei Weißwasser",
+                "city": "Weißwasser",
+                "language": "de",
+                "description": "Wir wollen unsere Buchhaltung mit KI vereinfachen.",
+            },
+        )
+        assert created.status_code == 302
+        no_token = csrf_client.post("/profiles/new", data={"kind": "sme", "name": "X"})
+        assert no_token.status_code == 400
+
+    def test_logout_needs_token(self, csrf_client):
+        assert csrf_client.post("/account/logout").status_code == 400
