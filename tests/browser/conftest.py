@@ -1,0 +1,53 @@
+"""Browser harness: the app on a live loopback server, driven by Playwright in system Chromium."""
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_app(app_factory):
+    """Serve a fresh app (CSRF on, as in production) on a free loopback port."""
+    application = app_factory(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    application.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield application
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_app):
+    """A fresh browser page in German, pointed at the live app."""
+    context = browser.new_context(locale="de-DE", base_url=live_app.config["LIVE_URL"])
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
