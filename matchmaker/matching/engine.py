@@ -1,0 +1,948 @@
+"""Matching engine: rank AI startups for SMEs (and SMEs for startups) from free text.
+
+Pure scikit-learn/numpy/scipy; no Flask, no database.  The app builds :class:`Profile` objects,
+fits one :class:`MatchEngine` per change of the profiles, and asks it for suggestions.
+
+Interface
+---------
+``Profile(ref, kind, text, name="", sector="", categories=(), tags=())``
+    ``kind`` is ``"sme"`` or ``"startup"``; ``text`` is the SME's needs, or the startup's offering
+    plus its solutions' titles/descriptions; ``categories`` are use-case codes from
+    :data:`CATEGORY_CODES` (an SME's interests, a startup's categories); ``tags`` are keywords.
+``MatchEngine(**params).fit(profiles) -> MatchEngine``
+    Learns vocabulary, IDF weights and one vector per profile.
+``engine.suggest(ref, k=10) -> list[Suggestion]``
+    Best profiles of the *other* kind for one profile, best first, scores >= ``min_score``.
+``engine.suggest_text(text, kind, k=10, categories=(), tags=(), sector="") -> list[Suggestion]``
+    The same for an ad-hoc text (``kind`` is the kind of the querying side).
+``engine.top_k_all(k=10, direction="sme") -> dict[ref, list[Suggestion]]``
+    ``"sme"``: every SME -> startups; ``"startup"``: every startup -> SMEs.  Vectorised (sparse
+    products in row blocks); ``top_k_both`` returns both directions at once.
+``engine.score_pair(ref_a, ref_b) -> float`` and ``engine.score_matrix(direction)``.
+``engine.explain(ref_a, ref_b) -> Explanation``
+    Score, reasons and, for both profiles, the character spans ``Span(start, end, label,
+    field)`` of the words that carry shared concepts (``field`` is ``"text"``, ``"tags"`` or
+    ``"sector"``; for tags, ``start``/``end`` index into ``", ".join(tags)``).
+
+``Suggestion(ref, score, reasons)``: ``score`` in [0, 1]; ``reasons`` are at most
+``max_reasons`` plain-language shared concepts, e.g. ``"Eingangsrechnungen ↔ Belegerfassung"``
+(SME-side word ↔ startup-side word) or one word when both sides use it.
+
+How the score works
+-------------------
+Each profile becomes four L2-normalised TF-IDF blocks: character n-grams of its words (typos,
+compounds, inflection), stemmed words plus German compound parts (Snowball German and English),
+thesaurus concepts (bilingual concept groups, e.g. "Eingangsrechnung" and "invoice" both give
+the concept ``invoice``), and use-case categories (explicit codes plus codes implied by concepts).
+The score is the weighted mean of the four cosine similarities, so it lies in [0, 1].  Stop words
+of both languages and generic business filler ("Daten", "Lösung", "digital", "KI") are dropped
+from the word and character blocks.  Tags and sector count as extra text with their own weight.
+
+The thesaurus is a data file (``thesaurus.txt`` next to this module, format described in its
+header); pass ``thesaurus=`` to replace it or ``extra_thesaurus=`` to extend/override groups.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from matchmaker.matching.text import (
+    CATEGORY_CODES,
+    Lexicon,
+    Thesaurus,
+    load_thesaurus,
+    tokenize,
+    tokenize_spans,
+)
+
+__all__ = [
+    "CATEGORY_CODES",
+    "Explanation",
+    "MatchEngine",
+    "Profile",
+    "Span",
+    "Suggestion",
+]
+
+KINDS = ("sme", "startup")
+_BLOCKS = ("char", "word", "concept", "category")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One SME or startup as the engine sees it."""
+
+    ref: str
+    kind: str
+    text: str
+    name: str = ""
+    sector: str = ""
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested profile of the other kind, with its score and plain-language reasons."""
+
+    ref: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Characters ``[start, end)`` of one field of a profile that carry a shared concept."""
+
+    start: int
+    end: int
+    label: str
+    field: str = "text"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why two profiles match: score, reasons, and highlight spans in both profiles."""
+
+    ref_a: str
+    ref_b: str
+    score: float
+    reasons: tuple[str, ...]
+    spans_a: tuple[Span, ...]
+    spans_b: tuple[Span, ...]
+    shared_categories: tuple[str, ...]
+
+
+@dataclass
+class _Segments:
+    """Token occurrences of a batch of profiles: one segment per text, tag or sector."""
+
+    doc: np.ndarray  # profile row of each token occurrence
+    tok: np.ndarray  # token id
+    seg: np.ndarray  # segment id (phrases never cross segments)
+    weight: np.ndarray  # field weight of the occurrence
+    n_docs: int
+
+
+class MatchEngine(BaseEstimator):
+    """Match SMEs and AI startups by TF-IDF over characters, stems, concepts and categories.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default=(3, 5)
+        Lengths of the character n-grams taken inside each word (``char_wb`` style).
+    char_weight, word_weight, concept_weight, category_weight : float
+        Weights of the four similarity blocks; the score is their weighted mean.
+    tag_weight : float, default=1.0
+        Weight of a tag's words relative to a word of the free text.
+    sector_weight : float, default=0.5
+        Weight of the sector's words.
+    compound_weight : float, default=0.5
+        Weight of a German compound's parts as extra word features.
+    category_text_weight : float, default=0.5
+        Weight of categories implied by thesaurus concepts in the text, relative to an
+        explicit category code.
+    char_max_df : float, default=0.3
+        Character n-grams found in more than this share of profiles are dropped (they carry
+        almost no evidence and dominate the cost of the similarity products).
+    thesaurus : str, Path, mapping or None, default=None
+        Thesaurus to use instead of the packaged ``thesaurus.txt``.
+    extra_thesaurus : str, Path, mapping or None, default=None
+        Additional groups or overrides merged on top of ``thesaurus``.
+    min_score : float, default=0.05
+        Suggestions scoring below this are left out.
+    max_reasons : int, default=3
+        Maximum number of reasons per suggestion.
+    block_size : int, default=2048
+        Rows per block in the all-pairs products (bounds memory).
+
+    Attributes
+    ----------
+    refs_ : list of str
+        Profile references in fit order.
+    kinds_ : ndarray of str
+        Kind of each profile.
+    X_ : scipy.sparse.csr_matrix of shape (n_profiles, n_features), float32
+        Profile vectors; the dot product of two rows is their score.
+    thesaurus_ : Thesaurus
+        The compiled thesaurus.
+    """
+
+    def __init__(
+        self,
+        *,
+        ngram_range=(3, 5),
+        char_weight=0.25,
+        word_weight=0.25,
+        concept_weight=0.4,
+        category_weight=0.1,
+        tag_weight=1.0,
+        sector_weight=0.5,
+        compound_weight=0.5,
+        category_text_weight=0.5,
+        char_max_df=0.3,
+        thesaurus=None,
+        extra_thesaurus=None,
+        min_score=0.05,
+        max_reasons=3,
+        block_size=2048,
+    ):
+        self.ngram_range = ngram_range
+        self.char_weight = char_weight
+        self.word_weight = word_weight
+        self.concept_weight = concept_weight
+        self.category_weight = category_weight
+        self.tag_weight = tag_weight
+        self.sector_weight = sector_weight
+        self.compound_weight = compound_weight
+        self.category_text_weight = category_text_weight
+        self.char_max_df = char_max_df
+        self.thesaurus = thesaurus
+        self.extra_thesaurus = extra_thesaurus
+        self.min_score = min_score
+        self.max_reasons = max_reasons
+        self.block_size = block_size
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, profiles: Iterable[Profile], y=None) -> MatchEngine:
+        """Fit vocabulary, IDF weights and profile vectors.
+
+        Parameters
+        ----------
+        profiles : iterable of Profile
+            All SMEs and startups; ``ref`` must be unique.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MatchEngine
+        """
+        profiles = list(profiles)
+        refs = [p.ref for p in profiles]
+        if len(set(refs)) != len(refs):
+            raise ValueError("profile refs must be unique")
+        for p in profiles:
+            if p.kind not in KINDS:
+                raise ValueError(f"profile {p.ref!r}: kind must be 'sme' or 'startup'")
+        sources = (
+            [self.thesaurus, self.extra_thesaurus] if self.extra_thesaurus else [self.thesaurus]
+        )
+        self.thesaurus_ = _load(*sources)
+        self._lock = threading.Lock()
+        self.lexicon_ = Lexicon(self.thesaurus_)
+        self.profiles_ = profiles
+        self.refs_ = refs
+        self.index_ = {r: i for i, r in enumerate(refs)}
+        self.kinds_ = np.array([p.kind for p in profiles])
+        self.rows_ = {k: np.flatnonzero(self.kinds_ == k) for k in KINDS}
+        self._word_vocab: dict[str, int] = {}
+        self._char_vocab: dict[str, int] = {}
+        self._tok_word: list[list[tuple[int, float]]] = []
+        self._tok_char: list[list[int]] = []
+        self._concept_matrices()
+
+        segs = self._segments(profiles)
+        counts = self._counts(segs, profiles, grow=True)
+        n = len(profiles)
+        char = counts["char"]
+        df = np.bincount(char.indices, minlength=char.shape[1])
+        self.char_keep_ = np.flatnonzero(df <= max(1.0, self.char_max_df * n))
+        counts["char"] = char[:, self.char_keep_]
+        self.tfidf_ = {}
+        blocks = []
+        for name in _BLOCKS:
+            tf = counts[name].tocsr().astype(np.float64)
+            tf.data = np.log1p(tf.data)
+            tr = TfidfTransformer(norm=None, smooth_idf=True).fit(tf)
+            self.tfidf_[name] = tr
+            blocks.append(tr.transform(tf))
+        self.X_ = self._stack(blocks)
+        return self
+
+    def _concept_matrices(self) -> None:
+        th = self.thesaurus_
+        n_c = len(th.groups)
+        rows, cols = [], []
+        for g in th.groups:
+            for b in g.broader:
+                rows.append(th.index[g.id])
+                cols.append(th.index[b])
+        adj = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_c, n_c))
+        # a concept also counts, at half weight, for its broader concepts (two levels)
+        self.broader_ = (sp.identity(n_c, format="csr") + 0.5 * adj + 0.25 * (adj @ adj)).tocsr()
+        self.concept_scale_ = np.asarray(th.weights, dtype=np.float64)
+        cat_index = {c: i for i, c in enumerate(CATEGORY_CODES)}
+        rows, cols = [], []
+        for ci, g in enumerate(th.groups):
+            for c in g.categories:
+                rows.append(ci)
+                cols.append(cat_index[c])
+        self.concept_cat_ = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(n_c, len(CATEGORY_CODES))
+        )
+
+    def _stack(self, blocks: list[sp.spmatrix]) -> sp.csr_matrix:
+        weights = np.array([getattr(self, f"{b}_weight") for b in _BLOCKS], dtype=np.float64)
+        if weights.sum() <= 0:
+            raise ValueError("at least one block weight must be positive")
+        weights = weights / weights.sum()
+        scaled = []
+        for w, block in zip(weights, blocks, strict=True):
+            block = sp.csr_matrix(block, dtype=np.float64)
+            norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
+            norms[norms == 0] = 1.0
+            scaled.append(sp.diags(math.sqrt(w) / norms) @ block)
+        return sp.hstack(scaled, format="csr", dtype=np.float32)
+
+    # ------------------------------------------------------------------ featurisation
+
+    def _segments(self, profiles: list[Profile]) -> _Segments:
+        """Tokenise all fields of all profiles and register new tokens in the lexicon."""
+        seg_tokens: list[list[str]] = []
+        seg_doc: list[int] = []
+        seg_w: list[float] = []
+        for i, p in enumerate(profiles):
+            seg_tokens.append(tokenize(p.text))
+            seg_doc.append(i)
+            seg_w.append(1.0)
+            for tag in p.tags:
+                seg_tokens.append(tokenize(tag))
+                seg_doc.append(i)
+                seg_w.append(self.tag_weight)
+            if p.sector:
+                seg_tokens.append(tokenize(p.sector))
+                seg_doc.append(i)
+                seg_w.append(self.sector_weight)
+        lex = self.lexicon_
+        with self._lock:
+            before = len(lex.tokens)
+            lex.add(t for toks in seg_tokens for t in toks)
+            lex.split_compounds(range(before, len(lex.tokens)))
+        ids = lex.ids
+        lengths = np.fromiter((len(t) for t in seg_tokens), dtype=np.int64, count=len(seg_tokens))
+        tok = np.fromiter(
+            (ids[t] for toks in seg_tokens for t in toks), dtype=np.int64, count=int(lengths.sum())
+        )
+        seg = np.repeat(np.arange(len(seg_tokens)), lengths)
+        return _Segments(
+            doc=np.asarray(seg_doc, dtype=np.int64)[seg],
+            tok=tok,
+            seg=seg,
+            weight=np.asarray(seg_w, dtype=np.float64)[seg],
+            n_docs=len(profiles),
+        )
+
+    def _token_features(self, n_tokens: int, grow: bool) -> None:
+        """Compute word and character features of tokens not featurised yet."""
+        lex = self.lexicon_
+        lo, hi = self.ngram_range
+        wv, cv = self._word_vocab, self._char_vocab
+        for t in range(len(self._tok_word), n_tokens):
+            if lex.stop[t]:
+                self._tok_word.append([])
+                self._tok_char.append([])
+                continue
+            d, e = lex.de_stem[t], lex.en_stem[t]
+            feats = {_canonical(d, e): 1.0}
+            for part in lex.parts[t]:
+                feats.setdefault(part, self.compound_weight)
+            words = []
+            for stem, w in feats.items():
+                col = wv.get(stem)
+                if col is None and grow:
+                    col = wv[stem] = len(wv)
+                if col is not None:
+                    words.append((col, w))
+            self._tok_word.append(words)
+            padded = f" {lex.folded[t]} "
+            grams = {
+                padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)
+            }
+            chars = []
+            for g in grams:
+                col = cv.get(g)
+                if col is None and grow:
+                    col = cv[g] = len(cv)
+                if col is not None:
+                    chars.append(col)
+            self._tok_char.append(chars)
+
+    def _counts(
+        self, segs: _Segments, profiles: list[Profile], grow: bool
+    ) -> dict[str, sp.csr_matrix]:
+        """Raw (weighted) counts of every block for the profiles in ``segs``."""
+        lex = self.lexicon_
+        n_tok = len(lex.tokens)
+        with self._lock:
+            self._token_features(n_tok, grow)
+        n_docs = segs.n_docs
+        D = sp.csr_matrix(
+            (segs.weight, (segs.doc, segs.tok)), shape=(n_docs, n_tok), dtype=np.float64
+        )
+        D.sum_duplicates()
+        used = np.unique(segs.tok)
+
+        def token_matrix(rows_of, n_cols):
+            r, c, v = [], [], []
+            for t in used:
+                for col, w in rows_of(t):
+                    r.append(t)
+                    c.append(col)
+                    v.append(w)
+            return sp.csr_matrix((v, (r, c)), shape=(n_tok, n_cols), dtype=np.float64)
+
+        W_word = token_matrix(lambda t: self._tok_word[t], len(self._word_vocab))
+        W_char = token_matrix(
+            lambda t: ((c, 1.0) for c in self._tok_char[t]), len(self._char_vocab)
+        )
+        n_c = len(self.thesaurus_.groups)
+        K = token_matrix(lambda t: ((c, 1.0) for c in {m[0] for m in lex.concepts[t]}), n_c)
+        phrase_counts, covered = self._phrases(segs)
+        concepts = (D - covered) @ K + phrase_counts
+        concepts = (concepts @ self.broader_).tocsr()
+        concepts = concepts @ sp.diags(self.concept_scale_)
+        implied = (concepts @ self.concept_cat_).tocsr()
+        peak = implied.max(axis=1).toarray().ravel()
+        peak[peak == 0] = 1.0
+        implied = sp.diags(self.category_text_weight / peak) @ implied
+        explicit = _explicit_categories(profiles)
+        counts = {
+            "char": (D @ W_char).tocsr(),
+            "word": (D @ W_word).tocsr(),
+            "concept": sp.csr_matrix(concepts),
+            "category": (implied + explicit).tocsr(),
+        }
+        return counts
+
+    def _phrases(self, segs: _Segments) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Find multi-word thesaurus phrases; return phrase concept counts and covered tokens."""
+        th = self.thesaurus_
+        lex = self.lexicon_
+        n_tok = len(lex.tokens)
+        n_c = len(th.groups)
+        empty = (
+            sp.csr_matrix((segs.n_docs, n_c)),
+            sp.csr_matrix((segs.n_docs, n_tok)),
+        )
+        if not th.phrases or len(segs.tok) < 2:
+            return empty
+        stem_ids: dict[str, int] = {}
+        tok_stem = np.fromiter(
+            (stem_ids.setdefault(s, len(stem_ids)) for s in lex.de_stem),
+            dtype=np.int64,
+            count=n_tok,
+        )
+        first: dict[int, list[tuple[tuple[int, ...], set[int]]]] = defaultdict(list)
+        size = len(stem_ids) + 1
+        for stems, concepts in th.phrases.items():
+            if all(s in stem_ids for s in stems):
+                key = tuple(stem_ids[s] for s in stems)
+                first[key[0] * size + key[1]].append((key, concepts))
+        if not first:
+            return empty
+        s = tok_stem[segs.tok]
+        bigram = s[:-1] * size + s[1:]
+        same = segs.seg[:-1] == segs.seg[1:]
+        cand = np.flatnonzero(np.isin(bigram, np.fromiter(first, dtype=np.int64)) & same)
+        pr, pc, pv = [], [], []
+        cov: dict[int, float] = {}
+        n = len(s)
+        for pos in cand.tolist():
+            for key, concepts in first[int(bigram[pos])]:
+                end = pos + len(key)
+                if end > n or segs.seg[end - 1] != segs.seg[pos]:
+                    continue
+                if len(key) > 2 and tuple(s[pos:end].tolist()) != key:
+                    continue
+                for c in concepts:
+                    pr.append(segs.doc[pos])
+                    pc.append(c)
+                    pv.append(segs.weight[pos])
+                for q in range(pos, end):
+                    cov[q] = segs.weight[q]
+        phrase_counts = sp.csr_matrix((pv, (pr, pc)), shape=(segs.n_docs, n_c))
+        if cov:
+            q = np.fromiter(cov, dtype=np.int64)
+            covered = sp.csr_matrix(
+                (np.fromiter(cov.values(), dtype=np.float64), (segs.doc[q], segs.tok[q])),
+                shape=(segs.n_docs, n_tok),
+            )
+        else:
+            covered = empty[1]
+        return phrase_counts, covered
+
+    def _transform(self, profiles: list[Profile]) -> sp.csr_matrix:
+        """Vectorise new profiles with the fitted vocabulary and IDF weights."""
+        segs = self._segments(profiles)
+        counts = self._counts(segs, profiles, grow=False)
+        counts["char"] = counts["char"][:, self.char_keep_]
+        blocks = []
+        for name in _BLOCKS:
+            tf = counts[name].tocsr().astype(np.float64)
+            tf.data = np.log1p(tf.data)
+            blocks.append(self.tfidf_[name].transform(tf))
+        return self._stack(blocks)
+
+    # ------------------------------------------------------------------ scoring
+
+    def _side(self, direction: str) -> tuple[np.ndarray, np.ndarray]:
+        if direction not in KINDS:
+            raise ValueError("direction must be 'sme' or 'startup'")
+        other = "startup" if direction == "sme" else "sme"
+        return self.rows_[direction], self.rows_[other]
+
+    def score_matrix(self, direction: str = "sme") -> tuple[list[str], list[str], np.ndarray]:
+        """Score every profile of ``direction`` against every profile of the other kind.
+
+        Parameters
+        ----------
+        direction : {"sme", "startup"}
+            Kind of the querying side (rows).
+
+        Returns
+        -------
+        row_refs, col_refs : list of str
+            References of rows and columns, in fit order.
+        scores : ndarray of shape (n_rows, n_cols), float32
+            Dense score matrix; meant for evaluation-sized data.
+        """
+        check_is_fitted(self, "X_")
+        rows, cols = self._side(direction)
+        scores = (self.X_[rows] @ self.X_[cols].T).toarray()
+        return [self.refs_[i] for i in rows], [self.refs_[j] for j in cols], scores
+
+    def score_pair(self, ref_a: str, ref_b: str) -> float:
+        """Return the score of two fitted profiles, in [0, 1]."""
+        check_is_fitted(self, "X_")
+        a, b = self.index_[ref_a], self.index_[ref_b]
+        return float(min(1.0, self.X_[a].multiply(self.X_[b]).sum()))
+
+    def _top_rows(self, Q: sp.csr_matrix, C_T: sp.csr_matrix, k: int):
+        """Yield (candidate indices, scores) per query row, best first, ties by fit order."""
+        n_c = C_T.shape[1]
+        k = min(k, n_c)
+        if k <= 0:
+            for _ in range(Q.shape[0]):
+                yield np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            return
+        for start in range(0, Q.shape[0], self.block_size):
+            S = (Q[start : start + self.block_size] @ C_T).toarray()
+            if k < n_c:
+                part = np.argpartition(-S, k - 1, axis=1)[:, :k]
+            else:
+                part = np.broadcast_to(np.arange(n_c), S.shape)
+            part_scores = np.take_along_axis(S, part, axis=1)
+            kth = part_scores.min(axis=1)
+            ties = (kth[:, None] <= S).sum(axis=1) > k
+            for r in range(S.shape[0]):
+                if ties[r]:
+                    idx = np.flatnonzero(S[r] >= kth[r])
+                else:
+                    idx = part[r]
+                vals = S[r, idx]
+                order = np.lexsort((idx, -vals))[:k]
+                yield idx[order], vals[order]
+
+    def _suggestions(self, q_row, q_vec, cand_rows, idx, vals, q_kind, q_doc):
+        out = []
+        for j, v in zip(idx.tolist(), vals.tolist(), strict=True):
+            if v < self.min_score or v <= 0:
+                break
+            c = cand_rows[j]
+            reasons = self._reasons(q_vec, q_doc, q_kind, self.X_[c], self._doc(c))
+            out.append(Suggestion(self.refs_[c], float(min(v, 1.0)), reasons))
+        return out
+
+    def suggest(self, ref: str, k: int = 10) -> list[Suggestion]:
+        """Suggest the best profiles of the other kind for one fitted profile.
+
+        Parameters
+        ----------
+        ref : str
+            Reference of a fitted profile.
+        k : int, default=10
+            Maximum number of suggestions.
+
+        Returns
+        -------
+        list of Suggestion
+            Best first; only scores >= ``min_score``.
+        """
+        check_is_fitted(self, "X_")
+        i = self.index_[ref]
+        kind = self.kinds_[i]
+        _, cand = self._side(kind)
+        C_T = self._candidates_T(kind)
+        q = self.X_[i]
+        idx, vals = next(self._top_rows(q, C_T, k))
+        return self._suggestions(i, q, cand, idx, vals, kind, self._doc(i))
+
+    def suggest_text(
+        self,
+        text: str,
+        kind: str,
+        k: int = 10,
+        *,
+        categories: tuple[str, ...] = (),
+        tags: tuple[str, ...] = (),
+        sector: str = "",
+    ) -> list[Suggestion]:
+        """Suggest fitted profiles of the other kind for an ad-hoc text.
+
+        Parameters
+        ----------
+        text : str
+            Free text of the querying side (needs of an SME or offering of a startup).
+        kind : {"sme", "startup"}
+            Kind of the querying side.
+        k : int, default=10
+            Maximum number of suggestions.
+        categories, tags, sector
+            Optional structured fields, as in :class:`Profile`.
+
+        Returns
+        -------
+        list of Suggestion
+        """
+        check_is_fitted(self, "X_")
+        if kind not in KINDS:
+            raise ValueError("kind must be 'sme' or 'startup'")
+        profile = Profile(
+            "", kind, text, sector=sector, categories=tuple(categories), tags=tuple(tags)
+        )
+        q = self._transform([profile])
+        _, cand = self._side(kind)
+        idx, vals = next(self._top_rows(q, self._candidates_T(kind), k))
+        return self._suggestions(None, q, cand, idx, vals, kind, self._analyse(profile))
+
+    def _candidates_T(self, kind: str) -> sp.csr_matrix:
+        cache = self.__dict__.setdefault("_cand_cache", {})
+        if kind not in cache:
+            _, cand = self._side(kind)
+            cache[kind] = self.X_[cand].T.tocsr()
+        return cache[kind]
+
+    def top_k_all(self, k: int = 10, direction: str = "sme") -> dict[str, list[Suggestion]]:
+        """Suggest the top ``k`` for every profile of one kind.
+
+        Parameters
+        ----------
+        k : int, default=10
+            Suggestions per profile.
+        direction : {"sme", "startup"}
+            ``"sme"``: every SME -> startups; ``"startup"``: every startup -> SMEs.
+
+        Returns
+        -------
+        dict
+            Reference -> list of Suggestion, best first (same as :meth:`suggest`).
+        """
+        check_is_fitted(self, "X_")
+        rows, cand = self._side(direction)
+        Q = self.X_[rows]
+        out = {}
+        for i, (idx, vals) in zip(
+            rows.tolist(), self._top_rows(Q, self._candidates_T(direction), k), strict=True
+        ):
+            out[self.refs_[i]] = self._suggestions(
+                i, self.X_[i], cand, idx, vals, direction, self._doc(i)
+            )
+        return out
+
+    def top_k_both(
+        self, k: int = 10
+    ) -> tuple[dict[str, list[Suggestion]], dict[str, list[Suggestion]]]:
+        """Return ``(top_k_all(k, "sme"), top_k_all(k, "startup"))``."""
+        return self.top_k_all(k, "sme"), self.top_k_all(k, "startup")
+
+    # ------------------------------------------------------------------ explanations
+
+    def explain(self, ref_a: str, ref_b: str) -> Explanation:
+        """Explain the score of two fitted profiles with reasons and highlight spans.
+
+        Parameters
+        ----------
+        ref_a, ref_b : str
+            References of two fitted profiles (usually an SME and a startup).
+
+        Returns
+        -------
+        Explanation
+            Score, reasons, and for both profiles the spans of words carrying shared
+            features (label = concept or word), plus shared explicit categories.
+        """
+        check_is_fitted(self, "X_")
+        a, b = self.index_[ref_a], self.index_[ref_b]
+        va, vb = self.X_[a], self.X_[b]
+        da, db = self._doc(a), self._doc(b)
+        groups = self._shared(va, da, vb, db)
+        reasons = self._reasons_from(groups, self.kinds_[a])
+        spans_a, spans_b = [], []
+        top = groups[0][0] if groups else 0.0
+        for value, label, occ_a, occ_b in groups:
+            if value < 0.02 * top:
+                break
+            spans_a.extend(Span(o.start, o.end, label, o.field) for o in occ_a)
+            spans_b.extend(Span(o.start, o.end, label, o.field) for o in occ_b)
+        cats = tuple(
+            c
+            for c in dict.fromkeys(self.profiles_[a].categories)
+            if c in set(self.profiles_[b].categories)
+        )
+        return Explanation(
+            ref_a,
+            ref_b,
+            self.score_pair(ref_a, ref_b),
+            reasons,
+            tuple(sorted(set(spans_a), key=lambda s: (s.field, s.start, s.label))),
+            tuple(sorted(set(spans_b), key=lambda s: (s.field, s.start, s.label))),
+            cats,
+        )
+
+    def _doc(self, i: int) -> list[_Occurrence]:
+        cache = self.__dict__.setdefault("_doc_cache", {})
+        if i not in cache:
+            if len(cache) > 20000:
+                cache.clear()
+            cache[i] = self._analyse(self.profiles_[i])
+        return cache[i]
+
+    def _analyse(self, p: Profile) -> list[_Occurrence]:
+        """List the token occurrences of a profile with their features, for explanations."""
+        lex = self.lexicon_
+        th = self.thesaurus_
+        fields = [("text", p.text)]
+        if p.tags:
+            fields.append(("tags", ", ".join(p.tags)))
+        if p.sector:
+            fields.append(("sector", p.sector))
+        occs: list[_Occurrence] = []
+        for field, text in fields:
+            toks = tokenize_spans(text)
+            with self._lock:
+                lex.add(t for t, _, _ in toks)
+            ids = [lex.ids[t] for t, _, _ in toks]
+            stems = [lex.de_stem[t] for t in ids]
+            phrase_concepts: dict[int, set[int]] = defaultdict(set)
+            phrase_end: dict[int, int] = {}
+            for n in range(th.longest_phrase, 1, -1):
+                for pos in range(len(ids) - n + 1):
+                    hit = th.phrases.get(tuple(stems[pos : pos + n]))
+                    if hit and not any(q in phrase_end for q in range(pos, pos + n)):
+                        for q in range(pos, pos + n):
+                            phrase_concepts[q] |= hit
+                            phrase_end[q] = pos + n
+            for pos, ((_, start, end), t) in enumerate(zip(toks, ids, strict=True)):
+                if pos in phrase_concepts:
+                    direct = phrase_concepts[pos]
+                    first = min(q for q in phrase_end if phrase_end[q] == phrase_end[pos])
+                    span = (toks[first][1], toks[phrase_end[pos] - 1][2])
+                else:
+                    direct = {m[0] for m in lex.concepts[t]}
+                    span = (start, end)
+                concepts = set()
+                for c in direct:
+                    concepts |= self._closure(c)
+                stop = lex.stop[t]
+                occs.append(
+                    _Occurrence(
+                        field=field,
+                        start=start,
+                        end=end,
+                        surface=text[span[0] : span[1]],
+                        concepts=frozenset(concepts),
+                        stems=frozenset(
+                            ()
+                            if stop
+                            else {_canonical(lex.de_stem[t], lex.en_stem[t]), *lex.parts[t]}
+                        ),
+                        padded="" if stop else f" {lex.folded[t]} ",
+                        folded=lex.folded[t],
+                    )
+                )
+        return occs
+
+    def _closure(self, c: int) -> frozenset[int]:
+        cache = self.__dict__.setdefault("_closure_cache", {})
+        if c not in cache:
+            cache[c] = frozenset(self.broader_[c].indices.tolist())
+        return cache[c]
+
+    def _offsets(self) -> dict[str, tuple[int, int]]:
+        if "_offsets_cache" not in self.__dict__:
+            sizes = {
+                "char": len(self.char_keep_),
+                "word": len(self._word_vocab),
+                "concept": len(self.thesaurus_.groups),
+                "category": len(CATEGORY_CODES),
+            }
+            out, start = {}, 0
+            for name in _BLOCKS:
+                out[name] = (start, start + sizes[name])
+                start += sizes[name]
+            self._offsets_cache = out
+            inv_word = {v: k for k, v in self._word_vocab.items()}
+            inv_char = {v: k for k, v in self._char_vocab.items()}
+            self._inv_word = inv_word
+            self._inv_char = [inv_char[c] for c in self.char_keep_.tolist()]
+        return self._offsets_cache
+
+    def _shared(self, va, da, vb, db):
+        """Group the products of shared features into (value, label, occ_a, occ_b), largest first."""
+        prod = va.multiply(vb).tocoo()
+        if prod.nnz == 0:
+            return []
+        off = self._offsets()
+        labels = self.thesaurus_.labels
+        groups: dict[tuple, list] = {}
+
+        def add(key, value, label, occ_a, occ_b):
+            if not occ_a or not occ_b:
+                return
+            g = groups.setdefault(key, [0.0, label, [], []])
+            g[0] += value
+            for o in occ_a:
+                if o not in g[2]:
+                    g[2].append(o)
+            for o in occ_b:
+                if o not in g[3]:
+                    g[3].append(o)
+
+        char_pairs: dict[tuple, float] = defaultdict(float)
+        order = np.argsort(-prod.data)
+        n_char = 0
+        for pos in order.tolist():
+            col, value = int(prod.col[pos]), float(prod.data[pos])
+            if off["concept"][0] <= col < off["concept"][1]:
+                c = col - off["concept"][0]
+                add(
+                    ("c", c),
+                    value,
+                    labels[c],
+                    [o for o in da if c in o.concepts],
+                    [o for o in db if c in o.concepts],
+                )
+            elif off["word"][0] <= col < off["word"][1]:
+                stem = self._inv_word[col - off["word"][0]]
+                add(
+                    ("w", stem),
+                    value,
+                    stem,
+                    [o for o in da if stem in o.stems],
+                    [o for o in db if stem in o.stems],
+                )
+            elif col < off["char"][1] and n_char < 40:
+                n_char += 1
+                gram = self._inv_char[col]
+                ca = {o.folded: o for o in da if gram in o.padded}
+                cb = {o.folded: o for o in db if gram in o.padded}
+                if ca and cb:
+                    share = value / (len(ca) * len(cb))
+                    for fa in ca:
+                        for fb in cb:
+                            char_pairs[(fa, fb)] += share
+        occ_by_folded_a = defaultdict(list)
+        occ_by_folded_b = defaultdict(list)
+        for o in da:
+            occ_by_folded_a[o.folded].append(o)
+        for o in db:
+            occ_by_folded_b[o.folded].append(o)
+        for (fa, fb), value in char_pairs.items():
+            oa, ob = occ_by_folded_a[fa], occ_by_folded_b[fb]
+            common = oa[0].stems & ob[0].stems
+            if common:
+                stem = min(common)
+                add(("w", stem), value, stem, oa, ob)
+            else:
+                add(("p", fa, fb), value, fa, oa, ob)
+        out = [(g[0], g[1], g[2], g[3]) for g in groups.values()]
+        out.sort(key=lambda g: -g[0])
+        return out
+
+    def _reasons(self, q_vec, q_doc, q_kind, c_vec, c_doc) -> tuple[str, ...]:
+        return self._reasons_from(self._shared(q_vec, q_doc, c_vec, c_doc), q_kind)
+
+    def _reasons_from(self, groups, a_kind) -> tuple[str, ...]:
+        """Turn grouped shared features into at most ``max_reasons`` readable reasons."""
+        reasons: list[str] = []
+        seen_words: set[str] = set()
+        if not groups:
+            return ()
+        top = groups[0][0]
+        for value, _label, occ_a, occ_b in groups:
+            if len(reasons) >= self.max_reasons or value < 0.1 * top:
+                break
+            wa = _pick_surface(occ_a)
+            wb = _pick_surface(occ_b)
+            if wa.lower() in seen_words and wb.lower() in seen_words:
+                continue
+            seen_words.update((wa.lower(), wb.lower()))
+            if a_kind == "startup":
+                wa, wb = wb, wa
+            reasons.append(wa if wa.lower() == wb.lower() else f"{wa} ↔ {wb}")
+        return tuple(reasons)
+
+
+def _explicit_categories(profiles: list[Profile]) -> sp.csr_matrix:
+    """One column per category code the profile states explicitly."""
+    cat_index = {c: i for i, c in enumerate(CATEGORY_CODES)}
+    r, c = [], []
+    for i, p in enumerate(profiles):
+        for code in dict.fromkeys(p.categories):
+            if code in cat_index:
+                r.append(i)
+                c.append(cat_index[code])
+    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(profiles), len(CATEGORY_CODES)))
+
+
+def _canonical(de_stem: str, en_stem: str) -> str:
+    """Pick one stem per word: the shorter of the German and English Snowball stems."""
+    return en_stem if len(en_stem) < len(de_stem) else de_stem
+
+
+_THESAURUS_CACHE: dict[tuple, Thesaurus] = {}
+
+
+def _load(*sources) -> Thesaurus:
+    """Load a thesaurus, caching by path so refits do not re-parse the file."""
+    if all(s is None or isinstance(s, (str, Path)) for s in sources):
+        key = tuple(
+            (str(s), Path(s).stat().st_mtime_ns) if s is not None else None for s in sources
+        )
+        if key not in _THESAURUS_CACHE:
+            _THESAURUS_CACHE[key] = load_thesaurus(*sources)
+        return _THESAURUS_CACHE[key]
+    return load_thesaurus(*sources)
+
+
+@dataclass(frozen=True, eq=True)
+class _Occurrence:
+    """One token occurrence in a profile field, with the features it carries."""
+
+    field: str
+    start: int
+    end: int
+    surface: str
+    concepts: frozenset
+    stems: frozenset
+    padded: str
+    folded: str
+
+
+def _pick_surface(occs: list[_Occurrence]) -> str:
+    """Pick the readable word for a reason: prefer free text, then the longest surface."""
+    best = min(occs, key=lambda o: (o.field != "text", -len(o.surface), o.start))
+    return best.surface
