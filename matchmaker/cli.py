@@ -8,6 +8,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from matchmaker.events.cli import load_demo_event
+from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.extensions import db
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
@@ -20,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_profiles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translations)
+    app.cli.add_command(events_outbox)
 
 
 @click.command("create-organiser")
@@ -107,6 +110,8 @@ def demo_command() -> None:
             create_user(email, name, "demo-passwort", organiser=organiser)
     db.session.commit()
     click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
+    click.echo(load_demo_event(DEMO_FILE))
+    db.session.commit()
 
 
 translations = AppGroup("translations", help="Maintain the translation catalogues.")

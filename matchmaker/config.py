@@ -33,3 +33,11 @@ class Config:
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
+        self.MAIL_SERVER = env.get("MAIL_SERVER", "")
+        self.MAIL_PORT = int(env.get("MAIL_PORT", 25))
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD", "")
+        self.MAIL_USE_TLS = env.get("MAIL_USE_TLS", "0").lower() in ("1", "true", "yes")
+        self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER", "Matchmaker <noreply@localhost>")
+        self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", 10))
