@@ -69,11 +69,13 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.accounts.views import bp as accounts_bp
     from matchmaker.core.views import bp as core_bp
     from matchmaker.directory.views import bp as directory_bp
+    from matchmaker.matching.views import bp as matching_bp
     from matchmaker.events.views import bp as events_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(matching_bp)
     app.register_blueprint(events_bp)
 
 

@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_profiles_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translations)
+    app.cli.add_command(match)
     app.cli.add_command(events_outbox)
 
 
@@ -139,3 +140,30 @@ def check_translations() -> None:
     if any(missing.values()):
         sys.exit(1)
     click.echo("All catalogues complete.")
+
+
+match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
+
+
+@match.command("export")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--direction",
+    type=click.Choice(["sme", "startup"]),
+    default=None,
+    help="Only SMEs (-> startups) or only startups (-> SMEs); default both.",
+)
+def match_export(limit: int, direction: str | None) -> None:
+    """Print the suggestions of every profile as JSON, best first."""
+    from matchmaker.matching.services import export_suggestions
+
+    click.echo(json.dumps(export_suggestions(limit, direction), ensure_ascii=False, indent=2))
+
+
+@match.command("evaluate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def match_evaluate(file: Path) -> None:
+    """Fit on a labelled file and print nDCG@5, P@3 and MRR in both directions."""
+    from matchmaker.matching.evaluation import evaluate_file, format_report
+
+    click.echo(format_report(evaluate_file(file)))

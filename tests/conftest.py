@@ -175,8 +175,10 @@ def make_profile(app):
             "tags": [],
             "categories": [],
         }
+        external_ref = fields.pop("external_ref", None)
         data.update(fields)
         profile = services.create_profile(kind, data, owner)
+        profile.external_ref = external_ref
         db.session.commit()
         return profile
 

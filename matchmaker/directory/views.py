@@ -101,8 +101,12 @@ def get_editable_profile(profile_id: int) -> Profile:
 @bp.get("/profiles/<int:profile_id>")
 def detail(profile_id: int):
     """Show one profile with its solutions."""
+    from matchmaker.matching.services import suggestions_for
+
     profile = get_profile_or_404(profile_id)
-    return render_template("directory/detail.html", profile=profile)
+    return render_template(
+        "directory/detail.html", profile=profile, suggestions=suggestions_for(profile, k=5)
+    )
 
 
 @bp.get("/my/profiles")

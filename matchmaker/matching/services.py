@@ -1,0 +1,229 @@
+"""Matching in the app: one fitted engine per worker, rebuilt when the profiles change.
+
+Every request that needs suggestions reads the ``profiles`` data version (one
+indexed row) and compares it with the version the cached engine was fitted on.
+Any change to profiles or solutions bumps that version (directory services), so
+every gunicorn worker on every host refits exactly once per change and never per
+request.
+"""
+
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from matchmaker.directory.models import Profile, Solution
+from matchmaker.directory.services import current_version
+from matchmaker.extensions import db
+from matchmaker.matching.engine import MatchEngine, Suggestion
+from matchmaker.matching.engine import Profile as EngineProfile
+
+
+@dataclass
+class FittedModel:
+    """A fitted engine with the directory rows it was fitted on."""
+
+    version: int
+    engine: MatchEngine | None
+    profiles: dict[str, Profile]  # ref -> Profile (detached snapshot for display)
+    ids: dict[int, str]  # profile id -> ref
+
+
+class MatchingCache:
+    """Hold one fitted model per app (per worker process) and refit when the data changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: FittedModel | None = None
+        self.fits = 0
+
+    def get(self) -> FittedModel:
+        """Return a model fitted on the current data, refitting if the version moved."""
+        version = current_version()
+        model = self._model
+        if model is not None and model.version == version:
+            return model
+        with self._lock:
+            model = self._model
+            if model is None or model.version != version:
+                model = fit_model(version)
+                self._model = model
+                self.fits += 1
+        return model
+
+
+def engine_profile(profile: Profile) -> EngineProfile:
+    """Turn a directory profile into the engine's input."""
+    texts = [profile.description]
+    categories = {c.code for c in profile.categories}
+    for solution in profile.solutions:
+        texts += [solution.title, solution.description]
+        categories.update(c.code for c in solution.categories)
+    sector = " ".join(
+        part
+        for part in (
+            profile.sector.label_de if profile.sector else "",
+            profile.sector_detail,
+        )
+        if part
+    )
+    return EngineProfile(
+        ref=profile.ref,
+        kind=profile.kind,
+        text="\n".join(t for t in texts if t),
+        name=profile.name,
+        sector=sector,
+        categories=tuple(sorted(categories)),
+        tags=tuple(profile.tags or ()),
+    )
+
+
+def fit_model(version: int) -> FittedModel:
+    """Load every profile and fit the engine on them."""
+    profiles = list(
+        db.session.scalars(
+            select(Profile)
+            .options(
+                selectinload(Profile.categories),
+                selectinload(Profile.solutions).selectinload(Solution.categories),
+            )
+            .order_by(Profile.id)
+        )
+    )
+    by_ref = {p.ref: p for p in profiles}
+    engine = None
+    if profiles:
+        params = current_app.config.get("MATCHING_PARAMS", {})
+        engine = MatchEngine(**params).fit([engine_profile(p) for p in profiles])
+    for profile in profiles:
+        db.session.expunge(profile)
+    return FittedModel(
+        version=version, engine=engine, profiles=by_ref, ids={p.id: p.ref for p in profiles}
+    )
+
+
+def cache() -> MatchingCache:
+    """Return this app's matching cache."""
+    return current_app.extensions.setdefault("matching_cache", MatchingCache())
+
+
+@dataclass(frozen=True)
+class ShownSuggestion:
+    """A suggestion with the profile it points to, ready for a page or the API."""
+
+    profile: Profile
+    score: float
+    reasons: tuple[str, ...]
+
+
+def _shown(model: FittedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
+    return [
+        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons)
+        for s in suggestions
+        if s.ref in model.profiles
+    ]
+
+
+def suggestions_for(profile: Profile, k: int = 5) -> list[ShownSuggestion]:
+    """Suggest the best partners of the other kind for one profile."""
+    model = cache().get()
+    if model.engine is None or profile.ref not in model.profiles:
+        return []
+    return _shown(model, model.engine.suggest(profile.ref, k=k))
+
+
+def explain(profile_a: Profile, profile_b: Profile):
+    """Explain why two profiles match (score, reasons, highlight spans), or None."""
+    model = cache().get()
+    if model.engine is None or profile_a.ref not in model.profiles:
+        return None
+    if profile_b.ref not in model.profiles:
+        return None
+    return model.engine.explain(profile_a.ref, profile_b.ref)
+
+
+def all_suggestions(direction: str, k: int) -> dict[str, list[Suggestion]]:
+    """Return the top-k suggestions of every SME (``sme``) or startup (``startup``)."""
+    model = cache().get()
+    if model.engine is None:
+        return {}
+    return model.engine.top_k_all(k=k, direction=direction)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One SME × startup pair of the organisers' overview."""
+
+    sme: Profile
+    startup: Profile
+    score: float
+    reasons: tuple[str, ...]
+
+
+def pairs_above(
+    threshold: float, sector: str = "", category: str = "", limit_per_sme: int = 50
+) -> list[PairRow]:
+    """Return every SME × startup pair scoring at least ``threshold``, best first."""
+    model = cache().get()
+    rows: list[PairRow] = []
+    if model.engine is None:
+        return rows
+    for sme_ref, suggestions in model.engine.top_k_all(k=limit_per_sme, direction="sme").items():
+        sme = model.profiles[sme_ref]
+        if sector and (sme.sector is None or sme.sector.code != sector):
+            continue
+        for s in suggestions:
+            if s.score < threshold:
+                break
+            startup = model.profiles[s.ref]
+            if category and category not in _categories_of(sme) | _categories_of(startup):
+                continue
+            rows.append(PairRow(sme, startup, s.score, s.reasons))
+    rows.sort(key=lambda r: (-r.score, r.sme.name, r.startup.name))
+    return rows
+
+
+def _categories_of(profile: Profile) -> set[str]:
+    codes = {c.code for c in profile.categories}
+    for solution in profile.solutions:
+        codes.update(c.code for c in solution.categories)
+    return codes
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A profile whose best suggestion stays below the threshold."""
+
+    profile: Profile
+    best: ShownSuggestion | None
+
+
+def unmatched(threshold: float) -> list[Unmatched]:
+    """Return the profiles with no suggestion of at least ``threshold``, weakest first."""
+    model = cache().get()
+    if model.engine is None:
+        return []
+    result = []
+    for direction in ("sme", "startup"):
+        for ref, suggestions in model.engine.top_k_all(k=1, direction=direction).items():
+            best = suggestions[0] if suggestions else None
+            if best is None or best.score < threshold:
+                shown = _shown(model, [best])[0] if best else None
+                result.append(Unmatched(model.profiles[ref], shown))
+    result.sort(key=lambda u: (u.best.score if u.best else 0.0, u.profile.name))
+    return result
+
+
+def export_suggestions(limit: int, direction: str | None) -> dict[str, list[dict]]:
+    """Return ``{ref: [{"ref", "score", "reasons"}, ...]}`` for every profile, best first."""
+    directions = [direction] if direction else ["sme", "startup"]
+    result: dict[str, list[dict]] = {}
+    for d in directions:
+        for ref, suggestions in all_suggestions(d, limit).items():
+            result[ref] = [
+                {"ref": s.ref, "score": round(float(s.score), 4), "reasons": list(s.reasons)}
+                for s in suggestions
+            ]
+    return result

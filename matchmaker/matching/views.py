@@ -1,0 +1,169 @@
+"""Suggestions: explanation pages, the organisers' overview, and the JSON API."""
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from matchmaker.directory import taxonomy
+from matchmaker.directory.models import Profile
+from matchmaker.directory.views import bad_request
+from matchmaker.extensions import db
+from matchmaker.matching import services
+from matchmaker.matching.highlight import highlight
+
+bp = Blueprint("matching", __name__)
+
+DEFAULT_THRESHOLD = 0.2
+MAX_API_LIMIT = 50
+OVERVIEW_SORTS = ("score", "sme", "startup")
+
+
+def organiser_required() -> None:
+    """Answer 403 unless the current user is an organiser."""
+    if not current_user.is_organiser:
+        abort(403)
+
+
+def parse_threshold() -> float:
+    """Read the ``threshold`` parameter (0..1) or raise a friendly 400."""
+    raw = request.args.get("threshold", "")
+    if raw == "":
+        return DEFAULT_THRESHOLD
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise bad_request(_("The threshold must be a number between 0 and 1."))
+    return value
+
+
+@bp.get("/matches/<int:profile_id>/<int:other_id>")
+def explain(profile_id: int, other_id: int):
+    """Show both texts of a suggested pair with the shared concepts highlighted."""
+    profile = db.session.get(Profile, profile_id)
+    other = db.session.get(Profile, other_id)
+    if profile is None or other is None or profile.kind == other.kind:
+        abort(404)
+    explanation = services.explain(profile, other)
+    if explanation is None:
+        abort(404)
+    text_a = services.engine_profile(profile).text
+    text_b = services.engine_profile(other).text
+    return render_template(
+        "matching/explain.html",
+        profile=profile,
+        other=other,
+        explanation=explanation,
+        text_a=highlight(text_a, explanation.spans_a),
+        text_b=highlight(text_b, explanation.spans_b),
+        shared_categories=taxonomy.categories_by_code(explanation.shared_categories),
+    )
+
+
+def overview_rows():
+    """Validate the overview's filters and return (rows, filters)."""
+    threshold = parse_threshold()
+    sector = request.args.get("sector", "")
+    if sector and taxonomy.sector_by_code(sector) is None:
+        raise bad_request(_("Unknown sector."))
+    category = request.args.get("category", "")
+    if category and not taxonomy.categories_by_code([category]):
+        raise bad_request(_("Unknown AI use case."))
+    sort = request.args.get("sort", "score")
+    if sort not in OVERVIEW_SORTS:
+        raise bad_request(_("Unknown sort order."))
+    rows = services.pairs_above(threshold, sector=sector, category=category)
+    if sort == "sme":
+        rows.sort(key=lambda r: (r.sme.name, -r.score))
+    elif sort == "startup":
+        rows.sort(key=lambda r: (r.startup.name, -r.score))
+    filters = {"threshold": threshold, "sector": sector, "category": category, "sort": sort}
+    return rows, filters
+
+
+@bp.get("/organiser/matches")
+@login_required
+def overview():
+    """List every SME × startup pair above a threshold (organisers)."""
+    organiser_required()
+    rows, filters = overview_rows()
+    return render_template(
+        "matching/overview.html",
+        rows=rows,
+        filters=filters,
+        sectors=taxonomy.all_sectors(),
+        categories=taxonomy.all_categories(),
+    )
+
+
+@bp.get("/organiser/matches.csv")
+@login_required
+def overview_csv():
+    """Download the overview's pairs as CSV (organisers)."""
+    organiser_required()
+    rows, _filters = overview_rows()
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(["sme_ref", "sme", "startup_ref", "startup", "score", "reasons"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.sme.ref,
+                row.sme.name,
+                row.startup.ref,
+                row.startup.name,
+                f"{row.score:.4f}",
+                "; ".join(row.reasons),
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=matchmaker-matches.csv"},
+    )
+
+
+@bp.get("/organiser/unmatched")
+@login_required
+def unmatched():
+    """Show who has no good match, so organisers can invite the right partners."""
+    organiser_required()
+    threshold = parse_threshold()
+    return render_template(
+        "matching/unmatched.html", items=services.unmatched(threshold), threshold=threshold
+    )
+
+
+@bp.get("/api/v1/profiles/<ref>/suggestions")
+def api_suggestions(ref: str):
+    """Return the suggestions of one profile as JSON (ref, score, reasons)."""
+    limit_arg = request.args.get("limit", "10")
+    if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_API_LIMIT:
+        raise bad_request(_("limit must be a whole number between 1 and 50."))
+    profile = db.session.scalar(select(Profile).where(Profile.external_ref == ref))
+    if profile is None and ref.isdigit():
+        profile = db.session.get(Profile, int(ref))
+    if profile is None or profile.ref != ref:
+        abort(404)
+    suggestions = services.suggestions_for(profile, k=int(limit_arg))
+    return {
+        "ref": profile.ref,
+        "kind": profile.kind,
+        "name": profile.name,
+        "suggestions": [
+            {
+                "ref": s.profile.ref,
+                "name": s.profile.name,
+                "kind": s.profile.kind,
+                "score": round(float(s.score), 4),
+                "reasons": list(s.reasons),
+            }
+            for s in suggestions
+        ],
+    }

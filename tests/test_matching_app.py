@@ -1,0 +1,208 @@
+"""Matching in the app: suggestions with reasons, explanations, overview, API, CLI, caching."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from matchmaker.directory import services as directory
+from matchmaker.extensions import db
+from matchmaker.matching import services
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def pair(make_profile):
+    sme = make_profile(
+        kind="sme",
+        name="Stadtwerke Spremberg",
+        external_ref="sw-1",
+        description="Wir prüfen jeden Monat 1.500 Eingangsrechnungen von Hand und buchen sie.",
+    )
+    startup = make_profile(
+        kind="startup",
+        name="BelegKI",
+        description="Unsere KI liest Rechnungen und Belege aus und übergibt Buchungen an DATEV.",
+        tags=["Belegerfassung", "Buchhaltung"],
+    )
+    make_profile(
+        kind="startup",
+        name="VFX Werk",
+        description="Wir rendern Animationen und Compositing für Filmproduktionen.",
+    )
+    return sme, startup
+
+
+def test_profile_page_shows_suggestions_with_reasons(client, pair):
+    sme, _startup = pair
+    page = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
+    assert "Vorgeschlagene Startups" in page
+    assert page.index("BelegKI") < page.index("Warum dieser Vorschlag?")
+    section = page[page.index("suggestions-heading") :]
+    assert "Rechnung" in section or "Eingangsrechnungen" in section
+    assert "VFX Werk" not in section.split("</section>")[0] or section.index(
+        "BelegKI"
+    ) < section.index("VFX Werk")
+
+
+def test_startup_page_shows_smes(client, pair):
+    _sme, startup = pair
+    page = client.get(f"/profiles/{startup.id}").get_data(as_text=True)
+    assert "Vorgeschlagene KMU" in page
+    assert "Stadtwerke Spremberg" in page
+
+
+def test_explanation_highlights_shared_concepts(client, pair):
+    sme, startup = pair
+    response = client.get(f"/matches/{sme.id}/{startup.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<mark" in page
+    assert "Stadtwerke Spremberg" in page and "BelegKI" in page
+
+
+@pytest.mark.parametrize("url", ["/matches/{sme}/{sme}", "/matches/{sme}/99999"])
+def test_explanation_404(client, pair, url):
+    sme, _startup = pair
+    assert client.get(url.format(sme=sme.id)).status_code == 404
+
+
+def test_explanation_escapes_text(client, make_profile):
+    sme = make_profile(kind="sme", description="<script>alert(1)</script> Rechnungen prüfen")
+    startup = make_profile(kind="startup", description="Rechnungen automatisch prüfen <b>KI</b>")
+    page = client.get(f"/matches/{sme.id}/{startup.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_api_suggestions(client, pair):
+    response = client.get("/api/v1/profiles/sw-1/suggestions?limit=2")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["ref"] == "sw-1" and data["kind"] == "sme"
+    top = data["suggestions"][0]
+    assert top["name"] == "BelegKI"
+    assert 0 < top["score"] <= 1
+    assert top["reasons"] and all(isinstance(r, str) for r in top["reasons"])
+    assert len(data["suggestions"]) <= 2
+
+
+def test_api_by_internal_id(client, pair):
+    _sme, startup = pair
+    data = client.get(f"/api/v1/profiles/{startup.id}/suggestions").get_json()
+    assert data["suggestions"][0]["ref"] == "sw-1"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/profiles/nope/suggestions", 404),
+        ("/api/v1/profiles/sw-1/suggestions?limit=0", 400),
+        ("/api/v1/profiles/sw-1/suggestions?limit=abc", 400),
+        ("/api/v1/profiles/sw-1/suggestions?limit=51", 400),
+    ],
+)
+def test_api_errors_are_json(client, pair, url, status):
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.is_json
+    assert response.get_json()["status"] == status
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("anonymous", 302), ("member", 403), ("organiser", 200)]
+)
+@pytest.mark.parametrize(
+    "url", ["/organiser/matches", "/organiser/matches.csv", "/organiser/unmatched"]
+)
+def test_organiser_pages_access(client, login, make_user, pair, role, status, url):
+    if role != "anonymous":
+        login(make_user(organiser=role == "organiser"))
+    assert client.get(url).status_code == status
+
+
+def test_overview_lists_pairs_and_exports_csv(client, login, make_user, pair):
+    login(make_user(organiser=True))
+    page = client.get("/organiser/matches?threshold=0.05").get_data(as_text=True)
+    assert "Stadtwerke Spremberg" in page and "BelegKI" in page
+    response = client.get("/organiser/matches.csv?threshold=0.05")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["sme"] == "Stadtwerke Spremberg" and rows[0]["startup"] == "BelegKI"
+    assert float(rows[0]["score"]) > 0.05
+    high = client.get("/organiser/matches.csv?threshold=0.99").get_data(as_text=True)
+    assert len(high.strip().splitlines()) == 1  # header only
+    filtered = client.get("/organiser/matches.csv?threshold=0.05&sector=energy")
+    assert len(filtered.get_data(as_text=True).strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("query", ["threshold=2", "threshold=abc", "sort=x", "sector=mars"])
+def test_overview_bad_parameters(client, login, make_user, pair, query):
+    login(make_user(organiser=True))
+    assert client.get(f"/organiser/matches?{query}").status_code == 400
+
+
+def test_unmatched_page_names_profiles_without_good_match(client, login, make_user, pair):
+    login(make_user(organiser=True))
+    page = client.get("/organiser/unmatched?threshold=0.15").get_data(as_text=True)
+    assert "VFX Werk" in page
+    section = page[page.index("<tbody>") :]
+    assert "BelegKI</a>" not in section
+
+
+def test_cache_refits_only_when_profiles_change(app_factory, make_profile, pair):
+    sme, _startup = pair
+    first = app_factory()
+    second = app_factory()
+    with first.app_context():
+        services.suggestions_for(sme)
+        services.suggestions_for(sme)
+        assert services.cache().fits == 1
+    with second.app_context():
+        before = [s.profile.name for s in services.suggestions_for(sme)]
+        assert "OCR Profis" not in before
+    # a change through the first app (another worker) ...
+    with first.app_context():
+        directory.create_profile(
+            "startup",
+            {
+                "name": "OCR Profis",
+                "description": "Eingangsrechnungen automatisch erfassen und buchen, KI-gestützt.",
+            },
+            owner=None,
+        )
+        db.session.commit()
+    # ... is seen by the second one on its next request, with exactly one refit
+    with second.app_context():
+        after = [s.profile.name for s in services.suggestions_for(sme)]
+        assert "OCR Profis" in after
+        assert services.cache().fits == 2
+        services.suggestions_for(sme)
+        assert services.cache().fits == 2
+
+
+def test_match_export_cli(runner):
+    runner.invoke(args=["import-profiles", str(SHARED / "matching-dev.json")])
+    result = runner.invoke(args=["match", "export", "--limit", "3", "--direction", "sme"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data) == 40
+    first = data["dev-sme-01"]
+    assert len(first) == 3
+    assert set(first[0]) == {"ref", "score", "reasons"}
+    assert first[0]["ref"].startswith("dev-st-")
+    assert [r["score"] for r in first] == sorted((r["score"] for r in first), reverse=True)
+    both = json.loads(runner.invoke(args=["match", "export", "--limit", "1"]).output)
+    assert len(both) == 70
+
+
+def test_match_evaluate_cli(runner):
+    result = runner.invoke(args=["match", "evaluate", str(SHARED / "matching-dev.json")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("engine")]
+    assert len(lines) == 2
+    sme_line = next(line for line in lines if "SME→startup" in line)
+    ndcg, p3, mrr = (float(x) for x in sme_line.split()[2:5])
+    assert ndcg >= 0.85 and mrr >= 0.85 and 0 < p3 <= 1
