@@ -50,13 +50,16 @@ def configure_secret_key(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
+    from matchmaker.core import security
     from matchmaker.core.i18n import select_locale
-    from matchmaker.extensions import babel, csrf, db, login_manager, migrate
+    from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
+    security.register(app)
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -69,14 +72,16 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.accounts.views import bp as accounts_bp
     from matchmaker.core.views import bp as core_bp
     from matchmaker.directory.views import bp as directory_bp
-    from matchmaker.matching.views import bp as matching_bp
     from matchmaker.events.views import bp as events_bp
+    from matchmaker.schedules.views import bp as schedules_bp
+    from matchmaker.matching.views import bp as matching_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(schedules_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

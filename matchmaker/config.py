@@ -30,9 +30,21 @@ class Config:
         self.DIRECTORY_PAGE_SIZE = int(env.get("DIRECTORY_PAGE_SIZE", 20))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
+        production = self.ENV_NAME == "production"
+        self.SESSION_COOKIE_SECURE = (
+            env.get("SESSION_COOKIE_SECURE", "1" if production else "0") == "1"
+        )
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # Rate limits live in Redis when several workers or hosts must share them
+        # (e.g. redis://127.0.0.1:6379/0); memory:// suits the embedded default.
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
+        self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", 5))
+        self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", 15))
+        self.PASSWORD_RESET_MAX_AGE = int(env.get("PASSWORD_RESET_MAX_AGE", 3600))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(env.get("MAIL_PORT", 25))

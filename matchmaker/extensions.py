@@ -3,6 +3,8 @@
 import sqlite3
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,6 +33,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

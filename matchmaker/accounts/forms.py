@@ -42,3 +42,25 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Stay logged in"))
     submit = SubmitField(_l("Log in"))
+
+
+class PasswordResetRequestForm(FlaskForm):
+    """Ask for a password reset link."""
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Send link"))
+
+
+class PasswordResetForm(FlaskForm):
+    """Choose a new password."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=_l("At least 10 characters."),
+    )
+    password_again = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))

@@ -2,15 +2,28 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from matchmaker.accounts.forms import LoginForm, RegistrationForm
+from matchmaker.accounts.forms import (
+    LoginForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
 from matchmaker.accounts.models import User
-from matchmaker.accounts.services import authenticate, create_user
-from matchmaker.extensions import db, login_manager
+from matchmaker.accounts.services import (
+    authenticate,
+    create_user,
+    find_user_by_email,
+    reset_password,
+    send_password_reset,
+    user_from_reset_token,
+)
+from matchmaker.extensions import db, limiter, login_manager
+from matchmaker.mail import services as mail
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -48,7 +61,27 @@ def register():
     return render_template("accounts/register.html", form=form)
 
 
+def login_account_key() -> str:
+    """Key the per-account lockout on the e-mail address that is tried."""
+    return "login:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def login_failed(response) -> bool:
+    """Count only attempts that did not log in (a success redirects)."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: (
+        f"{current_app.config['LOGIN_MAX_FAILURES']} per "
+        f"{current_app.config['LOGIN_LOCKOUT_MINUTES']} minutes"
+    ),
+    key_func=login_account_key,
+    methods=["POST"],
+    deduct_when=login_failed,
+)
 def login():
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
@@ -72,3 +105,38 @@ def logout():
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("core.index"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def request_password_reset():
+    """Send a reset link by e-mail (the answer never tells whether the address exists)."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        user = find_user_by_email(form.email.data)
+        if user is not None:
+            send_password_reset(user)
+            db.session.commit()
+            mail.deliver_new()
+        flash(
+            _("If an account exists for this address, we have sent a link to reset the password."),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/password_reset_request.html", form=form)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    """Set a new password with a valid, unused reset link."""
+    user = user_from_reset_token(token)
+    if user is None:
+        flash(_("This link is invalid or has expired. Please ask for a new one."), "error")
+        return redirect(url_for("accounts.request_password_reset"))
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        reset_password(user, form.password.data)
+        db.session.commit()
+        flash(_("Your password has been changed. Please log in."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/password_reset.html", form=form)

@@ -1,0 +1,133 @@
+"""Account security: headers, cookies, login throttling and lockout, password reset by e-mail."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.extensions import db
+from matchmaker.mail.models import OutboxMessage
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_no_inline_scripts_or_styles_in_pages(client):
+    for url in ("/", "/directory", "/account/login", "/account/register"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script" not in page
+        assert " style=" not in page
+
+
+def test_session_cookie_flags(app_factory, make_user):
+    application = app_factory(SESSION_COOKIE_SECURE=True)
+    with application.app_context():
+        user = make_user()
+        response = application.test_client().post(
+            "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
+        )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_secure_cookies_by_default_in_production(monkeypatch, database_uri):
+    from matchmaker import create_app
+
+    monkeypatch.setenv("MATCHMAKER_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    application = create_app({"SQLALCHEMY_DATABASE_URI": database_uri})
+    assert application.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_account_locked_after_repeated_failures(client, make_user):
+    user = make_user()
+    for _attempt in range(5):
+        response = client.post("/account/login", data={"email": user.email, "password": "falsch"})
+        assert response.status_code == 200
+    locked = client.post(
+        "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
+    )
+    assert locked.status_code == 429
+    assert "Zu viele Anfragen" in locked.get_data(as_text=True)
+    # another account from the same address is not locked by that
+    other = make_user()
+    ok = client.post("/account/login", data={"email": other.email, "password": "geheimes-passwort"})
+    assert ok.status_code == 302
+
+
+def test_successful_logins_do_not_count_towards_lockout(client, make_user):
+    user = make_user()
+    for _attempt in range(6):
+        response = client.post(
+            "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
+        )
+        assert response.status_code == 302
+        client.post("/account/logout")
+
+
+def test_login_rate_limited_per_address(app_factory, make_user):
+    application = app_factory(LOGIN_RATE_LIMIT="3 per minute")
+    with application.app_context():
+        client = application.test_client()
+        statuses = [
+            client.post(
+                "/account/login", data={"email": f"u{i}@example.de", "password": "x"}
+            ).status_code
+            for i in range(4)
+        ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def reset_link(to_address: str) -> str:
+    message = db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == to_address, OutboxMessage.kind == "password_reset")
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert message is not None
+    return re.search(r"http://localhost(/account/password-reset/\S+)", message.body).group(1)
+
+
+def test_password_reset_by_email(client, make_user):
+    user = make_user(email="vergessen@example.de")
+    response = client.post("/account/password-reset", data={"email": "VERGESSEN@example.de"})
+    assert response.status_code == 302
+    link = reset_link("vergessen@example.de")
+    assert client.get(link).status_code == 200
+    changed = client.post(
+        link, data={"password": "ganz-neues-passwort", "password_again": "ganz-neues-passwort"}
+    )
+    assert changed.status_code == 302
+    assert (
+        client.post(
+            "/account/login", data={"email": user.email, "password": "ganz-neues-passwort"}
+        ).status_code
+        == 302
+    )
+    # the link works once only
+    client.post("/account/logout")
+    reused = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "ungültig oder abgelaufen" in reused
+
+
+def test_password_reset_does_not_reveal_accounts(client):
+    response = client.post(
+        "/account/password-reset", data={"email": "niemand@example.de"}, follow_redirects=True
+    )
+    assert "Falls ein Konto" in response.get_data(as_text=True)
+    assert db.session.scalar(select(OutboxMessage)) is None
+
+
+@pytest.mark.parametrize("token", ["abc", "x" * 300, "eyJ1aWQiOjF9.bad.sig"])
+def test_bad_reset_tokens(client, token):
+    response = client.get(f"/account/password-reset/{token}")
+    assert response.status_code == 302
+    assert "/account/password-reset" in response.headers["Location"]
