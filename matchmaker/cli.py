@@ -23,6 +23,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(translations)
     app.cli.add_command(match)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(events_outbox)
 
 
@@ -167,3 +169,29 @@ def match_evaluate(file: Path) -> None:
     from matchmaker.matching.evaluation import evaluate_file, format_report
 
     click.echo(format_report(evaluate_file(file)))
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write a complete backup of all data as JSON (FILE.json.gz for compressed)."""
+    from matchmaker.core.backup import write_backup
+
+    counts = write_backup(file)
+    click.echo(f"Wrote {file}: {sum(counts.values())} rows in {len(counts)} tables.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(file: Path) -> None:
+    """Restore a backup into an empty, migrated database."""
+    from matchmaker.core.backup import RestoreError, read_backup, restore
+
+    try:
+        counts = restore(read_backup(file))
+    except RestoreError as exc:
+        db.session.rollback()
+        click.echo(f"Restore refused: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Restored {sum(counts.values())} rows in {len(counts)} tables.")
