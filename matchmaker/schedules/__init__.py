@@ -1,0 +1,1 @@
+"""The networking schedule in the app: build, edit, publish, re-plan, print and export."""

@@ -1,0 +1,57 @@
+"""Forms of the schedule pages: plain HTML forms, no JavaScript needed."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+SLOT_RANGE = NumberRange(min=1, max=1000, message=_l("Choose a slot."))
+TABLE_RANGE = NumberRange(min=1, max=100_000, message=_l("Choose a table."))
+
+
+class ScheduleActionForm(FlaskForm):
+    """Confirm an action without further input (build, publish)."""
+
+
+class ReplanForm(FlaskForm):
+    """Re-optimise around the locked meetings, optionally keeping every slot before one."""
+
+    from_slot = IntegerField(
+        _l("Re-plan from slot"),
+        validators=[Optional(), SLOT_RANGE],
+        description=_l("Earlier slots stay exactly as they are; leave empty to re-plan all."),
+    )
+
+
+class MoveForm(FlaskForm):
+    """Move a meeting to another slot and table."""
+
+    meeting = StringField(_l("Meeting"), validators=[DataRequired(), Length(max=40)])
+    slot = IntegerField(_l("Slot"), validators=[InputRequired(), SLOT_RANGE])
+    table = IntegerField(_l("Table"), validators=[Optional(), TABLE_RANGE])
+
+
+class SwapForm(FlaskForm):
+    """Exchange the places of two meetings."""
+
+    meeting = StringField(_l("Meeting"), validators=[DataRequired(), Length(max=40)])
+    other = StringField(_l("Swap with"), validators=[DataRequired(), Length(max=40)])
+
+
+class MeetingActionForm(FlaskForm):
+    """Lock, release or remove one meeting."""
+
+    meeting = StringField(_l("Meeting"), validators=[DataRequired(), Length(max=40)])
+    action = SelectField(
+        _l("Action"),
+        choices=[("lock", _l("Lock")), ("unlock", _l("Release")), ("remove", _l("Remove"))],
+    )
+
+
+class AddMeetingForm(FlaskForm):
+    """Add a meeting of two participants by hand."""
+
+    a = IntegerField(_l("Participant"), validators=[InputRequired()])
+    b = IntegerField(_l("Partner"), validators=[InputRequired()])
+    slot = IntegerField(_l("Slot"), validators=[InputRequired(), SLOT_RANGE])
+    table = IntegerField(_l("Table"), validators=[Optional(), TABLE_RANGE])

@@ -1,0 +1,161 @@
+"""Schedule versions of an event, their meetings, and a log of what was printed when.
+
+A version is a complete schedule. At most the newest version of an event is a draft; editing a
+published version first copies it into a new draft, so participants keep seeing the published
+one until the organiser publishes again.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.accounts.models import User, utcnow
+from matchmaker.directory.models import Profile
+from matchmaker.events.models import Event
+from matchmaker.extensions import db
+
+DRAFT = "draft"
+PUBLISHED = "published"
+SUPERSEDED = "superseded"
+VERSION_STATUSES = (DRAFT, PUBLISHED, SUPERSEDED)
+
+#: Why two participants meet: an accepted request, a "must meet" wish, the match score, or an
+#: organiser's hand.
+REQUEST = "request"
+WISH = "wish"
+MATCH = "match"
+MANUAL = "manual"
+ORIGINS = (REQUEST, WISH, MATCH, MANUAL)
+
+PRINT_KINDS = ("agendas", "tables", "grid", "pdf")
+
+
+class ScheduleVersion(db.Model):
+    """One complete schedule of an event, with the solver problem it was made for."""
+
+    __tablename__ = "schedule_versions"
+    __table_args__ = (
+        UniqueConstraint("event_id", "number", name="uq_schedule_versions_event_id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=DRAFT)
+    # The solver problem (shared/data/schedule format) the meetings are checked against.
+    problem: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # Solver figures of the last build or re-optimisation (score, holes, optimality, issues).
+    stats: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    event: Mapped[Event] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    meetings: Mapped[list["ScheduleMeeting"]] = relationship(
+        back_populates="version",
+        order_by="ScheduleMeeting.slot, ScheduleMeeting.table",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        """Tell whether this version can still be edited in place."""
+        return self.status == DRAFT
+
+    def __repr__(self) -> str:
+        return f"<ScheduleVersion {self.id} event={self.event_id} #{self.number} {self.status}>"
+
+
+class ScheduleMeeting(db.Model):
+    """One placed meeting of a version: two profiles at one table in one slot."""
+
+    __tablename__ = "schedule_meetings"
+    __table_args__ = (
+        UniqueConstraint("version_id", "key", name="uq_schedule_meetings_version_id_key"),
+        UniqueConstraint(
+            "version_id", "slot", "table", name="uq_schedule_meetings_version_id_slot_table"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule_versions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The meeting's id in the solver problem; stable across the versions of an event.
+    key: Mapped[str] = mapped_column(String(40), nullable=False)
+    profile_a_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    profile_b_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, nullable=False)
+    table: Mapped[int] = mapped_column(Integer, nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    origin: Mapped[str] = mapped_column(String(10), nullable=False, default=MATCH)
+    reasons: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    version: Mapped[ScheduleVersion] = relationship(back_populates="meetings")
+    profile_a: Mapped[Profile] = relationship(foreign_keys=[profile_a_id])
+    profile_b: Mapped[Profile] = relationship(foreign_keys=[profile_b_id])
+
+    def partner_of(self, profile_id: int) -> Profile:
+        """Return the other side of the meeting."""
+        return self.profile_b if profile_id == self.profile_a_id else self.profile_a
+
+    def involves(self, profile_id: int) -> bool:
+        """Tell whether a profile takes part in this meeting."""
+        return profile_id in (self.profile_a_id, self.profile_b_id)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ScheduleMeeting {self.key} v={self.version_id} slot={self.slot} "
+            f"table={self.table}{' locked' if self.locked else ''}>"
+        )
+
+
+class SchedulePrint(db.Model):
+    """A record that a version was printed or downloaded as PDF, and when."""
+
+    __tablename__ = "schedule_prints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule_versions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+    version: Mapped[ScheduleVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SchedulePrint {self.id} version={self.version_id} {self.kind}>"

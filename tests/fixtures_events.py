@@ -1,0 +1,80 @@
+"""Fixtures for tests that need a small event with confirmed participants (schedules).
+
+Import the fixtures into a test module: ``from fixtures_events import schedule_world  # noqa``.
+The event data comes from the events tests so both areas describe events alike.
+"""
+
+from dataclasses import dataclass, field
+from datetime import time
+
+import pytest
+from test_events_services import event_data
+
+from matchmaker.accounts.models import User
+from matchmaker.directory.models import Profile
+from matchmaker.events import services
+from matchmaker.events.models import Event
+from matchmaker.extensions import db
+
+SMES = {
+    "Bäckerei Müller GmbH": "Wir suchen KI für Eingangsrechnungen und die Buchhaltung.",
+    "Stadtwerke Spremberg": "Wir wollen die Wartung unserer Pumpen mit Sensordaten vorausschauend "
+    "planen.",
+    "Lausitzer Möbelwerk": "Qualitätsprüfung von Holzoberflächen mit Kamera und Bildverarbeitung.",
+    "Kreisverwaltung Cottbus": "Bürgeranfragen und Formulare automatisch beantworten, Chatbot.",
+}
+STARTUPS = {
+    "RechnungsKI Dresden": "Automatische Erfassung von Eingangsrechnungen, Buchhaltung mit KI.",
+    "Predictive Pumps Berlin": "Vorausschauende Wartung für Pumpen und Maschinen mit Sensordaten.",
+    "VisionCheck Görlitz": "Bildverarbeitung für die Qualitätsprüfung von Oberflächen; Chatbot "
+    "für Bürgeranfragen.",
+}
+
+
+@dataclass
+class ScheduleWorld:
+    """A small event: four SMEs and three startups confirmed, four slots, three tables."""
+
+    event: Event
+    organiser: User
+    owner: User
+    other: User
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    def pid(self, name: str) -> int:
+        """Return the id of a profile by its name."""
+        return self.profiles[name].id
+
+
+@pytest.fixture
+def schedule_world(app, make_user, make_profile) -> ScheduleWorld:
+    """Create the event, the profiles with their attendees, and the users."""
+    app.config.update(SCHEDULE_TIME_LIMIT=3.0, SCHEDULE_WORKERS=1)
+    organiser = make_user(email="orga@example.de", name="Orga", organiser=True)
+    owner = make_user(email="mueller@example.de", name="Jörg Müller")
+    other = make_user(email="andere@example.de", name="Andere Person")
+    event = services.create_event(
+        event_data(
+            title="KI-Tag Lausitz Test",
+            capacity=20,
+            slot_count=4,
+            morning_slots=2,
+            breaks=[{"after_slot": 2, "minutes": 30, "label": "Kaffee"}],
+            table_count=3,
+            max_meetings=3,
+            first_slot=time(10, 0),
+        )
+    )
+    db.session.commit()
+    profiles = {}
+    for kind, items in (("sme", SMES), ("startup", STARTUPS)):
+        for number, (name, description) in enumerate(items.items()):
+            owner_of = owner if name == "Bäckerei Müller GmbH" else None
+            profile = make_profile(kind=kind, owner=owner_of, name=name, description=description)
+            profiles[name] = profile
+            contact = "Jörg Müller" if owner_of else f"Person {kind} {number}"
+            services.register(
+                event.id, profile, [(contact, f"{kind}{number}@teilnehmer.example")]
+            )
+    db.session.commit()
+    return ScheduleWorld(event, organiser, owner, other, profiles)
