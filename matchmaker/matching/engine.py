@@ -50,11 +50,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from matchmaker.matching.text import (
@@ -73,6 +75,7 @@ __all__ = [
     "Profile",
     "Span",
     "Suggestion",
+    "top_k_pairs",
 ]
 
 KINDS = ("sme", "startup")
@@ -92,8 +95,7 @@ class Profile:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     """A suggested profile of the other kind, with its score and plain-language reasons."""
 
     ref: str
@@ -101,8 +103,7 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Characters ``[start, end)`` of one field of a profile that carry a shared concept."""
 
     start: int
@@ -156,6 +157,9 @@ class MatchEngine(BaseEstimator):
     char_max_df : float, default=0.3
         Character n-grams found in more than this share of profiles are dropped (they carry
         almost no evidence and dominate the cost of the similarity products).
+    char_top_n : int or None, default=100
+        Keep only the strongest ``char_top_n`` character n-grams (by TF-IDF weight) of each
+        profile; bounds the cost of the all-pairs products at little loss in quality.
     thesaurus : str, Path, mapping or None, default=None
         Thesaurus to use instead of the packaged ``thesaurus.txt``.
     extra_thesaurus : str, Path, mapping or None, default=None
@@ -183,8 +187,8 @@ class MatchEngine(BaseEstimator):
         self,
         *,
         ngram_range=(3, 5),
-        char_weight=0.25,
-        word_weight=0.25,
+        char_weight=0.3,
+        word_weight=0.2,
         concept_weight=0.4,
         category_weight=0.1,
         tag_weight=1.0,
@@ -192,6 +196,7 @@ class MatchEngine(BaseEstimator):
         compound_weight=0.5,
         category_text_weight=0.5,
         char_max_df=0.3,
+        char_top_n=100,
         thesaurus=None,
         extra_thesaurus=None,
         min_score=0.05,
@@ -208,6 +213,7 @@ class MatchEngine(BaseEstimator):
         self.compound_weight = compound_weight
         self.category_text_weight = category_text_weight
         self.char_max_df = char_max_df
+        self.char_top_n = char_top_n
         self.thesaurus = thesaurus
         self.extra_thesaurus = extra_thesaurus
         self.min_score = min_score
@@ -259,18 +265,60 @@ class MatchEngine(BaseEstimator):
         n = len(profiles)
         char = counts["char"]
         df = np.bincount(char.indices, minlength=char.shape[1])
-        self.char_keep_ = np.flatnonzero(df <= max(1.0, self.char_max_df * n))
+        # the cut is for large corpora; in small ones every shared n-gram counts
+        self.char_keep_ = np.flatnonzero(df <= max(10.0, self.char_max_df * n))
         counts["char"] = char[:, self.char_keep_]
+        self.char_shared_ = df[self.char_keep_] >= 2
         self.tfidf_ = {}
         blocks = []
         for name in _BLOCKS:
             tf = counts[name].tocsr().astype(np.float64)
             tf.data = np.log1p(tf.data)
+            if tf.shape[1] == 0:  # e.g. only stop words: nothing to weight
+                self.tfidf_[name] = None
+                blocks.append(tf)
+                continue
             tr = TfidfTransformer(norm=None, smooth_idf=True).fit(tf)
             self.tfidf_[name] = tr
-            blocks.append(tr.transform(tf))
+            blocks.append(self._prune(name, self._weigh(name, normalize(tr.transform(tf)))))
         self.X_ = self._stack(blocks)
         return self
+
+    def _weigh(self, name: str, block: sp.spmatrix) -> sp.csr_matrix:
+        """Shrink a concept vector whose strongest concept is a low-weight (generic) one.
+
+        Group weights act before normalisation; a profile whose only concepts are generic
+        ("KI", weight 0.1) would still get a unit vector, so it is scaled by its largest
+        group weight (capped at 1).
+        """
+        block = sp.csr_matrix(block)
+        if name != "concept" or block.nnz == 0:
+            return block
+        present = block.copy()
+        present.data = self.concept_scale_[present.indices]
+        confidence = np.minimum(present.max(axis=1).toarray().ravel(), 1.0)
+        return sp.diags(confidence) @ block
+
+    def _prune(self, name: str, block: sp.spmatrix) -> sp.csr_matrix:
+        """Keep the ``char_top_n`` strongest character n-grams per profile."""
+        block = sp.csr_matrix(block)
+        n = self.char_top_n
+        if name != "char" or n is None or block.shape[0] == 0:
+            return block
+        lengths = np.diff(block.indptr)
+        # n-grams of a single fitted profile cannot contribute to any fitted pair: drop them
+        # first, then keep each row's strongest n (values >= the row's n-th largest); rows are
+        # not renormalised, so scores stay cosines minus the pruned mass
+        keep = self.char_shared_[block.indices]
+        data = np.where(keep, block.data, 0.0)
+        pos = np.arange(block.nnz) - np.repeat(block.indptr[:-1], lengths)
+        padded = np.zeros((block.shape[0], max(int(lengths.max(initial=0)), n)))
+        padded[np.repeat(np.arange(block.shape[0]), lengths), pos] = data
+        threshold = -np.partition(-padded, n - 1, axis=1)[:, n - 1]
+        keep &= data >= np.repeat(threshold, lengths)
+        keep &= data > 0
+        rows = np.repeat(np.arange(block.shape[0]), lengths)[keep]
+        return sp.csr_matrix((block.data[keep], (rows, block.indices[keep])), shape=block.shape)
 
     def _concept_matrices(self) -> None:
         th = self.thesaurus_
@@ -299,12 +347,8 @@ class MatchEngine(BaseEstimator):
         if weights.sum() <= 0:
             raise ValueError("at least one block weight must be positive")
         weights = weights / weights.sum()
-        scaled = []
-        for w, block in zip(weights, blocks, strict=True):
-            block = sp.csr_matrix(block, dtype=np.float64)
-            norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
-            norms[norms == 0] = 1.0
-            scaled.append(sp.diags(math.sqrt(w) / norms) @ block)
+        # blocks arrive L2-normalised (the character block possibly pruned afterwards)
+        scaled = [math.sqrt(w) * sp.csr_matrix(b) for w, b in zip(weights, blocks, strict=True)]
         return sp.hstack(scaled, format="csr", dtype=np.float32)
 
     # ------------------------------------------------------------------ featurisation
@@ -493,7 +537,12 @@ class MatchEngine(BaseEstimator):
         for name in _BLOCKS:
             tf = counts[name].tocsr().astype(np.float64)
             tf.data = np.log1p(tf.data)
-            blocks.append(self.tfidf_[name].transform(tf))
+            tr = self.tfidf_[name]
+            blocks.append(
+                tf
+                if tr is None
+                else self._prune(name, self._weigh(name, normalize(tr.transform(tf))))
+            )
         return self._stack(blocks)
 
     # ------------------------------------------------------------------ scoring
@@ -530,35 +579,9 @@ class MatchEngine(BaseEstimator):
         a, b = self.index_[ref_a], self.index_[ref_b]
         return float(min(1.0, self.X_[a].multiply(self.X_[b]).sum()))
 
-    def _top_rows(self, Q: sp.csr_matrix, C_T: sp.csr_matrix, k: int):
-        """Yield (candidate indices, scores) per query row, best first, ties by fit order."""
-        n_c = C_T.shape[1]
-        k = min(k, n_c)
-        if k <= 0:
-            for _ in range(Q.shape[0]):
-                yield np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            return
-        for start in range(0, Q.shape[0], self.block_size):
-            S = (Q[start : start + self.block_size] @ C_T).toarray()
-            if k < n_c:
-                part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-            else:
-                part = np.broadcast_to(np.arange(n_c), S.shape)
-            part_scores = np.take_along_axis(S, part, axis=1)
-            kth = part_scores.min(axis=1)
-            ties = (kth[:, None] <= S).sum(axis=1) > k
-            for r in range(S.shape[0]):
-                if ties[r]:
-                    idx = np.flatnonzero(S[r] >= kth[r])
-                else:
-                    idx = part[r]
-                vals = S[r, idx]
-                order = np.lexsort((idx, -vals))[:k]
-                yield idx[order], vals[order]
-
     def _suggestions(self, q_row, q_vec, cand_rows, idx, vals, q_kind, q_doc):
         out = []
-        for j, v in zip(idx.tolist(), vals.tolist(), strict=True):
+        for j, v in zip(idx, vals, strict=True):
             if v < self.min_score or v <= 0:
                 break
             c = cand_rows[j]
@@ -585,9 +608,8 @@ class MatchEngine(BaseEstimator):
         i = self.index_[ref]
         kind = self.kinds_[i]
         _, cand = self._side(kind)
-        C_T = self._candidates_T(kind)
         q = self.X_[i]
-        idx, vals = next(self._top_rows(q, C_T, k))
+        idx, vals = _exact_top((q @ self._candidates_T(kind)).toarray(), k)[0]
         return self._suggestions(i, q, cand, idx, vals, kind, self._doc(i))
 
     def suggest_text(
@@ -625,7 +647,7 @@ class MatchEngine(BaseEstimator):
         )
         q = self._transform([profile])
         _, cand = self._side(kind)
-        idx, vals = next(self._top_rows(q, self._candidates_T(kind), k))
+        idx, vals = _exact_top((q @ self._candidates_T(kind)).toarray(), k)[0]
         return self._suggestions(None, q, cand, idx, vals, kind, self._analyse(profile))
 
     def _candidates_T(self, kind: str) -> sp.csr_matrix:
@@ -635,7 +657,9 @@ class MatchEngine(BaseEstimator):
             cache[kind] = self.X_[cand].T.tocsr()
         return cache[kind]
 
-    def top_k_all(self, k: int = 10, direction: str = "sme") -> dict[str, list[Suggestion]]:
+    def top_k_all(
+        self, k: int = 10, direction: str = "sme", *, reasons: bool = True
+    ) -> dict[str, list[Suggestion]]:
         """Suggest the top ``k`` for every profile of one kind.
 
         Parameters
@@ -644,6 +668,8 @@ class MatchEngine(BaseEstimator):
             Suggestions per profile.
         direction : {"sme", "startup"}
             ``"sme"``: every SME -> startups; ``"startup"``: every startup -> SMEs.
+        reasons : bool, default=True
+            Compute reasons (the costly part for large batches; ``False`` leaves them empty).
 
         Returns
         -------
@@ -652,21 +678,39 @@ class MatchEngine(BaseEstimator):
         """
         check_is_fitted(self, "X_")
         rows, cand = self._side(direction)
-        Q = self.X_[rows]
-        out = {}
-        for i, (idx, vals) in zip(
-            rows.tolist(), self._top_rows(Q, self._candidates_T(direction), k), strict=True
-        ):
-            out[self.refs_[i]] = self._suggestions(
-                i, self.X_[i], cand, idx, vals, direction, self._doc(i)
-            )
-        return out
+        found, _ = top_k_pairs(self.X_[rows], self.X_[cand], k, block_size=self.block_size)
+        return self._collect(rows, cand, found, direction, reasons)
 
     def top_k_both(
-        self, k: int = 10
+        self, k: int = 10, *, reasons: bool = True
     ) -> tuple[dict[str, list[Suggestion]], dict[str, list[Suggestion]]]:
-        """Return ``(top_k_all(k, "sme"), top_k_all(k, "startup"))``."""
-        return self.top_k_all(k, "sme"), self.top_k_all(k, "startup")
+        """Return ``(top_k_all(k, "sme"), top_k_all(k, "startup"))`` from one pass of products."""
+        check_is_fitted(self, "X_")
+        smes, startups = self.rows_["sme"], self.rows_["startup"]
+        by_sme, by_startup = top_k_pairs(
+            self.X_[smes], self.X_[startups], k, block_size=self.block_size, columns=True
+        )
+        return (
+            self._collect(smes, startups, by_sme, "sme", reasons),
+            self._collect(startups, smes, by_startup, "startup", reasons),
+        )
+
+    def _collect(self, rows, cand, found, kind, reasons) -> dict[str, list[Suggestion]]:
+        out = {}
+        for i, (idx, vals) in zip(rows.tolist(), found, strict=True):
+            if reasons:
+                out[self.refs_[i]] = self._suggestions(
+                    i, self.X_[i], cand, idx, vals, kind, self._doc(i)
+                )
+            else:
+                floor = max(self.min_score, 1e-12)
+                refs = self.refs_
+                out[refs[i]] = [
+                    Suggestion(refs[cand[j]], min(float(v), 1.0), ())
+                    for j, v in zip(idx, vals, strict=True)
+                    if v >= floor
+                ]
+        return out
 
     # ------------------------------------------------------------------ explanations
 
@@ -801,7 +845,7 @@ class MatchEngine(BaseEstimator):
         return self._offsets_cache
 
     def _shared(self, va, da, vb, db):
-        """Group the products of shared features into (value, label, occ_a, occ_b), largest first."""
+        """Group products of shared features into (value, label, occ_a, occ_b), largest first."""
         prod = va.multiply(vb).tocoo()
         if prod.nnz == 0:
             return []
@@ -868,7 +912,13 @@ class MatchEngine(BaseEstimator):
                 add(("w", stem), value, stem, oa, ob)
             else:
                 add(("p", fa, fb), value, fa, oa, ob)
-        out = [(g[0], g[1], g[2], g[3]) for g in groups.values()]
+        top = max(g[0] for g in groups.values()) if groups else 0.0
+        # words that share only n-gram fragments (endings like "-ung") are weak evidence
+        out = [
+            (g[0], g[1], g[2], g[3])
+            for key, g in groups.items()
+            if key[0] != "p" or g[0] >= 0.25 * top
+        ]
         out.sort(key=lambda g: -g[0])
         return out
 
@@ -894,6 +944,93 @@ class MatchEngine(BaseEstimator):
                 wa, wb = wb, wa
             reasons.append(wa if wa.lower() == wb.lower() else f"{wa} ↔ {wb}")
         return tuple(reasons)
+
+
+def _exact_top(S: np.ndarray, k: int, offset: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Top ``k`` per row of a dense block, by descending score then ascending column."""
+    n_c = S.shape[1]
+    k = min(k, n_c)
+    if k <= 0:
+        return [([], [])] * S.shape[0]
+    if k < n_c:
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    else:
+        part = np.broadcast_to(np.arange(n_c), S.shape)
+    vals = np.take_along_axis(S, part, axis=1)
+    kth = vals.min(axis=1)
+    ties = np.flatnonzero((kth[:, None] <= S).sum(axis=1) > k)
+    rows = np.repeat(np.arange(S.shape[0]), k)
+    order = np.lexsort((part.ravel(), -vals.ravel(), rows)).reshape(-1, k)
+    idx = (part.ravel()[order] + offset).tolist()
+    vals = vals.ravel()[order].tolist()
+    for r in ties.tolist():  # several candidates tie at the k-th score: keep the earliest
+        i = np.flatnonzero(S[r] >= kth[r])
+        v = S[r, i]
+        o = np.lexsort((i, -v))[:k]
+        idx[r], vals[r] = (i[o] + offset).tolist(), v[o].tolist()
+    return list(zip(idx, vals, strict=True))
+
+
+def top_k_pairs(
+    Q: sp.csr_matrix,
+    C: sp.csr_matrix,
+    k: int,
+    *,
+    block_size: int = 2048,
+    columns: bool = False,
+    max_dense_bytes: int = 256 * 2**20,
+):
+    """Find the ``k`` best columns of every row of ``Q @ C.T`` (and optionally vice versa).
+
+    The score matrix is never materialised: rows of ``Q`` are processed in blocks, each block
+    multiplied with the candidates as a dense float32 matrix restricted to the features both
+    sides use (a sparse-times-dense product with dense output), then reduced with
+    ``argpartition``.  Ties are broken by index (fit order).
+
+    Parameters
+    ----------
+    Q, C : scipy.sparse.csr_matrix
+        Query rows and candidate rows over the same features.
+    k : int
+        Results per row (and per column).
+    block_size : int, default=2048
+        Query rows per block.
+    columns : bool, default=False
+        Also return the ``k`` best rows of ``Q`` for every row of ``C`` (same products).
+    max_dense_bytes : int, default=256 MiB
+        Above this size of the dense candidate matrix a sparse product is used instead.
+
+    Returns
+    -------
+    rows : list of (ndarray, ndarray)
+        Per row of ``Q``: candidate indices and scores, best first.
+    cols : list of (ndarray, ndarray) or None
+        Per row of ``C``: query indices and scores, best first (if ``columns``).
+    """
+    Q = sp.csr_matrix(Q, dtype=np.float32)
+    C = sp.csr_matrix(C, dtype=np.float32)
+    shared = np.intersect1d(np.unique(Q.indices), np.unique(C.indices))
+    dense = len(shared) * C.shape[0] * 4 <= max_dense_bytes
+    if dense:
+        Cd = np.ascontiguousarray(C[:, shared].T.toarray(), dtype=np.float32)
+        Q = Q[:, shared].tocsr()
+    else:
+        C_T = C.T.tocsr()
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    col_cands: list[list[tuple[np.ndarray, np.ndarray]]] = []
+    for start in range(0, Q.shape[0], block_size):
+        block = Q[start : start + block_size]
+        S = np.asarray(block @ Cd) if dense else (block @ C_T).toarray()
+        rows.extend(_exact_top(S, k))
+        if columns:
+            col_cands.append(_exact_top(np.ascontiguousarray(S.T), k, offset=start))
+    if not columns:
+        return rows, None
+    cols = []
+    for j in range(C.shape[0]):
+        merged = sorted(((-v, i) for blk in col_cands for i, v in zip(*blk[j], strict=True)))[:k]
+        cols.append(([i for _, i in merged], [-v for v, _ in merged]))
+    return rows, cols
 
 
 def _explicit_categories(profiles: list[Profile]) -> sp.csr_matrix:

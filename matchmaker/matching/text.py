@@ -281,7 +281,7 @@ class Thesaurus:
         self._en = Stemmer.Stemmer("english")
         # whole-token keys: ("f", folded) / ("d", German stem) / ("e", English stem)
         self.whole: dict[tuple[str, str], set[int]] = {}
-        # compound parts: folded surface -> list of (concept, mode) with mode in {"any", "pre", "suf"}
+        # compound parts: folded surface -> [(concept, mode)], mode in {"any", "pre", "suf"}
         self.parts: dict[str, list[tuple[int, str]]] = {}
         # phrases: tuple of German stems -> concepts
         self.phrases: dict[tuple[str, ...], set[int]] = {}
@@ -317,14 +317,10 @@ class Thesaurus:
         if abbreviation:
             return
         if mode in {"any", "exact"}:
-            if lang == "de":
-                stem = self._de.stemWord(tok)
-                if len(stem) >= 3:
-                    self.whole.setdefault(("d", stem), set()).add(ci)
-            else:
-                stem = self._en.stemWord(tok)
-                if len(stem) >= 3:
-                    self.whole.setdefault(("e", stem), set()).add(ci)
+            stem = (self._de if lang == "de" else self._en).stemWord(tok)
+            # an over-stemmed term ("digitisation" -> "digit") would match unrelated words
+            if len(stem) >= 3 and len(stem) >= len(tok) - 4:
+                self.whole.setdefault(("d" if lang == "de" else "e", stem), set()).add(ci)
         if lang == "de" and mode != "exact" and len(tok) >= MIN_PART:
             self.parts.setdefault(tok, []).append((ci, mode))
         if len(tok) >= 8:
@@ -390,10 +386,7 @@ def _is_compound_rest(rest: str) -> bool:
     """Tell whether ``rest`` can be a further compound part, after an optional linking element."""
     if len(rest) >= 5:
         return True
-    for fuge in FUGEN:
-        if rest.startswith(fuge) and len(rest) - len(fuge) >= 5:
-            return True
-    return False
+    return any(rest.startswith(fuge) and len(rest) - len(fuge) >= 5 for fuge in FUGEN)
 
 
 # ------------------------------------------------------------------------------ lexicon
