@@ -12,6 +12,7 @@ same top-k code as a reference.  It also reruns the quality checks on matching-d
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import re
@@ -275,7 +276,9 @@ def render(speed: dict, quality: dict) -> str:
         SECTION,
         "",
         f"Recorded by `bench/bench_matching.py` on {time.strftime('%Y-%m-%d')}; {machine_info()}.",
-        "The machine is shared (2 cores, other jobs running), so timings vary by ~±30 %.",
+        f"The machine is shared with other jobs (1-min load average {os.getloadavg()[0]:.1f} on "
+        f"2 cores at the end of the run); the plain TF-IDF line shows how much this inflates "
+        "timings.",
         "",
         "### Quality on matching-dev.json (nDCG@5 / P@3 / MRR)",
         "",
