@@ -10,6 +10,7 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -196,15 +197,18 @@ class AttendeeEntryForm(BaseForm):
         ],
     )
 
-    def validate_name(self, field) -> None:
-        """Require a name whenever an e-mail address is given."""
-        if (self.email.data or "").strip() and not (field.data or "").strip():
-            raise ValidationError(_l("Enter the attendee's name."))
-
-    def validate_email(self, field) -> None:
-        """Require an e-mail address whenever a name is given."""
-        if (self.name.data or "").strip() and not (field.data or "").strip():
-            raise ValidationError(_l("Enter the attendee's e-mail address."))
+    def validate(self, extra_validators=None) -> bool:
+        """Require both name and e-mail address once either is given."""
+        valid = super().validate(extra_validators)
+        name = (self.name.data or "").strip()
+        email = (self.email.data or "").strip()
+        if email and not name:
+            self.name.errors = [*self.name.errors, _l("Enter the attendee's name.")]
+            valid = False
+        if name and not email:
+            self.email.errors = [*self.email.errors, _l("Enter the attendee's e-mail address.")]
+            valid = False
+        return valid
 
 
 class RegistrationForm(FlaskForm):
@@ -290,9 +294,9 @@ class MarkForm(FlaskForm):
     kind = SelectField(
         _l("Your wish"),
         choices=[
-            ("must_meet", _l("Must meet")),
-            ("not_interested", _l("Not interested")),
-            ("", _l("No preference")),
+            SelectChoice("must_meet", _l("Must meet")),
+            SelectChoice("not_interested", _l("Not interested")),
+            SelectChoice("", _l("No preference")),
         ],
         validate_choice=True,
     )

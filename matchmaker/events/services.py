@@ -383,6 +383,8 @@ def register(
     people = [(name.strip(), email.strip()) for name, email in people if name or email]
     if not people:
         raise EventError(_("Enter at least one attendee."))
+    if any(not name or "@" not in email for name, email in people):
+        raise EventError(_("Every attendee needs a name and an e-mail address."))
     if len(people) > MAX_ATTENDEES:
         raise EventError(_("At most %(n)d attendees per registration.", n=MAX_ATTENDEES))
     keys = [email_key(email) for _name, email in people]

@@ -18,10 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from matchmaker.core.i18n import current_language
 from matchmaker.directory.models import Profile
 from matchmaker.directory.services import profiles_of
+from matchmaker.directory.views import bad_request
 from matchmaker.events import services
 from matchmaker.events.forms import (
     ActionForm,
@@ -179,7 +181,7 @@ def register(event_id: int):
         flash(_("Create a profile for your organisation first."), "info")
         return redirect(url_for("directory.my_profiles"))
     form = RegistrationForm()
-    form.profile_id.choices = [(p.id, p.name) for p in profiles]
+    form.profile_id.choices = [SelectChoice(p.id, p.name) for p in profiles]
     if request.method == "GET" and request.args.get("profile", "").isdigit():
         form.profile_id.data = int(request.args["profile"])
     if form.validate_on_submit():
@@ -302,7 +304,7 @@ def availability(event_id: int, profile_id: int):
     current = services.availability_of(event, profile)
     form = AvailabilityForm()
     form.unavailable.choices = [
-        (number, f"{number}: {start:%H:%M}–{end:%H:%M}")
+        SelectChoice(number, f"{number}: {start:%H:%M}–{end:%H:%M}")
         for number, (start, end) in enumerate(services.slot_times(event), start=1)
     ]
     if request.method == "GET" and current is not None:
@@ -331,7 +333,7 @@ def meet(profile_id: int):
     sections = []
     for event in events:
         senders = [p for p in actable_profiles(event) if p.id != target.id]
-        choices = [(p.id, p.name) for p in senders]
+        choices = [SelectChoice(p.id, p.name) for p in senders]
         request_form = MeetingRequestForm(event_id=event.id, prefix=f"r{event.id}")
         mark_form = MarkForm(event_id=event.id, prefix=f"m{event.id}")
         request_form.from_profile_id.choices = mark_form.from_profile_id.choices = choices
@@ -363,7 +365,7 @@ def parse_event_field(form) -> Event:
     """Return the event named in a wish form's hidden field."""
     value = form.event_id.data or ""
     if not str(value).isdigit():
-        abort(400)
+        raise bad_request(_("Unknown action."))
     return get_event_or_404(int(value))
 
 
@@ -376,7 +378,7 @@ def send_request(profile_id: int):
     form = MeetingRequestForm(prefix=prefix)
     event = parse_event_field(form)
     form.from_profile_id.choices = [
-        (p.id, p.name) for p in actable_profiles(event) if p.id != target.id
+        SelectChoice(p.id, p.name) for p in actable_profiles(event) if p.id != target.id
     ]
     back = url_for("events.meet", profile_id=target.id)
     if not form.validate_on_submit():
@@ -404,7 +406,7 @@ def mark(profile_id: int):
     form = MarkForm(prefix=prefix)
     event = parse_event_field(form)
     form.from_profile_id.choices = [
-        (p.id, p.name) for p in actable_profiles(event) if p.id != target.id
+        SelectChoice(p.id, p.name) for p in actable_profiles(event) if p.id != target.id
     ]
     back = url_for("events.meet", profile_id=target.id)
     if not form.validate_on_submit():
@@ -463,7 +465,7 @@ def answer(request_id: int):
         abort(403)
     form = ActionForm()
     if not form.validate_on_submit() or form.action.data not in ("accept", "decline"):
-        abort(400)
+        raise bad_request(_("Unknown action."))
     try:
         services.answer_request(meeting_request, form.action.data == "accept")
     except EventError as error:
@@ -485,7 +487,7 @@ def withdraw(request_id: int):
     if not allowed:
         abort(403)
     if not ActionForm().validate_on_submit():
-        abort(400)
+        raise bad_request(_("Unknown action."))
     try:
         services.withdraw_request(meeting_request)
     except EventError as error:
@@ -595,7 +597,7 @@ def move(registration_id: int):
     event_id = reg.event_id
     form = ActionForm()
     if not form.validate_on_submit() or form.action.data not in ("up", "down", "promote"):
-        abort(400)
+        raise bad_request(_("Unknown action."))
     try:
         if form.action.data == "promote":
             promoted = services.promote_manually(reg)
@@ -618,7 +620,7 @@ def attendance(attendee_id: int):
     event_id = attendee.event_id
     form = ActionForm()
     if not form.validate_on_submit():
-        abort(400)
+        raise bad_request(_("Unknown action."))
     try:
         services.set_attendance(attendee, form.action.data)
     except EventError as error:
@@ -691,7 +693,7 @@ def outbox():
     """List the outgoing e-mails with their delivery state."""
     status = request.args.get("status", "")
     if status and status not in STATUSES:
-        abort(400)
+        raise bad_request(_("Unknown action."))
     page_arg = request.args.get("page", "1")
     page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
     pagination = db.paginate(
@@ -704,7 +706,7 @@ def outbox():
         statuses=STATUSES,
         counts=mail.outbox_counts(),
         configured=mail.mail_configured(),
-        form=ActionForm(action="send"),
+        form=ConfirmForm(),
     )
 
 
@@ -712,8 +714,8 @@ def outbox():
 @organiser_required
 def outbox_send():
     """Try to send every unsent e-mail now."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    if not ConfirmForm().validate_on_submit():
+        raise bad_request(_("Unknown action."))
     if not mail.mail_configured():
         flash(_("No SMTP server is configured (MAIL_SERVER); nothing was sent."), "error")
     else:

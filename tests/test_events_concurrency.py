@@ -1,0 +1,135 @@
+"""Concurrent registrations and cancellations through the app never overbook or lose anyone.
+
+Runs on SQLite by default and on PostgreSQL with ``TEST_DATABASE_URL``.
+"""
+
+import threading
+from datetime import time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.events import services
+from matchmaker.events.models import CONFIRMED, WAITING, Registration
+from matchmaker.extensions import db
+
+SEATS = 5
+PEOPLE = 20
+CANCELLATIONS = 3
+
+
+def event_data() -> dict:
+    now = services.local_now()
+    return {
+        "title": "Ansturm",
+        "date": now.date() + timedelta(days=30),
+        "venue": "Cottbus",
+        "description": "",
+        "capacity": SEATS,
+        "registration_opens": now - timedelta(days=1),
+        "registration_closes": now + timedelta(days=10),
+        "first_slot": time(10, 0),
+        "slot_minutes": 20,
+        "slot_count": 6,
+        "morning_slots": 3,
+        "breaks": [],
+        "table_count": 5,
+        "table_names": [],
+        "max_meetings": 4,
+    }
+
+
+def run_together(functions) -> list:
+    """Run callables in threads released at the same moment; return their results."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+    errors: list = []
+
+    def run(index, function):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = function()
+        except Exception as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.slow
+def test_concurrent_registrations_and_cancellations(app, app_factory, make_user, make_profile):
+    event = services.create_event(event_data())
+    db.session.commit()
+    event_id = event.id
+    members = []
+    for n in range(PEOPLE):
+        user = make_user()
+        profile = make_profile(owner=user)
+        members.append((user.email, profile.id, n))
+
+    # One app on one database, as a server process would be; logins are not rate-limited here.
+    server = app_factory(RATELIMIT_ENABLED=False)
+    clients = []
+    for email, _profile_id, _n in members:
+        client = server.test_client()
+        response = client.post(
+            "/account/login", data={"email": email, "password": "geheimes-passwort"}
+        )
+        assert response.status_code == 302
+        clients.append(client)
+
+    def registering(client, profile_id, n):
+        def post():
+            return client.post(
+                f"/events/{event_id}/register",
+                data={
+                    "profile_id": str(profile_id),
+                    "attendees-0-name": f"Person {n}",
+                    "attendees-0-email": f"person{n}@example.de",
+                },
+            ).status_code
+
+        return post
+
+    codes = run_together(
+        [registering(c, pid, n) for c, (_e, pid, n) in zip(clients, members, strict=True)]
+    )
+    assert codes == [302] * PEOPLE
+
+    db.session.expire_all()
+    regs = db.session.scalars(
+        select(Registration).where(Registration.event_id == event_id).order_by(Registration.seq)
+    ).all()
+    assert len(regs) == PEOPLE  # nobody lost
+    assert [r.seq for r in regs] == list(range(1, PEOPLE + 1))  # gap-free arrival numbers
+    assert services.seats_taken(event_id) == SEATS  # never overbooked
+    assert [r.status for r in regs] == [CONFIRMED] * SEATS + [WAITING] * (PEOPLE - SEATS)
+    assert [services.waiting_position(r) for r in regs[SEATS:]] == list(
+        range(1, PEOPLE - SEATS + 1)
+    )
+
+    # Concurrent cancellations of confirmed seats promote exactly as many, in arrival order.
+    by_profile = {pid: c for c, (_e, pid, _n) in zip(clients, members, strict=True)}
+    cancelling = regs[:CANCELLATIONS]
+
+    def cancel(client, registration_id):
+        return lambda: client.post(f"/registrations/{registration_id}/cancel").status_code
+
+    codes = run_together([cancel(by_profile[r.profile_id], r.id) for r in cancelling])
+    assert codes == [302] * CANCELLATIONS
+    db.session.expire_all()
+    regs = db.session.scalars(
+        select(Registration).where(Registration.event_id == event_id).order_by(Registration.seq)
+    ).all()
+    assert services.seats_taken(event_id) == SEATS
+    promoted = [r for r in regs if r.promoted_at is not None]
+    assert [r.seq for r in promoted] == list(range(SEATS + 1, SEATS + CANCELLATIONS + 1))
+    assert sorted(promoted, key=lambda r: r.promoted_at) == promoted
+    waiting = [r for r in regs if r.status == WAITING]
+    assert len(waiting) == PEOPLE - SEATS - CANCELLATIONS
+    assert services.waiting_position(waiting[0]) == 1
