@@ -1,0 +1,195 @@
+"""Fewest holes for a fixed selection of meetings.
+
+The meetings to hold are fixed; only their slots change. The model puts each participant's
+meetings in a window ``[lo, lo + k - 1 + idle]`` with integer slots, ``AllDifferent`` and a
+cumulative table limit: CP-SAT propagates this far better than time-indexed booleans with
+"run start" literals, whose linear relaxation is useless for holes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from matchmaker.scheduling.check import count_holes
+from matchmaker.scheduling.cpsat import LevelOutcome, SolverSettings
+from matchmaker.scheduling.instance import Instance
+
+
+def total_holes(inst: Instance, sol: Mapping[int, int]) -> int:
+    """Count the holes of a schedule (meeting index to slot)."""
+    busy: dict[int, list[int]] = defaultdict(list)
+    for i, s in sol.items():
+        busy[inst.pa[i]].append(s)
+        busy[inst.pb[i]].append(s)
+    return sum(count_holes(v) for v in busy.values())
+
+
+@dataclass
+class HolesOutcome:
+    """Result of the holes phase.
+
+    Attributes
+    ----------
+    solution : dict of int to int
+    holes : int
+    optimal : bool
+        Proven minimal for this selection of meetings.
+    phases : list of LevelOutcome
+    lns_moves, lns_improvements : int
+    """
+
+    solution: dict[int, int]
+    holes: int
+    optimal: bool
+    phases: list[LevelOutcome]
+    lns_moves: int = 0
+    lns_improvements: int = 0
+
+
+class IntervalModel:
+    """Slots as integers: each participant's meetings inside ``[lo, lo + k - 1 + idle]``.
+
+    ``t[i]`` is the slot of meeting ``i``; per participant ``AllDifferent`` over its meetings;
+    a cumulative constraint caps meetings per slot at ``tables``. With ``k`` meetings a
+    participant spans at least ``k`` slots; ``idle`` counts the extra ones and ``hole`` is true
+    when ``idle > 0``. Minimising the number of participants with a hole is a relaxation of the
+    holes objective (a participant with a hole has at least one), so its bound is a valid lower
+    bound on holes, and schedules reaching it are optimal. A second level minimises idle slots,
+    which merges runs.
+
+    Parameters
+    ----------
+    inst : Instance
+    meetings : iterable of int
+        The meetings to place (all of them are placed).
+    settings : SolverSettings
+    """
+
+    def __init__(self, inst: Instance, meetings: list[int], settings: SolverSettings) -> None:
+        self.inst = inst
+        self.settings = settings
+        m = self.model = cp_model.CpModel()
+        n_slots = inst.n_slots
+        self.t = {
+            i: m.NewIntVarFromDomain(cp_model.Domain.FromValues(inst.dom[i]), f"t{i}")
+            for i in meetings
+        }
+        ivs = [m.NewFixedSizeIntervalVar(v, 1, f"iv{i}") for i, v in self.t.items()]
+        m.AddCumulative(ivs, [1] * len(ivs), inst.n_tables)
+        for i in meetings:
+            for j in inst.before[i]:
+                if j in self.t:
+                    m.Add(self.t[j] < self.t[i])
+        inc: dict[int, list[int]] = defaultdict(list)
+        for i in meetings:
+            inc[inst.pa[i]].append(i)
+            inc[inst.pb[i]].append(i)
+        self.lo: dict[int, cp_model.IntVar] = {}
+        self.idle: dict[int, cp_model.IntVar] = {}
+        self.hole: dict[int, cp_model.IntVar] = {}
+        for q, ii in sorted(inc.items()):
+            ts = [self.t[i] for i in ii]
+            if len(ts) > 1:
+                m.AddAllDifferent(ts)
+            k = len(ii)
+            if k < 2:
+                continue
+            lo = m.NewIntVar(1, n_slots - k + 1, f"lo{q}")
+            self.lo[q] = lo
+            slack = n_slots - k
+            if slack == 0:
+                for v in ts:
+                    m.Add(v >= lo)
+                    m.Add(v <= lo + k - 1)
+                continue
+            idle = m.NewIntVar(0, slack, f"idle{q}")
+            hole = m.NewBoolVar(f"hole{q}")
+            m.Add(idle <= slack * hole)
+            self.idle[q], self.hole[q] = idle, hole
+            for v in ts:
+                m.Add(v >= lo)
+                m.Add(v <= lo + k - 1 + idle)
+        self.inc = inc
+
+    def solve(
+        self, objective: str, time_limit: float, hint: Mapping[int, int]
+    ) -> tuple[LevelOutcome, dict[int, int] | None]:
+        """Minimise ``holes`` (participants with a hole) or ``idle`` slots; keep the value."""
+        m = self.model
+        expr = sum(self.hole.values()) if objective == "holes" else sum(self.idle.values())
+        m.Minimize(expr)
+        m.ClearHints()
+        busy: dict[int, list[int]] = defaultdict(list)
+        for i, v in self.t.items():
+            m.AddHint(v, hint[i])
+        for q, ii in self.inc.items():
+            busy[q] = [hint[i] for i in ii]
+        for q, lo in self.lo.items():
+            m.AddHint(lo, min(busy[q]))
+        for q, idle in self.idle.items():
+            span = max(busy[q]) - min(busy[q]) + 1 - len(busy[q])
+            m.AddHint(idle, span)
+            m.AddHint(self.hole[q], int(span > 0))
+        t0 = time.perf_counter()
+        solver = self.settings.make_solver(time_limit)
+        status = solver.Solve(m)
+        secs = time.perf_counter() - t0
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return LevelOutcome(f"interval:{objective}", -1, 0, False, secs), None
+        value = round(solver.ObjectiveValue())
+        m.Add(expr <= value)
+        out = LevelOutcome(
+            f"interval:{objective}",
+            value,
+            round(solver.BestObjectiveBound()),
+            status == cp_model.OPTIMAL,
+            secs,
+        )
+        return out, {i: solver.Value(v) for i, v in self.t.items()}
+
+
+def minimise_holes(
+    inst: Instance,
+    sol: Mapping[int, int],
+    settings: SolverSettings,
+    time_limit: float,
+) -> HolesOutcome:
+    """Re-slot the meetings of ``sol`` to have as few holes as possible.
+
+    Parameters
+    ----------
+    inst : Instance
+    sol : mapping of int to int
+        A valid schedule; its meetings stay selected, locked ones stay put.
+    settings : SolverSettings
+    time_limit : float
+        Seconds for the whole phase.
+
+    Returns
+    -------
+    HolesOutcome
+    """
+    t0 = time.perf_counter()
+    best = dict(sol)
+    best_h = total_holes(inst, best)
+    phases: list[LevelOutcome] = []
+    if best_h == 0 or not best:
+        return HolesOutcome(best, best_h, True, phases)
+    model = IntervalModel(inst, sorted(best), settings)
+    out, found = model.solve("holes", max(0.05, 0.8 * time_limit), best)
+    phases.append(out)
+    lower = max(0, out.bound)
+    if found is not None and total_holes(inst, found) <= best_h:
+        best, best_h = found, total_holes(inst, found)
+    left = time_limit - (time.perf_counter() - t0)
+    if found is not None and best_h > lower and left > 0.05:
+        out2, found2 = model.solve("idle", left, best)
+        phases.append(out2)
+        if found2 is not None and total_holes(inst, found2) <= best_h:
+            best, best_h = found2, total_holes(inst, found2)
+    return HolesOutcome(best, best_h, best_h <= lower, phases)
