@@ -44,6 +44,18 @@ class Config:
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
         self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", 5))
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", 15))
+        # Privacy notice: the controller in the sense of Art. 4(7) GDPR.
+        self.PRIVACY_CONTROLLER_NAME = env.get(
+            "PRIVACY_CONTROLLER_NAME", "Veranstalter des KI-Tags Lausitz"
+        )
+        self.PRIVACY_CONTROLLER_ADDRESS = env.get(
+            "PRIVACY_CONTROLLER_ADDRESS", "Industriepark Schwarze Pumpe; 03139 Spremberg"
+        )
+        self.PRIVACY_CONTROLLER_EMAIL = env.get(
+            "PRIVACY_CONTROLLER_EMAIL", "datenschutz@example.org"
+        )
+        self.PRIVACY_DPO_CONTACT = env.get("PRIVACY_DPO_CONTACT", "")
+        self.RETENTION_DAYS = int(env.get("RETENTION_DAYS", 180))
         self.PASSWORD_RESET_MAX_AGE = int(env.get("PASSWORD_RESET_MAX_AGE", 3600))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")

@@ -138,6 +138,8 @@ class TestWithCsrf:
                 "city": "Weißwasser",
                 "language": "de",
                 "description": "Wir wollen unsere Buchhaltung mit KI vereinfachen.",
+                "contact_visibility": "members",
+                "consent": "y",
             },
         )
         assert created.status_code == 302

@@ -23,6 +23,8 @@ SME_FORM = {
     "description": "Wir erfassen monatlich 2.000 Eingangsrechnungen von Hand und suchen KI.",
     "categories": ["bookkeeping", "document_processing"],
     "tags": "DATEV, Belegerfassung",
+    "contact_visibility": "members",
+    "consent": "y",
 }
 
 
@@ -100,6 +102,7 @@ def test_edit_is_confirmed(client, make_user, make_profile, login):
     assert 'value="Alte Firma"' in form
     data = dict(SME_FORM, name="Neue Firma")
     data.pop("kind")
+    data.pop("consent")
     response = client.post(f"/profiles/{profile.id}/edit", data=data, follow_redirects=True)
     assert "Ihre Änderungen wurden gespeichert." in response.get_data(as_text=True)
     db.session.refresh(profile)
@@ -220,3 +223,51 @@ def test_login_redirect_stays_on_site(client, make_user):
         data={"email": user.email, "password": "geheimes-passwort"},
     )
     assert response.headers["Location"].startswith("/")
+
+
+def test_profile_needs_consent(client, make_user, login):
+    login(make_user())
+    response = client.post(
+        "/profiles/new", data={k: v for k, v in SME_FORM.items() if k != "consent"}
+    )
+    assert response.status_code == 200
+    assert 'id="consent-errors"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Profile)) is None
+
+
+def test_consent_time_is_stored(client, make_user, login):
+    login(make_user())
+    client.post("/profiles/new", data=SME_FORM)
+    profile = db.session.scalar(select(Profile))
+    assert profile.consent_at is not None
+
+
+@pytest.mark.parametrize(
+    ("visibility", "anonymous", "member", "organiser"),
+    [
+        ("public", True, True, True),
+        ("members", False, True, True),
+        ("organisers", False, False, True),
+    ],
+)
+def test_contact_visibility(
+    client, make_user, make_profile, login, visibility, anonymous, member, organiser
+):
+    owner = make_user()
+    profile = make_profile(
+        owner=owner, contact_email="kontakt@firma.example", contact_visibility=visibility
+    )
+    url = f"/profiles/{profile.id}"
+
+    def visible() -> bool:
+        return "kontakt@firma.example" in client.get(url).get_data(as_text=True)
+
+    assert visible() is anonymous
+    login(make_user())
+    assert visible() is member
+    client.post("/account/logout")
+    login(make_user(organiser=True))
+    assert visible() is organiser
+    client.post("/account/logout")
+    login(owner)
+    assert visible() is True

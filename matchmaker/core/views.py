@@ -3,10 +3,10 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
+from flask_login import current_user, login_required
 
-from matchmaker.directory.models import Profile
-from matchmaker.extensions import db
+from matchmaker.core.audit import recent_entries
+from matchmaker.directory.services import count_profiles_by_kind
 
 bp = Blueprint("core", __name__)
 
@@ -14,10 +14,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 def index():
     """Show the start page with the directory's figures."""
-    counts = dict(
-        db.session.execute(select(Profile.kind, func.count()).group_by(Profile.kind)).all()
-    )
-    return render_template("core/index.html", counts=counts)
+    return render_template("core/index.html", counts=count_profiles_by_kind())
 
 
 @bp.post("/language/<lang>")
@@ -36,3 +33,12 @@ def set_language(lang: str):
 def health():
     """Answer with a constant string: liveness and the benchmark's bare baseline."""
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/organiser/audit")
+@login_required
+def audit_log():
+    """Show the newest organiser actions (organisers only)."""
+    if not current_user.is_organiser:
+        abort(403)
+    return render_template("core/audit.html", entries=recent_entries())

@@ -16,6 +16,7 @@ def _profiles() -> list[Profile]:
     return list(
         db.session.scalars(
             select(Profile)
+            .where(Profile.deleted_at.is_(None))
             .options(
                 selectinload(Profile.categories),
                 selectinload(Profile.solutions).selectinload(Solution.categories),

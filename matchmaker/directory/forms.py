@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     IntegerField,
     RadioField,
@@ -106,6 +107,15 @@ class ProfileForm(FlaskForm):
             ),
         ],
     )
+    contact_visibility = RadioField(
+        _l("Who may see the contact person, e-mail and phone?"),
+        choices=[
+            SelectChoice("public", _l("Everyone")),
+            SelectChoice("members", _l("Registered members")),
+            SelectChoice("organisers", _l("Only the organisers")),
+        ],
+        default="members",
+    )
     language = SelectField(
         _l("Language of the texts"),
         choices=[
@@ -124,6 +134,14 @@ class ProfileForm(FlaskForm):
         _l("Keywords"),
         validators=[Optional(), Length(max=MAX_TAGS * (MAX_TAG_LENGTH + 2))],
         description=_l("Separated by commas, e.g. DATEV, OCR, Belegerfassung."),
+    )
+    consent = BooleanField(
+        _l(
+            "I agree that Matchmaker stores this profile and shows it in the directory and in "
+            "partner suggestions as described in the privacy notice. I can withdraw this "
+            "consent at any time by deleting the profile."
+        ),
+        validators=[DataRequired(message=_l("Without your consent we cannot store the profile."))],
     )
     submit = SubmitField(_l("Save profile"))
 

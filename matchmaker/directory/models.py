@@ -18,6 +18,7 @@ from matchmaker.accounts.models import User, utcnow
 from matchmaker.extensions import db
 
 KINDS = ("sme", "startup")
+CONTACT_VISIBILITIES = ("public", "members", "organisers")
 LANGUAGES = ("de", "en", "mixed")
 MATURITIES = ("idea", "pilot", "product")
 
@@ -103,6 +104,17 @@ class Profile(db.Model):
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # Who may see the contact person, e-mail and phone: everyone, logged-in members, or
+    # organisers only (the owner always sees them).
+    contact_visibility: Mapped[str] = mapped_column(
+        String(12), nullable=False, default="members", server_default="members"
+    )
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set when the owner deleted the profile but schedules still refer to it: the row stays
+    # as an anonymised placeholder and is hidden everywhere else.
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )
@@ -125,6 +137,16 @@ class Profile(db.Model):
     def ref(self) -> str:
         """Return the external reference, or the id when the profile was made in the app."""
         return self.external_ref or str(self.id)
+
+    def contact_visible_to(self, user) -> bool:
+        """Tell whether ``user`` (or an anonymous visitor) may see the contact details."""
+        if self.contact_visibility == "public":
+            return True
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        if user.is_organiser or self.owner_id == user.id:
+            return True
+        return self.contact_visibility == "members"
 
     @property
     def is_sme(self) -> bool:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import BadRequest
 
+from matchmaker.accounts.models import utcnow
 from matchmaker.directory import exporting, services, taxonomy
 from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, parse_tags
 from matchmaker.directory.models import KINDS, Profile, Solution
@@ -85,7 +86,7 @@ def index():
 def get_profile_or_404(profile_id: int) -> Profile:
     """Return the profile or answer 404."""
     profile = db.session.get(Profile, profile_id)
-    if profile is None:
+    if profile is None or profile.deleted_at is not None:
         abort(404)
     return profile
 
@@ -137,7 +138,9 @@ def create():
     if request.method == "GET" and request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
     if form.validate_on_submit():
-        profile = services.create_profile(form.kind.data, profile_form_data(form), current_user)
+        data = profile_form_data(form)
+        data["consent_at"] = utcnow()
+        profile = services.create_profile(form.kind.data, data, current_user)
         db.session.commit()
         flash(_("The profile has been created."), "success")
         if profile.kind == "startup":
@@ -153,6 +156,7 @@ def edit(profile_id: int):
     profile = get_editable_profile(profile_id)
     form = ProfileForm(obj=profile)
     del form.kind
+    del form.consent
     if request.method == "GET":
         form.sector.data = profile.sector.code if profile.sector else ""
         form.categories.data = [c.code for c in profile.categories]

@@ -85,6 +85,7 @@ def fit_model(version: int) -> FittedModel:
     profiles = list(
         db.session.scalars(
             select(Profile)
+            .where(Profile.deleted_at.is_(None))
             .options(
                 selectinload(Profile.categories),
                 selectinload(Profile.solutions).selectinload(Solution.categories),

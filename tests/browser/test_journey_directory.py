@@ -26,6 +26,7 @@ def test_register_create_profile_and_find_it(page):
         "Instandhaltung unserer Pumpwerke besser planen."
     )
     page.get_by_label("Buchhaltung und Finanzen").check()
+    page.get_by_label("Ich willige ein", exact=False).check()
     page.get_by_role("button", name="Profil speichern").click()
     page.get_by_text("Das Profil wurde angelegt.").wait_for()
     assert page.get_by_role("heading", name="Abwasserzweckverband Lausitz").is_visible()

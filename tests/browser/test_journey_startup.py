@@ -39,6 +39,7 @@ def test_startup_lists_solution_and_sees_matching_smes(page, smes):
     page.get_by_label("Beschreibung", exact=True).fill(
         "KI für kleine Betriebe: wir automatisieren die Finanzbuchhaltung."
     )
+    page.get_by_label("Ich willige ein", exact=False).check()
     page.get_by_role("button", name="Profil speichern").click()
     page.get_by_text("Das Profil wurde angelegt.").wait_for()
 
