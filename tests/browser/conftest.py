@@ -51,3 +51,32 @@ def page(browser, live_app):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """The axe-core engine (bundled with axe-playwright-python, nothing is downloaded)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def assert_accessible(axe):
+    """Return a check that fails on serious or critical axe-core findings on a page."""
+
+    def check(page) -> None:
+        results = axe.run(page)
+        severe = [
+            violation
+            for violation in results.response["violations"]
+            if violation.get("impact") in ("serious", "critical")
+        ]
+        details = "\n".join(
+            f"{v['id']} ({v['impact']}): {v['help']} – "
+            + "; ".join(node["target"][0] for node in v["nodes"][:5])
+            for v in severe
+        )
+        assert not severe, f"accessibility problems on {page.url}:\n{details}"
+
+    return check

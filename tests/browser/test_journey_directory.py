@@ -5,9 +5,11 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_register_create_profile_and_find_it(page):
+def test_register_create_profile_and_find_it(page, assert_accessible):
     page.goto("/")
+    assert_accessible(page)
     page.get_by_role("link", name="Registrieren").click()
+    assert_accessible(page)
     page.get_by_label("Ihr Name").fill("Katrin Noack")
     page.get_by_label("E-Mail-Adresse").fill("k.noack@abwasser-lausitz.example")
     page.get_by_label("Passwort", exact=True).fill("sicheres-passwort-42")
@@ -16,6 +18,7 @@ def test_register_create_profile_and_find_it(page):
     page.get_by_text("Willkommen! Ihr Konto wurde angelegt.").wait_for()
 
     page.get_by_role("link", name="Bedarfsprofil anlegen").click()
+    assert_accessible(page)
     page.get_by_label("KMU: Wir suchen KI-Lösungen").check()
     page.get_by_label("Name der Organisation", exact=True).fill("Abwasserzweckverband Lausitz")
     page.get_by_label("Branche", exact=True).select_option("environment")
@@ -30,11 +33,13 @@ def test_register_create_profile_and_find_it(page):
     page.get_by_role("button", name="Profil speichern").click()
     page.get_by_text("Das Profil wurde angelegt.").wait_for()
     assert page.get_by_role("heading", name="Abwasserzweckverband Lausitz").is_visible()
+    assert_accessible(page)
 
     page.get_by_role("link", name="Verzeichnis").click()
     page.get_by_label("Suchen", exact=True).fill("Rechnung")
     page.get_by_role("button", name="Anzeigen").click()
     page.get_by_text("1 Profil gefunden").wait_for()
+    assert_accessible(page)
     page.get_by_role("link", name="Abwasserzweckverband Lausitz").click()
     assert "Eingangsrechnungen" in page.content()
 

@@ -24,7 +24,7 @@ def smes(live_app):
         db.session.commit()
 
 
-def test_startup_lists_solution_and_sees_matching_smes(page, smes):
+def test_startup_lists_solution_and_sees_matching_smes(page, smes, assert_accessible):
     page.goto("/account/register")
     page.get_by_label("Ihr Name", exact=True).fill("Jonas Richter")
     page.get_by_label("E-Mail-Adresse", exact=True).fill("jonas@belegfix.example")
@@ -44,6 +44,7 @@ def test_startup_lists_solution_and_sees_matching_smes(page, smes):
     page.get_by_text("Das Profil wurde angelegt.").wait_for()
 
     page.get_by_role("link", name="Lösung hinzufügen").click()
+    assert_accessible(page)
     page.get_by_label("Titel", exact=True).fill("Belegerfassung per Foto")
     page.get_by_label("Was sie leistet und für wen", exact=True).fill(
         "Liest Rechnungen und Quittungen per Smartphone aus und bucht sie nach DATEV."
@@ -52,6 +53,7 @@ def test_startup_lists_solution_and_sees_matching_smes(page, smes):
     page.get_by_role("button", name="Lösung speichern").click()
     page.get_by_text("Die Lösung wurde gespeichert.").wait_for()
 
+    assert_accessible(page)
     suggestions = page.locator(".suggestions")
     suggestions.get_by_role("heading", name="Vorgeschlagene KMU").wait_for()
     first = suggestions.locator(".suggestion").first
@@ -62,3 +64,4 @@ def test_startup_lists_solution_and_sees_matching_smes(page, smes):
     first.get_by_role("link", name="Warum dieser Vorschlag?").click()
     page.locator("mark").first.wait_for()
     assert page.locator("mark").count() >= 2
+    assert_accessible(page)
