@@ -131,3 +131,24 @@ def test_bad_reset_tokens(client, token):
     response = client.get(f"/account/password-reset/{token}")
     assert response.status_code == 302
     assert "/account/password-reset" in response.headers["Location"]
+
+
+def test_lockout_is_shared_by_workers_through_redis(app_factory, make_user):
+    # Two app instances stand for two gunicorn workers (or hosts) sharing Redis.
+    import uuid
+
+    settings = {
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    first = app_factory(**settings)
+    second = app_factory(**settings)
+    with first.app_context():
+        user = make_user()
+        for _attempt in range(5):
+            first.test_client().post("/account/login", data={"email": user.email, "password": "x"})
+    with second.app_context():
+        response = second.test_client().post(
+            "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
+        )
+    assert response.status_code == 429
