@@ -8,6 +8,7 @@ cumulative table limit: CP-SAT propagates this far better than time-indexed bool
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -68,9 +69,17 @@ class IntervalModel:
     meetings : iterable of int
         The meetings to place (all of them are placed).
     settings : SolverSettings
+    zero_holes : bool
+        Forbid idle slots altogether (a pure feasibility problem).
     """
 
-    def __init__(self, inst: Instance, meetings: list[int], settings: SolverSettings) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        meetings: list[int],
+        settings: SolverSettings,
+        zero_holes: bool = False,
+    ) -> None:
         self.inst = inst
         self.settings = settings
         m = self.model = cp_model.CpModel()
@@ -102,7 +111,7 @@ class IntervalModel:
             lo = m.NewIntVar(1, n_slots - k + 1, f"lo{q}")
             self.lo[q] = lo
             slack = n_slots - k
-            if slack == 0:
+            if slack == 0 or zero_holes:
                 for v in ts:
                     m.Add(v >= lo)
                     m.Add(v <= lo + k - 1)
@@ -153,6 +162,94 @@ class IntervalModel:
         return out, {i: solver.Value(v) for i, v in self.t.items()}
 
 
+def _luby(k: int) -> int:
+    """Return the k-th term (0-based) of the Luby restart sequence 1, 1, 2, 1, 1, 2, 4, ..."""
+    k += 1
+    size, seq = 1, 0
+    while size < k + 1:
+        seq += 1
+        size = 2 * size + 1
+    while size - 1 != k:
+        size = (size - 1) // 2
+        seq -= 1
+        k %= size
+    return 2**seq
+
+
+def find_zero_holes(
+    inst: Instance, meetings: list[int], settings: SolverSettings, time_limit: float
+) -> tuple[str, dict[int, int] | None, float]:
+    """Look for a schedule without holes with restarted randomised searches.
+
+    A zero-hole schedule is a feasibility problem with strong propagation, but the search time is
+    heavy-tailed: short single-worker runs with randomised branching and a Luby schedule of time
+    limits, each with its own seed derived from ``settings.seed``, find one far more reliably than
+    one long run. With two or more workers two searches run side by side in threads (CP-SAT
+    releases the GIL); the first to succeed stops the other.
+
+    Returns
+    -------
+    str
+        ``found``, ``infeasible`` (no zero-hole schedule exists) or ``unknown``.
+    dict or None
+        The schedule when found.
+    float
+        Seconds spent.
+    """
+    t0 = time.perf_counter()
+    lanes = max(1, min(2, settings.workers))
+    base = 0.5
+    attempt = 0
+    while True:
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0.05:
+            return "unknown", None, time.perf_counter() - t0
+        limit = min(left, base * _luby(attempt // lanes))
+        seeds = [settings.seed * 7919 + attempt + j for j in range(lanes)]
+        attempt += lanes
+        results: list[tuple[int, dict[int, int] | None]] = [(0, None)] * lanes
+        solvers = []
+        models = []
+        for seed in seeds:
+            model = IntervalModel(inst, meetings, settings, zero_holes=True)
+            solver = cp_model.CpSolver()
+            p = solver.parameters
+            p.num_workers = 1
+            p.random_seed = seed
+            p.max_time_in_seconds = limit
+            p.search_branching = cp_model.RANDOMIZED_SEARCH
+            solvers.append(solver)
+            models.append(model)
+
+        def run(k: int) -> None:
+            status = solvers[k].Solve(models[k].model)
+            sol = None
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                sol = {i: solvers[k].Value(v) for i, v in models[k].t.items()}
+                for other in solvers:
+                    if other is not solvers[k]:
+                        other.StopSearch()
+            elif status == cp_model.INFEASIBLE:
+                for other in solvers:
+                    if other is not solvers[k]:
+                        other.StopSearch()
+            results[k] = (status, sol)
+
+        if lanes == 1:
+            run(0)
+        else:
+            threads = [threading.Thread(target=run, args=(k,)) for k in range(lanes)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+        for status, sol in results:
+            if sol is not None:
+                return "found", sol, time.perf_counter() - t0
+        if any(status == cp_model.INFEASIBLE for status, _ in results):
+            return "infeasible", None, time.perf_counter() - t0
+
+
 def minimise_holes(
     inst: Instance,
     sol: Mapping[int, int],
@@ -180,10 +277,23 @@ def minimise_holes(
     phases: list[LevelOutcome] = []
     if best_h == 0 or not best:
         return HolesOutcome(best, best_h, True, phases)
+    verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.5 * time_limit)
+    phases.append(
+        LevelOutcome(
+            "interval:zero",
+            0 if zero else -1,
+            1 if verdict == "infeasible" else 0,
+            zero is not None,
+            secs,
+        )
+    )
+    if zero is not None:
+        return HolesOutcome(zero, total_holes(inst, zero), True, phases)
     model = IntervalModel(inst, sorted(best), settings)
-    out, found = model.solve("holes", max(0.05, 0.8 * time_limit), best)
+    left = time_limit - (time.perf_counter() - t0)
+    out, found = model.solve("holes", max(0.05, 0.7 * left), best)
     phases.append(out)
-    lower = max(0, out.bound)
+    lower = max(1 if verdict == "infeasible" else 0, out.bound)
     if found is not None and total_holes(inst, found) <= best_h:
         best, best_h = found, total_holes(inst, found)
     left = time_limit - (time.perf_counter() - t0)
