@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import IntegerField, StringField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 SLOT_RANGE = NumberRange(min=1, max=1000, message=_l("Choose a slot."))
 TABLE_RANGE = NumberRange(min=1, max=100_000, message=_l("Choose a table."))
+MEETING_ACTIONS = ("lock", "unlock", "remove")
 
 
 class ScheduleActionForm(FlaskForm):
@@ -42,9 +43,9 @@ class MeetingActionForm(FlaskForm):
     """Lock, release or remove one meeting."""
 
     meeting = StringField(_l("Meeting"), validators=[DataRequired(), Length(max=40)])
-    action = SelectField(
+    action = StringField(
         _l("Action"),
-        choices=[("lock", _l("Lock")), ("unlock", _l("Release")), ("remove", _l("Remove"))],
+        validators=[AnyOf(MEETING_ACTIONS, message=_l("Choose lock, release or remove."))],
     )
 
 

@@ -117,8 +117,10 @@ def build_problem(
         (a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :] if kinds[a] != kinds[b]
     }
     scores = pair_scores(sorted((cross | listed) - vetoed))
+    # A no-show cannot keep an agreed meeting any more: it stops being required.
+    due = {pair for pair in required if not absent.intersection(pair)}
     meetings = [
-        _meeting(pair, score, pair in required, pair in wishes, bonus)
+        _meeting(pair, score, pair in due, pair in wishes or pair in required, bonus)
         for pair, score in scores.items()
         if pair in listed or score >= min_score
     ]
@@ -144,15 +146,15 @@ def build_problem(
     return ProblemData(problem, names, kinds, required, wishes, vetoed, absent)
 
 
-def _meeting(pair: tuple[int, int], score: float, required: bool, wish: bool, bonus: float):
+def _meeting(pair: tuple[int, int], score: float, required: bool, wished: bool, bonus: float):
     a, b = pair
     return {
         "id": meeting_key(a, b),
         "a": participant_id(a),
         "b": participant_id(b),
-        "score": round(score + (bonus if wish else 0.0), 4),
+        "score": round(score + (bonus if wished and not required else 0.0), 4),
         "required": required,
         "window": "any",
         "fixed_slot": None,
-        "requested": required or wish,
+        "requested": required or wished,
     }

@@ -249,7 +249,10 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
                 slot=placed.slot,
                 table=placed.table,
                 score=placed.score,
-                origin=origin_of(placed.id, version.problem),
+                # An agreed meeting stays one even when a no-show released it from "required".
+                origin=REQUEST
+                if before and before.origin == REQUEST
+                else origin_of(placed.id, version.problem),
                 reasons=list(before.reasons) if before else matching_reasons(a, b),
                 locked=placed.id in locked_keys,
             )

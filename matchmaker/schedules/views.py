@@ -314,6 +314,13 @@ def add(event_id: int):
 # -- print and export --------------------------------------------------------------------------
 
 
+@bp.get("/schedule-print.css")
+def print_css():
+    """Serve the print sheets' stylesheet (inline styles are barred by the CSP)."""
+    css = render_template("schedules/_print_style.css")
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
 def print_context(event, version) -> dict:
     """Return what every print page needs."""
     return {
