@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.extensions import db
+from matchmaker.schedules.cli import schedule
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
 
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(events_outbox)
+    app.cli.add_command(schedule)
 
 
 @click.command("create-organiser")
