@@ -142,10 +142,15 @@ class _LexModel:
         self.outcomes.append(out)
         return out, self._read(solver)
 
-    def find_feasible(self, time_limit: float) -> tuple[str, dict[int, int] | None]:
+    def find_feasible(
+        self, time_limit: float, hint: Mapping[int, int] | None = None
+    ) -> tuple[str, dict[int, int] | None]:
         """Solve without objective; return the status name and a solution if one was found."""
         self.model.ClearObjective()
         self.model.ClearHints()
+        if hint:
+            for var, val in self._hint_values(hint).items():
+                self.model.AddHint(var, val)
         solver = self.settings.make_solver(time_limit)
         status = solver.Solve(self.model)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -443,6 +448,14 @@ class SelectionModel(_LexModel):
         if inst.eligible:
             self.levels["fairness"] = (len(inst.eligible) - sum(self.has.values()), MIN)
         self.levels["score"] = (sum(inst.weight[i] * self.y[i] for i in self.subset), MAX)
+        w_fair = sum(inst.weight[i] for i in self.subset) + 1
+        w_req = w_fair * (len(inst.eligible) + 1)
+        lex = -self.levels["score"][0]
+        if "fairness" in self.levels:
+            lex += w_fair * self.levels["fairness"][0]
+        if "required" in self.levels:
+            lex += w_req * self.levels["required"][0]
+        self.levels["lex"] = (lex, MIN)
 
     def _hint_values(self, solution: Mapping[int, int]) -> dict[cp_model.IntVar, int]:
         inst = self.inst

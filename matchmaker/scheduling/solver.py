@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from matchmaker.scheduling.bound import lp_score_bound
+from matchmaker.scheduling.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.check import count_holes
 from matchmaker.scheduling.cpsat import LevelOutcome, SelectionModel, SlotModel, SolverSettings
 from matchmaker.scheduling.greedy import greedy_schedule
@@ -275,22 +275,35 @@ def solve(
         return False
 
     # Selection relaxation: bounds per level, and the meetings to colour.
-    sel = SelectionModel(inst, settings, soft_required=soft)
     sel_sol = dict.fromkeys(best, 1)
     sel_bound: dict[str, int] = {}
-    sel_budget = 0.25 * time_limit
-    for name in _level_names(sel):
-        budget = min(sel_budget, clock.left() * 0.4)
-        out, sol = sel.solve_level(name, budget, sel_sol)
-        out.name = f"select:{name}"
-        phases.append(out)
-        sel_budget = max(0.0, sel_budget - out.seconds)
-        if sol is None:
-            break
-        sel_sol = sol
-        sel_bound[name] = out.bound
+    chosen = select_meetings(inst, soft, max(0.05, 0.3 * clock.left()))
+    if chosen is not None:
+        sel_sol = dict.fromkeys(chosen.meetings, 1)
+        phases.append(
+            LevelOutcome("select:milp", chosen.values["score"], 0, chosen.optimal, chosen.seconds)
+        )
+        if chosen.optimal:
+            sel_bound = dict(chosen.values)
     selected = sorted(set(sel_sol) | set(inst.locked))
     colour = greedy_schedule(inst, subset=selected, place_all=True)
+    if len(colour) < len(selected) and clock.left() > 0.1:
+        # Slots for exactly the selected meetings: a feasibility problem, far easier for CP-SAT
+        # than optimising the score over slots.
+        t_col = time.perf_counter()
+        fit = SlotModel(inst, selected, settings, place_all=True)
+        verdict, placed = fit.find_feasible(max(0.05, 0.5 * clock.left()), colour)
+        phases.append(
+            LevelOutcome(
+                "slots:fit-selection",
+                len(placed or {}),
+                len(selected),
+                placed is not None,
+                time.perf_counter() - t_col,
+            )
+        )
+        if placed is not None:
+            colour = placed
     consider(colour)
 
     # Slot model: everything when small, the selection when large.
