@@ -218,7 +218,7 @@ class RegistrationForm(FlaskForm):
     attendees = FieldList(
         FormField(AttendeeEntryForm), min_entries=ATTENDEE_ROWS, max_entries=MAX_ATTENDEES
     )
-    submit = SubmitField(_l("Register"))
+    submit = SubmitField(_l("Register for the event"))
 
     def people(self) -> list[tuple[str, str]]:
         """Return the filled-in attendee rows as (name, e-mail)."""
