@@ -82,7 +82,9 @@ class Selection:
     seconds: float
 
 
-def select_meetings(inst: Instance, soft_required: bool, time_limit: float) -> Selection | None:
+def select_meetings(
+    inst: Instance, soft_required: bool, time_limit: float, fairness_zero: bool = False
+) -> Selection | None:
     """Choose meetings with the degree-capped matching relaxation, lexicographically (HiGHS MIP).
 
     Levels: required misses (when ``soft_required``), then eligible participants without a
@@ -95,6 +97,9 @@ def select_meetings(inst: Instance, soft_required: bool, time_limit: float) -> S
     soft_required : bool
     time_limit : float
         Seconds for all levels together.
+    fairness_zero : bool
+        A schedule giving every eligible participant a meeting is known (e.g. the greedy one), so
+        the fairness level is optimal at zero misses and becomes a constraint instead of a solve.
 
     Returns
     -------
@@ -104,6 +109,9 @@ def select_meetings(inst: Instance, soft_required: bool, time_limit: float) -> S
     t0 = time.perf_counter()
     cand = inst.candidates()
     n = len(cand)
+    if n == 0:
+        values = {"required": len(inst.required_feasible()), "fairness": len(inst.eligible)}
+        return Selection([], {**values, "score": 0}, True, 0.0)
     col = {i: k for k, i in enumerate(cand)}
     elig = sorted(q for q in inst.eligible if any(i in col for i in inst.incident[q]))
     ecol = {q: n + k for k, q in enumerate(elig)}
@@ -152,7 +160,9 @@ def select_meetings(inst: Instance, soft_required: bool, time_limit: float) -> S
         for i in req:
             c[col[i]] = -1.0
         levels.append(("required", c))
-    if elig:
+    if elig and fairness_zero:
+        lower[n:] = 1.0
+    elif elig:
         c = np.zeros(nv)
         c[n:] = -1.0
         levels.append(("fairness", c))
@@ -173,6 +183,7 @@ def select_meetings(inst: Instance, soft_required: bool, time_limit: float) -> S
             options={"time_limit": left, "mip_rel_gap": 1e-9},
         )
         if res.x is None:
+            optimal = False
             break
         x = res.x
         optimal = optimal and res.status == 0

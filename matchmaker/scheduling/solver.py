@@ -277,7 +277,9 @@ def solve(
     # Selection relaxation: bounds per level, and the meetings to colour.
     sel_sol = dict.fromkeys(best, 1)
     sel_bound: dict[str, int] = {}
-    chosen = select_meetings(inst, soft, max(0.05, 0.3 * clock.left()))
+    chosen = select_meetings(
+        inst, soft, max(0.05, 0.3 * clock.left()), fairness_zero=best_key[1] == 0
+    )
     if chosen is not None:
         sel_sol = dict.fromkeys(chosen.meetings, 1)
         phases.append(

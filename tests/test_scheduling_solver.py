@@ -1,0 +1,409 @@
+"""Tests of the pure meeting-schedule solver (no app, no database)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matchmaker.scheduling import InvalidLockError, Problem, check, evaluate, replan, solve
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DATA = SHARED / "data" / "schedule"
+JUDGE = SHARED / "tools" / "check_schedule.py"
+
+
+def load(name: str) -> dict:
+    """Read a shared problem; fail (never skip) when shared/ is missing."""
+    path = DATA / name
+    assert path.exists(), f"shared problem {path} is missing"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def judge(problem: dict, schedule: dict, tmp_path: Path) -> dict:
+    """Run the shared judge on a schedule and return its verdict."""
+    assert JUDGE.exists(), f"judge {JUDGE} is missing"
+    p, s = tmp_path / "problem.json", tmp_path / "schedule.json"
+    p.write_text(json.dumps(problem), encoding="utf-8")
+    s.write_text(json.dumps(schedule), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(JUDGE), str(p), str(s)], capture_output=True, text=True, check=False
+    )
+    verdict = json.loads(run.stdout)
+    assert run.returncode == (1 if verdict["n_violations"] else 0)
+    return verdict
+
+
+def person(pid: str, cap: int | None = None, unavailable: tuple[int, ...] = ()) -> dict:
+    out: dict = {"id": pid, "unavailable": list(unavailable)}
+    if cap is not None:
+        out["max_meetings"] = cap
+    return out
+
+
+def meeting(mid: str, a: str, b: str, score: float = 0.5, **extra) -> dict:
+    return {"id": mid, "a": a, "b": b, "score": score, **extra}
+
+
+# -- random problems ---------------------------------------------------------------------------
+
+
+@st.composite
+def problems(draw) -> dict:
+    """Small random problems with every kind of constraint."""
+    n_slots = draw(st.integers(2, 5))
+    n_people = draw(st.integers(2, 7))
+    morning = draw(st.one_of(st.none(), st.integers(1, n_slots - 1)))
+    people = [
+        person(
+            f"p{k}",
+            cap=draw(st.one_of(st.none(), st.integers(0, n_slots))),
+            unavailable=tuple(
+                draw(st.lists(st.integers(1, n_slots), max_size=n_slots // 2, unique=True))
+            ),
+        )
+        for k in range(n_people)
+    ]
+    pairs = [(a, b) for a in range(n_people) for b in range(a + 1, n_people)]
+    chosen = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=10))
+    meetings = []
+    for k, (a, b) in enumerate(chosen):
+        m = meeting(
+            f"m{k}",
+            f"p{a}",
+            f"p{b}",
+            score=draw(st.sampled_from([0.05, 0.1, 0.2, 0.35, 0.5])),
+            required=draw(st.booleans()) and k % 3 == 0,
+            window=draw(st.sampled_from(["any", "morning", "afternoon"])) if morning else "any",
+            fixed_slot=draw(st.one_of(st.none(), st.integers(1, n_slots))) if k % 4 == 1 else None,
+        )
+        if k and k % 5 == 0:
+            m["after"] = [f"m{k - 1}"]
+        meetings.append(m)
+    out = {
+        "slots": n_slots,
+        "tables": draw(st.integers(1, 3)),
+        "fairness_threshold": 0.15,
+        "participants": people,
+        "meetings": meetings,
+    }
+    if morning:
+        out["morning_slots"] = morning
+    return out
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(problems())
+def test_random_problems_give_valid_schedules(prob: dict) -> None:
+    result = solve(prob, time_limit=2.0, workers=1)
+    schedule = result.to_dict()
+    violations = check(prob, schedule)
+    # Only impossible required meetings may be reported, and each one comes with a reason.
+    assert all("required meetings unscheduled" in v for v in violations)
+    unplaced = {m["id"] for m in prob["meetings"] if m.get("required")} - {
+        m["id"] for m in schedule["meetings"]
+    }
+    assert unplaced == {r.meeting_id for r in result.required_unplaced}
+    assert all(r.reason for r in result.required_unplaced)
+    stats = evaluate(prob, schedule)
+    assert stats["score"] == pytest.approx(result.score, abs=1e-3)
+    assert stats["holes"] == result.holes
+    assert stats["fairness_misses"] == result.fairness_misses
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(prob=problems())
+def test_random_schedules_pass_the_shared_judge(tmp_path_factory, prob: dict) -> None:
+    result = solve(prob, time_limit=1.0, workers=1)
+    verdict = judge(prob, result.to_dict(), tmp_path_factory.mktemp("judge"))
+    assert verdict["n_violations"] == len(check(prob, result.to_dict()))
+    assert verdict["holes"] == result.holes
+
+
+# -- check() mirrors the judge ------------------------------------------------------------------
+
+
+def test_check_reports_each_kind_of_violation() -> None:
+    prob = {
+        "slots": 3,
+        "tables": 1,
+        "morning_slots": 1,
+        "participants": [person("a", cap=1, unavailable=(3,)), person("b"), person("c")],
+        "meetings": [
+            meeting("m1", "a", "b", window="afternoon"),
+            meeting("m2", "a", "c", fixed_slot=2),
+            meeting("m3", "b", "c", required=True, after=["m1"]),
+            meeting("m4", "b", "c"),
+        ],
+    }
+    schedule = [
+        {"id": "m1", "slot": 1, "table": 1},
+        {"id": "m2", "slot": 3, "table": 1},
+        {"id": "m4", "slot": 1, "table": 1},
+        {"id": "zz", "slot": 1},
+    ]
+    text = "\n".join(check(prob, schedule))
+    for expected in (
+        "unknown meeting zz",
+        "m1: not in the afternoon",
+        "m2: fixed at 2, placed at 3",
+        "m2: a unavailable in slot 3",
+        "table 1 used twice in slot 1",
+        "slot 1: 2 meetings > 1 tables",
+        "participant b double-booked in slot 1",
+        "participant a has 2 > 1 meetings",
+        "1 required meetings unscheduled",
+    ):
+        assert expected in text
+
+
+def test_check_precedence() -> None:
+    prob = {
+        "slots": 2,
+        "tables": 2,
+        "participants": [person("a"), person("b")],
+        "meetings": [meeting("m1", "a", "b"), meeting("m2", "a", "b", after=["m1"])],
+    }
+    assert check(prob, [{"id": "m1", "slot": 2}, {"id": "m2", "slot": 1}]) == [
+        "m2 must come after m1"
+    ]
+    assert check(prob, [{"id": "m1", "slot": 1}, {"id": "m2", "slot": 2}]) == []
+
+
+# -- shared instances ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_small_optimal_score(tmp_path: Path) -> None:
+    prob = load("small.json")
+    result = solve(prob, time_limit=5.0)
+    assert result.optimal
+    assert result.score == pytest.approx(18.3975, abs=1e-4)
+    assert result.fairness_misses == 0
+    verdict = judge(prob, result.to_dict(), tmp_path)
+    assert verdict["n_violations"] == 0
+    assert verdict["score"] == pytest.approx(18.3975, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_conference_optimal_score_with_fairness(tmp_path: Path) -> None:
+    prob = load("conference.json")
+    result = solve(prob, time_limit=5.0)
+    assert result.optimal
+    assert result.score == pytest.approx(30.7267, abs=1e-4)
+    assert result.fairness_misses == 0
+    assert judge(prob, result.to_dict(), tmp_path)["n_violations"] == 0
+
+
+@pytest.mark.slow
+def test_tic12_all_required_without_holes(tmp_path: Path) -> None:
+    prob = load("b2bsp-tic-12.json")
+    result = solve(prob, time_limit=15.0)
+    assert not result.required_unplaced
+    assert result.holes == 0
+    verdict = judge(prob, result.to_dict(), tmp_path)
+    assert verdict["n_violations"] == 0
+    assert verdict["holes"] == 0
+
+
+# -- required meetings that cannot be placed ----------------------------------------------------
+
+
+def test_required_without_common_slot_is_reported_with_reason() -> None:
+    prob = {
+        "slots": 2,
+        "tables": 2,
+        "participants": [person("A", unavailable=(1,)), person("B", unavailable=(2,)), person("C")],
+        "meetings": [
+            meeting("m1", "A", "B", required=True),
+            meeting("m2", "A", "C", required=True),
+        ],
+    }
+    result = solve(prob, time_limit=2.0, workers=1)
+    assert [r.meeting_id for r in result.required_unplaced] == ["m1"]
+    assert "A and B share no free slot" in result.required_unplaced[0].reason
+    assert [m.id for m in result.meetings] == ["m2"]
+
+
+def test_too_many_required_meetings_is_reported() -> None:
+    people = [person("A", unavailable=(3,))] + [person(f"x{k}") for k in range(3)]
+    prob = {
+        "slots": 3,
+        "tables": 3,
+        "participants": people,
+        "meetings": [meeting(f"m{k}", "A", f"x{k}", required=True) for k in range(3)],
+    }
+    result = solve(prob, time_limit=2.0, workers=1)
+    assert len(result.meetings) == 2
+    assert len(result.required_unplaced) == 1
+    assert "A has 3 required meetings but only 2 available slots" in (
+        result.required_unplaced[0].reason
+    )
+
+
+def test_fixed_slot_outside_window_is_reported() -> None:
+    prob = {
+        "slots": 4,
+        "tables": 2,
+        "morning_slots": 2,
+        "participants": [person("A"), person("B")],
+        "meetings": [meeting("m1", "A", "B", required=True, window="morning", fixed_slot=3)],
+    }
+    result = solve(prob, time_limit=1.0, workers=1)
+    assert "fixed slot 3 is outside its morning window" in result.required_unplaced[0].reason
+
+
+# -- determinism, time limits, locks ------------------------------------------------------------
+
+
+def test_same_seed_same_schedule() -> None:
+    prob = load("small.json")
+    first = solve(prob, time_limit=3.0, seed=7, workers=1).to_dict()["meetings"]
+    second = solve(prob, time_limit=3.0, seed=7, workers=1).to_dict()["meetings"]
+    assert first == second
+
+
+def test_tiny_time_limit_still_returns_a_valid_schedule() -> None:
+    prob = load("conference.json")
+    result = solve(prob, time_limit=0.01, workers=1)
+    assert result.meetings
+    assert check(prob, result.to_dict()) == []
+
+
+def test_locked_meetings_stay_where_they_are() -> None:
+    prob = load("small.json")
+    free = solve(prob, time_limit=2.0, workers=1)
+    moved = [(m.id, 1 + (m.slot % prob["slots"]), m.table) for m in free.meetings[:3]]
+    result = solve(prob, time_limit=2.0, workers=1, locked=moved)
+    placed = {m.id: (m.slot, m.table) for m in result.meetings}
+    for mid, slot, table in moved:
+        assert placed[mid] == (slot, table)
+    assert check(prob, result.to_dict()) == []
+
+
+def test_invalid_lock_is_refused() -> None:
+    prob = {
+        "slots": 2,
+        "tables": 1,
+        "participants": [person("A", unavailable=(1,)), person("B")],
+        "meetings": [meeting("m1", "A", "B")],
+    }
+    with pytest.raises(InvalidLockError, match="A is unavailable"):
+        solve(prob, locked=[{"id": "m1", "slot": 1}])
+
+
+def test_replan_keeps_the_past_and_drops_the_absent() -> None:
+    prob = load("small.json")
+    first = solve(prob, time_limit=2.0, workers=1).to_dict()
+    absent = first["meetings"][-1]["a"]
+    result = replan(prob, first, from_slot=3, absent=[absent], time_limit=2.0, workers=1)
+    before = {(m["id"], m["slot"], m["table"]) for m in first["meetings"] if m["slot"] < 3}
+    after = {(m.id, m.slot, m.table) for m in result.meetings if m.slot < 3}
+    assert before == after
+    assert not [m for m in result.meetings if m.slot >= 3 and absent in (m.a, m.b)]
+    assert check(prob, result.to_dict()) == []
+
+
+# -- problem features ---------------------------------------------------------------------------
+
+
+def test_general_pairs_between_the_same_side() -> None:
+    prob = {
+        "slots": 2,
+        "tables": 2,
+        "participants": [{"id": f"s{k}", "side": "sme"} for k in range(3)],
+        "meetings": [
+            meeting("m1", "s0", "s1", 0.4),
+            meeting("m2", "s1", "s2", 0.3),
+            meeting("m3", "s0", "s2", 0.2),
+        ],
+    }
+    result = solve(prob, time_limit=2.0, workers=1)
+    assert len(result.meetings) == 2
+    assert result.score == pytest.approx(0.7)
+    assert result.optimal
+
+
+def test_pair_listed_twice_meets_twice_in_different_slots() -> None:
+    prob = {
+        "slots": 3,
+        "tables": 1,
+        "participants": [person("A"), person("B")],
+        "meetings": [
+            meeting("m1", "A", "B", required=True),
+            meeting("m2", "A", "B", required=True),
+        ],
+    }
+    result = solve(prob, time_limit=2.0, workers=1)
+    slots = sorted(m.slot for m in result.meetings)
+    assert len(slots) == 2
+    assert slots[0] != slots[1]
+    assert result.holes == 0
+
+
+def test_precedence_and_windows_are_respected() -> None:
+    prob = {
+        "slots": 4,
+        "tables": 2,
+        "morning_slots": 2,
+        "participants": [person("A"), person("B"), person("C")],
+        "meetings": [
+            meeting("m1", "A", "B", required=True, after=["m2"]),
+            meeting("m2", "A", "C", required=True, window="afternoon"),
+            meeting("m3", "B", "C", required=True, window="morning"),
+        ],
+    }
+    result = solve(prob, time_limit=2.0, workers=1)
+    slot = {m.id: m.slot for m in result.meetings}
+    assert slot["m2"] < slot["m1"]
+    assert slot["m2"] > 2
+    assert slot["m3"] <= 2
+    assert check(prob, result.to_dict()) == []
+
+
+def test_problem_round_trips_through_json() -> None:
+    prob = load("conference.json")
+    again = Problem.from_dict(Problem.from_dict(prob).to_dict())
+    assert again.to_dict() == Problem.from_dict(prob).to_dict()
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def test_cli_prints_schedule_and_one_summary_line(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "matchmaker.scheduling",
+            "solve",
+            str(DATA / "small.json"),
+            "--time-limit",
+            "2",
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    schedule = json.loads(run.stdout)
+    assert schedule["meetings"]
+    assert "unscheduled" in schedule
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("score 18.3975 holes ")
+    assert "proven optimal" in lines[0]
+    assert judge(load("small.json"), schedule, tmp_path)["n_violations"] == 0
