@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -79,19 +80,31 @@ def database_template(tmp_path_factory):
         yield ("sqlite", path)
 
 
-@pytest.fixture
-def database_uri(database_template, tmp_path):
-    """Clone the template into a fresh database for one test."""
-    kind, source = database_template
+def clone_database(template, directory) -> tuple[str, object]:
+    """Copy a template database; return its URI and a function that drops the copy."""
+    kind, source = template
     if kind == "postgresql":
         name = f"{source}_t{next(_counter)}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        yield _pg_url(name)
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        target = tmp_path / "test.db"
-        shutil.copyfile(source, target)
-        yield f"sqlite:///{target}"
+        return _pg_url(name), lambda: _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    target = directory / f"db{next(_counter)}.db"
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target}", lambda: None
+
+
+def template_from_uri(kind: str, uri: str):
+    """Turn a database made from the template into a template of its own."""
+    if kind == "postgresql":
+        return ("postgresql", sa.engine.make_url(uri).database)
+    return ("sqlite", Path(sa.engine.make_url(uri).database))
+
+
+@pytest.fixture
+def database_uri(database_template, tmp_path):
+    """Clone the template into a fresh database for one test."""
+    uri, drop = clone_database(database_template, tmp_path)
+    yield uri
+    drop()
 
 
 class RequestIsolatingClient(FlaskClient):
