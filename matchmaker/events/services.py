@@ -412,9 +412,13 @@ def register(
         raise EventError(
             _("%(emails)s is already registered for this event.", emails=", ".join(taken))
         )
-    anyone_waiting = bool(waiting_list(event.id))
+    anyone_waiting = db.session.scalar(
+        select(Registration.id)
+        .where(Registration.event_id == event.id, Registration.status == WAITING)
+        .limit(1)
+    )
     fits = len(people) <= event.capacity - seats_taken(event.id)
-    status = CONFIRMED if fits and not anyone_waiting else WAITING
+    status = CONFIRMED if fits and anyone_waiting is None else WAITING
     event.last_seq += 1
     registration = Registration(
         event_id=event.id,
