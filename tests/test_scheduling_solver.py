@@ -32,7 +32,8 @@ def judge(problem: dict, schedule: dict, tmp_path: Path) -> dict:
     p, s = tmp_path / "problem.json", tmp_path / "schedule.json"
     p.write_text(json.dumps(problem), encoding="utf-8")
     s.write_text(json.dumps(schedule), encoding="utf-8")
-    run = subprocess.run(
+    # The judge is the project's own shared tool, run with this interpreter.
+    run = subprocess.run(  # noqa: S603
         [sys.executable, str(JUDGE), str(p), str(s)], capture_output=True, text=True, check=False
     )
     verdict = json.loads(run.stdout)
@@ -382,7 +383,8 @@ def test_problem_round_trips_through_json() -> None:
 
 
 def test_cli_prints_schedule_and_one_summary_line(tmp_path: Path) -> None:
-    run = subprocess.run(
+    # Runs this package's own CLI with this interpreter.
+    run = subprocess.run(  # noqa: S603
         [
             sys.executable,
             "-m",

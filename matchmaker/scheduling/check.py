@@ -6,6 +6,7 @@ manual moves immediately with the same verdicts.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -32,7 +33,7 @@ def count_holes(slots: Iterable[int]) -> int:
     int
     """
     ss = sorted(set(slots))
-    return sum(1 for x, y in zip(ss, ss[1:], strict=False) if y - x > 1)
+    return sum(1 for x, y in itertools.pairwise(ss) if y - x > 1)
 
 
 def check(

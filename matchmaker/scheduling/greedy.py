@@ -65,6 +65,77 @@ class GreedyState:
         self.busy[self.inst.pb[i]].add(s)
         self.load[s] += 1
 
+    def remove(self, i: int) -> None:
+        """Take meeting ``i`` out of the schedule."""
+        s = self.slot.pop(i)
+        self.busy[self.inst.pa[i]].discard(s)
+        self.busy[self.inst.pb[i]].discard(s)
+        self.load[s] -= 1
+
+    def try_eject(self, i: int) -> bool:
+        """Place meeting ``i`` by moving the meetings in its way to other slots (one level)."""
+        inst = self.inst
+        a, b = inst.pa[i], inst.pb[i]
+        if len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
+            return False
+        at: dict[tuple[int, int], int] = {}
+        for j, s in self.slot.items():
+            if s in inst.dom[i]:
+                at[(inst.pa[j], s)] = j
+                at[(inst.pb[j], s)] = j
+        if inst.before[i]:
+            return False
+        by_slot: dict[int, list[int]] = {}
+        for j, s in self.slot.items():
+            by_slot.setdefault(s, []).append(j)
+        for s, blockers in self._blocker_sets(i, at, by_slot):
+            if any(j in inst.locked or inst.before[j] or self.after_of[j] for j in blockers):
+                continue
+            moved = {}
+            for j in blockers:
+                self.remove(j)
+            self.busy[a].add(s)
+            self.busy[b].add(s)
+            self.load[s] += 1
+            ok = True
+            for j in sorted(blockers):
+                options = [t for t in self.feasible_slots(j) if t != s]
+                if not options:
+                    ok = False
+                    break
+                t = min(options, key=lambda t, j=j: self.cost(j, t))
+                self.place(j, t)
+                moved[j] = t
+            self.busy[a].discard(s)
+            self.busy[b].discard(s)
+            self.load[s] -= 1
+            if ok:
+                self.place(i, s)
+                return True
+            for j in moved:
+                self.remove(j)
+            for j in blockers:
+                self.place(j, s)
+        return False
+
+    def _blocker_sets(
+        self, i: int, at: dict[tuple[int, int], int], by_slot: dict[int, list[int]]
+    ) -> list[tuple[int, set[int]]]:
+        """List (slot, meetings to move) that would free slot ``s`` for meeting ``i``."""
+        inst = self.inst
+        out = []
+        for s in inst.dom[i]:
+            blockers = {at[(q, s)] for q in (inst.pa[i], inst.pb[i]) if (q, s) in at}
+            if self.load[s] - len(blockers) < inst.n_tables:
+                if blockers:
+                    out.append((s, blockers))
+                continue
+            # The slot is full: also move one other meeting out of it.
+            for j in by_slot.get(s, [])[:8]:
+                if j not in blockers:
+                    out.append((s, blockers | {j}))
+        return out
+
     def try_place(self, i: int) -> bool:
         """Place meeting ``i`` at its best feasible slot, if any."""
         slots = self.feasible_slots(i)
@@ -119,6 +190,10 @@ def greedy_schedule(
     must = [i for i in pool if (place_all or inst.required[i]) and i not in st.slot]
     for i in sorted(must, key=hardness):
         st.try_place(i)
+    for _round in range(3):
+        for i in sorted(must, key=hardness):
+            if i not in st.slot and not st.try_place(i):
+                st.try_eject(i)
     if inst.eligible:
         _fairness_pass(inst, st, pool)
     rest = [i for i in pool if i not in st.slot]

@@ -221,33 +221,99 @@ def find_zero_holes(
             solvers.append(solver)
             models.append(model)
 
-        def run(k: int) -> None:
-            status = solvers[k].Solve(models[k].model)
-            sol = None
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                sol = {i: solvers[k].Value(v) for i, v in models[k].t.items()}
-                for other in solvers:
-                    if other is not solvers[k]:
-                        other.StopSearch()
-            elif status == cp_model.INFEASIBLE:
-                for other in solvers:
-                    if other is not solvers[k]:
-                        other.StopSearch()
-            results[k] = (status, sol)
-
         if lanes == 1:
-            run(0)
+            _run_lane(0, solvers, models, results)
         else:
-            threads = [threading.Thread(target=run, args=(k,)) for k in range(lanes)]
+            threads = [
+                threading.Thread(target=_run_lane, args=(k, solvers, models, results))
+                for k in range(lanes)
+            ]
             for th in threads:
                 th.start()
             for th in threads:
                 th.join()
-        for status, sol in results:
+        for _status, sol in results:
             if sol is not None:
                 return "found", sol, time.perf_counter() - t0
         if any(status == cp_model.INFEASIBLE for status, _ in results):
             return "infeasible", None, time.perf_counter() - t0
+
+
+def _run_lane(
+    k: int,
+    solvers: list[cp_model.CpSolver],
+    models: list[IntervalModel],
+    results: list[tuple[int, dict[int, int] | None]],
+) -> None:
+    """Run search ``k`` of :func:`find_zero_holes`; stop the others once it has a verdict."""
+    status = solvers[k].Solve(models[k].model)
+    sol = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        sol = {i: solvers[k].Value(v) for i, v in models[k].t.items()}
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.INFEASIBLE):
+        for other in solvers:
+            if other is not solvers[k]:
+                other.StopSearch()
+    results[k] = (status, sol)
+
+
+def local_search_holes(inst: Instance, sol: Mapping[int, int], time_limit: float) -> dict[int, int]:
+    """Move single meetings to other free slots while that removes holes (first improvement).
+
+    Cheap and scale-independent: used before CP-SAT, and alone on large problems.
+
+    Parameters
+    ----------
+    inst : Instance
+    sol : mapping of int to int
+    time_limit : float
+
+    Returns
+    -------
+    dict of int to int
+        A schedule with the same meetings and no more holes.
+    """
+    t0 = time.perf_counter()
+    cur = dict(sol)
+    busy: dict[int, set[int]] = defaultdict(set)
+    load: dict[int, int] = defaultdict(int)
+    for i, s in cur.items():
+        busy[inst.pa[i]].add(s)
+        busy[inst.pb[i]].add(s)
+        load[s] += 1
+    has_after = set()
+    for i, bs in enumerate(inst.before):
+        if bs:
+            has_after.add(i)
+            has_after.update(bs)
+    movable = sorted(i for i in cur if i not in inst.locked and i not in has_after)
+    improved = True
+    while improved and time.perf_counter() - t0 < time_limit:
+        improved = False
+        for i in movable:
+            s = cur[i]
+            a, b = inst.pa[i], inst.pb[i]
+            ba, bb = busy[a], busy[b]
+            h_now = count_holes(ba) + count_holes(bb)
+            if h_now == 0:
+                continue
+            ba.discard(s)
+            bb.discard(s)
+            best_t, best_h = s, h_now
+            for t in inst.dom[i]:
+                if t == s or t in ba or t in bb or load[t] >= inst.n_tables:
+                    continue
+                h = count_holes([*ba, t]) + count_holes([*bb, t])
+                if h < best_h:
+                    best_t, best_h = t, h
+            ba.add(best_t)
+            bb.add(best_t)
+            if best_t != s:
+                load[s] -= 1
+                load[best_t] += 1
+                cur[i] = best_t
+                improved = True
+    return cur
 
 
 def minimise_holes(
@@ -277,6 +343,13 @@ def minimise_holes(
     phases: list[LevelOutcome] = []
     if best_h == 0 or not best:
         return HolesOutcome(best, best_h, True, phases)
+    t_ls = time.perf_counter()
+    moved = local_search_holes(inst, best, 0.3 * time_limit)
+    if total_holes(inst, moved) < best_h:
+        best, best_h = moved, total_holes(inst, moved)
+    phases.append(LevelOutcome("local:holes", best_h, 0, False, time.perf_counter() - t_ls))
+    if best_h == 0:
+        return HolesOutcome(best, 0, True, phases)
     verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.5 * time_limit)
     phases.append(
         LevelOutcome(

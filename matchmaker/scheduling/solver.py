@@ -307,6 +307,9 @@ def solve(
         if placed is not None:
             colour = placed
     consider(colour)
+    if len(colour) < len(selected):
+        # Some selected meetings did not fit: fill the room left with other candidates.
+        consider(greedy_schedule(inst, start=colour))
 
     # Slot model: everything when small, the selection when large.
     cands = inst.candidates()

@@ -1,0 +1,202 @@
+"""Benchmark the meeting-schedule solver and record the results in bench/RESULTS.md.
+
+Each instance is solved in its own process (``python -m matchmaker.scheduling solve``) so that
+time and peak memory are measured per instance, and every schedule is checked by the shared
+judge (``shared/tools/check_schedule.py``, found beside the repository). Usage::
+
+    python bench/bench_scheduling.py [--only NAME ...] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DATA = SHARED / "data" / "schedule"
+JUDGE = SHARED / "tools" / "check_schedule.py"
+RESULTS = REPO / "bench" / "RESULTS.md"
+SECTION = "## Scheduling solver"
+
+# name, file (None: generated), time limit, target
+CASES = [
+    ("small", "small.json", 5, "proven optimal score 18.3975, 0 fairness misses, <= 1 s"),
+    ("conference", "conference.json", 5, "proven optimal score 30.7267, 0 misses, <= 1 s"),
+    ("b2bsp-tic-12", "b2bsp-tic-12.json", 30, "all required, 0 holes, <= 30 s"),
+    ("b2bsp-forum-13", "b2bsp-forum-13.json", 30, "all required, 0 holes, <= 30 s"),
+    ("b2bsp-forumt-14", "b2bsp-forumt-14.json", 30, "all required, 5 holes, <= 30 s"),
+    ("medium", None, 10, "optimal score <= 10 s"),
+    ("large", None, 60, ">= 99 % of the LP bound, <= 60 s, <= 4 GiB"),
+]
+
+
+def machine() -> str:
+    """Describe the machine: cores, CPU model, load, Python and solver versions."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import ortools
+    import scipy
+
+    load = os.getloadavg()[0]
+    return (
+        f"nproc {os.cpu_count()}, {cpu}, load average {load:.1f} at the start, "
+        f"Python {platform.python_version()}, OR-Tools {ortools.__version__}, "
+        f"SciPy {scipy.__version__}"
+    )
+
+
+def run_case(name: str, problem: Path, limit: float, out_dir: Path) -> dict:
+    """Solve one problem in a subprocess, judge it, and return the figures."""
+    schedule = out_dir / f"{name}.schedule.json"
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "matchmaker.scheduling",
+            "solve",
+            str(problem),
+            "--time-limit",
+            str(limit),
+            "--seed",
+            "0",
+            "--output",
+            str(schedule),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = run.stderr.strip().splitlines()[-1]
+    verdict_run = subprocess.run(
+        [sys.executable, str(JUDGE), str(problem), str(schedule)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    verdict = json.loads(verdict_run.stdout)
+    stats = json.loads(schedule.read_text())["stats"]
+    first_proof = None
+    elapsed = 0.0
+    for ph in stats["phases"]:
+        elapsed += ph["seconds"]
+        if ph["name"].startswith(("slots:score", "select")) and ph["optimal"]:
+            first_proof = first_proof or elapsed
+    return {
+        "name": name,
+        "wall": wall,
+        "peak_mib": max(peak, before) / 1024,
+        "judge_ok": verdict_run.returncode == 0,
+        "verdict": verdict,
+        "stats": stats,
+        "summary": summary,
+    }
+
+
+def row(r: dict, target: str) -> str:
+    """Format one result as a Markdown table row."""
+    st, v = r["stats"], r["verdict"]
+    bound = st.get("score_bound")
+    lp = st.get("lp_bound")
+    ratio = f"{100 * v['score'] / lp:.2f} %" if lp else "–"
+    return (
+        f"| {r['name']} | {r['wall']:.1f} s | {v['score']:.4f} | "
+        f"{'proven' if st['optimal'] else (f'{bound:.4f}' if bound is not None else '–')} | "
+        f"{lp if lp is not None else '–'} ({ratio}) | {v['fairness_misses']} | {v['holes']}"
+        f"{' (min)' if st['holes_optimal'] else ''} | {len(st.get('unscheduled', []))}"
+        f"{v['placed']} placed | {'ok' if r['judge_ok'] else 'FAIL'} | "
+        f"{r['peak_mib']:.0f} MiB | {target} |"
+    )
+
+
+def write_section(lines: list[str]) -> None:
+    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    body = "\n".join([SECTION, "", *lines]).rstrip() + "\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: body + "\n", text, count=1)
+    else:
+        text = text.rstrip() + "\n\n" + body
+    RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return 1 when a schedule fails the judge."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="*", help="case names to run")
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args(argv)
+    assert JUDGE.exists(), f"judge {JUDGE} not found"
+    sys.path.insert(0, str(REPO / "bench"))
+    from gen_schedule_problems import generate
+
+    info = machine()
+    print(info)
+    results = []
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        for name, fname, limit, target in CASES:
+            if args.only and name not in args.only:
+                continue
+            if fname is None:
+                problem = tmpdir / f"{name}.json"
+                problem.write_text(json.dumps(generate(name)), encoding="utf-8")
+            else:
+                problem = DATA / fname
+            r = run_case(name, problem, limit, tmpdir)
+            failed = failed or not r["judge_ok"]
+            print(f"{name}: {r['summary']} | judge {json.dumps(r['verdict'])}", flush=True)
+            results.append((r, target))
+    lines = [
+        f"Recorded by `bench/bench_scheduling.py` on {datetime.date.today().isoformat()}; {info}.",
+        "Each instance runs in its own process with the CLI defaults (2 CP-SAT workers, seed 0) "
+        "and the time limit shown in the target; every schedule is checked by "
+        "`shared/tools/check_schedule.py`. Bound: proven optimal (fairness, then score) or the "
+        "best proven upper bound on the score; LP: the b-matching LP relaxation bound and the "
+        "score as a share of it.",
+        "",
+        "| instance | time | score | bound | LP bound (score/LP) | fairness misses | holes "
+        "| placed | judge | peak RSS | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(row(r, t) for r, t in results),
+        "",
+        "Phases (seconds, value, optimal):",
+        "",
+    ]
+    for r, _t in results:
+        phases = ", ".join(
+            f"{p['name']} {p['seconds']:.2f}s={p['value']}{'*' if p['optimal'] else ''}"
+            for p in r["stats"]["phases"]
+        )
+        lines.append(f"- {r['name']}: {phases}")
+    if not args.no_write and not args.only:
+        write_section(lines)
+    print("\n".join(lines))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
