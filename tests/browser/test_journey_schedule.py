@@ -1,0 +1,59 @@
+"""Journey: the organiser builds, publishes and prints the networking schedule of the demo event."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+pytestmark = pytest.mark.browser
+
+ORGANISER = "orga@ki-tag-lausitz.example"
+PASSWORD = "demo-passwort"
+UMLAUT_NAMES = ("Kretschmer Präzisionsteile GmbH", "Bürgerlotse GmbH")
+
+
+@pytest.fixture
+def demo(live_app):
+    """Load the demo: profiles, accounts and the booked-out KI-Tag Lausitz."""
+    with live_app.app_context():
+        result = live_app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    # Keep the journey quick; the solver returns its best schedule when the time is up.
+    live_app.config["SCHEDULE_TIME_LIMIT"] = 5.0
+    return live_app
+
+
+def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
+    page.goto("/account/login")
+    page.get_by_label("E-Mail-Adresse", exact=True).fill(ORGANISER)
+    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_text("Sie sind angemeldet.").wait_for()
+
+    page.goto("/events")
+    page.get_by_role("link", name="KI-Tag Lausitz 2027").first.click()
+    # Links and buttons are found by where they lead, so the journey holds in both languages.
+    page.locator("a[href$='/schedule']").click()
+    page.locator("form[action$='/schedule/build'] button").click(timeout=120_000)
+    page.locator("table.schedule-grid").wait_for(timeout=120_000)
+    assert page.locator("table.schedule-grid td a[href*='/schedule/meetings/']").count() >= 30
+    assert page.locator("#summary").is_visible()
+
+    page.locator("form[action$='/schedule/publish'] button").click()
+    page.locator(".flash-success").first.wait_for()
+    assert page.locator("form[action$='/schedule/publish']").count() == 0  # nothing left to publish
+
+    page.locator("a[href$='/schedule/print/agendas']").click()
+    page.locator("section.agenda-sheet").first.wait_for()
+    assert page.locator("section.agenda-sheet").count() == 38
+    assert page.locator(".site-header").count() == 0
+    text = page.locator("body").inner_text()
+    assert all(name in text for name in UMLAUT_NAMES)
+    page.go_back()
+
+    with page.expect_download(timeout=120_000) as download_info:
+        page.locator("a[href$='/schedule/agendas.pdf']").click(timeout=120_000)
+    pdf = PdfReader(io.BytesIO(download_info.value.path().read_bytes()))
+    assert len(pdf.pages) == 38
+    pdf_text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert all(name in pdf_text for name in UMLAUT_NAMES)
