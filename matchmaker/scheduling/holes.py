@@ -350,7 +350,8 @@ def minimise_holes(
     phases.append(LevelOutcome("local:holes", best_h, 0, False, time.perf_counter() - t_ls))
     if best_h == 0:
         return HolesOutcome(best, 0, True, phases)
-    verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.5 * time_limit)
+    left = time_limit - (time.perf_counter() - t0)
+    verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.6 * left)
     phases.append(
         LevelOutcome(
             "interval:zero",

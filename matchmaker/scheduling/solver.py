@@ -325,7 +325,10 @@ def solve(
     model = SlotModel(inst, universe, settings, soft_required=soft)
     hint_key = _key(inst, hint)
     slot_out: dict[str, LevelOutcome] = {}
-    for name in _level_names(model):
+    # On a large problem the slot model only sees the selection: worth searching only when the
+    # selection is the relaxation's optimum (otherwise the greedy schedules are kept).
+    levels = _level_names(model) if full or sel_bound else []
+    for name in levels:
         if name == "holes":
             continue
         value = _level_value(hint_key, name)
