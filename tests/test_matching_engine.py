@@ -236,3 +236,114 @@ def test_rejects_duplicate_refs_and_unknown_kind():
         MatchEngine().fit([Profile("x", "sme", "a"), Profile("x", "startup", "b")])
     with pytest.raises(ValueError, match="kind"):
         MatchEngine().fit([Profile("x", "investor", "a")])
+
+
+def _reference_shared(engine, a, b):
+    """The original per-occurrence implementation of ``_shared`` (slow, kept as the oracle)."""
+    from collections import defaultdict
+
+    va, vb = engine.X_[a], engine.X_[b]
+    da, db = engine._doc(a).occs, engine._doc(b).occs
+    prod = va.multiply(vb).tocoo()
+    if prod.nnz == 0:
+        return []
+    off = engine._offsets()
+    labels = engine.thesaurus_.labels
+    groups = {}
+
+    def add(key, value, label, occ_a, occ_b):
+        if not occ_a or not occ_b:
+            return
+        g = groups.setdefault(key, [0.0, label, [], []])
+        g[0] += value
+        g[2].extend(o for o in occ_a if o not in g[2])
+        g[3].extend(o for o in occ_b if o not in g[3])
+
+    char_pairs = defaultdict(float)
+    n_char = 0
+    for pos in np.argsort(-prod.data).tolist():
+        col, value = int(prod.col[pos]), float(prod.data[pos])
+        if off["concept"][0] <= col < off["concept"][1]:
+            c = col - off["concept"][0]
+            occ = ([o for o in d if c in o.concepts] for d in (da, db))
+            add(("c", c), value, labels[c], *occ)
+        elif off["word"][0] <= col < off["word"][1]:
+            stem = engine._inv_word[col - off["word"][0]]
+            add(("w", stem), value, stem, *([o for o in d if stem in o.stems] for d in (da, db)))
+        elif col < off["char"][1] and n_char < 40:
+            n_char += 1
+            gram = engine._inv_char[col]
+            ca = {o.folded: o for o in da if gram in o.padded}
+            cb = {o.folded: o for o in db if gram in o.padded}
+            for fa in ca:
+                for fb in cb:
+                    char_pairs[(fa, fb)] += value / (len(ca) * len(cb))
+    for (fa, fb), value in char_pairs.items():
+        oa = [o for o in da if o.folded == fa]
+        ob = [o for o in db if o.folded == fb]
+        common = oa[0].stems & ob[0].stems
+        if common:
+            add(("w", min(common)), value, min(common), oa, ob)
+        else:
+            add(("p", fa, fb), value, fa, oa, ob)
+    top = max(g[0] for g in groups.values()) if groups else 0.0
+    out = [tuple(g) for key, g in groups.items() if key[0] != "p" or g[0] >= 0.25 * top]
+    out.sort(key=lambda g: -g[0])
+    return out
+
+
+def test_indexed_reasons_equal_the_per_occurrence_reference():
+    sme = Profile(
+        "sme",
+        "sme",
+        "Unsere Eingangsrechnungen und Belege stapeln sich; die Wartung der Pumpen "
+        "und Motoren kostet Zeit. Phishing-Mails erreichen unsere Buchhaltung.",
+        tags=("Rechnungsprüfung", "predictive maintenance"),
+        sector="Maschinenbau",
+    )
+    engine = fit(sme, *make_many()[: -len(STARTUPS)])
+    n_pairs = 0
+    for ref in ("sme", "sme-0", "sme-1", "sme-2", "sme-twin"):
+        a = engine.index_[ref]
+        for st in STARTUPS:
+            b = engine.index_[st.ref]
+            got = engine._shared(engine._row(a), engine._doc(a), engine._row(b), engine._doc(b))
+            want = _reference_shared(engine, a, b)
+            assert [(g[1], set(g[2]), set(g[3])) for g in got] == [
+                (g[1], set(g[2]), set(g[3])) for g in want
+            ]
+            assert np.allclose([g[0] for g in got], [g[0] for g in want])
+            assert engine._reasons_from(got, "sme") == engine._reasons_from(want, "sme")
+            n_pairs += bool(want)
+    assert n_pairs >= 5
+
+
+def test_top_k_pairs_equals_brute_force_with_ties():
+    import scipy.sparse as sp
+
+    from matchmaker.matching.engine import top_k_pairs
+
+    rng = np.random.default_rng(3)
+    Q = sp.random(300, 80, density=0.08, random_state=1, dtype=np.float32).toarray()
+    Q = np.round(Q * 4) / 4  # many exact ties
+    Q[:, :3] = rng.integers(0, 2, size=(300, 3)) * 0.5  # dense columns go the BLAS way
+    Q = sp.csr_matrix(Q.astype(np.float32))
+    C = Q[rng.permutation(300)[:70]]
+    S = (Q.astype(np.float64) @ C.T.astype(np.float64)).toarray().astype(np.float32)
+    for k in (1, 5, 70, 100):
+        rows, cols = top_k_pairs(Q, C, k, block_size=64, columns=True)
+        for M, got in ((S, rows), (S.T, cols)):
+            for r in range(M.shape[0]):
+                order = np.lexsort((np.arange(M.shape[1]), -M[r]))[: min(k, M.shape[1])]
+                assert list(got[r][0]) == order.tolist()
+                assert list(got[r][1]) == M[r, order].tolist()
+
+
+def test_suggest_scores_equal_batch_scores_exactly():
+    engine = MatchEngine().fit(make_many())
+    both = engine.top_k_both(k=4, reasons=False)
+    for by_ref in both:
+        for ref, suggestions in by_ref.items():
+            assert [(s.ref, s.score) for s in suggestions] == [
+                (s.ref, s.score) for s in engine.suggest(ref, k=4)
+            ]

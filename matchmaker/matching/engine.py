@@ -282,6 +282,7 @@ class MatchEngine(BaseEstimator):
             self.tfidf_[name] = tr
             blocks.append(self._prune(name, self._weigh(name, normalize(tr.transform(tf)))))
         self.X_ = self._stack(blocks)
+        self.X_.sort_indices()
         return self
 
     def _weigh(self, name: str, block: sp.spmatrix) -> sp.csr_matrix:
@@ -585,7 +586,7 @@ class MatchEngine(BaseEstimator):
             if v < self.min_score or v <= 0:
                 break
             c = cand_rows[j]
-            reasons = self._reasons(q_vec, q_doc, q_kind, self.X_[c], self._doc(c))
+            reasons = self._reasons(q_vec, q_doc, q_kind, self._row(c), self._doc(c))
             out.append(Suggestion(self.refs_[c], float(min(v, 1.0)), reasons))
         return out
 
@@ -609,8 +610,8 @@ class MatchEngine(BaseEstimator):
         kind = self.kinds_[i]
         _, cand = self._side(kind)
         q = self.X_[i]
-        idx, vals = _exact_top((q @ self._candidates_T(kind)).toarray(), k)[0]
-        return self._suggestions(i, q, cand, idx, vals, kind, self._doc(i))
+        idx, vals = _exact_top(self._candidate_scores(q, kind), k)[0]
+        return self._suggestions(i, self._row(i), cand, idx, vals, kind, self._doc(i))
 
     def suggest_text(
         self,
@@ -647,15 +648,23 @@ class MatchEngine(BaseEstimator):
         )
         q = self._transform([profile])
         _, cand = self._side(kind)
-        idx, vals = _exact_top((q @ self._candidates_T(kind)).toarray(), k)[0]
-        return self._suggestions(None, q, cand, idx, vals, kind, self._analyse(profile))
+        idx, vals = _exact_top(self._candidate_scores(q, kind), k)[0]
+        q = sp.csr_matrix(q)
+        q.sort_indices()
+        q_vec = (q.indices, q.data)
+        return self._suggestions(None, q_vec, cand, idx, vals, kind, self._analyse(profile))
 
-    def _candidates_T(self, kind: str) -> sp.csr_matrix:
+    def _candidate_scores(self, q: sp.csr_matrix, kind: str) -> np.ndarray:
+        """Scores of one query row against all candidates, as :func:`top_k_pairs` computes them.
+
+        Summed in float64 and rounded to float32, so they equal the batch scores exactly.
+        """
         cache = self.__dict__.setdefault("_cand_cache", {})
         if kind not in cache:
             _, cand = self._side(kind)
-            cache[kind] = self.X_[cand].T.tocsr()
-        return cache[kind]
+            cache[kind] = self.X_[cand].T.tocsr().astype(np.float64)
+        q = sp.csr_matrix(q, dtype=np.float64)
+        return (q @ cache[kind]).toarray().astype(np.float32)
 
     def top_k_all(
         self, k: int = 10, direction: str = "sme", *, reasons: bool = True
@@ -700,7 +709,7 @@ class MatchEngine(BaseEstimator):
         for i, (idx, vals) in zip(rows.tolist(), found, strict=True):
             if reasons:
                 out[self.refs_[i]] = self._suggestions(
-                    i, self.X_[i], cand, idx, vals, kind, self._doc(i)
+                    i, self._row(i), cand, idx, vals, kind, self._doc(i)
                 )
             else:
                 floor = max(self.min_score, 1e-12)
@@ -730,7 +739,7 @@ class MatchEngine(BaseEstimator):
         """
         check_is_fitted(self, "X_")
         a, b = self.index_[ref_a], self.index_[ref_b]
-        va, vb = self.X_[a], self.X_[b]
+        va, vb = self._row(a), self._row(b)
         da, db = self._doc(a), self._doc(b)
         groups = self._shared(va, da, vb, db)
         reasons = self._reasons_from(groups, self.kinds_[a])
@@ -756,68 +765,138 @@ class MatchEngine(BaseEstimator):
             cats,
         )
 
-    def _doc(self, i: int) -> list[_Occurrence]:
+    def _doc(self, i: int) -> _Doc:
         cache = self.__dict__.setdefault("_doc_cache", {})
-        if i not in cache:
+        doc = cache.get(i)
+        if doc is None:
             if len(cache) > 20000:
                 cache.clear()
-            cache[i] = self._analyse(self.profiles_[i])
-        return cache[i]
+            doc = cache[i] = self._analyse(self.profiles_[i])
+        return doc
 
-    def _analyse(self, p: Profile) -> list[_Occurrence]:
-        """List the token occurrences of a profile with their features, for explanations."""
+    def _row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Feature indices and values of fitted profile ``i`` (no sparse-matrix slicing)."""
+        X = self.X_
+        lo, hi = X.indptr[i], X.indptr[i + 1]
+        return X.indices[lo:hi], X.data[lo:hi]
+
+    def _token_info(self, t: int) -> tuple:
+        """Per-token data of explanations: concepts (with broader), stems, padded, folded, cols.
+
+        Computed once per token (not per occurrence); ``cols`` are the word and character
+        columns of ``X_`` the token contributes to.
+        """
+        cache = self.__dict__.setdefault("_tok_info_cache", {})
+        info = cache.get(t)
+        if info is not None:
+            return info
+        lex = self.lexicon_
+        off = self._offsets()
+        if t >= len(self._tok_word):  # a token first seen in an explanation
+            with self._lock:
+                self._token_features(len(lex.tokens), grow=False)
+        concepts: set[int] = set()
+        for c in {m[0] for m in lex.concepts[t]}:
+            concepts |= self._closure(c)
+        stop = lex.stop[t]
+        char_pos = self._char_pos
+        chars = char_pos[np.asarray(self._tok_char[t], dtype=np.int64)]
+        info = cache[t] = (
+            frozenset(concepts),
+            frozenset(() if stop else {_canonical(lex.de_stem[t], lex.en_stem[t]), *lex.parts[t]}),
+            "" if stop else f" {lex.folded[t]} ",
+            lex.folded[t],
+            tuple(off["word"][0] + col for col, _ in self._tok_word[t]),
+            chars[chars >= 0],
+        )
+        return info
+
+    def _analyse(self, p: Profile) -> _Doc:
+        """List the token occurrences of a profile with their features, for explanations.
+
+        Besides the occurrences, index them by feature column (concepts, stems, and the
+        distinct words carrying each character n-gram), so that explaining a pair only looks
+        up the features both sides share.
+        """
         lex = self.lexicon_
         th = self.thesaurus_
+        starts = self._phrase_starts()
         fields = [("text", p.text)]
         if p.tags:
             fields.append(("tags", ", ".join(p.tags)))
         if p.sector:
             fields.append(("sector", p.sector))
         occs: list[_Occurrence] = []
+        concept_occ: dict[int, list[int]] = defaultdict(list)
+        word_occ: dict[int, list[int]] = defaultdict(list)
+        words_seen: list[str] = []
+        word_chars: list[np.ndarray] = []
+        by_folded: dict[str, list[int]] = defaultdict(list)
         for field, text in fields:
             toks = tokenize_spans(text)
-            with self._lock:
-                lex.add(t for t, _, _ in toks)
+            if any(t not in lex.ids for t, _, _ in toks):
+                with self._lock:
+                    lex.add(t for t, _, _ in toks)
             ids = [lex.ids[t] for t, _, _ in toks]
             stems = [lex.de_stem[t] for t in ids]
             phrase_concepts: dict[int, set[int]] = defaultdict(set)
             phrase_end: dict[int, int] = {}
-            for n in range(th.longest_phrase, 1, -1):
-                for pos in range(len(ids) - n + 1):
+            cand = [pos for pos, s in enumerate(stems) if s in starts]
+            for n in range(th.longest_phrase, 1, -1) if cand else ():
+                for pos in cand:
+                    if pos + n > len(ids):
+                        break
                     hit = th.phrases.get(tuple(stems[pos : pos + n]))
                     if hit and not any(q in phrase_end for q in range(pos, pos + n)):
                         for q in range(pos, pos + n):
                             phrase_concepts[q] |= hit
                             phrase_end[q] = pos + n
             for pos, ((_, start, end), t) in enumerate(zip(toks, ids, strict=True)):
+                t_concepts, t_stems, padded, folded, words, chars = self._token_info(t)
                 if pos in phrase_concepts:
-                    direct = phrase_concepts[pos]
                     first = min(q for q in phrase_end if phrase_end[q] == phrase_end[pos])
                     span = (toks[first][1], toks[phrase_end[pos] - 1][2])
-                else:
-                    direct = {m[0] for m in lex.concepts[t]}
-                    span = (start, end)
-                concepts = set()
-                for c in direct:
-                    concepts |= self._closure(c)
-                stop = lex.stop[t]
-                occs.append(
-                    _Occurrence(
-                        field=field,
-                        start=start,
-                        end=end,
-                        surface=text[span[0] : span[1]],
-                        concepts=frozenset(concepts),
-                        stems=frozenset(
-                            ()
-                            if stop
-                            else {_canonical(lex.de_stem[t], lex.en_stem[t]), *lex.parts[t]}
-                        ),
-                        padded="" if stop else f" {lex.folded[t]} ",
-                        folded=lex.folded[t],
+                    concepts: frozenset[int] = frozenset().union(
+                        *(self._closure(c) for c in phrase_concepts[pos])
                     )
+                else:
+                    span = (start, end)
+                    concepts = t_concepts
+                o = _Occurrence(
+                    field=field,
+                    start=start,
+                    end=end,
+                    surface=text[span[0] : span[1]],
+                    concepts=concepts,
+                    stems=t_stems,
+                    padded=padded,
+                    folded=folded,
                 )
-        return occs
+                k = len(occs)
+                occs.append(o)
+                for c in concepts:
+                    concept_occ[c].append(k)
+                for col in words:
+                    word_occ[col].append(k)
+                if padded and folded not in by_folded:
+                    words_seen.append(folded)
+                    word_chars.append(chars)
+                by_folded[folded].append(k)
+        if word_chars:
+            lens = np.fromiter((len(c) for c in word_chars), dtype=np.int64, count=len(word_chars))
+            char_cols = np.concatenate(word_chars)
+            order = np.argsort(char_cols, kind="stable")
+            char_index = (char_cols[order], np.repeat(np.arange(len(lens)), lens)[order])
+        else:
+            char_index = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return _Doc(
+            occs, dict(concept_occ), dict(word_occ), words_seen, char_index, dict(by_folded)
+        )
+
+    def _phrase_starts(self) -> frozenset[str]:
+        if "_phrase_starts_cache" not in self.__dict__:
+            self._phrase_starts_cache = frozenset(s[0] for s in self.thesaurus_.phrases)
+        return self._phrase_starts_cache
 
     def _closure(self, c: int) -> frozenset[int]:
         cache = self.__dict__.setdefault("_closure_cache", {})
@@ -837,26 +916,46 @@ class MatchEngine(BaseEstimator):
             for name in _BLOCKS:
                 out[name] = (start, start + sizes[name])
                 start += sizes[name]
-            self._offsets_cache = out
             inv_word = {v: k for k, v in self._word_vocab.items()}
             inv_char = {v: k for k, v in self._char_vocab.items()}
             self._inv_word = inv_word
             self._inv_char = [inv_char[c] for c in self.char_keep_.tolist()]
+            char_pos = np.full(len(self._char_vocab), -1, dtype=np.int64)
+            char_pos[self.char_keep_] = np.arange(len(self.char_keep_))
+            self._char_pos = char_pos
+            self._offsets_cache = out
         return self._offsets_cache
 
-    def _shared(self, va, da, vb, db):
-        """Group products of shared features into (value, label, occ_a, occ_b), largest first."""
-        prod = va.multiply(vb).tocoo()
-        if prod.nnz == 0:
+    def _shared(self, va, da: _Doc, vb, db: _Doc):
+        """Group products of shared features into (value, label, occ_a, occ_b), largest first.
+
+        ``va`` and ``vb`` are ``(indices, values)`` of the two vectors (sorted indices).
+        Only the features both sides carry are visited; each is mapped to the occurrences
+        that carry it through the per-profile indexes built by :meth:`_analyse`.
+        """
+        cols, pa, pb = np.intersect1d(va[0], vb[0], assume_unique=True, return_indices=True)
+        if len(cols) == 0:
+            return []
+        prod = va[1][pa] * vb[1][pb]
+        keep = prod != 0
+        cols, prod = cols[keep], prod[keep]
+        if len(cols) == 0:
             return []
         off = self._offsets()
+        c_lo, c_hi = off["concept"]
+        w_lo = off["word"][0]
+        char_hi = off["char"][1]
         labels = self.thesaurus_.labels
+        inv_word = self._inv_word
         groups: dict[tuple, list] = {}
 
         def add(key, value, label, occ_a, occ_b):
             if not occ_a or not occ_b:
                 return
-            g = groups.setdefault(key, [0.0, label, [], []])
+            g = groups.get(key)
+            if g is None:
+                groups[key] = [value, label, list(occ_a), list(occ_b)]
+                return
             g[0] += value
             for o in occ_a:
                 if o not in g[2]:
@@ -866,47 +965,32 @@ class MatchEngine(BaseEstimator):
                     g[3].append(o)
 
         char_pairs: dict[tuple, float] = defaultdict(float)
-        order = np.argsort(-prod.data)
-        n_char = 0
-        for pos in order.tolist():
-            col, value = int(prod.col[pos]), float(prod.data[pos])
-            if off["concept"][0] <= col < off["concept"][1]:
-                c = col - off["concept"][0]
-                add(
-                    ("c", c),
-                    value,
-                    labels[c],
-                    [o for o in da if c in o.concepts],
-                    [o for o in db if c in o.concepts],
-                )
-            elif off["word"][0] <= col < off["word"][1]:
-                stem = self._inv_word[col - off["word"][0]]
-                add(
-                    ("w", stem),
-                    value,
-                    stem,
-                    [o for o in da if stem in o.stems],
-                    [o for o in db if stem in o.stems],
-                )
-            elif col < off["char"][1] and n_char < 40:
-                n_char += 1
-                gram = self._inv_char[col]
-                ca = {o.folded: o for o in da if gram in o.padded}
-                cb = {o.folded: o for o in db if gram in o.padded}
+        order = np.argsort(-prod)
+        cols, prod = cols[order], prod[order]
+        # only the 40 strongest shared n-grams are mapped to words; categories have no words
+        is_char = cols < char_hi
+        keep = (cols < c_hi) & (~is_char | (np.cumsum(is_char) <= 40))
+        cols, prod, is_char = cols[keep], prod[keep], is_char[keep]
+        char_cols = cols[is_char]
+        chars_a = iter(da.chars_of(char_cols))
+        chars_b = iter(db.chars_of(char_cols))
+        for col, value in zip(cols.tolist(), prod.tolist(), strict=True):
+            if c_lo <= col:
+                c = col - c_lo
+                add(("c", c), value, labels[c], da.concept.get(c), db.concept.get(c))
+            elif w_lo <= col:
+                stem = inv_word[col - w_lo]
+                add(("w", stem), value, stem, da.word.get(col), db.word.get(col))
+            else:
+                ca, cb = next(chars_a), next(chars_b)
                 if ca and cb:
                     share = value / (len(ca) * len(cb))
                     for fa in ca:
                         for fb in cb:
                             char_pairs[(fa, fb)] += share
-        occ_by_folded_a = defaultdict(list)
-        occ_by_folded_b = defaultdict(list)
-        for o in da:
-            occ_by_folded_a[o.folded].append(o)
-        for o in db:
-            occ_by_folded_b[o.folded].append(o)
         for (fa, fb), value in char_pairs.items():
-            oa, ob = occ_by_folded_a[fa], occ_by_folded_b[fb]
-            common = oa[0].stems & ob[0].stems
+            oa, ob = da.by_folded[fa], db.by_folded[fb]
+            common = da.occs[oa[0]].stems & db.occs[ob[0]].stems
             if common:
                 stem = min(common)
                 add(("w", stem), value, stem, oa, ob)
@@ -915,7 +999,7 @@ class MatchEngine(BaseEstimator):
         top = max(g[0] for g in groups.values()) if groups else 0.0
         # words that share only n-gram fragments (endings like "-ung") are weak evidence
         out = [
-            (g[0], g[1], g[2], g[3])
+            (g[0], g[1], [da.occs[i] for i in g[2]], [db.occs[i] for i in g[3]])
             for key, g in groups.items()
             if key[0] != "p" or g[0] >= 0.25 * top
         ]
@@ -946,29 +1030,26 @@ class MatchEngine(BaseEstimator):
         return tuple(reasons)
 
 
-def _exact_top(S: np.ndarray, k: int, offset: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Top ``k`` per row of a dense block, by descending score then ascending column."""
-    n_c = S.shape[1]
+def _exact_top(S: np.ndarray, k: int, offset: int = 0) -> list[tuple[list, list]]:
+    """Top ``k`` per row of a dense block, by descending score then ascending column.
+
+    The k-th largest score of each row comes from ``np.partition`` (values only); every entry
+    at or above it is a candidate, and the few candidates are ordered with one ``lexsort``.
+    """
+    n_r, n_c = S.shape
     k = min(k, n_c)
-    if k <= 0:
-        return [([], [])] * S.shape[0]
-    if k < n_c:
-        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(n_c), S.shape)
-    vals = np.take_along_axis(S, part, axis=1)
-    kth = vals.min(axis=1)
-    ties = np.flatnonzero((kth[:, None] <= S).sum(axis=1) > k)
-    rows = np.repeat(np.arange(S.shape[0]), k)
-    order = np.lexsort((part.ravel(), -vals.ravel(), rows)).reshape(-1, k)
-    idx = (part.ravel()[order] + offset).tolist()
-    vals = vals.ravel()[order].tolist()
-    for r in ties.tolist():  # several candidates tie at the k-th score: keep the earliest
-        i = np.flatnonzero(S[r] >= kth[r])
-        v = S[r, i]
-        o = np.lexsort((i, -v))[:k]
-        idx[r], vals[r] = (i[o] + offset).tolist(), v[o].tolist()
-    return list(zip(idx, vals, strict=True))
+    if k <= 0 or n_r == 0:
+        return [([], [])] * n_r
+    kth = np.partition(S, n_c - k, axis=1)[:, n_c - k]
+    r, c = np.nonzero(kth[:, None] <= S)
+    v = S[r, c]
+    order = np.lexsort((c, -v, r))
+    r, c, v = r[order], c[order], v[order]
+    starts = np.searchsorted(r, np.arange(n_r))
+    first = np.arange(len(r)) - starts[r] < k
+    c = (c[first] + offset).tolist()
+    v = v[first].tolist()
+    return [(c[i : i + k], v[i : i + k]) for i in range(0, n_r * k, k)]
 
 
 def top_k_pairs(
@@ -979,13 +1060,18 @@ def top_k_pairs(
     block_size: int = 2048,
     columns: bool = False,
     max_dense_bytes: int = 256 * 2**20,
+    dense_share: float = 0.005,
 ):
     """Find the ``k`` best columns of every row of ``Q @ C.T`` (and optionally vice versa).
 
-    The score matrix is never materialised: rows of ``Q`` are processed in blocks, each block
-    multiplied with the candidates as a dense float32 matrix restricted to the features both
-    sides use (a sparse-times-dense product with dense output), then reduced with
-    ``argpartition``.  Ties are broken by index (fit order).
+    Features are split by the work they cause: a feature used by many rows of both sides
+    (categories, common concepts) is multiplied densely with BLAS, the many rare ones (most
+    n-grams and stems) with a sparse product whose cost is proportional to the pairs that
+    actually share them.  Rows of ``Q`` are processed in blocks; both parts are summed in
+    float64 and rounded to float32, so scores equal those of a plain sparse product (as in
+    :meth:`MatchEngine.suggest`) whatever the summation order.  The ``k`` best per row (and,
+    with ``columns``, per column of the same products) are selected with ``argpartition``;
+    ties are broken by index (fit order).
 
     Parameters
     ----------
@@ -998,36 +1084,54 @@ def top_k_pairs(
     columns : bool, default=False
         Also return the ``k`` best rows of ``Q`` for every row of ``C`` (same products).
     max_dense_bytes : int, default=256 MiB
-        Above this size of the dense candidate matrix a sparse product is used instead.
+        Memory bound for the dense feature block and for keeping the float32 score matrix
+        (needed for ``columns``; above it, column candidates are merged per block instead).
+    dense_share : float, default=0.005
+        A feature goes to the dense part when the pairs sharing it exceed this share of all
+        pairs.
 
     Returns
     -------
-    rows : list of (ndarray, ndarray)
+    rows : list of (list, list)
         Per row of ``Q``: candidate indices and scores, best first.
-    cols : list of (ndarray, ndarray) or None
+    cols : list of (list, list) or None
         Per row of ``C``: query indices and scores, best first (if ``columns``).
     """
-    Q = sp.csr_matrix(Q, dtype=np.float32)
-    C = sp.csr_matrix(C, dtype=np.float32)
-    shared = np.intersect1d(np.unique(Q.indices), np.unique(C.indices))
-    dense = len(shared) * C.shape[0] * 4 <= max_dense_bytes
-    if dense:
-        Cd = np.ascontiguousarray(C[:, shared].T.toarray(), dtype=np.float32)
-        Q = Q[:, shared].tocsr()
-    else:
-        C_T = C.T.tocsr()
-    rows: list[tuple[np.ndarray, np.ndarray]] = []
-    col_cands: list[list[tuple[np.ndarray, np.ndarray]]] = []
-    for start in range(0, Q.shape[0], block_size):
-        block = Q[start : start + block_size]
-        S = np.asarray(block @ Cd) if dense else (block @ C_T).toarray()
+    Q = sp.csr_matrix(Q, dtype=np.float64)
+    C = sp.csr_matrix(C, dtype=np.float64)
+    n_q, n_c = Q.shape[0], C.shape[0]
+    n_f = Q.shape[1]
+    work = np.bincount(Q.indices, minlength=n_f).astype(np.float64) * np.bincount(
+        C.indices, minlength=n_f
+    )
+    order = np.argsort(-work, kind="stable")
+    n_dense = int(np.count_nonzero(work > dense_share * max(n_q * n_c, 1)))
+    n_dense = min(n_dense, max_dense_bytes // (8 * (n_c + block_size)))
+    dense_f = np.sort(order[:n_dense])
+    sparse_f = np.sort(order[n_dense:][work[order[n_dense:]] > 0])
+    Cd = np.ascontiguousarray(C[:, dense_f].toarray().T)
+    Cs_T = C[:, sparse_f].T.tocsr()
+    Qd, Qs = Q[:, dense_f].tocsr(), Q[:, sparse_f].tocsr()
+    keep = columns and n_q * n_c * 4 <= max_dense_bytes
+    full = np.empty((n_q, n_c), dtype=np.float32) if keep else None
+    rows: list[tuple[list, list]] = []
+    col_cands: list[list[tuple[list, list]]] = []
+    for start in range(0, n_q, block_size):
+        stop = min(start + block_size, n_q)
+        S = (Qs[start:stop] @ Cs_T).toarray()
+        S += Qd[start:stop].toarray() @ Cd
+        S = S.astype(np.float32)
         rows.extend(_exact_top(S, k))
-        if columns:
+        if keep:
+            full[start:stop] = S
+        elif columns:
             col_cands.append(_exact_top(np.ascontiguousarray(S.T), k, offset=start))
     if not columns:
         return rows, None
+    if keep:
+        return rows, _exact_top(np.ascontiguousarray(full.T), k)
     cols = []
-    for j in range(C.shape[0]):
+    for j in range(n_c):
         merged = sorted(((-v, i) for blk in col_cands for i, v in zip(*blk[j], strict=True)))[:k]
         cols.append(([i for _, i in merged], [-v for v, _ in merged]))
     return rows, cols
@@ -1065,8 +1169,7 @@ def _load(*sources) -> Thesaurus:
     return load_thesaurus(*sources)
 
 
-@dataclass(frozen=True, eq=True)
-class _Occurrence:
+class _Occurrence(NamedTuple):
     """One token occurrence in a profile field, with the features it carries."""
 
     field: str
@@ -1077,6 +1180,26 @@ class _Occurrence:
     stems: frozenset
     padded: str
     folded: str
+
+
+@dataclass
+class _Doc:
+    """A profile analysed for explanations: occurrences and their indexes by feature column."""
+
+    occs: list[_Occurrence]
+    concept: dict[int, list[int]]  # concept -> occurrences carrying it (with broader ones)
+    word: dict[int, list[int]]  # word column of X_ -> occurrences carrying the stem
+    words: list[str]  # distinct folded non-stop words, in order of first occurrence
+    char_index: tuple[np.ndarray, np.ndarray]  # (char columns sorted, index into words)
+    by_folded: dict[str, list[int]]  # folded word -> its occurrences
+
+    def chars_of(self, cols: np.ndarray) -> list[list[str]]:
+        """Distinct words (first-occurrence order) containing each character column."""
+        sorted_cols, word = self.char_index
+        lo = np.searchsorted(sorted_cols, cols, "left").tolist()
+        hi = np.searchsorted(sorted_cols, cols, "right").tolist()
+        w = word.tolist()
+        return [[self.words[i] for i in w[a:b]] for a, b in zip(lo, hi, strict=True)]
 
 
 def _pick_surface(occs: list[_Occurrence]) -> str:
