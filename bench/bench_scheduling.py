@@ -174,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         "and the time limit shown in the target; every schedule is checked by "
         "`shared/tools/check_schedule.py`. Bound: proven optimal (fairness, then score) or the "
         "best proven upper bound on the score; LP: the b-matching LP relaxation bound and the "
-        "score as a share of it.",
+        "score as a share of it. Wall time includes starting Python and importing OR-Tools "
+        "and SciPy; CPU time is the solver process's user + system time. On a shared machine "
+        "with a load average well above its 2 cores the process gets a fraction of a core, so "
+        "the time-limited phases (holes above all) see several times less CPU than on an idle "
+        "machine: compare the CPU column with the wall column.",
         "",
         "| instance | wall (CPU) | score | bound | LP bound (score/LP) | fairness misses | holes "
         "| placed | judge | peak RSS | target |",

@@ -368,12 +368,17 @@ def minimise_holes(
     out, found = model.solve("holes", max(0.05, 0.7 * left), best)
     phases.append(out)
     lower = max(1 if verdict == "infeasible" else 0, out.bound)
+    if found is not None:
+        # Single-meeting moves often merge the runs of participants the model left with a hole.
+        found = local_search_holes(inst, found, 0.05 * time_limit)
     if found is not None and total_holes(inst, found) <= best_h:
         best, best_h = found, total_holes(inst, found)
     left = time_limit - (time.perf_counter() - t0)
     if found is not None and best_h > lower and left > 0.05:
         out2, found2 = model.solve("idle", left, best)
         phases.append(out2)
+        if found2 is not None:
+            found2 = local_search_holes(inst, found2, 0.05 * time_limit)
         if found2 is not None and total_holes(inst, found2) <= best_h:
             best, best_h = found2, total_holes(inst, found2)
     return HolesOutcome(best, best_h, best_h <= lower, phases)

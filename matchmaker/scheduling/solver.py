@@ -242,6 +242,7 @@ def solve(
     best_key = _key(inst, best)
     status = "greedy"
     soft = best_key[0] > 0
+    required_placed: dict[int, int] = {}
     if soft:
         # The greedy missed required meetings: look for a placement of all of them first (a
         # feasibility problem CP-SAT solves fast); only if there is none do they become soft.
@@ -259,6 +260,7 @@ def solve(
             )
         )
         if placed is not None:
+            required_placed = placed
             best = greedy_schedule(inst, start=placed)
             best_key = _key(inst, best)
             soft = best_key[0] > 0
@@ -288,7 +290,9 @@ def solve(
         if chosen.optimal:
             sel_bound = dict(chosen.values)
     selected = sorted(set(sel_sol) | set(inst.locked))
-    colour = greedy_schedule(inst, subset=selected, place_all=True)
+    # Start from the CP-SAT placement of the required meetings when there is one (they are all in
+    # the selection, which then only adds meetings around them).
+    colour = greedy_schedule(inst, subset=selected, place_all=True, start=required_placed)
     if len(colour) < len(selected) and clock.left() > 0.1:
         # Slots for exactly the selected meetings: a feasibility problem, far easier for CP-SAT
         # than optimising the score over slots.
