@@ -172,6 +172,7 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
     url = f"/events/{w.event.id}/schedule"
     # Put one meeting somewhere the solver would not, then lock it.
     target = next(m for m in version.meetings if m.origin != REQUEST)
+    key = target.key  # the row is replaced when re-optimising
     busy = {(m.slot, pid) for m in version.meetings for pid in (m.profile_a_id, m.profile_b_id)}
     slot = next(
         s
@@ -181,9 +182,9 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
         and (s, target.profile_b_id) not in busy
         and not (s == 4 and target.involves(w.pid(MUELLER)))
     )
-    client.post(f"{url}/move", data={"meeting": target.key, "slot": slot, "table": ""})
-    client.post(f"{url}/meeting-action", data={"meeting": target.key, "action": "lock"})
-    locked = next(p for p in places(w.event) if p[0] == target.key)
+    client.post(f"{url}/move", data={"meeting": key, "slot": slot, "table": ""})
+    client.post(f"{url}/meeting-action", data={"meeting": key, "action": "lock"})
+    locked = next(p for p in places(w.event) if p[0] == key)
     assert locked[1] == slot and locked[3] is True
 
     response = client.post(f"{url}/reoptimise", data={})
@@ -194,8 +195,8 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
     assert version.number == 1  # still the same draft
     assert check(version.problem, services.schedule_document(version)) == []
 
-    client.post(f"{url}/meeting-action", data={"meeting": target.key, "action": "unlock"})
-    assert not next(p for p in places(w.event) if p[0] == target.key)[3]
+    client.post(f"{url}/meeting-action", data={"meeting": key, "action": "unlock"})
+    assert not next(p for p in places(w.event) if p[0] == key)[3]
 
 
 def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the_diff(

@@ -55,5 +55,5 @@ def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
         page.locator("a[href$='/schedule/agendas.pdf']").click(timeout=120_000)
     pdf = PdfReader(io.BytesIO(download_info.value.path().read_bytes()))
     assert len(pdf.pages) == 38
-    pdf_text = "\n".join(p.extract_text() for p in pdf.pages)
+    pdf_text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
     assert all(name in pdf_text for name in UMLAUT_NAMES)
