@@ -97,7 +97,12 @@ def fit_model(version: int) -> FittedModel:
     engine = None
     if profiles:
         params = current_app.config.get("MATCHING_PARAMS", {})
-        engine = MatchEngine(**params).fit([engine_profile(p) for p in profiles])
+        try:
+            engine = MatchEngine(**params).fit([engine_profile(p) for p in profiles])
+        except ValueError:
+            # Suggestions are an extra on every page; a degenerate directory (e.g. texts
+            # made only of stop words) must not take the pages down with it.
+            current_app.logger.exception("Fitting the matching engine failed")
     for profile in profiles:
         db.session.expunge(profile)
     return FittedModel(
