@@ -216,7 +216,9 @@ def find_zero_holes(
             p = solver.parameters
             p.num_workers = 1
             p.random_seed = seed
-            p.max_time_in_seconds = limit
+            # Restarts end on deterministic time (reproducible), the wall clock only caps them.
+            p.max_deterministic_time = limit
+            p.max_time_in_seconds = left
             p.search_branching = cp_model.RANDOMIZED_SEARCH
             solvers.append(solver)
             models.append(model)
