@@ -70,6 +70,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per area."""
     from matchmaker.accounts.views import bp as accounts_bp
+    from matchmaker.api.pages import bp as tokens_bp
+    from matchmaker.api.views import bp as api_bp
     from matchmaker.core.views import bp as core_bp
     from matchmaker.directory.views import bp as directory_bp
     from matchmaker.events.views import bp as events_bp
@@ -78,10 +80,12 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(tokens_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(schedules_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

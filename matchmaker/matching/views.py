@@ -1,4 +1,4 @@
-"""Suggestions: explanation pages, the organisers' overview, and the JSON API."""
+"""Suggestions: explanation pages and the organisers' overview (the JSON API is in api/)."""
 
 import csv
 import io
@@ -6,7 +6,6 @@ import io
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
@@ -18,7 +17,6 @@ from matchmaker.matching.highlight import highlight
 bp = Blueprint("matching", __name__)
 
 DEFAULT_THRESHOLD = 0.2
-MAX_API_LIMIT = 50
 OVERVIEW_SORTS = ("score", "sme", "startup")
 
 
@@ -138,32 +136,3 @@ def unmatched():
     return render_template(
         "matching/unmatched.html", items=services.unmatched(threshold), threshold=threshold
     )
-
-
-@bp.get("/api/v1/profiles/<ref>/suggestions")
-def api_suggestions(ref: str):
-    """Return the suggestions of one profile as JSON (ref, score, reasons)."""
-    limit_arg = request.args.get("limit", "10")
-    if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_API_LIMIT:
-        raise bad_request(_("limit must be a whole number between 1 and 50."))
-    profile = db.session.scalar(select(Profile).where(Profile.external_ref == ref))
-    if profile is None and ref.isdigit():
-        profile = db.session.get(Profile, int(ref))
-    if profile is None or profile.ref != ref:
-        abort(404)
-    suggestions = services.suggestions_for(profile, k=int(limit_arg))
-    return {
-        "ref": profile.ref,
-        "kind": profile.kind,
-        "name": profile.name,
-        "suggestions": [
-            {
-                "ref": s.profile.ref,
-                "name": s.profile.name,
-                "kind": s.profile.kind,
-                "score": round(float(s.score), 4),
-                "reasons": list(s.reasons),
-            }
-            for s in suggestions
-        ],
-    }

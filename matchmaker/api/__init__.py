@@ -1,0 +1,1 @@
+"""The JSON API (/api/v1): token authentication, read and write endpoints, OpenAPI document."""
