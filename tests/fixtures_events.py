@@ -73,8 +73,6 @@ def schedule_world(app, make_user, make_profile) -> ScheduleWorld:
             profile = make_profile(kind=kind, owner=owner_of, name=name, description=description)
             profiles[name] = profile
             contact = "Jörg Müller" if owner_of else f"Person {kind} {number}"
-            services.register(
-                event.id, profile, [(contact, f"{kind}{number}@teilnehmer.example")]
-            )
+            services.register(event.id, profile, [(contact, f"{kind}{number}@teilnehmer.example")])
     db.session.commit()
     return ScheduleWorld(event, organiser, owner, other, profiles)
