@@ -37,7 +37,8 @@ CASES = [
     ("b2bsp-forum-13", "b2bsp-forum-13.json", 30, "all required, 0 holes, <= 30 s"),
     ("b2bsp-forumt-14", "b2bsp-forumt-14.json", 30, "all required, 5 holes, <= 30 s"),
     ("medium", None, 10, "optimal score <= 10 s"),
-    ("large", None, 60, ">= 99 % of the LP bound, <= 60 s, <= 4 GiB"),
+    # 50 s for the solver leaves room for starting Python and reading the 6 MB problem.
+    ("large", None, 50, ">= 99 % of the LP bound, <= 60 s, <= 4 GiB"),
 ]
 
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"Recorded by `bench/bench_scheduling.py` on {datetime.date.today().isoformat()}; {info}.",
         "Each instance runs in its own process with the CLI defaults (2 CP-SAT workers, seed 0) "
-        "and the time limit shown in the target; every schedule is checked by "
+        "and a time limit equal to the target (50 s for large); every schedule is checked by "
         "`shared/tools/check_schedule.py`. Bound: proven optimal (fairness, then score) or the "
         "best proven upper bound on the score; LP: the b-matching LP relaxation bound and the "
         "score as a share of it. Wall time includes starting Python and importing OR-Tools "

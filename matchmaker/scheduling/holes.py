@@ -21,6 +21,10 @@ from matchmaker.scheduling.cpsat import LevelOutcome, SolverSettings
 from matchmaker.scheduling.instance import Instance
 
 
+#: Above this many meetings only the local search runs.
+INTERVAL_MODEL_LIMIT = 3000
+
+
 def total_holes(inst: Instance, sol: Mapping[int, int]) -> int:
     """Count the holes of a schedule (meeting index to slot)."""
     busy: dict[int, list[int]] = defaultdict(list)
@@ -352,6 +356,9 @@ def minimise_holes(
     phases.append(LevelOutcome("local:holes", best_h, 0, False, time.perf_counter() - t_ls))
     if best_h == 0:
         return HolesOutcome(best, 0, True, phases)
+    if len(best) > INTERVAL_MODEL_LIMIT:
+        # CP-SAT does not even load a hint for thousands of meetings in the time left.
+        return HolesOutcome(best, best_h, False, phases)
     left = time_limit - (time.perf_counter() - t0)
     verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.6 * left)
     phases.append(

@@ -298,7 +298,7 @@ def solve(
         # than optimising the score over slots.
         t_col = time.perf_counter()
         fit = SlotModel(inst, selected, settings, place_all=True)
-        verdict, placed = fit.find_feasible(max(0.05, 0.5 * clock.left()), colour)
+        verdict, placed = fit.find_feasible(max(0.05, 0.4 * clock.left()), colour)
         phases.append(
             LevelOutcome(
                 "slots:fit-selection",
@@ -326,12 +326,15 @@ def solve(
         hint = best
     else:
         hint = colour
-    model = SlotModel(inst, universe, settings, soft_required=soft)
     hint_key = _key(inst, hint)
     slot_out: dict[str, LevelOutcome] = {}
-    # On a large problem the slot model only sees the selection: worth searching only when the
-    # selection is the relaxation's optimum (otherwise the greedy schedules are kept).
-    levels = _level_names(model) if full or sel_bound else []
+    # On a large problem the slot model only sees the selection: worth building and searching
+    # only when the whole optimal selection fits (otherwise the greedy schedules are kept).
+    levels: list[str] = []
+    has_score = any(inst.weight[i] for i in cands)
+    if full or (sel_bound and len(colour) == len(selected)):
+        model = SlotModel(inst, universe, settings, soft_required=soft)
+        levels = _level_names(model)
     for name in levels:
         if name == "holes":
             continue
@@ -352,7 +355,7 @@ def solve(
         status = "feasible"
         consider(sol)
     holes_opt = False
-    if "holes" in model.levels and clock.left() > 0.05:
+    if clock.left() > 0.05:
         # Phase 2: slots for the chosen meetings, fewest holes. Other selections with the same
         # fairness and score are not explored (ties in score are rare with real scores).
         ho = minimise_holes(inst, best, settings, max(0.05, clock.left() - 0.05))
@@ -371,9 +374,7 @@ def solve(
         value = _level_value(best_key, name)
         if name == "required" and not soft:
             ok = value == 0
-        elif (name == "fairness" and not inst.eligible) or (
-            name == "score" and "score" not in _level_names(model)
-        ):
+        elif (name == "fairness" and not inst.eligible) or (name == "score" and not has_score):
             ok = True
         else:
             out = slot_out.get(name)
