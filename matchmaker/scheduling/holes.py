@@ -20,7 +20,6 @@ from matchmaker.scheduling.check import count_holes
 from matchmaker.scheduling.cpsat import LevelOutcome, SolverSettings
 from matchmaker.scheduling.instance import Instance
 
-
 #: Above this many meetings only the local search runs.
 INTERVAL_MODEL_LIMIT = 3000
 
