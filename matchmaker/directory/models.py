@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -81,6 +82,9 @@ class Profile(db.Model):
     """An SME needs profile or a startup profile, one table for both kinds."""
 
     __tablename__ = "profiles"
+    # The directory's region filter list: DISTINCT region of the profiles not deleted,
+    # answered from the index alone.
+    __table_args__ = (Index("ix_profiles_region_deleted_at", "region", "deleted_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
@@ -91,7 +95,7 @@ class Profile(db.Model):
     )
     sector_detail: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     city: Mapped[str] = mapped_column(String(120), nullable=False, default="")
-    region: Mapped[str] = mapped_column(String(120), nullable=False, default="", index=True)
+    region: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     employees: Mapped[int | None] = mapped_column(Integer, nullable=True)
     website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     contact_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
@@ -203,8 +207,11 @@ class ProfileWord(db.Model):
         ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
     )
     word_id: Mapped[int] = mapped_column(
-        ForeignKey("search_words.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("search_words.id", ondelete="CASCADE"), primary_key=True
     )
+
+    # word -> profiles without visiting the table (covering index for directory search)
+    __table_args__ = (Index("ix_profile_words_word_id_profile_id", "word_id", "profile_id"),)
 
     def __repr__(self) -> str:
         return f"<ProfileWord {self.profile_id}:{self.word_id}>"

@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
 
 from matchmaker.accounts.models import User
 from matchmaker.directory import taxonomy
@@ -46,13 +49,26 @@ SORTS = {
 
 
 def bump_version(name: str = PROFILES_VERSION) -> None:
-    """Mark a data set as changed, so every worker rebuilds what it derived from it."""
-    updated = db.session.execute(
-        update(DataVersion).where(DataVersion.name == name).values(version=DataVersion.version + 1)
-    )
-    if updated.rowcount == 0:
-        db.session.add(DataVersion(name=name, version=1))
-        db.session.flush()
+    """Mark a data set as changed, so every worker rebuilds what it derived from it.
+
+    The increment is written together with the pending search-index writes (see
+    ``reindex_profile``): before commit, or before the next statement of this
+    session that reads or writes the version or the index.
+    """
+    bumps = db.session.info.setdefault(_PENDING_BUMPS, {})
+    bumps[name] = bumps.get(name, 0) + 1
+
+
+def _write_bumps(session, bumps: dict[str, int]) -> None:
+    for name, count in bumps.items():
+        updated = session.execute(
+            update(DataVersion)
+            .where(DataVersion.name == name)
+            .values(version=DataVersion.version + count)
+        )
+        if updated.rowcount == 0:
+            session.add(DataVersion(name=name, version=count))
+            session.flush()
 
 
 def current_version(name: str = PROFILES_VERSION) -> int:
@@ -150,31 +166,94 @@ def searchable_texts(profile: Profile) -> list[str]:
 
 
 def reindex_profile(profile: Profile) -> None:
-    """Rebuild the search postings of one profile."""
-    words = index_words(*searchable_texts(profile))
-    known = (
-        dict(
-            db.session.execute(
-                select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(words))
-            ).all()
-        )
-        if words
-        else {}
-    )
-    missing = sorted(words - known.keys())
-    if missing:
-        db.session.execute(SearchWord.__table__.insert(), [{"word": w} for w in missing])
+    """Rebuild the search postings of one profile.
+
+    The words are taken now; the index rows are written in one batch for every
+    profile changed in the transaction (an import of thousands of rows then costs
+    a handful of statements instead of several per row): before commit, or before
+    the next statement of this session that touches the index or the version.
+    """
+    pending = db.session.info.setdefault(_PENDING_INDEX, {})
+    pending[profile.id] = index_words(*searchable_texts(profile))
+
+
+_PENDING_INDEX = "directory.pending_index"  # session.info: profile id -> words
+_PENDING_BUMPS = "directory.pending_bumps"  # session.info: data set name -> increments
+_CHUNK = 500
+_DEFERRED_TABLES = frozenset(("search_words", "profile_words", "data_versions"))
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def write_pending(session) -> None:
+    """Write the queued search-index postings and version increments of a session."""
+    pending = session.info.pop(_PENDING_INDEX, None)
+    bumps = session.info.pop(_PENDING_BUMPS, None)
+    if pending:
+        _write_index(session, pending)
+    if bumps:
+        _write_bumps(session, bumps)
+
+
+def _write_index(session, pending: dict[int, set[str]]) -> None:
+    ids = sorted(pending)
+    # A profile may have been deleted since it was queued (ORM delete, cascade).
+    existing: set[int] = set()
+    for chunk in _chunks(ids):
+        existing.update(session.scalars(select(Profile.id).where(Profile.id.in_(chunk))))
+    ids = [pid for pid in ids if pid in existing]
+    words = sorted(set().union(*(pending[pid] for pid in ids))) if ids else []
+    known: dict[str, int] = {}
+    for chunk in _chunks(words):
         known.update(
-            db.session.execute(
-                select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(missing))
-            ).all()
+            session.execute(
+                select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(chunk))
+            )
+            .tuples()
+            .all()
         )
-    db.session.execute(delete(ProfileWord).where(ProfileWord.profile_id == profile.id))
-    if known:
-        db.session.execute(
-            ProfileWord.__table__.insert(),
-            [{"profile_id": profile.id, "word_id": wid} for wid in known.values()],
-        )
+    missing = [w for w in words if w not in known]
+    if missing:
+        session.execute(SearchWord.__table__.insert(), [{"word": w} for w in missing])
+        for chunk in _chunks(missing):
+            known.update(
+                session.execute(
+                    select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(chunk))
+                )
+                .tuples()
+                .all()
+            )
+    for chunk in _chunks(ids):
+        session.execute(delete(ProfileWord).where(ProfileWord.profile_id.in_(chunk)))
+    postings = [{"profile_id": pid, "word_id": known[w]} for pid in ids for w in pending[pid]]
+    for chunk in _chunks(postings, 5000):
+        session.execute(ProfileWord.__table__.insert(), chunk)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session) -> None:
+    if session.info.get(_PENDING_INDEX) or session.info.get(_PENDING_BUMPS):
+        write_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading(orm_execute_state) -> None:
+    session = orm_execute_state.session
+    if not (session.info.get(_PENDING_INDEX) or session.info.get(_PENDING_BUMPS)):
+        return
+    statement = orm_execute_state.statement
+    tables = {t.name for t in find_tables(statement, check_columns=True, include_crud=True)}
+    if tables & _DEFERRED_TABLES or not tables:
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session) -> None:
+    session.info.pop(_PENDING_INDEX, None)
+    session.info.pop(_PENDING_BUMPS, None)
 
 
 @dataclass(frozen=True)
@@ -195,7 +274,10 @@ def directory_select(query: DirectoryQuery):
     if query.kind:
         stmt = stmt.where(Profile.kind == query.kind)
     if query.sector:
-        stmt = stmt.where(Profile.sector.has(Sector.code == query.sector))
+        # sector_id = (scalar subquery) can use the index on profiles.sector_id;
+        # an EXISTS per row (relationship.has) cannot.
+        sector_id = select(Sector.id).where(Sector.code == query.sector).scalar_subquery()
+        stmt = stmt.where(Profile.sector_id == sector_id)
     if query.category:
         in_profile = (
             select(profile_categories.c.profile_id)
@@ -216,13 +298,60 @@ def directory_select(query: DirectoryQuery):
             word_match = SearchWord.word.contains(term, autoescape=True)
         else:
             word_match = SearchWord.word == term
-        postings = (
-            select(ProfileWord.profile_id)
-            .join(SearchWord, SearchWord.id == ProfileWord.word_id)
-            .where(word_match)
+        # Match the term against the small vocabulary first, then follow the postings by
+        # word id (indexed); a join would test the LIKE once per posting instead.
+        postings = select(ProfileWord.profile_id).where(
+            ProfileWord.word_id.in_(select(SearchWord.id).where(word_match))
         )
         stmt = stmt.where(Profile.id.in_(postings))
     return stmt.order_by(*SORTS[query.sort])
+
+
+class DirectoryPage(Pagination):
+    """One page of directory results, with the total, in two cheap queries.
+
+    The filters (search postings, category, region ...) are evaluated once, in a narrow
+    query that returns the page's profile ids in order together with the number of all
+    matches (``count(*) OVER ()``); then only the page's profiles are loaded. The usual
+    ``paginate`` evaluates the filters twice (count, then rows) and carries every column
+    of every match through the sort.
+    """
+
+    def __init__(self, query: DirectoryQuery, page: int, per_page: int) -> None:
+        self._total: int | None = None
+        super().__init__(
+            page=page, per_page=per_page, max_per_page=None, error_out=False, query=query
+        )
+
+    def _query_items(self) -> list[Profile]:
+        stmt = directory_select(self._query_args["query"])
+        narrow = (
+            stmt.with_only_columns(Profile.id, func.count().over(), maintain_column_froms=True)
+            .limit(self.per_page)
+            .offset(self._query_offset)
+        )
+        rows = db.session.execute(narrow).all()
+        if not rows:
+            return []
+        self._total = rows[0][1]
+        ids = [row[0] for row in rows]
+        by_id = {p.id: p for p in db.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
+        return [by_id[pid] for pid in ids if pid in by_id]
+
+    def _query_count(self) -> int:
+        if self._total is not None:
+            return self._total
+        if self.page == 1:
+            return 0
+        # Beyond the last page: count the matches on their own.
+        matches = directory_select(self._query_args["query"]).order_by(None)
+        counted = matches.with_only_columns(func.count(), maintain_column_froms=True)
+        return db.session.scalar(counted) or 0
+
+
+def directory_page(query: DirectoryQuery, page: int, per_page: int) -> DirectoryPage:
+    """Return one page of the directory for a validated query."""
+    return DirectoryPage(query, page, per_page)
 
 
 def regions() -> list[str]:

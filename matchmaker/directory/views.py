@@ -34,8 +34,14 @@ def bad_request(message: str) -> BadRequest:
     return error
 
 
-def parse_directory_query() -> tuple[services.DirectoryQuery, int]:
-    """Validate the directory's query parameters, or raise a friendly 400."""
+def parse_directory_query(
+    sectors: list | None = None, categories: list | None = None
+) -> tuple[services.DirectoryQuery, int]:
+    """Validate the directory's query parameters, or raise a friendly 400.
+
+    ``sectors`` and ``categories``, when given, are the taxonomy lists the page loads
+    anyway; the codes are then checked against them instead of querying again.
+    """
     args = request.args
     q = args.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
@@ -44,10 +50,18 @@ def parse_directory_query() -> tuple[services.DirectoryQuery, int]:
     if kind and kind not in KINDS:
         raise bad_request(_("Unknown kind of profile."))
     sector = args.get("sector", "")
-    if sector and taxonomy.sector_by_code(sector) is None:
+    if sector and not (
+        any(s.code == sector for s in sectors)
+        if sectors is not None
+        else taxonomy.sector_by_code(sector)
+    ):
         raise bad_request(_("Unknown sector."))
     category = args.get("category", "")
-    if category and not taxonomy.categories_by_code([category]):
+    if category and not (
+        any(c.code == category for c in categories)
+        if categories is not None
+        else taxonomy.categories_by_code([category])
+    ):
         raise bad_request(_("Unknown AI use case."))
     sort = args.get("sort", "name")
     if sort not in services.SORTS:
@@ -65,19 +79,18 @@ def parse_directory_query() -> tuple[services.DirectoryQuery, int]:
 @bp.get("/directory")
 def index():
     """Browse and search SMEs and startups."""
-    query, page = parse_directory_query()
-    pagination = db.paginate(
-        services.directory_select(query),
-        page=page,
-        per_page=current_app.config["DIRECTORY_PAGE_SIZE"],
-        error_out=False,
+    sectors = taxonomy.all_sectors()
+    categories = taxonomy.all_categories()
+    query, page = parse_directory_query(sectors, categories)
+    pagination = services.directory_page(
+        query, page=page, per_page=current_app.config["DIRECTORY_PAGE_SIZE"]
     )
     return render_template(
         "directory/index.html",
         query=query,
         pagination=pagination,
-        sectors=taxonomy.all_sectors(),
-        categories=taxonomy.all_categories(),
+        sectors=sectors,
+        categories=categories,
         regions=services.regions(),
         sorts=services.SORTS,
     )
