@@ -10,16 +10,10 @@ from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User, utcnow
 from matchmaker.api import services as tokens
-from matchmaker.api.models import ApiToken
 from matchmaker.directory.models import Profile
 from matchmaker.events import services as events
 from matchmaker.events.models import Attendee, Event, MeetingRequest, Registration
 from matchmaker.extensions import db
-
-
-@pytest.fixture(autouse=True)
-def _tokens_table(app):  # TEMPORARY until migration 0005 exists
-    ApiToken.__table__.create(db.engine, checkfirst=True)
 
 
 def event_data(**overrides) -> dict:
@@ -435,7 +429,6 @@ def test_too_large_body_is_413_json(app_factory):
         user = User(email="big@example.de", name="B", password_hash="x", is_organiser=True)
         db.session.add(user)
         db.session.commit()
-        ApiToken.__table__.create(db.engine, checkfirst=True)
         _token, secret = tokens.create_token(user, "big")
         db.session.commit()
         response = app.test_client().post(
@@ -515,7 +508,6 @@ def test_meeting_request_needs_registration(client, world):
 def test_session_writes_need_the_csrf_header(app_factory, make_user, make_profile):
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        ApiToken.__table__.create(db.engine, checkfirst=True)
         user = make_user()
         make_profile(owner=user, external_ref="mine")
         event = events.create_event(event_data())

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, settings
 
 from matchmaker.accounts.services import find_user_by_email
 from matchmaker.api import services as tokens
-from matchmaker.api.models import ApiToken
 from matchmaker.extensions import db
 
 MAX_EXAMPLES = 25
@@ -20,7 +19,6 @@ MAX_EXAMPLES = 25
 @pytest.fixture
 def organiser_token(app, runner) -> str:
     """Load the demo data and return an API token of its organiser."""
-    ApiToken.__table__.create(db.engine, checkfirst=True)  # TEMPORARY until migration 0005
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     organiser = find_user_by_email("orga@ki-tag-lausitz.example")

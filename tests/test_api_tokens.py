@@ -11,11 +11,6 @@ from matchmaker.api.models import ApiToken
 from matchmaker.extensions import db
 
 
-@pytest.fixture(autouse=True)
-def _tokens_table(app):  # TEMPORARY until migration 0005 exists
-    ApiToken.__table__.create(db.engine, checkfirst=True)
-
-
 @pytest.fixture
 def member(make_user):
     return make_user(email="token-member@example.de")
