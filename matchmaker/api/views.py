@@ -51,6 +51,7 @@ def refuse_large_bodies() -> None:
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()
 
+
 MAX_ID = 2**31 - 1
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
