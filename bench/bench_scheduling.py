@@ -128,18 +128,24 @@ def row(r: dict, target: str) -> str:
     bound = st.get("score_bound")
     lp = st.get("lp_bound")
     ratio = f"{100 * v['score'] / lp:.2f} %" if lp else "–"
-    return (
-        f"| {r['name']} | {r['wall']:.1f} s ({r['cpu']:.1f} s CPU) | "(
-            "–" if r["proof"] is None else f"{r['proof']:.2f} s"
-        )
-        + " | "
-        f"{v['score']:.4f} | "
-        f"{'proven' if st['optimal'] else (f'{bound:.4f}' if bound is not None else '–')} | "
-        f"{lp if lp is not None else '–'} ({ratio}) | {v['fairness_misses']} | {v['holes']}"
-        f"{' (min)' if st['holes_optimal'] else ''} | {v['placed']} | "
-        f"{'ok' if r['judge_ok'] else 'FAIL'} | "
-        f"{r['peak_mib']:.0f} MiB | {target} |"
-    )
+    proof = "–" if r["proof"] is None else f"{r['proof']:.2f} s"
+    proven = "proven" if st["optimal"] else (f"{bound:.4f}" if bound is not None else "–")
+    holes = f"{v['holes']}{' (min)' if st['holes_optimal'] else ''}"
+    cells = [
+        r["name"],
+        f"{r['wall']:.1f} s ({r['cpu']:.1f} s CPU)",
+        proof,
+        f"{v['score']:.4f}",
+        proven,
+        f"{lp if lp is not None else '–'} ({ratio})",
+        str(v["fairness_misses"]),
+        holes,
+        str(v["placed"]),
+        "ok" if r["judge_ok"] else "FAIL",
+        f"{r['peak_mib']:.0f} MiB",
+        target,
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def write_section(lines: list[str]) -> None:
