@@ -1,4 +1,4 @@
-"""CP-SAT models: the selection relaxation (a b-matching) and the time-indexed slot model.
+"""CP-SAT time-indexed slot model, solved one objective level at a time.
 
 Both are solved lexicographically, one objective level at a time: after a level is solved its
 value is added as a constraint and the next level starts from the best solution as a hint.
@@ -390,92 +390,6 @@ class SlotModel(_LexModel):
                     out[i] = s
                     break
         return out
-
-
-class SelectionModel(_LexModel):
-    """Which meetings to hold, ignoring slots: a degree-capped matching (b-matching).
-
-    A relaxation of the slot model: every schedule gives a feasible selection, so its optimum
-    bounds the schedule's fairness and score. Per participant, meetings are capped by the cap and by
-    the free slots (also per morning/afternoon); overall by ``tables`` times the open slots.
-
-    Parameters
-    ----------
-    inst : Instance
-    settings : SolverSettings
-    soft_required : bool
-        Count unplaced required meetings as a level instead of forcing them.
-    """
-
-    def __init__(self, inst: Instance, settings: SolverSettings, soft_required: bool) -> None:
-        super().__init__(settings)
-        self.inst = inst
-        m = self.model
-        self.subset = inst.candidates()
-        self.y = {i: m.NewBoolVar(f"y{i}") for i in self.subset}
-        for i in inst.locked:
-            m.Add(self.y[i] == 1)
-        for q, ii in enumerate(inst.incident):
-            ii = [i for i in ii if i in self.y]
-            if not ii:
-                continue
-            free = set().union(*(inst.dom[i] for i in ii))
-            limit = min(inst.cap[q], len(free))
-            if len(ii) > limit:
-                m.Add(sum(self.y[i] for i in ii) <= limit)
-            for group in _window_groups(inst, ii):
-                gfree = set().union(*(inst.dom[i] for i in group))
-                if len(group) > len(gfree):
-                    m.Add(sum(self.y[i] for i in group) <= len(gfree))
-        open_slots = set().union(*(inst.dom[i] for i in self.subset)) if self.subset else set()
-        m.Add(sum(self.y.values()) <= inst.n_tables * len(open_slots))
-        for group in _window_groups(inst, self.subset):
-            gslots = set().union(*(inst.dom[i] for i in group))
-            if len(group) > inst.n_tables * len(gslots):
-                m.Add(sum(self.y[i] for i in group) <= inst.n_tables * len(gslots))
-        req = [i for i in self.subset if inst.required[i] and i not in inst.reasons]
-        if soft_required:
-            self.levels["required"] = (len(req) - sum(self.y[i] for i in req), MIN)
-        else:
-            for i in req:
-                m.Add(self.y[i] == 1)
-        self.has = {}
-        for q in sorted(inst.eligible):
-            ii = [i for i in inst.incident[q] if i in self.y]
-            if ii:
-                self.has[q] = m.NewBoolVar(f"has{q}")
-                m.Add(self.has[q] <= sum(self.y[i] for i in ii))
-        if inst.eligible:
-            self.levels["fairness"] = (len(inst.eligible) - sum(self.has.values()), MIN)
-        self.levels["score"] = (sum(inst.weight[i] * self.y[i] for i in self.subset), MAX)
-        w_fair = sum(inst.weight[i] for i in self.subset) + 1
-        w_req = w_fair * (len(inst.eligible) + 1)
-        lex = -self.levels["score"][0]
-        if "fairness" in self.levels:
-            lex += w_fair * self.levels["fairness"][0]
-        if "required" in self.levels:
-            lex += w_req * self.levels["required"][0]
-        self.levels["lex"] = (lex, MIN)
-
-    def _hint_values(self, solution: Mapping[int, int]) -> dict[cp_model.IntVar, int]:
-        inst = self.inst
-        vals = {v: int(i in solution) for i, v in self.y.items()}
-        for q, v in self.has.items():
-            vals[v] = int(any(i in solution for i in inst.incident[q]))
-        return vals
-
-    def _read(self, solver: cp_model.CpSolver) -> dict[int, int]:
-        return {i: 1 for i, v in self.y.items() if solver.Value(v)}
-
-
-def _window_groups(inst: Instance, meetings: list[int]) -> list[list[int]]:
-    """Split meetings into those confined to the morning and to the afternoon."""
-    ms = inst.problem.morning_slots
-    if not ms:
-        return []
-    morning = [i for i in meetings if inst.dom[i] and max(inst.dom[i]) <= ms]
-    afternoon = [i for i in meetings if inst.dom[i] and min(inst.dom[i]) > ms]
-    return [g for g in (morning, afternoon) if len(g) > 1]
 
 
 def _is_one(x: object) -> bool:

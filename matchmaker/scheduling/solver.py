@@ -6,20 +6,29 @@ without a meeting (fairness), (2) highest total score, (3) fewest holes.
 Pipeline
 --------
 1. Compile the problem (locks, frozen slots) and diagnose required meetings that cannot be placed.
-2. Greedy schedule: always valid; the fallback and the first hint.
-3. Selection model (CP-SAT b-matching relaxation, no slots): its optimum bounds fairness and
-   score; the LP relaxation (HiGHS) bounds the score of any schedule.
-4. Colour the selection greedily into slots. If every selected meeting fits, fairness and score
-   are proven optimal without any search over slots.
-5. Time-indexed CP-SAT model, over all candidates for small problems and over the selection for
-   large ones: the levels not yet proven, then holes, each with the best schedule as hint.
-6. Tables are numbered per slot afterwards (they are interchangeable).
+2. Greedy schedule (with one-level ejection repair): always valid; the fallback and first hint.
+   When it misses required meetings, CP-SAT looks for a placement of all of them first.
+3. Selection: the degree-capped matching (b-matching) relaxation, solved lexicographically as a
+   HiGHS MIP (no slots); its optimum bounds fairness and score. Its LP relaxation bounds the
+   score of any schedule and is reported as ``lp_bound``.
+4. Fit the selection into slots: greedy colouring with ejections, then a CP-SAT feasibility model
+   if needed. If every selected meeting fits, fairness and score are proven optimal without any
+   optimisation over slots; otherwise the room left is filled greedily.
+5. Small problems (up to ``FULL_MODEL_LIMIT`` meeting-slot pairs): the time-indexed CP-SAT model
+   over all candidates solves the levels not yet proven.
+6. Holes, for the chosen meetings (see :mod:`matchmaker.scheduling.holes`): local moves, a
+   restarted search for a schedule without holes, then an interval model.
+7. Tables are numbered per slot afterwards (they are interchangeable).
 
-Determinism: CP-SAT runs with a fixed ``random_seed`` and ``num_workers``; with several workers
-``interleave_search`` makes the search independent of thread timing. The same problem, seed and
-worker count therefore give the same schedule whenever every phase ends before its time limit
-(small problems always do). A phase cut by the wall clock returns the best schedule found so far,
-which can differ between runs on a loaded machine.
+Holes are minimised for the selected meetings only: other selections with the same fairness and
+score are not explored (ties in score are rare with real scores).
+
+Determinism: with ``workers=1`` every CP-SAT run is sequential with a fixed ``random_seed`` and the
+zero-hole restarts end on deterministic time, so the same problem and seed give the same schedule
+whenever no phase is cut by the wall clock (small problems). With more workers the CP-SAT runs use
+``interleave_search`` (deterministic), but the two zero-hole searches race in threads and the
+first to succeed wins. A phase cut by the wall clock returns the best schedule found so far, which
+can differ between runs on a loaded machine.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from typing import Any
 
 from matchmaker.scheduling.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.check import count_holes
-from matchmaker.scheduling.cpsat import LevelOutcome, SelectionModel, SlotModel, SolverSettings
+from matchmaker.scheduling.cpsat import LevelOutcome, SlotModel, SolverSettings
 from matchmaker.scheduling.greedy import greedy_schedule
 from matchmaker.scheduling.holes import minimise_holes
 from matchmaker.scheduling.instance import Instance, Lock, compile_instance
@@ -402,7 +411,7 @@ def _level_value(key: tuple[int, int, int, int], name: str) -> int:
     return {"required": key[0], "fairness": key[1], "score": -key[2], "holes": key[3]}[name]
 
 
-def _level_names(model: SlotModel | SelectionModel) -> list[str]:
+def _level_names(model: SlotModel) -> list[str]:
     order = ["required", "fairness", "score", "holes"]
     names = [n for n in order if n in model.levels]
     inst = model.inst
