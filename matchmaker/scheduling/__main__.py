@@ -1,6 +1,7 @@
 """Command line: ``python -m matchmaker.scheduling solve PROBLEM.json [--time-limit S] [--seed N]``.
 
-Prints the schedule JSON to stdout and a one-line summary to stderr.
+Prints the schedule JSON to stdout and a one-line summary to stderr. Required meetings that could
+not be placed are listed with the reason under ``required_unplaced`` in the JSON.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             fh.write(text + "\n")
     else:
         sys.stdout.write(text + "\n")
-    for issue in result.required_unplaced:
-        sys.stderr.write(f"required {issue.meeting_id} ({issue.a}-{issue.b}): {issue.reason}\n")
     sys.stderr.write(result.summary() + "\n")
     return 0
 
