@@ -173,10 +173,9 @@ route(
     "POST",
     {"json": {"from": "{startup_ref}", "to": "{other_ref}", "message": "Hallo"}},
 )
-route("api.accept_meeting_request", "/api/v1/meeting-requests/{request}/accept", OWNER_ONLY, "POST")
-route(
-    "api.decline_meeting_request", "/api/v1/meeting-requests/{request}/decline", OWNER_ONLY, "POST"
-)
+# the receiving profile's owner answers; organisers may answer on a participant's behalf
+route("api.accept_meeting_request", "/api/v1/meeting-requests/{request}/accept", OWNER, "POST")
+route("api.decline_meeting_request", "/api/v1/meeting-requests/{request}/decline", OWNER, "POST")
 
 
 def build_world() -> dict:
@@ -316,11 +315,11 @@ def test_route_access(world_template, tmp_path, endpoint, method, role):
                 assert login.status_code == 302
             data = fill(entry.data or {}, ids)
             kwargs = {"json": data["json"]} if "json" in data else {"data": data}
-            response = client.open(fill(entry.path, ids), method=method, **kwargs)
-            assert classify(response) == entry.access[role], (
-                f"{method} {entry.path} as {role}: {response.status_code} "
-                f"{response.headers.get('Location', '')}"
-            )
+            with client.open(fill(entry.path, ids), method=method, **kwargs) as response:
+                assert classify(response) == entry.access[role], (
+                    f"{method} {entry.path} as {role}: {response.status_code} "
+                    f"{response.headers.get('Location', '')}"
+                )
             db.session.remove()
             db.engine.dispose()
     finally:

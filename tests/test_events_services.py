@@ -12,6 +12,15 @@ from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
 
 
+@pytest.fixture(autouse=True)
+def english_messages(app):
+    """Check the services' messages against their English source text."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield
+
+
 def event_data(**overrides) -> dict:
     """Return valid event data with an open registration window."""
     now = services.local_now()

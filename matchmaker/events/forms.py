@@ -222,11 +222,11 @@ class RegistrationForm(FlaskForm):
 
     def people(self) -> list[tuple[str, str]]:
         """Return the filled-in attendee rows as (name, e-mail)."""
-        return [
-            (row.form.name.data.strip(), row.form.email.data.strip())
+        rows = [
+            ((row.form.name.data or "").strip(), (row.form.email.data or "").strip())
             for row in self.attendees
-            if (row.form.name.data or "").strip() or (row.form.email.data or "").strip()
         ]
+        return [(name, email) for name, email in rows if name or email]
 
     def validate_attendees(self, field) -> None:
         """Require at least one attendee."""
