@@ -50,7 +50,7 @@ def configure_secret_key(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from matchmaker.core import security
+    from matchmaker.core import audit, security
     from matchmaker.core.i18n import select_locale
     from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     security.register(app)
+    audit.register(app)
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -75,14 +76,16 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.core.views import bp as core_bp
     from matchmaker.directory.views import bp as directory_bp
     from matchmaker.events.views import bp as events_bp
-    from matchmaker.schedules.views import bp as schedules_bp
     from matchmaker.matching.views import bp as matching_bp
+    from matchmaker.privacy.views import bp as privacy_bp
+    from matchmaker.schedules.views import bp as schedules_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(matching_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(api_bp)

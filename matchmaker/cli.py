@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(match)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(privacy)
     app.cli.add_command(events_outbox)
     app.cli.add_command(schedule)
 
@@ -197,3 +198,29 @@ def restore_command(file: Path) -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(f"Restored {sum(counts.values())} rows in {len(counts)} tables.")
+
+
+privacy = AppGroup("privacy", help="Data protection: retention of personal data.")
+
+
+@privacy.command("purge")
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(0, 36500),
+    default=None,
+    help="Age of events whose personal data is removed (default: RETENTION_DAYS).",
+)
+def privacy_purge(older_than_days: int | None) -> None:
+    """Remove attendees' names and e-mails, messages and e-mails of old events."""
+    from flask import current_app
+
+    from matchmaker.privacy.services import purge_old_events
+
+    days = current_app.config["RETENTION_DAYS"] if older_than_days is None else older_than_days
+    counts = purge_old_events(days)
+    db.session.commit()
+    click.echo(
+        f"Events older than {days} days: {counts['events']}; anonymised attendees: "
+        f"{counts['attendees']}, cleared request messages: {counts['requests']}, "
+        f"deleted e-mails: {counts['messages']}."
+    )
