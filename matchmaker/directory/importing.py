@@ -80,8 +80,16 @@ class ImportFileError(ValueError):
 # -- reading -----------------------------------------------------------------------------
 
 
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
+class _LineCounter:
+    """Line numbers of increasing positions in a text, counted once (not from the start)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def at(self, pos: int) -> int:
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -105,6 +113,7 @@ def read_json_rows(text: str) -> list[tuple[int, str, object]]:
             raise ImportFileError(_("“%(key)s” must be a list.", key=key))
     # Walk the top-level object once more to learn where each element starts.
     decoder = json.JSONDecoder()
+    lines = _LineCounter(text)
     rows: list[tuple[int, str, object]] = []
     pos = _skip_ws(text, 0) + 1
     while True:
@@ -117,7 +126,7 @@ def read_json_rows(text: str) -> list[tuple[int, str, object]]:
         if key in SECTIONS and text[pos] == "[":
             pos = _skip_ws(text, pos + 1)
             while text[pos] != "]":
-                line = _line_of(text, pos)
+                line = lines.at(pos)
                 value, pos = decoder.raw_decode(text, pos)
                 rows.append((line, SECTIONS[key], value))
                 pos = _skip_ws(text, pos)
