@@ -46,6 +46,7 @@ DIRECTORY_URLS = (
     "/directory?q=Wartung+Sensoren&category=predictive_maintenance&page=2",
 )
 IMPORT_CHUNK = 2000
+SETTLE_SECONDS = 5
 
 WRK_LUA = r"""
 done = function(summary, latency, requests)
@@ -153,7 +154,10 @@ def prepare(database, env: dict, profiles: Path, workdir: Path) -> float:
     return elapsed
 
 
-ANALYZE_PY = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute('ANALYZE')"
+# After a bulk load: statistics for the planner, visibility map for index-only scans.
+ANALYZE_PY = (
+    "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute('VACUUM ANALYZE')"
+)
 
 
 # -- server and load ---------------------------------------------------------------------
@@ -255,6 +259,9 @@ def measure(server: Server, args, script: Path) -> dict:
     wrk(server.base + "/healthz", warm, args.connections, args.wrk_threads, script)
 
     def load(path: str) -> dict:
+        # Let the workers finish requests still queued from the previous run (wrk stops
+        # waiting at the end of a run, the server does not), so runs do not overlap.
+        time.sleep(SETTLE_SECONDS)
         data = wrk(server.base + path, args.duration, args.connections, args.wrk_threads, script)
         log(
             f"  {path}: {data['rps']:.0f} req/s, p50 {data['p50_us'] / 1000:.1f} ms, "

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from matchmaker.accounts.models import User
 from matchmaker.directory import taxonomy
@@ -46,6 +46,9 @@ SORTS = {
     "city": (Profile.city.asc(), Profile.name.asc(), Profile.id.asc()),
     "size": (Profile.employees.desc().nulls_last(), Profile.name.asc(), Profile.id.asc()),
 }
+
+# The columns the sorts use: the directory's set of matches carries only these.
+_SORT_KEYS = (Profile.id, Profile.name, Profile.created_at, Profile.city, Profile.employees)
 
 
 def bump_version(name: str = PROFILES_VERSION) -> None:
@@ -310,11 +313,13 @@ def directory_select(query: DirectoryQuery):
 class DirectoryPage(Pagination):
     """One page of directory results, with the total, in two cheap queries.
 
-    The filters (search postings, category, region ...) are evaluated once, in a narrow
-    query that returns the page's profile ids in order together with the number of all
-    matches (``count(*) OVER ()``); then only the page's profiles are loaded. The usual
-    ``paginate`` evaluates the filters twice (count, then rows) and carries every column
-    of every match through the sort.
+    The filters (search postings, category, region ...) are evaluated once, into a
+    materialised set of matches that carries only the id and the sort keys; the page's ids
+    (sorted, limited) and the number of matches are read from that set, then only the
+    page's profiles are loaded. The usual ``paginate`` evaluates the filters twice (count,
+    then rows) and carries every column of every match through the sort. Keeping ORDER BY
+    and LIMIT outside the set also stops PostgreSQL from walking the name index and testing
+    the filters profile by profile, a plan it otherwise picks for broad searches.
     """
 
     def __init__(self, query: DirectoryQuery, page: int, per_page: int) -> None:
@@ -324,9 +329,19 @@ class DirectoryPage(Pagination):
         )
 
     def _query_items(self) -> list[Profile]:
-        stmt = directory_select(self._query_args["query"])
+        query = self._query_args["query"]
+        matches = (
+            directory_select(query)
+            .with_only_columns(*_SORT_KEYS, maintain_column_froms=True)
+            .order_by(None)
+            .cte("matches")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        order = [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
+        total = select(func.count()).select_from(matches).scalar_subquery()
         narrow = (
-            stmt.with_only_columns(Profile.id, func.count().over(), maintain_column_froms=True)
+            select(matches.c.id, total)
+            .order_by(*order)
             .limit(self.per_page)
             .offset(self._query_offset)
         )
