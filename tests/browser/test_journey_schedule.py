@@ -23,7 +23,7 @@ def demo(live_app):
     return live_app
 
 
-def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
+def test_organiser_builds_publishes_and_prints_the_schedule(page, demo, assert_accessible):
     page.goto("/account/login")
     page.get_by_label("E-Mail-Adresse", exact=True).fill(ORGANISER)
     page.get_by_label("Passwort", exact=True).fill(PASSWORD)
@@ -38,6 +38,7 @@ def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
     page.locator("table.schedule-grid").wait_for(timeout=120_000)
     assert page.locator("table.schedule-grid td a[href*='/schedule/meetings/']").count() >= 30
     assert page.locator("#summary").is_visible()
+    assert_accessible(page)
 
     page.locator("form[action$='/schedule/publish'] button").click()
     page.locator(".flash-success").first.wait_for()
@@ -49,6 +50,7 @@ def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
     assert page.locator(".site-header").count() == 0
     text = page.locator("body").inner_text()
     assert all(name in text for name in UMLAUT_NAMES)
+    assert_accessible(page)
     page.go_back()
 
     with page.expect_download(timeout=120_000) as download_info:
@@ -57,3 +59,24 @@ def test_organiser_builds_publishes_and_prints_the_schedule(page, demo):
     assert len(pdf.pages) == 38
     pdf_text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
     assert all(name in pdf_text for name in UMLAUT_NAMES)
+
+
+def test_schedule_pages_work_with_the_keyboard(page, demo):
+    """Log in, open the event's schedule and build it with the keyboard alone."""
+    page.goto("/account/login")
+    page.get_by_label("E-Mail-Adresse", exact=True).focus()
+    page.keyboard.type(ORGANISER)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_text("Sie sind angemeldet.").wait_for()
+    page.goto("/events")
+    page.get_by_role("link", name="KI-Tag Lausitz 2027").first.focus()
+    page.keyboard.press("Enter")
+    page.locator("a[href$='/schedule']").focus()
+    page.keyboard.press("Enter")
+    build = page.locator("form[action$='/schedule/build'] button")
+    build.focus()
+    assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+    page.keyboard.press("Enter")
+    page.locator("table.schedule-grid").wait_for(timeout=120_000)
