@@ -387,10 +387,17 @@ def register(event_id: int):
     profile = body_profile(data["profile"], "profile")
     require_edit(profile)
     people = [(a["name"], a["email"]) for a in data["attendees"]]
-    registration = commit_use_case(
-        lambda: events.register(event.id, profile, people, user=user, locale=current_language())
-    )
-    return registration_payload(registration), 201
+
+    def use_case() -> dict:
+        registration = events.register(
+            event.id, profile, people, user=user, locale=current_language()
+        )
+        db.session.flush()
+        # Build the answer inside the transaction: after the commit its attributes are expired,
+        # and reloading them on a lost connection would answer 500 for a stored registration.
+        return registration_payload(registration)
+
+    return commit_use_case(use_case), 201
 
 
 def get_registration(registration_id: int) -> Registration:

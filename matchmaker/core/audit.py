@@ -80,12 +80,14 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def audit_organiser_actions(response: Response) -> Response:
-        if should_record(response):
-            try:
+        try:
+            # should_record reads current_user, whose attributes the action's commit expired:
+            # on a lost database connection even that read fails.
+            if should_record(response):
                 record(response)
-            except Exception:  # the action itself succeeded; never turn it into an error
-                db.session.rollback()
-                app.logger.exception("Could not write the audit log entry")
+        except Exception:  # the action itself succeeded; never turn it into an error
+            db.session.rollback()
+            app.logger.exception("Could not write the audit log entry")
         return response
 
 
