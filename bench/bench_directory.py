@@ -328,8 +328,8 @@ def write_results(text: str) -> None:
     path.write_text(updated, encoding="utf-8")
 
 
-def section(results: dict, args, imports: dict) -> str:
-    verdict = all(d["ok"] for r in results.values() for d in r["directory"])
+def section(results: dict, args, imports: dict, failures: dict) -> str:
+    verdict = not failures and all(d["ok"] for r in results.values() for d in r["directory"])
     lines = [
         SECTION,
         "",
@@ -357,6 +357,7 @@ def section(results: dict, args, imports: dict) -> str:
         "",
         *[bare_line(label, r) for label, r in results.items()],
         *[f"- import of the profiles into {k}: {v:.0f} s" for k, v in imports.items()],
+        *[f"- {k}: no figures, the run failed: {v}" for k, v in failures.items()],
         "",
         f"**Verdict: {'PASS' if verdict else 'FAIL'}**",
         "",
@@ -415,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, dict] = {}
     imports: dict[str, float] = {}
+    failures: dict[str, str] = {}
     try:
         for database in databases:
             env = dict(os.environ)
@@ -433,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
                     results[database.label] = measure(server, args, script)
                 finally:
                     server.stop()
+            except (SystemExit, subprocess.CalledProcessError) as exc:
+                # e.g. the shared PostgreSQL server restarted under us: report the others
+                failures[database.label] = str(exc)
+                log(f"{database.label}: FAILED ({exc})")
             finally:
                 database.drop()
     finally:
@@ -445,10 +451,13 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table(results)))
     for label, result in results.items():
         print(bare_line(label, result))
-    ok = all(d["ok"] for r in results.values() for d in r["directory"])
+    for label, reason in failures.items():
+        print(f"- {label}: no figures, the run failed: {reason}")
+    ok = not failures and all(d["ok"] for r in results.values() for d in r["directory"])
     print(f"\nverdict: {'PASS' if ok else 'FAIL'} (ratio >= 20 % and p95 <= 50 ms everywhere)")
     if not args.no_results:
-        write_results(section(results, args, imports))
+        if results:
+            write_results(section(results, args, imports, failures))
         log("updated bench/RESULTS.md")
     return 0 if ok else 1
 
