@@ -322,6 +322,8 @@ def write_results(text: str) -> None:
         old = match.group(0)
         notes = old[old.index(NOTES) :] if NOTES in old else ""
         text = text + ("\n" + notes.rstrip("\n") + "\n" if notes else "")
+        following = current[match.end() :]
+        text = text.rstrip("\n") + ("\n\n" if following else "\n")
         updated = pattern.sub(lambda _m: text, current, count=1)
     else:
         updated = current.rstrip("\n") + "\n\n" + text
