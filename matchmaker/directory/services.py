@@ -25,6 +25,7 @@ from matchmaker.extensions import db
 
 PROFILE_FIELDS = (
     "name",
+    "contact_visibility",
     "sector_detail",
     "city",
     "region",
@@ -96,6 +97,8 @@ def apply_profile_data(profile: Profile, data: dict) -> None:
         )
     if "categories" in data:
         profile.categories = taxonomy.categories_by_code(data["categories"])
+    if "consent_at" in data:
+        profile.consent_at = data["consent_at"]
 
 
 def create_profile(kind: str, data: dict, owner: User | None) -> Profile:
@@ -273,7 +276,7 @@ class DirectoryQuery:
 
 def directory_select(query: DirectoryQuery):
     """Build the SELECT for the directory from a validated query."""
-    stmt = select(Profile)
+    stmt = select(Profile).where(Profile.deleted_at.is_(None))
     if query.kind:
         stmt = stmt.where(Profile.kind == query.kind)
     if query.sector:
@@ -372,21 +375,32 @@ def directory_page(query: DirectoryQuery, page: int, per_page: int) -> Directory
 def regions() -> list[str]:
     """Return the regions and towns that occur in the directory, for the filter."""
     rows = db.session.execute(
-        select(Profile.region).where(Profile.region != "").distinct().order_by(Profile.region)
+        select(Profile.region)
+        .where(Profile.region != "", Profile.deleted_at.is_(None))
+        .distinct()
+        .order_by(Profile.region)
     ).scalars()
     return list(rows)
 
 
 def count_profiles_by_kind() -> dict[str, int]:
     """Return how many SME and startup profiles exist."""
-    return dict(db.session.execute(select(Profile.kind, func.count()).group_by(Profile.kind)).all())
+    return dict(
+        db.session.execute(
+            select(Profile.kind, func.count())
+            .where(Profile.deleted_at.is_(None))
+            .group_by(Profile.kind)
+        ).all()
+    )
 
 
 def profiles_of(user: User) -> list[Profile]:
     """Return the profiles a member owns."""
     return list(
         db.session.scalars(
-            select(Profile).where(Profile.owner_id == user.id).order_by(Profile.name)
+            select(Profile)
+            .where(Profile.owner_id == user.id, Profile.deleted_at.is_(None))
+            .order_by(Profile.name)
         )
     )
 
