@@ -84,10 +84,12 @@ def clone_database(template, directory) -> tuple[str, object]:
     """Copy a template database; return its URI and a function that drops the copy."""
     kind, source = template
     if kind == "postgresql":
-        name = f"{source}_t{next(_counter)}"
+        # a random suffix: this module may be imported twice (as conftest and as
+        # tests.conftest), each with its own counter
+        name = f"{source}_{uuid.uuid4().hex[:10]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         return _pg_url(name), lambda: _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    target = directory / f"db{next(_counter)}.db"
+    target = directory / f"db{uuid.uuid4().hex[:10]}.db"
     shutil.copyfile(source, target)
     return f"sqlite:///{target}", lambda: None
 
