@@ -1,12 +1,14 @@
 """The /api/v1 endpoints: happy paths, errors, access per role, CSRF, bodies, waiting list."""
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import exc, func, select
 
 from matchmaker.accounts.models import User, utcnow
 from matchmaker.api import services as tokens
@@ -534,3 +536,85 @@ def test_session_writes_need_the_csrf_header(app_factory, make_user, make_profil
         body["attendees"] = [{"name": "B", "email": "b@b.de"}]
         with_token = other.post(url, json=body, headers={"Authorization": f"Bearer {secret}"})
         assert with_token.status_code == 201
+
+
+# -- a connection lost right after the commit ---------------------------------------------------
+# Found by the soak benchmark (bench/bench_soak.py): during a PostgreSQL restart a write was
+# committed, but the view built its answer from attributes the commit had expired; the reload hit
+# the closed connection and the client got a 500 for a stored change (a retry was then refused).
+
+
+@contextlib.contextmanager
+def connection_lost_after_storing(model):
+    """Fail every statement after the commit of a session that holds a ``model`` instance."""
+    real_commit = db.session.commit
+    lost = {"now": False}
+
+    def fail(conn, cursor, statement, parameters, context, executemany):
+        if lost["now"]:
+            raise exc.OperationalError(statement, parameters, Exception("server closed"))
+
+    def commit():
+        # Only the commit that stores the change (not e.g. the token's last-use touch).
+        storing = any(isinstance(o, model) for o in db.session.identity_map.values())
+        real_commit()
+        lost["now"] = lost["now"] or storing
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(db.session, "commit", commit, raising=False)
+            yield
+    finally:
+        lost["now"] = False
+        sa_event.remove(db.engine, "before_cursor_execute", fail)
+    db.session.expire_all()
+
+
+def test_committed_registration_is_answered_201(client, world):
+    with connection_lost_after_storing(Registration):
+        response = register(client, world, "owner")
+    stored = db.session.scalars(select(Registration)).all()
+    assert len(stored) == 1  # the registration was committed ...
+    assert response.status_code == 201, response.get_data(as_text=True)  # ... and acknowledged
+    body = response.get_json()
+    assert body["id"] == stored[0].id and body["status"] == "confirmed"
+    assert body["profile"]["ref"] == "sme-1"
+    emails = db.session.scalars(
+        select(Attendee.email).where(Attendee.registration_id == stored[0].id)
+    ).all()
+    assert [a["email"] for a in body["attendees"]] == emails == ["p0@example.de"]
+
+
+def test_committed_cancellation_is_answered_200(client, world):
+    registration_id = register(client, world, "owner").get_json()["id"]
+    with connection_lost_after_storing(Registration):
+        response = client.delete(
+            f"/api/v1/registrations/{registration_id}", headers=world.headers("owner")
+        )
+    assert db.session.get(Registration, registration_id).status == "cancelled"
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["status"] == "cancelled"
+
+
+def test_committed_meeting_request_is_answered_201(client, world, both_registered):
+    with connection_lost_after_storing(MeetingRequest):
+        response = send_request(client, world, "owner")
+    stored = db.session.scalars(select(MeetingRequest)).all()
+    assert len(stored) == 1
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["id"] == stored[0].id and body["to"]["ref"] == "su-1"
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_committed_answer_is_answered_200(client, world, both_registered, answer):
+    request_id = send_request(client, world, "owner").get_json()["id"]
+    with connection_lost_after_storing(MeetingRequest):
+        response = client.post(
+            f"/api/v1/meeting-requests/{request_id}/{answer}", headers=world.headers("other")
+        )
+    status = db.session.get(MeetingRequest, request_id).status
+    assert status == {"accept": "accepted", "decline": "declined"}[answer]
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["status"] == status

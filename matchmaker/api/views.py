@@ -236,11 +236,16 @@ def require_edit(profile: Profile) -> None:
         )
 
 
-def commit_use_case(action):
-    """Run a use case in one transaction: commit and send its e-mails, or change nothing."""
+def commit_use_case(action, present):
+    """Run a use case in one transaction and answer with ``present(result)``, or change nothing.
+
+    The answer is built before the commit: afterwards the objects are expired, and reloading
+    them over a connection lost just after the commit would answer 500 for a stored change.
+    """
     try:
         result = action()
         db.session.flush()
+        answer = present(result)
     except EventError as error:
         db.session.rollback()
         mail.discard_new()
@@ -251,7 +256,7 @@ def commit_use_case(action):
         raise ApiError(409, _("This conflicts with a change made at the same time.")) from None
     db.session.commit()
     mail.deliver_new()
-    return result
+    return answer
 
 
 # -- read ---------------------------------------------------------------------------------------
@@ -388,16 +393,10 @@ def register(event_id: int):
     require_edit(profile)
     people = [(a["name"], a["email"]) for a in data["attendees"]]
 
-    def use_case() -> dict:
-        registration = events.register(
-            event.id, profile, people, user=user, locale=current_language()
-        )
-        db.session.flush()
-        # Build the answer inside the transaction: after the commit its attributes are expired,
-        # and reloading them on a lost connection would answer 500 for a stored registration.
-        return registration_payload(registration)
+    def use_case() -> Registration:
+        return events.register(event.id, profile, people, user=user, locale=current_language())
 
-    return commit_use_case(use_case), 201
+    return commit_use_case(use_case, registration_payload), 201
 
 
 def get_registration(registration_id: int) -> Registration:
@@ -425,10 +424,10 @@ def cancel_registration(registration_id: int):
     """Cancel a whole registration; the waiting list moves up."""
     user = auth.require_member()
     registration = get_registration(registration_id)
-    commit_use_case(
-        lambda: events.cancel_registration(registration, by_organiser=user.is_organiser)
+    return commit_use_case(
+        lambda: events.cancel_registration(registration, by_organiser=user.is_organiser),
+        lambda _: registration_payload(registration),
     )
-    return registration_payload(registration)
 
 
 @bp.post("/events/<int:event_id>/meeting-requests")
@@ -440,10 +439,10 @@ def send_meeting_request(event_id: int):
     sender = body_profile(data["from"], "from")
     target = body_profile(data["to"], "to")
     require_edit(sender)
-    meeting_request = commit_use_case(
-        lambda: events.send_meeting_request(event, sender, target, data.get("message", ""))
-    )
-    return meeting_request_payload(meeting_request), 201
+    return commit_use_case(
+        lambda: events.send_meeting_request(event, sender, target, data.get("message", "")),
+        meeting_request_payload,
+    ), 201
 
 
 def answer(request_id: int, accept: bool):
@@ -453,8 +452,10 @@ def answer(request_id: int, accept: bool):
     if meeting_request is None:
         raise ApiError(404, _("There is no meeting request with the number %(id)d.", id=request_id))
     require_edit(meeting_request.to_profile)
-    commit_use_case(lambda: events.answer_request(meeting_request, accept))
-    return meeting_request_payload(meeting_request)
+    return commit_use_case(
+        lambda: events.answer_request(meeting_request, accept),
+        lambda _: meeting_request_payload(meeting_request),
+    )
 
 
 @bp.post("/meeting-requests/<int:request_id>/accept")
