@@ -1,14 +1,14 @@
 """Fixtures for tests that need a small event with confirmed participants (schedules).
 
 Import the fixtures into a test module: ``from fixtures_events import schedule_world  # noqa``.
-The event data comes from the events tests so both areas describe events alike.
+``event_data`` is the one description of a valid event that every events, schedules and API
+test starts from (with its own overrides).
 """
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
-from test_events_services import event_data
 
 from matchmaker.accounts.models import User
 from matchmaker.directory.models import Profile
@@ -29,6 +29,30 @@ STARTUPS = {
     "VisionCheck Görlitz": "Bildverarbeitung für die Qualitätsprüfung von Oberflächen; Chatbot "
     "für Bürgeranfragen.",
 }
+
+
+def event_data(**overrides) -> dict:
+    """Return valid event data with an open registration window."""
+    now = services.local_now()
+    data = {
+        "title": "KI-Tag Test",
+        "date": now.date() + timedelta(days=30),
+        "venue": "Cottbus",
+        "description": "",
+        "capacity": 3,
+        "registration_opens": now - timedelta(days=1),
+        "registration_closes": now + timedelta(days=10),
+        "first_slot": time(10, 30),
+        "slot_minutes": 20,
+        "slot_count": 8,
+        "morning_slots": 4,
+        "breaks": [{"after_slot": 4, "minutes": 60, "label": "Mittagspause"}],
+        "table_count": 15,
+        "table_names": [],
+        "max_meetings": 6,
+    }
+    data.update(overrides)
+    return data
 
 
 @dataclass

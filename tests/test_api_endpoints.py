@@ -4,9 +4,10 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
+from fixtures_events import event_data as base_event_data
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc, func, select
 
@@ -19,27 +20,11 @@ from matchmaker.extensions import db
 
 
 def event_data(**overrides) -> dict:
-    """Return valid event data with an open registration window."""
-    now = events.local_now()
-    data = {
-        "title": "KI-Tag API",
-        "date": now.date() + timedelta(days=30),
-        "venue": "Cottbus",
-        "description": "",
-        "capacity": 2,
-        "registration_opens": now - timedelta(days=1),
-        "registration_closes": now + timedelta(days=10),
-        "first_slot": time(10, 30),
-        "slot_minutes": 20,
-        "slot_count": 4,
-        "morning_slots": 2,
-        "breaks": [],
-        "table_count": 3,
-        "table_names": [],
-        "max_meetings": 3,
-    }
-    data.update(overrides)
-    return data
+    """Return valid event data for two seats, four slots and three tables."""
+    small = {"capacity": 2, "slot_count": 4, "morning_slots": 2, "table_count": 3}
+    return base_event_data(
+        **{"title": "KI-Tag API", **small, "breaks": [], "max_meetings": 3, **overrides}
+    )
 
 
 @dataclass

@@ -4,9 +4,10 @@ Runs on SQLite by default and on PostgreSQL with ``TEST_DATABASE_URL``.
 """
 
 import threading
-from datetime import time, timedelta
+from datetime import time
 
 import pytest
+from fixtures_events import event_data as base_event_data
 from sqlalchemy import select
 
 from matchmaker.events import services
@@ -19,24 +20,17 @@ CANCELLATIONS = 3
 
 
 def event_data() -> dict:
-    now = services.local_now()
-    return {
-        "title": "Ansturm",
-        "date": now.date() + timedelta(days=30),
-        "venue": "Cottbus",
-        "description": "",
-        "capacity": SEATS,
-        "registration_opens": now - timedelta(days=1),
-        "registration_closes": now + timedelta(days=10),
-        "first_slot": time(10, 0),
-        "slot_minutes": 20,
-        "slot_count": 6,
-        "morning_slots": 3,
-        "breaks": [],
-        "table_count": 5,
-        "table_names": [],
-        "max_meetings": 4,
-    }
+    """Return valid event data with SEATS seats."""
+    return base_event_data(
+        title="Ansturm",
+        capacity=SEATS,
+        first_slot=time(10, 0),
+        slot_count=6,
+        morning_slots=3,
+        breaks=[],
+        table_count=5,
+        max_meetings=4,
+    )
 
 
 def run_together(functions) -> list:

@@ -1,12 +1,12 @@
 """E-mail through a real SMTP server on loopback (aiosmtpd); failures stay in the outbox."""
 
 import socket
-from datetime import time, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
+from fixtures_events import event_data as base_event_data
 from sqlalchemy import select
 
 from matchmaker.directory.models import Profile
@@ -15,6 +15,12 @@ from matchmaker.events.models import CONFIRMED, Registration
 from matchmaker.extensions import db
 from matchmaker.mail import services as mail
 from matchmaker.mail.models import FAILED, QUEUED, SENT, OutboxMessage
+
+
+def event_data(**overrides) -> dict:
+    """Return valid event data for one seat in Spremberg."""
+    spremberg = {"title": "KI-Tag Lausitz", "venue": "Spremberg", "capacity": 1, "breaks": []}
+    return base_event_data(**{**spremberg, **overrides})
 
 
 def free_port() -> int:
@@ -50,29 +56,6 @@ def smtp():
     inbox.port = controller.port
     yield inbox
     controller.stop()
-
-
-def event_data(**overrides) -> dict:
-    now = services.local_now()
-    data = {
-        "title": "KI-Tag Lausitz",
-        "date": now.date() + timedelta(days=30),
-        "venue": "Spremberg",
-        "description": "",
-        "capacity": 1,
-        "registration_opens": now - timedelta(days=1),
-        "registration_closes": now + timedelta(days=10),
-        "first_slot": time(10, 30),
-        "slot_minutes": 20,
-        "slot_count": 8,
-        "morning_slots": 4,
-        "breaks": [],
-        "table_count": 15,
-        "table_names": [],
-        "max_meetings": 6,
-    }
-    data.update(overrides)
-    return data
 
 
 def mail_config(port: int) -> dict:

@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from fixtures_events import event_data
 from sqlalchemy import select
 
 from matchmaker.events import services
@@ -19,30 +20,6 @@ def english_messages(app):
 
     with force_locale("en"):
         yield
-
-
-def event_data(**overrides) -> dict:
-    """Return valid event data with an open registration window."""
-    now = services.local_now()
-    data = {
-        "title": "KI-Tag Test",
-        "date": now.date() + timedelta(days=30),
-        "venue": "Cottbus",
-        "description": "",
-        "capacity": 3,
-        "registration_opens": now - timedelta(days=1),
-        "registration_closes": now + timedelta(days=10),
-        "first_slot": time(10, 30),
-        "slot_minutes": 20,
-        "slot_count": 8,
-        "morning_slots": 4,
-        "breaks": [{"after_slot": 4, "minutes": 60, "label": "Mittagspause"}],
-        "table_count": 15,
-        "table_names": [],
-        "max_meetings": 6,
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Event pages for members and organisers: registration, waiting list, wishes, access control."""
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
+from fixtures_events import event_data as base_event_data
 from sqlalchemy import func, select
 
 from matchmaker.events import services
@@ -18,27 +19,10 @@ from matchmaker.extensions import db
 
 
 def event_data(**overrides) -> dict:
-    """Return valid event data with an open registration window."""
-    now = services.local_now()
-    data = {
-        "title": "KI-Tag Test",
-        "date": now.date() + timedelta(days=30),
-        "venue": "Cottbus",
-        "description": "Ein Tag voller Gespräche.",
-        "capacity": 2,
-        "registration_opens": now - timedelta(days=1),
-        "registration_closes": now + timedelta(days=10),
-        "first_slot": time(10, 30),
-        "slot_minutes": 20,
-        "slot_count": 8,
-        "morning_slots": 4,
-        "breaks": [{"after_slot": 4, "minutes": 60, "label": "Mittagspause"}],
-        "table_count": 15,
-        "table_names": [],
-        "max_meetings": 6,
-    }
-    data.update(overrides)
-    return data
+    """Return valid event data for two seats, with a description to show."""
+    return base_event_data(
+        **{"description": "Ein Tag voller Gespräche.", "capacity": 2, **overrides}
+    )
 
 
 @pytest.fixture(autouse=True)
