@@ -369,13 +369,15 @@ def parse_event_field(form) -> Event:
     return get_event_or_404(int(value))
 
 
-@bp.post("/profiles/<int:profile_id>/meet/request")
-@login_required
-def send_request(profile_id: int):
-    """Send a meeting request to a profile."""
+def act_from_meet_page(profile_id: int, form_class, perform):
+    """Validate a form posted from a profile's meet page, run ``perform`` and go back there.
+
+    ``perform(event, sender, target, form)`` changes the models and returns the success message;
+    it is built before the commit, which would expire the names it shows.
+    """
     target = get_profile_or_404(profile_id)
     prefix = next((k[: k.index("-")] for k in request.form if k.endswith("-event_id")), "")
-    form = MeetingRequestForm(prefix=prefix)
+    form = form_class(prefix=prefix)
     event = parse_event_field(form)
     form.from_profile_id.choices = [
         SelectChoice(p.id, p.name) for p in actable_profiles(event) if p.id != target.id
@@ -388,41 +390,37 @@ def send_request(profile_id: int):
         return redirect(back)
     sender = sender_for(event, form)
     try:
-        services.send_meeting_request(event, sender, target, form.message.data or "")
+        message = perform(event, sender, target, form)
     except EventError as error:
         refuse(error)
     else:
         commit_and_send()
-        flash(_("Your meeting request to %(name)s has been sent.", name=target.name), "success")
+        flash(message, "success")
     return redirect(back)
+
+
+@bp.post("/profiles/<int:profile_id>/meet/request")
+@login_required
+def send_request(profile_id: int):
+    """Send a meeting request to a profile."""
+
+    def perform(event, sender, target, form) -> str:
+        services.send_meeting_request(event, sender, target, form.message.data or "")
+        return _("Your meeting request to %(name)s has been sent.", name=target.name)
+
+    return act_from_meet_page(profile_id, MeetingRequestForm, perform)
 
 
 @bp.post("/profiles/<int:profile_id>/meet/mark")
 @login_required
 def mark(profile_id: int):
     """Mark a profile "must meet" or "not interested", or clear the mark."""
-    target = get_profile_or_404(profile_id)
-    prefix = next((k[: k.index("-")] for k in request.form if k.endswith("-event_id")), "")
-    form = MarkForm(prefix=prefix)
-    event = parse_event_field(form)
-    form.from_profile_id.choices = [
-        SelectChoice(p.id, p.name) for p in actable_profiles(event) if p.id != target.id
-    ]
-    back = url_for("events.meet", profile_id=target.id)
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
-        return redirect(back)
-    sender = sender_for(event, form)
-    try:
+
+    def perform(event, sender, target, form) -> str:
         services.set_mark(event, sender, target, form.kind.data or None)
-    except EventError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        flash(_("Your wish has been saved."), "success")
-    return redirect(back)
+        return _("Your wish has been saved.")
+
+    return act_from_meet_page(profile_id, MarkForm, perform)
 
 
 @bp.get("/my/events")
