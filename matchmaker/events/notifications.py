@@ -80,22 +80,11 @@ def promoted(registration) -> None:
 
 def cancelled(registration, *, by_organiser: bool) -> None:
     """Confirm a cancelled registration to its attendees."""
-    event = registration.event
     for attendee in registration.attendees:
-        _queue(
-            attendee.email,
-            registration.locale,
-            "cancelled",
-            "cancelled",
-            event.id,
-            subject=lambda: _("Cancelled: %(title)s", title=event.title),
-            event=event,
-            attendee=attendee,
-            by_organiser=by_organiser,
-        )
+        attendee_cancelled(attendee, by_organiser=by_organiser)
 
 
-def attendee_cancelled(attendee) -> None:
+def attendee_cancelled(attendee, *, by_organiser: bool = False) -> None:
     """Confirm to one attendee that their seat was given up."""
     registration = attendee.registration
     event = registration.event
@@ -108,7 +97,7 @@ def attendee_cancelled(attendee) -> None:
         subject=lambda: _("Cancelled: %(title)s", title=event.title),
         event=event,
         attendee=attendee,
-        by_organiser=False,
+        by_organiser=by_organiser,
     )
 
 
