@@ -18,6 +18,7 @@ from matchmaker.matching.evaluation import (
 )
 
 DEV_FILE = Path(__file__).resolve().parents[1].parent / "shared/data/matching-dev.json"
+HELDOUT_FILE = Path(__file__).resolve().parents[1] / "bench/data/matching-heldout.json"
 
 
 def test_ndcg_hand_computed():
@@ -71,3 +72,13 @@ def test_dev_file_reaches_targets():
     assert result["baselines"]["char"]["sme"]["ndcg@5"] == pytest.approx(0.60, abs=0.01)
     report = format_report(result)
     assert "SME→startup" in report and "startup→SME" in report
+
+
+def test_blind_held_out_file_reaches_the_targets_too():
+    """The thesaurus and weights carry over to companies they were not tuned on."""
+    result = evaluate_file(HELDOUT_FILE)
+    engine, char = result["engine"]["sme"], result["baselines"]["char"]["sme"]
+    assert engine["n"] == 40
+    assert engine["ndcg@5"] >= 0.85 and engine["mrr"] >= 0.85
+    assert result["engine"]["startup"]["ndcg@5"] >= 0.8
+    assert engine["ndcg@5"] - char["ndcg@5"] >= 0.15  # the gain is not only character overlap
