@@ -45,7 +45,6 @@ DIRECTORY_URLS = (
     # two words + category filter, second page
     "/directory?q=Wartung+Sensoren&category=predictive_maintenance&page=2",
 )
-IMPORT_CHUNK = 2000
 SETTLE_SECONDS = 5
 
 WRK_LUA = r"""
@@ -132,22 +131,12 @@ class PostgresDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def prepare(database, env: dict, profiles: Path, workdir: Path) -> float:
+def prepare(database, env: dict, profiles: Path) -> float:
     """Migrate and import; return the import time in seconds."""
     database.create()
     run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env)
-    # Import in files of IMPORT_CHUNK rows: the importer's cost per row grows with the file
-    # size (see RESULTS.md), and the benchmark is about reading, not importing.
-    document = json.loads(profiles.read_text(encoding="utf-8"))
-    rows = [("smes", r) for r in document["smes"]] + [("startups", r) for r in document["startups"]]
     started = time.perf_counter()
-    for number, start in enumerate(range(0, len(rows), IMPORT_CHUNK)):
-        part: dict[str, list] = {"smes": [], "startups": []}
-        for key, row in rows[start : start + IMPORT_CHUNK]:
-            part[key].append(row)
-        path = workdir / f"import-{number}.json"
-        path.write_text(json.dumps(part, ensure_ascii=False), encoding="utf-8")
-        run([str(VENV_BIN / "flask"), "--app", "wsgi", "import-profiles", str(path)], env)
+    run([str(VENV_BIN / "flask"), "--app", "wsgi", "import-profiles", str(profiles)], env)
     elapsed = time.perf_counter() - started
     if database.label == "PostgreSQL":
         run([sys.executable, "-c", ANALYZE_PY, database.url], env)
@@ -330,7 +319,7 @@ def write_results(text: str) -> None:
     path.write_text(updated, encoding="utf-8")
 
 
-def section(results: dict, args, imports: dict, failures: dict) -> str:
+def section(results: dict, args, imports: dict, failures: dict, uncached: dict) -> str:
     verdict = not failures and all(d["ok"] for r in results.values() for d in r["directory"])
     lines = [
         SECTION,
@@ -350,7 +339,7 @@ def section(results: dict, args, imports: dict, failures: dict) -> str:
         f"`bench/gen_profiles.py --seed {args.seed}`; gunicorn with `gunicorn.conf.py`, "
         f"{args.workers} `{args.worker_class}` workers"
         + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-        + ", access log off, worker recycling off; "
+        + ", access log off, worker recycling off, directory caches on (the default); "
         f"wrk {args.connections} connections, {args.wrk_threads} threads, {args.duration} s "
         "per run on loopback, runs alternating bare / directory / bare ...; each directory "
         "run's ratio is against the mean of the bare runs just before and after it.",
@@ -364,6 +353,17 @@ def section(results: dict, args, imports: dict, failures: dict) -> str:
         f"**Verdict: {'PASS' if verdict else 'FAIL'}**",
         "",
     ]
+    if uncached:
+        lines += [
+            "For comparison, the same runs with the per-worker directory caches switched off "
+            "(`DIRECTORY_CACHE=0`: every request loads the filter lists, runs the search and "
+            "renders the whole page); not part of the verdict:",
+            "",
+            *table(uncached),
+            "",
+            *[bare_line(label, r) for label, r in uncached.items()],
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -386,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--no-uncached",
+        dest="uncached",
+        action="store_false",
+        help="skip the comparison runs with the directory caches off (DIRECTORY_CACHE=0)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = 5
@@ -417,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         databases.append(PostgresDatabase(args.pg_url))
 
     results: dict[str, dict] = {}
+    uncached: dict[str, dict] = {}
     imports: dict[str, float] = {}
     failures: dict[str, str] = {}
     try:
@@ -430,13 +437,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             log(f"{database.label}: migrate and import {args.smes + args.startups} profiles")
             try:
-                imports[database.label] = prepare(database, env, profiles, workdir)
+                imports[database.label] = prepare(database, env, profiles)
                 log(f"{database.label}: imported in {imports[database.label]:.0f} s")
                 server = Server(env, args.workers, args.worker_class, args.threads)
                 try:
                     results[database.label] = measure(server, args, script)
                 finally:
                     server.stop()
+                if args.uncached:
+                    # The same runs with the per-worker directory caches switched off, for
+                    # comparison (not part of the verdict).
+                    log(f"{database.label}: again with DIRECTORY_CACHE=0")
+                    server = Server(
+                        {**env, "DIRECTORY_CACHE": "0"},
+                        args.workers,
+                        args.worker_class,
+                        args.threads,
+                    )
+                    try:
+                        uncached[database.label] = measure(server, args, script)
+                    finally:
+                        server.stop()
             except (SystemExit, subprocess.CalledProcessError) as exc:
                 # e.g. the shared PostgreSQL server restarted under us: report the others
                 failures[database.label] = str(exc)
@@ -453,13 +474,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table(results)))
     for label, result in results.items():
         print(bare_line(label, result))
+    if uncached:
+        print("\nwith DIRECTORY_CACHE=0 (not part of the verdict):")
+        print("\n".join(table(uncached)))
     for label, reason in failures.items():
         print(f"- {label}: no figures, the run failed: {reason}")
     ok = not failures and all(d["ok"] for r in results.values() for d in r["directory"])
     print(f"\nverdict: {'PASS' if ok else 'FAIL'} (ratio >= 20 % and p95 <= 50 ms everywhere)")
     if not args.no_results:
         if results:
-            write_results(section(results, args, imports, failures))
+            write_results(section(results, args, imports, failures, uncached))
         log("updated bench/RESULTS.md")
     return 0 if ok else 1
 

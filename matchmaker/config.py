@@ -28,6 +28,9 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
         self.DIRECTORY_PAGE_SIZE = int(env.get("DIRECTORY_PAGE_SIZE", 20))
+        # Per-worker caches of the directory page, validated against the data version on
+        # every request (matchmaker/directory/cache.py); DIRECTORY_CACHE=0 switches them off.
+        self.DIRECTORY_CACHE = env.get("DIRECTORY_CACHE", "1").lower() not in ("0", "false", "no")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         production = self.ENV_NAME == "production"

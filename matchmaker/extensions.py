@@ -45,4 +45,8 @@ def configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Keep the hot pages (search postings, profile rows) in memory per connection:
+        # 32 MiB page cache instead of 2 MiB, and reads through a memory map.
+        cursor.execute("PRAGMA cache_size=-32768")
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy import and_, delete, event, false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
@@ -41,6 +41,8 @@ PROFILE_FIELDS = (
 )
 SOLUTION_FIELDS = ("title", "description", "maturity", "references", "pricing")
 PROFILES_VERSION = "profiles"
+# Sectors and categories change only through migrations; those bump this version.
+TAXONOMY_VERSION = "taxonomy"
 SORTS = {
     "name": (Profile.name.asc(), Profile.id.asc()),
     "newest": (Profile.created_at.desc(), Profile.id.desc()),
@@ -78,6 +80,18 @@ def _write_bumps(session, bumps: dict[str, int]) -> None:
 def current_version(name: str = PROFILES_VERSION) -> int:
     """Return the version counter of a data set (0 when it never changed)."""
     return db.session.scalar(select(DataVersion.version).where(DataVersion.name == name)) or 0
+
+
+def current_versions(*names: str) -> tuple[int, ...]:
+    """Return the version counters of several data sets in one query (0 if never changed)."""
+    rows = dict(
+        db.session.execute(
+            select(DataVersion.name, DataVersion.version).where(DataVersion.name.in_(names))
+        )
+        .tuples()
+        .all()
+    )
+    return tuple(rows.get(name, 0) for name in names)
 
 
 def apply_profile_data(profile: Profile, data: dict) -> None:
@@ -274,8 +288,12 @@ class DirectoryQuery:
     sort: str = "name"
 
 
-def directory_select(query: DirectoryQuery):
-    """Build the SELECT for the directory from a validated query."""
+def directory_select(query: DirectoryQuery, word_ids=None):
+    """Build the SELECT for the directory from a validated query.
+
+    ``word_ids``, if given, maps a search term to the ids of the indexed words it matches
+    (from a worker's copy of the vocabulary), or to None to match the term in SQL.
+    """
     stmt = select(Profile).where(Profile.deleted_at.is_(None))
     if query.kind:
         stmt = stmt.where(Profile.kind == query.kind)
@@ -300,76 +318,105 @@ def directory_select(query: DirectoryQuery):
     if query.region:
         stmt = stmt.where(or_(Profile.region == query.region, Profile.city == query.region))
     for term in query_terms(query.q):
-        if is_substring_term(term):
-            word_match = SearchWord.word.contains(term, autoescape=True)
+        ids = word_ids(term) if word_ids is not None else None
+        if ids is not None:
+            if not ids:
+                return stmt.where(false()).order_by(*SORTS[query.sort])
+            words = ProfileWord.word_id.in_(ids)
         else:
-            word_match = SearchWord.word == term
-        # Match the term against the small vocabulary first, then follow the postings by
-        # word id (indexed); a join would test the LIKE once per posting instead.
-        postings = select(ProfileWord.profile_id).where(
-            ProfileWord.word_id.in_(select(SearchWord.id).where(word_match))
-        )
-        stmt = stmt.where(Profile.id.in_(postings))
+            if is_substring_term(term):
+                word_match = SearchWord.word.contains(term, autoescape=True)
+            else:
+                word_match = SearchWord.word == term
+            # Match the term against the small vocabulary first, then follow the postings
+            # by word id (indexed); a join would test the LIKE once per posting instead.
+            words = ProfileWord.word_id.in_(select(SearchWord.id).where(word_match))
+        stmt = stmt.where(Profile.id.in_(select(ProfileWord.profile_id).where(words)))
     return stmt.order_by(*SORTS[query.sort])
 
 
-class DirectoryPage(Pagination):
-    """One page of directory results, with the total, in two cheap queries.
+def directory_ids(
+    query: DirectoryQuery, page: int, per_page: int, word_ids=None
+) -> tuple[list[int], int]:
+    """Return the ids of one page of matches, sorted, and the number of matches.
 
     The filters (search postings, category, region ...) are evaluated once, into a
     materialised set of matches that carries only the id and the sort keys; the page's ids
-    (sorted, limited) and the number of matches are read from that set, then only the
-    page's profiles are loaded. The usual ``paginate`` evaluates the filters twice (count,
-    then rows) and carries every column of every match through the sort. Keeping ORDER BY
-    and LIMIT outside the set also stops PostgreSQL from walking the name index and testing
-    the filters profile by profile, a plan it otherwise picks for broad searches.
+    (sorted, limited) and the number of matches are read from that set in one query. The
+    usual ``paginate`` evaluates the filters twice (count, then rows) and carries every
+    column of every match through the sort. Keeping ORDER BY and LIMIT outside the set also
+    stops PostgreSQL from walking the name index and testing the filters profile by
+    profile, a plan it otherwise picks for broad searches.
     """
+    select_all = directory_select(query, word_ids)
+    matches = (
+        select_all.with_only_columns(*_SORT_KEYS, maintain_column_froms=True)
+        .order_by(None)
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    order = [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
+    total = select(func.count()).select_from(matches).scalar_subquery()
+    narrow = (
+        select(matches.c.id, total).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    )
+    rows = db.session.execute(narrow).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    if page == 1:
+        return [], 0
+    # Beyond the last page: count the matches on their own.
+    counted = select_all.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return [], db.session.scalar(counted) or 0
 
-    def __init__(self, query: DirectoryQuery, page: int, per_page: int) -> None:
-        self._total: int | None = None
-        super().__init__(
-            page=page, per_page=per_page, max_per_page=None, error_out=False, query=query
-        )
 
-    def _query_items(self) -> list[Profile]:
-        query = self._query_args["query"]
-        matches = (
-            directory_select(query)
-            .with_only_columns(*_SORT_KEYS, maintain_column_froms=True)
-            .order_by(None)
-            .cte("matches")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        order = [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
-        total = select(func.count()).select_from(matches).scalar_subquery()
-        narrow = (
-            select(matches.c.id, total)
-            .order_by(*order)
-            .limit(self.per_page)
-            .offset(self._query_offset)
-        )
-        rows = db.session.execute(narrow).all()
-        if not rows:
-            return []
-        self._total = rows[0][1]
-        ids = [row[0] for row in rows]
-        by_id = {p.id: p for p in db.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
-        return [by_id[pid] for pid in ids if pid in by_id]
+@dataclass(frozen=True)
+class DirectoryRow:
+    """What the directory list shows of one profile (plain data, no ORM state)."""
+
+    id: int
+    kind: str
+    name: str
+    sector_id: int | None
+    city: str
+    region: str
+    employees: int | None
+    description: str  # the first EXCERPT_CHARS characters
+
+
+EXCERPT_CHARS = 300  # enough for the list's excerpt (220 characters at a word boundary)
+
+
+def directory_rows(ids: list[int]) -> list[DirectoryRow]:
+    """Load the listed columns of the profiles with the ids, in the order of the ids."""
+    if not ids:
+        return []
+    stmt = select(
+        Profile.id,
+        Profile.kind,
+        Profile.name,
+        Profile.sector_id,
+        Profile.city,
+        Profile.region,
+        Profile.employees,
+        func.substr(Profile.description, 1, EXCERPT_CHARS),
+    ).where(Profile.id.in_(ids))
+    by_id = {row[0]: DirectoryRow(*row) for row in db.session.execute(stmt)}
+    return [by_id[pid] for pid in ids if pid in by_id]
+
+
+class ResultPage(Pagination):
+    """A page of directory results whose items and total are already known."""
+
+    def __init__(self, items: list, total: int, page: int, per_page: int) -> None:
+        self._items, self._total = items, total
+        super().__init__(page=page, per_page=per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        return self._items
 
     def _query_count(self) -> int:
-        if self._total is not None:
-            return self._total
-        if self.page == 1:
-            return 0
-        # Beyond the last page: count the matches on their own.
-        matches = directory_select(self._query_args["query"]).order_by(None)
-        counted = matches.with_only_columns(func.count(), maintain_column_froms=True)
-        return db.session.scalar(counted) or 0
-
-
-def directory_page(query: DirectoryQuery, page: int, per_page: int) -> DirectoryPage:
-    """Return one page of the directory for a validated query."""
-    return DirectoryPage(query, page, per_page)
+        return self._total
 
 
 def regions() -> list[str]:

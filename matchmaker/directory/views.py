@@ -1,5 +1,7 @@
 """Directory pages: browse and search, profile details, create/edit/delete, CSV export."""
 
+from dataclasses import astuple, dataclass
+
 from flask import (
     Blueprint,
     Response,
@@ -12,13 +14,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
+from jinja2.filters import do_truncate
+from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
 
 from matchmaker.accounts.models import utcnow
+from matchmaker.core.i18n import current_language
+from matchmaker.directory import cache as directory_cache
 from matchmaker.directory import exporting, services, taxonomy
 from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, parse_tags
 from matchmaker.directory.models import KINDS, Profile, Solution
+from matchmaker.directory.search import query_terms
 from matchmaker.extensions import db
 
 bp = Blueprint("directory", __name__)
@@ -78,21 +86,78 @@ def parse_directory_query(
 
 @bp.get("/directory")
 def index():
-    """Browse and search SMEs and startups."""
-    sectors = taxonomy.all_sectors()
-    categories = taxonomy.all_categories()
-    query, page = parse_directory_query(sectors, categories)
-    pagination = services.directory_page(
-        query, page=page, per_page=current_app.config["DIRECTORY_PAGE_SIZE"]
-    )
+    """Browse and search SMEs and startups.
+
+    The results and filter form are rendered once per (language, query, page) and kept in
+    the worker's directory snapshot, which is rebuilt whenever the profiles change (see
+    ``directory.cache``); the layout around them (navigation, log-in state, CSRF tokens,
+    organiser links) is rendered for every request. Nothing in the fragment depends on who
+    is asking.
+    """
+    snapshot = directory_cache.snapshot()
+    query, page = parse_directory_query(snapshot.sectors, snapshot.categories)
+    per_page = current_app.config["DIRECTORY_PAGE_SIZE"]
+    lang = current_language()
+    key = (lang, query, page, per_page)
+    fragment = snapshot.fragments.get(key)
+    if fragment is None:
+        # Output of an autoescaping template: already escaped HTML.
+        fragment = Markup(render_results(snapshot, query, page, per_page, lang))  # noqa: S704
+        snapshot.fragments.put(key, fragment)
+    return render_template("directory/index.html", results=fragment)
+
+
+@dataclass(frozen=True)
+class ListedProfile:
+    """One entry of the directory list, with its strings built once."""
+
+    url: str
+    name: str
+    kind: str
+    kind_label: str
+    place: str  # "Sector · Town (Region) · 12 employees"
+    excerpt: str
+
+
+def render_results(snapshot, query: services.DirectoryQuery, page: int, per_page: int, lang):
+    """Render the filter form, the list and the page links for a query."""
+    results_key = (tuple(query_terms(query.q)), *astuple(query)[1:], page, per_page)
+    found = snapshot.results.get(results_key)
+    if found is None:
+        found = services.directory_ids(query, page, per_page, snapshot.word_ids)
+        snapshot.results.put(results_key, found)
+    ids, total = found
+    kind_labels = {"sme": _("SME"), "startup": _("Startup")}
+    # One URL built, the others by changing the id (url_for costs ~20 us a call).
+    detail_prefix = url_for("directory.detail", profile_id=0)[:-1]
+    env = current_app.jinja_env
+    items = []
+    for row in services.directory_rows(ids):
+        sector = snapshot.sectors_by_id.get(row.sector_id)
+        place = row.city + (f" ({row.region})" if row.region else "")
+        if sector is not None:
+            place = f"{sector.label(lang)} · {place}"
+        if row.employees:
+            place += " · " + ngettext("%(num)d employee", "%(num)d employees", row.employees)
+        items.append(
+            ListedProfile(
+                url=f"{detail_prefix}{row.id}",
+                name=row.name,
+                kind=row.kind,
+                kind_label=kind_labels.get(row.kind, row.kind),
+                place=place,
+                excerpt=do_truncate(env, row.description, 220),
+            )
+        )
     return render_template(
-        "directory/index.html",
+        "directory/_results.html",
         query=query,
-        pagination=pagination,
-        sectors=sectors,
-        categories=categories,
-        regions=services.regions(),
+        pagination=services.ResultPage(items, total, page, per_page),
+        sectors=snapshot.sectors,
+        categories=snapshot.categories,
+        regions=snapshot.regions,
         sorts=services.SORTS,
+        lang=lang,
     )
 
 
