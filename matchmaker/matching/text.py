@@ -117,6 +117,7 @@ neue neuen neuer neues eigene eigenen eigenes ersten zweitens drittens erstens a
 stark starke oft haufig regelmassig teilweise zeit zeitaufwendig jahr jahre jahren monat monate
 woche wochen tag tage tagen stunde stunden mal euro prozent pro ca bzw usw zb inkl dh ggf
 uberall bisher kunftig kunftige zukunftig bislang wegen trotz per via je wer wem wen
+kein keine keinen keinem keiner keines direkt
 """
 
 _ENGLISH_EXTRA = """
@@ -137,7 +138,8 @@ helfen hilft unterstutzen unterstutzt unterstutzung help helps helping support s
 bietet anbieten offer offers offering provide provides providing deliver delivers basierend
 basiert based mithilfe innovative innovativ innovativen intelligent intelligente intelligenten
 smart smarte modern moderne modernen effizient effizienter effizienz efficient efficiency
-einfach einfache schnell schneller automatisch automatisiert automatically automated
+einfach einfache schnell schneller automatisch automatische automatischen automatisiert
+automatically automated
 mitarbeitende mitarbeiter mitarbeiterinnen employees staff team teams kunde kunden customer
 customers partner partnern bereich bereiche thema themen moglichkeit moglichkeiten
 herausforderung herausforderungen challenge challenges problem probleme aufgabe aufgaben task
