@@ -20,7 +20,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from matchmaker.directory import services
 from matchmaker.directory.models import Category, SearchWord, Sector
@@ -152,6 +152,27 @@ class Snapshot:
         return ids if len(ids) <= MAX_LITERAL_WORDS else None
 
 
+_VERSIONS_SQL = text("SELECT name, version FROM data_versions WHERE name IN (:profiles, :taxonomy)")
+_VERSION_NAMES = {"profiles": services.PROFILES_VERSION, "taxonomy": services.TAXONOMY_VERSION}
+
+
+def read_versions() -> tuple[int, int]:
+    """Return the (profiles, taxonomy) data versions: the per-request check, kept cheap.
+
+    A plain SQL statement on the session's connection costs ~30 us against ~200 us through
+    the ORM. With search-index writes still queued in this session (a change made earlier
+    in the same request), the ORM path writes them first, so the versions include them.
+    """
+    session = db.session()
+    if any(session.info.get(key) for key in services.PENDING_KEYS):
+        return services.current_versions(services.PROFILES_VERSION, services.TAXONOMY_VERSION)
+    rows = dict(session.connection().execute(_VERSIONS_SQL, _VERSION_NAMES).tuples().all())
+    return (
+        rows.get(services.PROFILES_VERSION, 0),
+        rows.get(services.TAXONOMY_VERSION, 0),
+    )
+
+
 class DirectoryCache:
     """One app's (one worker's) directory snapshot, replaced when the data versions move."""
 
@@ -163,7 +184,7 @@ class DirectoryCache:
 
     def snapshot(self) -> Snapshot:
         """Return a snapshot built on the current data versions (rebuilt if they moved)."""
-        versions = services.current_versions(services.PROFILES_VERSION, services.TAXONOMY_VERSION)
+        versions = read_versions()
         snapshot = self._snapshot
         if snapshot is not None and snapshot.versions == versions:
             return snapshot

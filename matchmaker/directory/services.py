@@ -199,6 +199,7 @@ def reindex_profile(profile: Profile) -> None:
 
 _PENDING_INDEX = "directory.pending_index"  # session.info: profile id -> words
 _PENDING_BUMPS = "directory.pending_bumps"  # session.info: data set name -> increments
+PENDING_KEYS = (_PENDING_INDEX, _PENDING_BUMPS)
 _CHUNK = 500
 _DEFERRED_TABLES = frozenset(("search_words", "profile_words", "data_versions"))
 
