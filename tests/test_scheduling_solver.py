@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matchmaker.scheduling import InvalidLockError, Problem, check, evaluate, replan, solve
+from matchmaker.scheduling.__main__ import main as cli_main
+from matchmaker.scheduling.__main__ import process_age
+from matchmaker.scheduling.check import count_holes
+from matchmaker.scheduling.holes import hole_lower_bounds
+from matchmaker.scheduling.instance import compile_instance
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -132,6 +138,75 @@ def test_random_schedules_pass_the_shared_judge(tmp_path_factory, prob: dict) ->
     assert verdict["holes"] == result.holes
 
 
+def fewest_holes_by_search(prob: dict, meeting_ids: list[str]) -> int | None:
+    """Fewest holes over every valid placement of exactly these meetings (exhaustive search)."""
+    inst = compile_instance(Problem.from_dict(prob))
+    index = {m["id"]: k for k, m in enumerate(prob["meetings"])}
+    order = sorted((index[i] for i in meeting_ids), key=lambda i: len(inst.dom[i]))
+    busy: dict[int, set[int]] = {q: set() for q in range(len(inst.pid))}
+    load = [0] * (inst.n_slots + 1)
+    slot: dict[int, int] = {}
+    best: list[int | None] = [None]
+
+    def place(k: int) -> None:
+        if k == len(order):
+            if all(slot[j] < slot[i] for i in slot for j in inst.before[i] if j in slot):
+                holes = sum(count_holes(v) for v in busy.values())
+                if best[0] is None or holes < best[0]:
+                    best[0] = holes
+            return
+        i = order[k]
+        a, b = inst.pa[i], inst.pb[i]
+        for s in inst.dom[i]:
+            if s in busy[a] or s in busy[b] or load[s] >= inst.n_tables:
+                continue
+            busy[a].add(s)
+            busy[b].add(s)
+            load[s] += 1
+            slot[i] = s
+            place(k + 1)
+            del slot[i]
+            load[s] -= 1
+            busy[a].discard(s)
+            busy[b].discard(s)
+
+    place(0)
+    return best[0]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(prob=problems())
+def test_holes_proven_minimal_match_an_exhaustive_search(prob: dict) -> None:
+    result = solve(prob, time_limit=2.0, workers=1)
+    ids = [m.id for m in result.meetings]
+    fewest = fewest_holes_by_search(prob, ids)
+    assert fewest is not None
+    assert result.holes >= fewest
+    if result.holes_optimal:
+        assert result.holes == fewest
+    inst = compile_instance(Problem.from_dict(prob))
+    index = {m["id"]: k for k, m in enumerate(prob["meetings"])}
+    # The per-participant lower bounds hold for every placement of these meetings.
+    assert sum(hole_lower_bounds(inst, [index[i] for i in ids]).values()) <= fewest
+
+
+def test_a_forced_hole_is_a_lower_bound() -> None:
+    # A is away in slot 3 and has four meetings in five slots: one hole whatever the schedule.
+    people = [person("A", unavailable=(3,))] + [person(f"x{k}") for k in range(4)]
+    prob = {
+        "slots": 5,
+        "tables": 4,
+        "participants": people,
+        "meetings": [meeting(f"m{k}", "A", f"x{k}", required=True) for k in range(4)],
+    }
+    inst = compile_instance(Problem.from_dict(prob))
+    assert hole_lower_bounds(inst, range(4))[inst.pid.index("A")] == 1
+    result = solve(prob, time_limit=2.0, workers=1)
+    assert result.holes == 1
+    assert result.holes_optimal
+    assert not result.required_unplaced
+
+
 # -- check() mirrors the judge ------------------------------------------------------------------
 
 
@@ -195,6 +270,11 @@ def test_small_optimal_score(tmp_path: Path) -> None:
     verdict = judge(prob, result.to_dict(), tmp_path)
     assert verdict["n_violations"] == 0
     assert verdict["score"] == pytest.approx(18.3975, abs=1e-4)
+    # Fewest holes for the chosen meetings, proven by the per-participant bound and CP-SAT.
+    assert result.holes_optimal
+    assert verdict["holes"] == result.holes
+    proof = sum(p["seconds"] for p in result.phases if not p["name"].startswith("holes:"))
+    assert proof < 1.0
 
 
 @pytest.mark.slow
@@ -204,7 +284,10 @@ def test_conference_optimal_score_with_fairness(tmp_path: Path) -> None:
     assert result.optimal
     assert result.score == pytest.approx(30.7267, abs=1e-4)
     assert result.fairness_misses == 0
-    assert judge(prob, result.to_dict(), tmp_path)["n_violations"] == 0
+    assert result.holes_optimal
+    verdict = judge(prob, result.to_dict(), tmp_path)
+    assert verdict["n_violations"] == 0
+    assert verdict["holes"] == result.holes
 
 
 @pytest.mark.slow
@@ -218,6 +301,29 @@ def test_tic12_all_required_without_holes(tmp_path: Path) -> None:
     verdict = judge(prob, result.to_dict(), tmp_path)
     assert verdict["n_violations"] == 0
     assert verdict["holes"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "best_known"), [("forum-13", 0), ("forumt-14", 5)])
+def test_b2bsp_best_known_holes(tmp_path: Path, name: str, best_known: int) -> None:
+    prob = load(f"b2bsp-{name}.json")
+    # A few seconds on an idle machine; the limit leaves room for a loaded CI machine.
+    result = solve(prob, time_limit=25.0)
+    assert not result.required_unplaced
+    assert result.holes == best_known
+    assert result.holes_optimal
+    verdict = judge(prob, result.to_dict(), tmp_path)
+    assert verdict["n_violations"] == 0
+    assert verdict["holes"] == best_known
+
+
+@pytest.mark.slow
+def test_two_workers_same_seed_same_schedule() -> None:
+    prob = load("b2bsp-forumt-14.json")
+    first = solve(prob, time_limit=25.0, seed=3, workers=2)
+    second = solve(prob, time_limit=25.0, seed=3, workers=2)
+    assert first.holes_optimal
+    assert first.to_dict()["meetings"] == second.to_dict()["meetings"]
 
 
 # -- required meetings that cannot be placed ----------------------------------------------------
@@ -424,3 +530,15 @@ def test_cli_prints_schedule_and_one_summary_line(tmp_path: Path) -> None:
     assert lines[0].startswith("score 18.3975 holes ")
     assert "proven optimal" in lines[0]
     assert judge(load("small.json"), schedule, tmp_path)["n_violations"] == 0
+
+
+def test_cli_time_limit_counts_from_the_start_of_the_process(tmp_path: Path) -> None:
+    assert process_age() > 0
+    out = tmp_path / "schedule.json"
+    # As if the process had started 100 s ago: of a 101 s limit less than 1 s is left.
+    started = time.perf_counter() - 100.0
+    args = ["solve", str(DATA / "conference.json"), "--time-limit", "101", "-o", str(out)]
+    assert cli_main(args, started=started) == 0
+    stats = json.loads(out.read_text(encoding="utf-8"))["stats"]
+    assert stats["seconds"] < 1.0
+    assert check(load("conference.json"), json.loads(out.read_text(encoding="utf-8"))) == []

@@ -145,13 +145,21 @@ class _LexModel:
     def find_feasible(
         self, time_limit: float, hint: Mapping[int, int] | None = None
     ) -> tuple[str, dict[int, int] | None]:
-        """Solve without objective; return the status name and a solution if one was found."""
+        """Solve without objective; return the status name and a solution if one was found.
+
+        With a hint the search runs on one worker: OR-Tools 9.15 aborts the process ("Check
+        failed: heuristics.fixed_search != nullptr") when several workers get a hint for a model
+        that turns out infeasible, and a feasibility problem may be infeasible.
+        """
         self.model.ClearObjective()
         self.model.ClearHints()
         if hint:
             for var, val in self._hint_values(hint).items():
                 self.model.AddHint(var, val)
         solver = self.settings.make_solver(time_limit)
+        if hint:
+            solver.parameters.num_workers = 1
+            solver.parameters.interleave_search = False
         status = solver.Solve(self.model)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         return solver.StatusName(status), self._read(solver) if found else None

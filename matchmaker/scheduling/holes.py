@@ -1,9 +1,20 @@
 """Fewest holes for a fixed selection of meetings.
 
-The meetings to hold are fixed; only their slots change. The model puts each participant's
-meetings in a window ``[lo, lo + k - 1 + idle]`` with integer slots, ``AllDifferent`` and a
-cumulative table limit: CP-SAT propagates this far better than time-indexed booleans with
-"run start" literals, whose linear relaxation is useless for holes.
+The meetings to hold are fixed; only their slots change. Three steps, cheapest first:
+
+1. Single-meeting moves (local search), which scale to any size.
+2. A lower bound per participant (:func:`hole_lower_bounds`): from the free slots its meetings
+   may use, the fewest runs of busy slots that can hold them. A schedule reaching every
+   participant's bound is optimal, so CP-SAT first looks for one as a pure feasibility problem
+   (:func:`search_target`): integer slots with ``AllDifferent`` per participant, a cumulative
+   table limit, each participant without a forced hole inside a window ``[lo, lo + k - 1]``
+   and the others with counted runs of busy slots. Short randomised restarts (Luby) find such
+   schedules far more reliably than one long run.
+3. If there is none (or none found in time), the direct hole-counting model
+   (:class:`HolesModel` in ``min`` mode): per participant first and last slot, runs of busy
+   slots counted with "run start" literals, ``holes = runs - 1``, at least the participant's
+   bound, at most its idle slots ``last - first + 1 - k``, and at least one when it has an idle
+   slot. Solved from the best schedule as a hint.
 """
 
 from __future__ import annotations
@@ -11,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -22,6 +33,9 @@ from matchmaker.scheduling.instance import Instance
 
 #: Above this many meetings only the local search runs.
 INTERVAL_MODEL_LIMIT = 3000
+
+#: Deterministic time (CP-SAT work units, about seconds) of the first restart of the searches.
+RESTART_BASE = 0.5
 
 
 def total_holes(inst: Instance, sol: Mapping[int, int]) -> int:
@@ -43,37 +57,103 @@ class HolesOutcome:
     holes : int
     optimal : bool
         Proven minimal for this selection of meetings.
+    lower_bound : int
+        Proven lower bound on the holes of any schedule of these meetings.
     phases : list of LevelOutcome
-    lns_moves, lns_improvements : int
     """
 
     solution: dict[int, int]
     holes: int
     optimal: bool
     phases: list[LevelOutcome]
-    lns_moves: int = 0
-    lns_improvements: int = 0
+    lower_bound: int = 0
 
 
-class IntervalModel:
-    """Slots as integers: each participant's meetings inside ``[lo, lo + k - 1 + idle]``.
+def _incidence(inst: Instance, meetings: Iterable[int]) -> dict[int, list[int]]:
+    inc: dict[int, list[int]] = defaultdict(list)
+    for i in meetings:
+        inc[inst.pa[i]].append(i)
+        if inst.pb[i] != inst.pa[i]:
+            inc[inst.pb[i]].append(i)
+    return inc
 
-    ``t[i]`` is the slot of meeting ``i``; per participant ``AllDifferent`` over its meetings;
-    a cumulative constraint caps meetings per slot at ``tables``. With ``k`` meetings a
-    participant spans at least ``k`` slots; ``idle`` counts the extra ones and ``hole`` is true
-    when ``idle > 0``. Minimising the number of participants with a hole is a relaxation of the
-    holes objective (a participant with a hole has at least one), so its bound is a valid lower
-    bound on holes, and schedules reaching it are optimal. A second level minimises idle slots,
-    which merges runs.
+
+def _fits_window(inst: Instance, ii: list[int], lo: int, hi: int) -> bool:
+    """Whether meetings ``ii`` can take distinct slots of ``lo..hi`` (bipartite matching)."""
+    owner: dict[int, int] = {}
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for s in inst.dom[i]:
+            if lo <= s <= hi and s not in seen:
+                seen.add(s)
+                if s not in owner or augment(owner[s], seen):
+                    owner[s] = i
+                    return True
+        return False
+
+    return all(augment(i, set()) for i in sorted(ii, key=lambda i: len(inst.dom[i])))
+
+
+def participant_hole_bound(inst: Instance, ii: list[int]) -> int:
+    """Return a lower bound on the holes of one participant whose meetings are ``ii``.
+
+    The slots its meetings may use form maximal runs; ``k`` meetings need at least as many of
+    the longest runs as it takes to hold ``k`` slots, and each further run is a hole. When that
+    allows no hole, the bound is still 1 if no window of ``k`` consecutive slots can give every
+    meeting a slot of its own (a meeting bound to the morning and one to the late afternoon).
+    """
+    k = len(ii)
+    if k < 2:
+        return 0
+    avail = sorted(set().union(*(inst.dom[i] for i in ii)))
+    runs: list[int] = []
+    prev = None
+    for s in avail:
+        if prev is not None and s == prev + 1:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+        prev = s
+    held = used = 0
+    for length in sorted(runs, reverse=True):
+        held += length
+        used += 1
+        if held >= k:
+            break
+    bound = used - 1
+    if bound == 0 and not any(
+        _fits_window(inst, ii, lo, lo + k - 1) for lo in range(avail[0], avail[-1] - k + 2)
+    ):
+        bound = 1
+    return bound
+
+
+def hole_lower_bounds(inst: Instance, meetings: Iterable[int]) -> dict[int, int]:
+    """Return each participant's lower bound on holes when all of ``meetings`` are held.
+
+    Valid for every schedule of these meetings (tables, partners and precedence are ignored).
+    """
+    return {q: participant_hole_bound(inst, ii) for q, ii in _incidence(inst, meetings).items()}
+
+
+class HolesModel:
+    """CP-SAT model of slots for a fixed set of meetings, all placed.
+
+    ``t[i]`` is the slot of meeting ``i``; per participant ``AllDifferent``; a cumulative
+    constraint caps meetings per slot at ``tables``; precedence as ``t[j] < t[i]``. Caps per
+    participant are not modelled: the set of meetings must already respect them.
 
     Parameters
     ----------
     inst : Instance
-    meetings : iterable of int
-        The meetings to place (all of them are placed).
+    meetings : list of int
     settings : SolverSettings
-    zero_holes : bool
-        Forbid idle slots altogether (a pure feasibility problem).
+    bounds : dict of int to int, optional
+        Per participant lower bound on holes (:func:`hole_lower_bounds`).
+    mode : str
+        ``target``: every participant has at most its bound of holes (a feasibility problem;
+        participants with bound 0 have their meetings in ``[lo, lo + k - 1]``); ``place``: no
+        hole constraint (a placement of all meetings); ``min``: minimise the total of holes.
     """
 
     def __init__(
@@ -81,10 +161,13 @@ class IntervalModel:
         inst: Instance,
         meetings: list[int],
         settings: SolverSettings,
-        zero_holes: bool = False,
+        bounds: Mapping[int, int] | None = None,
+        mode: str = "min",
     ) -> None:
         self.inst = inst
         self.settings = settings
+        self.mode = mode
+        bounds = dict(bounds or {})
         m = self.model = cp_model.CpModel()
         n_slots = inst.n_slots
         self.t = {
@@ -92,92 +175,141 @@ class IntervalModel:
             for i in meetings
         }
         ivs = [m.NewFixedSizeIntervalVar(v, 1, f"iv{i}") for i, v in self.t.items()]
-        m.AddCumulative(ivs, [1] * len(ivs), inst.n_tables)
+        if len(ivs) > inst.n_tables:
+            m.AddCumulative(ivs, [1] * len(ivs), inst.n_tables)
         for i in meetings:
             for j in inst.before[i]:
                 if j in self.t:
                     m.Add(self.t[j] < self.t[i])
-        inc: dict[int, list[int]] = defaultdict(list)
-        for i in meetings:
-            inc[inst.pa[i]].append(i)
-            inc[inst.pb[i]].append(i)
-        self.lo: dict[int, cp_model.IntVar] = {}
-        self.idle: dict[int, cp_model.IntVar] = {}
-        self.hole: dict[int, cp_model.IntVar] = {}
-        for q, ii in sorted(inc.items()):
+        self.x: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.inc = _incidence(inst, meetings)
+        self.holes: dict[int, cp_model.IntVar] = {}
+        self.first: dict[int, cp_model.IntVar] = {}
+        self.last: dict[int, cp_model.IntVar] = {}
+        self.start: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.busy: dict[tuple[int, int], cp_model.IntVar] = {}
+        for q, ii in sorted(self.inc.items()):
             ts = [self.t[i] for i in ii]
-            if len(ts) > 1:
-                m.AddAllDifferent(ts)
             k = len(ii)
-            if k < 2:
+            if k > 1:
+                m.AddAllDifferent(ts)
+            if k < 2 or mode == "place":
                 continue
-            lo = m.NewIntVar(1, n_slots - k + 1, f"lo{q}")
-            self.lo[q] = lo
-            slack = n_slots - k
-            if slack == 0 or zero_holes:
+            bound = bounds.get(q, 0)
+            if mode == "target" and bound == 0:
+                lo = m.NewIntVar(1, n_slots - k + 1, f"lo{q}")
                 for v in ts:
                     m.Add(v >= lo)
                     m.Add(v <= lo + k - 1)
                 continue
-            idle = m.NewIntVar(0, slack, f"idle{q}")
-            hole = m.NewBoolVar(f"hole{q}")
-            m.Add(idle <= slack * hole)
-            self.idle[q], self.hole[q] = idle, hole
-            for v in ts:
-                m.Add(v >= lo)
-                m.Add(v <= lo + k - 1 + idle)
-        self.inc = inc
+            runs = self._runs(q, ii)
+            if mode == "target":
+                m.Add(sum(runs) <= bound + 1)
+                continue
+            first = m.NewIntVar(1, n_slots, f"first{q}")
+            last = m.NewIntVar(1, n_slots, f"last{q}")
+            m.AddMinEquality(first, ts)
+            m.AddMaxEquality(last, ts)
+            self.first[q], self.last[q] = first, last
+            h = m.NewIntVar(bound, max(bound, n_slots), f"h{q}")
+            m.Add(h == sum(runs) - 1)
+            # Holes never exceed the idle slots inside the span, and an idle slot makes one.
+            m.Add(h <= last - first + 1 - k)
+            m.Add(last - first + 1 - k <= n_slots * h)
+            self.holes[q] = h
+        self.objective = sum(self.holes.values())
 
-    def add_single_gap(self) -> None:
-        """Allow each participant one gap only, so that holes equal participants with a hole.
+    def _lit(self, i: int, s: int) -> cp_model.IntVar:
+        """Return the literal ``t[i] == s``."""
+        key = (i, s)
+        if key not in self.x:
+            b = self.model.NewBoolVar(f"x{i}_{s}")
+            self.model.Add(self.t[i] == s).OnlyEnforceIf(b)
+            self.model.Add(self.t[i] != s).OnlyEnforceIf(b.Not())
+            self.x[key] = b
+        return self.x[key]
 
-        The ``idle`` free slots of a participant then form one run ``[gap, gap + idle - 1]``
-        inside its window; with the level fixed, solving ``holes`` again turns a schedule where
-        some participant has two runs of free slots into one with exactly one.
-        """
+    def _runs(self, q: int, ii: list[int]) -> list[cp_model.IntVar]:
+        """Return "a run of busy slots starts at s" literals of participant ``q``."""
+        m, inst = self.model, self.inst
+        busy: list[cp_model.IntVar | int] = [0] * (inst.n_slots + 2)
+        for s in range(1, inst.n_slots + 1):
+            lits = [self._lit(i, s) for i in ii if s in inst.dom[i]]
+            if len(lits) == 1:
+                busy[s] = lits[0]
+            elif lits:
+                b = m.NewBoolVar(f"b{q}_{s}")
+                m.Add(b == sum(lits))
+                busy[s] = b
+                self.busy[(q, s)] = b
+        starts = []
+        for s in range(1, inst.n_slots + 1):
+            cur, prev = busy[s], busy[s - 1]
+            if isinstance(cur, int):
+                continue
+            if isinstance(prev, int):
+                starts.append(cur)
+                continue
+            st = m.NewBoolVar(f"st{q}_{s}")
+            m.AddBoolOr([st, cur.Not(), prev])
+            m.AddImplication(st, cur)
+            m.AddImplication(st, prev.Not())
+            self.start[(q, s)] = st
+            starts.append(st)
+        return starts
+
+    def add_hint(self, hint: Mapping[int, int]) -> None:
+        """Hint a schedule of the meetings (every auxiliary variable too)."""
         m = self.model
-        for q, idle in self.idle.items():
-            gap = m.NewIntVar(1, self.inst.n_slots, f"gap{q}")
-            for i in self.inc[q]:
-                early = m.NewBoolVar(f"early{q}_{i}")
-                m.Add(self.t[i] < gap).OnlyEnforceIf(early)
-                m.Add(self.t[i] >= gap + idle).OnlyEnforceIf(early.Not())
-
-    def solve(
-        self, objective: str, time_limit: float, hint: Mapping[int, int]
-    ) -> tuple[LevelOutcome, dict[int, int] | None]:
-        """Minimise ``holes`` (participants with a hole) or ``idle`` slots; keep the value."""
-        m = self.model
-        expr = sum(self.hole.values()) if objective == "holes" else sum(self.idle.values())
-        m.Minimize(expr)
         m.ClearHints()
-        busy: dict[int, list[int]] = defaultdict(list)
+        busy: dict[int, set[int]] = defaultdict(set)
         for i, v in self.t.items():
             m.AddHint(v, hint[i])
-        for q, ii in self.inc.items():
-            busy[q] = [hint[i] for i in ii]
-        for q, lo in self.lo.items():
-            m.AddHint(lo, min(busy[q]))
-        for q, idle in self.idle.items():
-            span = max(busy[q]) - min(busy[q]) + 1 - len(busy[q])
-            m.AddHint(idle, span)
-            m.AddHint(self.hole[q], int(span > 0))
+            busy[self.inst.pa[i]].add(hint[i])
+            busy[self.inst.pb[i]].add(hint[i])
+        for (i, s), v in self.x.items():
+            m.AddHint(v, int(hint[i] == s))
+        for (q, s), v in self.busy.items():
+            m.AddHint(v, int(s in busy[q]))
+        for (q, s), v in self.start.items():
+            m.AddHint(v, int(s in busy[q] and s - 1 not in busy[q]))
+        for q, v in self.first.items():
+            m.AddHint(v, min(busy[q]))
+        for q, v in self.last.items():
+            m.AddHint(v, max(busy[q]))
+        for q, v in self.holes.items():
+            m.AddHint(v, count_holes(busy[q]))
+
+    def read(self, solver: cp_model.CpSolver) -> dict[int, int]:
+        """Return the slot of each meeting in the solver's solution."""
+        return {i: solver.Value(v) for i, v in self.t.items()}
+
+    def minimise(
+        self, time_limit: float, hint: Mapping[int, int], lower: int = 0
+    ) -> tuple[LevelOutcome, dict[int, int] | None]:
+        """Minimise the total of holes from ``hint``; ``lower`` is a known lower bound."""
+        m = self.model
+        if lower > 0:
+            m.Add(self.objective >= lower)
+        m.Minimize(self.objective)
+        self.add_hint(hint)
         t0 = time.perf_counter()
         solver = self.settings.make_solver(time_limit)
+        # Interleaved workers exchange solutions and bounds after every chunk: measured several
+        # times faster here than the default batches, and still deterministic.
+        solver.parameters.interleave_batch_size = 1
         status = solver.Solve(m)
         secs = time.perf_counter() - t0
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return LevelOutcome(f"interval:{objective}", -1, 0, False, secs), None
-        value = round(solver.ObjectiveValue())
-        m.Add(expr <= value)
+            return LevelOutcome("holes:min", -1, lower, False, secs), None
         out = LevelOutcome(
-            f"interval:{objective}",
-            value,
-            round(solver.BestObjectiveBound()),
+            "holes:min",
+            round(solver.ObjectiveValue()),
+            max(lower, round(solver.BestObjectiveBound())),
             status == cp_model.OPTIMAL,
             secs,
         )
-        return out, {i: solver.Value(v) for i, v in self.t.items()}
+        return out, self.read(solver)
 
 
 def _luby(k: int) -> int:
@@ -194,21 +326,28 @@ def _luby(k: int) -> int:
     return 2**seq
 
 
-def find_zero_holes(
-    inst: Instance, meetings: list[int], settings: SolverSettings, time_limit: float
+def search_target(
+    inst: Instance,
+    meetings: list[int],
+    settings: SolverSettings,
+    time_limit: float,
+    bounds: Mapping[int, int] | None,
 ) -> tuple[str, dict[int, int] | None, float]:
-    """Look for a schedule without holes with restarted randomised searches.
+    """Place all ``meetings`` with at most ``bounds[q]`` holes per participant.
 
-    A zero-hole schedule is a feasibility problem with strong propagation, but the search time is
-    heavy-tailed: short single-worker runs with randomised branching and a Luby schedule of time
-    limits, each with its own seed derived from ``settings.seed``, find one far more reliably than
-    one long run. With two or more workers two searches run side by side in threads (CP-SAT
-    releases the GIL); the first to succeed stops the other.
+    With ``bounds=None`` any placement will do. A feasibility problem with strong propagation,
+    but its search time is heavy-tailed: short single-worker runs with randomised branching and
+    a Luby schedule of deterministic-time limits, each with its own seed derived from
+    ``settings.seed``, find a solution far more reliably than one long run. With two or more
+    workers two searches run side by side in threads (CP-SAT releases the GIL). The result is
+    deterministic: the lower-numbered search wins, so a search that succeeds only stops the
+    searches numbered after it, and restarts end on deterministic time (the wall clock only
+    caps them).
 
     Returns
     -------
     str
-        ``found``, ``infeasible`` (no zero-hole schedule exists) or ``unknown``.
+        ``found``, ``infeasible`` (no such schedule exists) or ``unknown``.
     dict or None
         The schedule when found.
     float
@@ -216,31 +355,26 @@ def find_zero_holes(
     """
     t0 = time.perf_counter()
     lanes = max(1, min(2, settings.workers))
-    base = 0.5
+    mode = "place" if bounds is None else "target"
+    models = [HolesModel(inst, meetings, settings, bounds, mode) for _ in range(lanes)]
     attempt = 0
     while True:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0.05:
             return "unknown", None, time.perf_counter() - t0
-        limit = min(left, base * _luby(attempt // lanes))
-        seeds = [settings.seed * 7919 + attempt + j for j in range(lanes)]
-        attempt += lanes
-        results: list[tuple[int, dict[int, int] | None]] = [(0, None)] * lanes
+        limit = RESTART_BASE * _luby(attempt // lanes)
         solvers = []
-        models = []
-        for seed in seeds:
-            model = IntervalModel(inst, meetings, settings, zero_holes=True)
+        for j in range(lanes):
             solver = cp_model.CpSolver()
             p = solver.parameters
             p.num_workers = 1
-            p.random_seed = seed
-            # Restarts end on deterministic time (reproducible), the wall clock only caps them.
+            p.random_seed = settings.seed * 7919 + attempt + j
             p.max_deterministic_time = limit
             p.max_time_in_seconds = left
             p.search_branching = cp_model.RANDOMIZED_SEARCH
             solvers.append(solver)
-            models.append(model)
-
+        attempt += lanes
+        results: list[tuple[int, dict[int, int] | None]] = [(cp_model.UNKNOWN, None)] * lanes
         if lanes == 1:
             _run_lane(0, solvers, models, results)
         else:
@@ -259,20 +393,49 @@ def find_zero_holes(
             return "infeasible", None, time.perf_counter() - t0
 
 
+def reach_bounds(
+    inst: Instance,
+    meetings: list[int],
+    settings: SolverSettings,
+    time_limit: float,
+    bounds: Mapping[int, int],
+    name: str,
+) -> tuple[dict[int, int] | None, int, LevelOutcome]:
+    """Run :func:`search_target` with the participants' bounds and report it as a phase.
+
+    Returns
+    -------
+    dict or None
+        A schedule reaching every bound (optimal) when found.
+    int
+        The proven lower bound on holes: the sum of the bounds, plus one when the search proved
+        that no schedule reaches them all.
+    LevelOutcome
+    """
+    verdict, found, secs = search_target(inst, meetings, settings, time_limit, bounds)
+    lower = sum(bounds.values()) + (verdict == "infeasible")
+    out = LevelOutcome(name, lower if found is not None else -1, lower, found is not None, secs)
+    return found, lower, out
+
+
 def _run_lane(
     k: int,
     solvers: list[cp_model.CpSolver],
-    models: list[IntervalModel],
+    models: list[HolesModel],
     results: list[tuple[int, dict[int, int] | None]],
 ) -> None:
-    """Run search ``k`` of :func:`find_zero_holes`; stop the others once it has a verdict."""
+    """Run search ``k`` of :func:`search_target`; stop the later searches once it has a verdict.
+
+    Earlier searches keep running (they win when they succeed within their own limit), except
+    after a proof of infeasibility, which stops every search.
+    """
     status = solvers[k].Solve(models[k].model)
     sol = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        sol = {i: solvers[k].Value(v) for i, v in models[k].t.items()}
+        sol = models[k].read(solvers[k])
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE, cp_model.INFEASIBLE):
-        for other in solvers:
-            if other is not solvers[k]:
+        for j, other in enumerate(solvers):
+            if j > k or status == cp_model.INFEASIBLE:
                 other.StopSearch()
     results[k] = (status, sol)
 
@@ -362,49 +525,34 @@ def minimise_holes(
     best_h = total_holes(inst, best)
     phases: list[LevelOutcome] = []
     if best_h == 0 or not best:
-        return HolesOutcome(best, best_h, True, phases)
+        return HolesOutcome(best, best_h, True, phases, 0)
+    meetings = sorted(best)
+    bounds = hole_lower_bounds(inst, meetings)
+    lower = sum(bounds.values())
     t_ls = time.perf_counter()
-    moved = local_search_holes(inst, best, 0.3 * time_limit)
+    moved = local_search_holes(inst, best, 0.2 * time_limit)
     if total_holes(inst, moved) < best_h:
         best, best_h = moved, total_holes(inst, moved)
-    phases.append(LevelOutcome("local:holes", best_h, 0, False, time.perf_counter() - t_ls))
-    if best_h == 0:
-        return HolesOutcome(best, 0, True, phases)
-    if len(best) > INTERVAL_MODEL_LIMIT:
-        # CP-SAT does not even load a hint for thousands of meetings in the time left.
-        return HolesOutcome(best, best_h, False, phases)
-    left = time_limit - (time.perf_counter() - t0)
-    verdict, zero, secs = find_zero_holes(inst, sorted(best), settings, 0.6 * left)
     phases.append(
-        LevelOutcome(
-            "interval:zero",
-            0 if zero else -1,
-            1 if verdict == "infeasible" else 0,
-            zero is not None,
-            secs,
-        )
+        LevelOutcome("holes:local", best_h, lower, best_h <= lower, time.perf_counter() - t_ls)
     )
-    if zero is not None:
-        return HolesOutcome(zero, total_holes(inst, zero), True, phases)
-    model = IntervalModel(inst, sorted(best), settings)
+    if best_h <= lower or len(best) > INTERVAL_MODEL_LIMIT:
+        # CP-SAT does not even load a hint for thousands of meetings in the time left.
+        return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
     left = time_limit - (time.perf_counter() - t0)
-    # Most of the time goes to this level: it stops early when proven, and only then does a
-    # schedule with a participant having two gaps need the single-gap pass below.
-    out, found = model.solve("holes", max(0.05, 0.95 * left), best)
+    found, lower, out = reach_bounds(inst, meetings, settings, 0.5 * left, bounds, "holes:target")
     phases.append(out)
-    lower = max(1 if verdict == "infeasible" else 0, out.bound)
     if found is not None:
-        # Single-meeting moves often merge the runs of participants the model left with a hole.
-        found = local_search_holes(inst, found, 0.05 * time_limit)
-    if found is not None and total_holes(inst, found) <= best_h:
-        best, best_h = found, total_holes(inst, found)
+        return HolesOutcome(found, total_holes(inst, found), True, phases, lower)
     left = time_limit - (time.perf_counter() - t0)
-    if found is not None and out.optimal and best_h > lower and left > 0.05:
-        model.add_single_gap()
-        out2, found2 = model.solve("holes", left, best)
-        phases.append(out2)
-        if found2 is not None:
-            found2 = local_search_holes(inst, found2, 0.05 * time_limit)
-        if found2 is not None and total_holes(inst, found2) <= best_h:
-            best, best_h = found2, total_holes(inst, found2)
-    return HolesOutcome(best, best_h, best_h <= lower, phases)
+    if left <= 0.05 or best_h <= lower:
+        return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
+    model = HolesModel(inst, meetings, settings, bounds, "min")
+    out, found = model.minimise(left, best, lower)
+    phases.append(out)
+    lower = max(lower, out.bound)
+    if found is not None:
+        found = local_search_holes(inst, found, 0.05 * time_limit)
+        if total_holes(inst, found) <= best_h:
+            best, best_h = found, total_holes(inst, found)
+    return HolesOutcome(best, best_h, best_h <= lower, phases, lower)

@@ -7,28 +7,34 @@ Pipeline
 --------
 1. Compile the problem (locks, frozen slots) and diagnose required meetings that cannot be placed.
 2. Greedy schedule (with one-level ejection repair): always valid; the fallback and first hint.
-   When it misses required meetings, CP-SAT looks for a placement of all of them first.
+   When it misses required meetings, CP-SAT places all of them first: a restarted search for a
+   placement where every participant has no more holes than its lower bound (at B2B brokerage
+   events, where every meeting is required, that is already the optimal schedule), else any
+   placement (time-indexed feasibility model).
 3. Selection: the degree-capped matching (b-matching) relaxation, solved lexicographically as a
    HiGHS MIP (no slots); its optimum bounds fairness and score. Its LP relaxation bounds the
    score of any schedule and is reported as ``lp_bound``.
-4. Fit the selection into slots: greedy colouring with ejections, then a CP-SAT feasibility model
-   if needed. If every selected meeting fits, fairness and score are proven optimal without any
-   optimisation over slots; otherwise the room left is filled greedily.
+4. Fit the selection into slots: greedy colouring with ejections; the few meetings it misses are
+   fitted by re-slotting only their neighbourhood (small CP-SAT feasibility models, the rest
+   fixed), then, if needed, a CP-SAT feasibility model over the whole selection. If every
+   selected meeting fits, fairness and score are proven optimal without any optimisation over
+   slots; otherwise the room left is filled greedily.
 5. Small problems (up to ``FULL_MODEL_LIMIT`` meeting-slot pairs): the time-indexed CP-SAT model
    over all candidates solves the levels not yet proven.
 6. Holes, for the chosen meetings (see :mod:`matchmaker.scheduling.holes`): local moves, a
-   restarted search for a schedule without holes, then an interval model.
+   per-participant lower bound, a restarted search for a schedule reaching it, then the direct
+   hole-counting model (first/last slot, runs of busy slots) from the best schedule.
 7. Tables are numbered per slot afterwards (they are interchangeable).
 
 Holes are minimised for the selected meetings only: other selections with the same fairness and
 score are not explored (ties in score are rare with real scores).
 
-Determinism: with ``workers=1`` every CP-SAT run is sequential with a fixed ``random_seed`` and the
-zero-hole restarts end on deterministic time, so the same problem and seed give the same schedule
-whenever no phase is cut by the wall clock (small problems). With more workers the CP-SAT runs use
-``interleave_search`` (deterministic), but the two zero-hole searches race in threads and the
-first to succeed wins. A phase cut by the wall clock returns the best schedule found so far, which
-can differ between runs on a loaded machine.
+Determinism: every CP-SAT run has a fixed ``random_seed``; with several workers the runs use
+``interleave_search`` (deterministic), and the two restarted searches that run side by side in
+threads pick the lower-numbered search's result, whichever finishes first. So the same problem
+and seed give the same schedule whenever no phase is cut by the wall clock. A phase cut by the
+wall clock returns the best schedule found so far, which can differ between runs on a loaded
+machine.
 """
 
 from __future__ import annotations
@@ -43,12 +49,15 @@ from matchmaker.scheduling.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.check import count_holes
 from matchmaker.scheduling.cpsat import LevelOutcome, SlotModel, SolverSettings
 from matchmaker.scheduling.greedy import greedy_schedule
-from matchmaker.scheduling.holes import minimise_holes
+from matchmaker.scheduling.holes import hole_lower_bounds, minimise_holes, reach_bounds
 from matchmaker.scheduling.instance import Instance, Lock, compile_instance
 from matchmaker.scheduling.problem import SCORE_SCALE, Problem
 
 #: Above this many (meeting, slot) pairs the slot model only covers the selected meetings.
 FULL_MODEL_LIMIT = 25_000
+
+#: Seconds of the time limit kept back from the holes phase (CP-SAT stops a little late).
+HOLES_RESERVE = 0.15
 
 
 @dataclass
@@ -256,18 +265,7 @@ def solve(
         # The greedy missed required meetings: look for a placement of all of them first (a
         # feasibility problem CP-SAT solves fast); only if there is none do they become soft.
         core = sorted(set(inst.required_feasible()) | set(inst.locked))
-        feas = SlotModel(inst, core, settings, place_all=True)
-        t_feas = time.perf_counter()
-        verdict, placed = feas.find_feasible(max(0.05, 0.25 * clock.left()))
-        phases.append(
-            LevelOutcome(
-                "required:feasible",
-                int(placed is not None),
-                1,
-                verdict != "UNKNOWN",
-                time.perf_counter() - t_feas,
-            )
-        )
+        placed = _place_core(inst, core, settings, clock, phases)
         if placed is not None:
             required_placed = placed
             best = greedy_schedule(inst, start=placed)
@@ -303,11 +301,26 @@ def solve(
     # the selection, which then only adds meetings around them).
     colour = greedy_schedule(inst, subset=selected, place_all=True, start=required_placed)
     if len(colour) < len(selected) and clock.left() > 0.1:
+        # The greedy colouring usually misses a handful: re-slot only their neighbourhood.
+        t_col = time.perf_counter()
+        repaired = _repair_fit(inst, selected, colour, settings, 0.15 * clock.left())
+        phases.append(
+            LevelOutcome(
+                "slots:fit-repair",
+                len(repaired or colour),
+                len(selected),
+                repaired is not None,
+                time.perf_counter() - t_col,
+            )
+        )
+        if repaired is not None:
+            colour = repaired
+    if len(colour) < len(selected) and clock.left() > 0.1:
         # Slots for exactly the selected meetings: a feasibility problem, far easier for CP-SAT
         # than optimising the score over slots.
         t_col = time.perf_counter()
         fit = SlotModel(inst, selected, settings, place_all=True)
-        verdict, placed = fit.find_feasible(max(0.05, 0.4 * clock.left()), colour)
+        _verdict, placed = fit.find_feasible(max(0.05, 0.4 * clock.left()), colour)
         phases.append(
             LevelOutcome(
                 "slots:fit-selection",
@@ -364,10 +377,10 @@ def solve(
         status = "feasible"
         consider(sol)
     holes_opt = False
-    if clock.left() > 0.05:
+    if clock.left() > HOLES_RESERVE:
         # Phase 2: slots for the chosen meetings, fewest holes. Other selections with the same
         # fairness and score are not explored (ties in score are rare with real scores).
-        ho = minimise_holes(inst, best, settings, max(0.05, clock.left() - 0.05))
+        ho = minimise_holes(inst, best, settings, max(0.05, clock.left() - HOLES_RESERVE))
         phases.extend(ho.phases)
         if ho.phases:
             status = "feasible"
@@ -404,6 +417,90 @@ def solve(
             extra.append(slot_out["score"].bound / SCORE_SCALE)
         score_bound = min([x for x in (lp, *extra) if x is not None], default=None)
     return _result(inst, best, clock, lp, score_bound, optimal, holes_opt, status, seed, phases)
+
+
+def _repair_fit(
+    inst: Instance,
+    selected: list[int],
+    colour: Mapping[int, int],
+    settings: SolverSettings,
+    time_limit: float,
+) -> dict[int, int] | None:
+    """Fit the selected meetings the greedy colouring missed by re-slotting their neighbourhood.
+
+    The meetings of the missed meetings' participants (one hop) and of those meetings' other
+    participants (two hops, then three) are freed; everything else stays where the greedy put
+    it. Each neighbourhood is a small CP-SAT feasibility problem (the time-indexed model with the
+    rest as background). Returns the full schedule, or ``None`` when no neighbourhood worked.
+    """
+    t0 = time.perf_counter()
+    missing = [i for i in selected if i not in colour]
+    by_person: dict[int, list[int]] = defaultdict(list)
+    for i in colour:
+        by_person[inst.pa[i]].append(i)
+        by_person[inst.pb[i]].append(i)
+    people = {q for i in missing for q in (inst.pa[i], inst.pb[i])}
+    free: set[int] = set()
+    for _hop in range(3):
+        grown = {i for q in people for i in by_person[q] if i not in inst.locked}
+        if grown <= free and free:
+            break
+        free |= grown
+        people |= {q for i in free for q in (inst.pa[i], inst.pb[i])}
+        if len(free) > len(colour) // 2:
+            return None
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0.02:
+            return None
+        background = {i: s for i, s in colour.items() if i not in free}
+        model = SlotModel(inst, [*free, *missing], settings, place_all=True, background=background)
+        verdict, placed = model.find_feasible(left / 2, {i: colour[i] for i in free})
+        if placed is not None and len(placed) == len(free) + len(missing):
+            return {**background, **placed}
+        if verdict == "UNKNOWN":
+            return None
+    return None
+
+
+def _place_core(
+    inst: Instance,
+    core: list[int],
+    settings: SolverSettings,
+    clock: _Clock,
+    phases: list[LevelOutcome],
+) -> dict[int, int] | None:
+    """Place every required (and locked) meeting, with as few holes as cheaply possible.
+
+    First the restarted search for a placement where every participant has no more holes than
+    its lower bound (when the required meetings are the whole problem, as at B2B brokerage
+    events, that is the optimal schedule); then any placement (the time-indexed feasibility
+    model). Returns ``None`` when neither finds one in time.
+    """
+    count: dict[int, int] = defaultdict(int)
+    for i in core:
+        count[inst.pa[i]] += 1
+        count[inst.pb[i]] += 1
+    # The search places every meeting and knows no caps: only when the caps allow them all.
+    if all(c <= inst.cap[q] for q, c in count.items()):
+        bounds = hole_lower_bounds(inst, core)
+        budget = max(0.05, 0.3 * clock.left())
+        placed, _lower, out = reach_bounds(inst, core, settings, budget, bounds, "required:target")
+        phases.append(out)
+        if placed is not None:
+            return placed
+    feas = SlotModel(inst, core, settings, place_all=True)
+    t_feas = time.perf_counter()
+    verdict, placed = feas.find_feasible(max(0.05, 0.25 * clock.left()))
+    phases.append(
+        LevelOutcome(
+            "required:feasible",
+            int(placed is not None),
+            1,
+            verdict != "UNKNOWN",
+            time.perf_counter() - t_feas,
+        )
+    )
+    return placed
 
 
 def _level_value(key: tuple[int, int, int, int], name: str) -> int:
