@@ -166,7 +166,15 @@ def read_versions() -> tuple[int, int]:
     session = db.session()
     if any(session.info.get(key) for key in services.PENDING_KEYS):
         return services.current_versions(services.PROFILES_VERSION, services.TAXONOMY_VERSION)
-    rows = dict(session.connection().execute(_VERSIONS_SQL, _VERSION_NAMES).tuples().all())
+    if session.in_transaction():
+        connection = session.connection()
+    else:
+        # Nothing read or written yet in this request (an anonymous visitor): read without
+        # a transaction, which saves PostgreSQL the BEGIN and ROLLBACK round trips. The
+        # directory page only reads, and the version is read before anything derived
+        # from it, so each statement seeing the latest commit is all it needs.
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    rows = dict(connection.execute(_VERSIONS_SQL, _VERSION_NAMES).tuples().all())
     return (
         rows.get(services.PROFILES_VERSION, 0),
         rows.get(services.TAXONOMY_VERSION, 0),
