@@ -41,7 +41,13 @@ PROFILE_FIELDS = (
 )
 SOLUTION_FIELDS = ("title", "description", "maturity", "references", "pricing")
 PROFILES_VERSION = "profiles"
-# Sectors and categories change only through migrations; those bump this version.
+# Sectors and categories change only through migrations. A migration that changes them must
+# bump this version, so running workers reload their cached lists (directory/cache.py):
+#   UPDATE data_versions SET version = version + 1 WHERE name = 'taxonomy';
+#   INSERT INTO data_versions (name, version) SELECT 'taxonomy', 1
+#     WHERE NOT EXISTS (SELECT 1 FROM data_versions WHERE name = 'taxonomy');
+# on upgrade and on downgrade (the counter only grows). No migration adds the row up front:
+# a restore (core/backup.py) needs data_versions empty in a new database.
 TAXONOMY_VERSION = "taxonomy"
 SORTS = {
     "name": (Profile.name.asc(), Profile.id.asc()),
