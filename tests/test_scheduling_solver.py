@@ -16,7 +16,9 @@ from matchmaker.scheduling import InvalidLockError, Problem, check, evaluate, re
 from matchmaker.scheduling.__main__ import main as cli_main
 from matchmaker.scheduling.__main__ import process_age
 from matchmaker.scheduling.check import count_holes
-from matchmaker.scheduling.holes import hole_lower_bounds
+from matchmaker.scheduling.cpsat import SolverSettings
+from matchmaker.scheduling.greedy import greedy_schedule
+from matchmaker.scheduling.holes import hole_lower_bounds, lns_holes, total_holes
 from matchmaker.scheduling.instance import compile_instance
 
 REPO = Path(__file__).resolve().parents[1]
@@ -205,6 +207,19 @@ def test_a_forced_hole_is_a_lower_bound() -> None:
     assert result.holes == 1
     assert result.holes_optimal
     assert not result.required_unplaced
+
+
+def test_neighbourhood_search_keeps_the_meetings_and_removes_holes() -> None:
+    prob = load("conference.json")
+    inst = compile_instance(Problem.from_dict(prob))
+    start = greedy_schedule(inst)
+    better, steps, improved = lns_holes(inst, start, SolverSettings(workers=1), 1.0)
+    assert steps > 0
+    assert set(better) == set(start)
+    assert total_holes(inst, better) <= total_holes(inst, start)
+    assert improved == 0 or total_holes(inst, better) < total_holes(inst, start)
+    ids = [m.id for m in Problem.from_dict(prob).meetings]
+    assert check(prob, [{"id": ids[i], "slot": s} for i, s in better.items()]) == []
 
 
 # -- check() mirrors the judge ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from matchmaker.scheduling.problem import Problem
 from matchmaker.scheduling.solver import solve
 
 #: Seconds kept back for numbering tables, writing the schedule and exiting.
-EXIT_RESERVE = 0.3
+EXIT_RESERVE = 0.5
 
 
 def process_age() -> float:

@@ -195,6 +195,9 @@ class SlotModel(_LexModel):
     background : mapping of int to int, optional
         Meetings fixed at these slots outside the model (used by large-neighbourhood search):
         they occupy their participants, tables and count in the holes.
+    outside_load : mapping of int to int, optional
+        Tables taken per slot by further fixed meetings that are not in ``background`` (they
+        share no participant and no precedence with the model's meetings).
     """
 
     def __init__(
@@ -205,6 +208,7 @@ class SlotModel(_LexModel):
         soft_required: bool = False,
         place_all: bool = False,
         background: Mapping[int, int] | None = None,
+        outside_load: Mapping[int, int] | None = None,
     ) -> None:
         super().__init__(settings)
         self.inst = inst
@@ -220,11 +224,9 @@ class SlotModel(_LexModel):
             bg_count[inst.pa[i]] += 1
             bg_count[inst.pb[i]] += 1
         self.bg_busy = bg_busy
-        after: dict[int, list[int]] = defaultdict(list)
-        if bg:
-            for k, bs in enumerate(inst.before):
-                for j in bs:
-                    after[j].append(k)
+        for s, n in (outside_load or {}).items():
+            bg_load[s] += n
+        after = inst.successors() if bg else {}
         self.subset = sorted(i for i in set(subset) if inst.dom[i] and i not in bg)
         self.x: dict[int, dict[int, cp_model.IntVar]] = {}
         per_ps: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)

@@ -19,6 +19,7 @@ The meetings to hold are fixed; only their slots change. Three steps, cheapest f
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import defaultdict
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from matchmaker.scheduling.check import count_holes
-from matchmaker.scheduling.cpsat import LevelOutcome, SolverSettings
+from matchmaker.scheduling.cpsat import LevelOutcome, SlotModel, SolverSettings
 from matchmaker.scheduling.instance import Instance
 
 #: Above this many meetings only the local search runs.
@@ -36,6 +37,10 @@ INTERVAL_MODEL_LIMIT = 3000
 
 #: Deterministic time (CP-SAT work units, about seconds) of the first restart of the searches.
 RESTART_BASE = 0.5
+
+#: Meetings freed per large-neighbourhood step, and its CP-SAT deterministic-time limit.
+LNS_SIZE = 20
+LNS_WORK = 0.02
 
 
 def total_holes(inst: Instance, sol: Mapping[int, int]) -> int:
@@ -499,6 +504,107 @@ def local_search_holes(inst: Instance, sol: Mapping[int, int], time_limit: float
     return cur
 
 
+def lns_holes(
+    inst: Instance,
+    sol: Mapping[int, int],
+    settings: SolverSettings,
+    time_limit: float,
+    lower: int = 0,
+) -> tuple[dict[int, int], int, int]:
+    """Large-neighbourhood search on holes: re-slot a neighbourhood, keep the rest.
+
+    Each step frees about ``LNS_SIZE`` meetings: either those of a participant with a hole and
+    of its partners, or those of two slots (so meetings can swap slots when the tables are
+    full). The time-indexed model (:class:`SlotModel` with the rest as background) minimises
+    the holes of the freed participants from the current schedule as a hint, on one worker with
+    a deterministic-time limit and a seed per step; a schedule with no more holes replaces the
+    current one (sideways moves let the search drift). Scales to any problem size: each step
+    only sees its neighbourhood.
+
+    Returns
+    -------
+    dict of int to int
+        The best schedule.
+    int
+        Steps run.
+    int
+        Steps that removed holes.
+    """
+    t0 = time.perf_counter()
+    rng = random.Random(settings.seed)  # noqa: S311 (a search order, not a secret)
+    cur = dict(sol)
+    # The meetings never change, only their slots: keep per participant and per slot indexes
+    # and update them on each accepted step (a step costs its neighbourhood, not the problem).
+    by_person = _incidence(inst, cur)
+    by_slot: dict[int, set[int]] = defaultdict(set)
+    for i, s in cur.items():
+        by_slot[s].add(i)
+    p_holes = {q: count_holes(cur[i] for i in ii) for q, ii in by_person.items()}
+    cur_h = sum(p_holes.values())
+    succ = inst.successors()
+    one = SolverSettings(workers=1, seed=settings.seed, deterministic=True)
+    steps = improved = 0
+    while cur_h > lower:
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0.05:
+            break
+        free: set[int] = set()
+        if steps % 3 == 2 and len(by_slot) > 1:
+            for s in rng.sample(sorted(by_slot), 2):
+                ii = sorted(by_slot[s])
+                free.update(rng.sample(ii, min(len(ii), LNS_SIZE // 2)))
+        else:
+            queue = [rng.choice(sorted(q for q, h in p_holes.items() if h))]
+            seen = set(queue)
+            while queue and len(free) < LNS_SIZE:
+                q = queue.pop(0)
+                mine = by_person[q]
+                free.update(mine)
+                partners = sorted({inst.pa[i] + inst.pb[i] - q for i in mine} - seen)
+                rng.shuffle(partners)
+                seen.update(partners)
+                queue.extend(partners)
+        free -= set(inst.locked)
+        steps += 1
+        if not free:
+            continue
+        people = {q for i in free for q in (inst.pa[i], inst.pb[i])}
+        # Background: the other meetings of these people and precedence partners; every other
+        # meeting only takes a table.
+        background = {i: cur[i] for q in people for i in by_person[q] if i not in free}
+        for i in free:
+            for j in (*inst.before[i], *succ.get(i, ())):
+                if j in cur and j not in free:
+                    background[j] = cur[j]
+        outside = {s: len(ii) for s, ii in by_slot.items()}
+        for i in (*free, *background):
+            outside[cur[i]] -= 1
+        one.seed = settings.seed * 104729 + steps
+        model = SlotModel(
+            inst,
+            sorted(free),
+            one,
+            place_all=True,
+            background=background,
+            outside_load=outside,
+        )
+        _out, found = model.solve_level("holes", left, cur, det_limit=LNS_WORK)
+        if found is None or len(found) != len(free):
+            continue
+        new_holes = {q: count_holes(found.get(i, cur[i]) for i in by_person[q]) for q in people}
+        delta = sum(new_holes.values()) - sum(p_holes[q] for q in people)
+        if delta > 0:
+            continue
+        improved += delta < 0
+        cur_h += delta
+        p_holes.update(new_holes)
+        for i, s in found.items():
+            by_slot[cur[i]].discard(i)
+            by_slot[s].add(i)
+            cur[i] = s
+    return cur, steps, improved
+
+
 def minimise_holes(
     inst: Instance,
     sol: Mapping[int, int],
@@ -536,23 +642,41 @@ def minimise_holes(
     phases.append(
         LevelOutcome("holes:local", best_h, lower, best_h <= lower, time.perf_counter() - t_ls)
     )
-    if best_h <= lower or len(best) > INTERVAL_MODEL_LIMIT:
-        # CP-SAT does not even load a hint for thousands of meetings in the time left.
-        return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
+    if best_h <= lower:
+        return HolesOutcome(best, best_h, True, phases, lower)
+    if len(best) <= INTERVAL_MODEL_LIMIT:
+        # Whole-problem models; above the limit CP-SAT does not even load a hint in time.
+        left = time_limit - (time.perf_counter() - t0)
+        found, lower, out = reach_bounds(
+            inst, meetings, settings, 0.25 * left, bounds, "holes:target"
+        )
+        phases.append(out)
+        if found is not None:
+            return HolesOutcome(found, total_holes(inst, found), True, phases, lower)
+        left = time_limit - (time.perf_counter() - t0)
+        if left <= 0.05 or best_h <= lower:
+            return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
+        model = HolesModel(inst, meetings, settings, bounds, "min")
+        out, found = model.minimise(0.4 * left, best, lower)
+        phases.append(out)
+        lower = max(lower, out.bound)
+        if found is not None:
+            found = local_search_holes(inst, found, 0.05 * time_limit)
+            if total_holes(inst, found) <= best_h:
+                best, best_h = found, total_holes(inst, found)
     left = time_limit - (time.perf_counter() - t0)
-    found, lower, out = reach_bounds(inst, meetings, settings, 0.5 * left, bounds, "holes:target")
-    phases.append(out)
-    if found is not None:
-        return HolesOutcome(found, total_holes(inst, found), True, phases, lower)
-    left = time_limit - (time.perf_counter() - t0)
-    if left <= 0.05 or best_h <= lower:
-        return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
-    model = HolesModel(inst, meetings, settings, bounds, "min")
-    out, found = model.minimise(left, best, lower)
-    phases.append(out)
-    lower = max(lower, out.bound)
-    if found is not None:
-        found = local_search_holes(inst, found, 0.05 * time_limit)
+    if best_h > lower and left > 0.1:
+        t_lns = time.perf_counter()
+        found, steps, better = lns_holes(inst, best, settings, left, lower)
         if total_holes(inst, found) <= best_h:
             best, best_h = found, total_holes(inst, found)
+        phases.append(
+            LevelOutcome(
+                f"holes:lns({steps} steps, {better} better)",
+                best_h,
+                lower,
+                best_h <= lower,
+                time.perf_counter() - t_lns,
+            )
+        )
     return HolesOutcome(best, best_h, best_h <= lower, phases, lower)

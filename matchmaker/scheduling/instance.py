@@ -95,6 +95,7 @@ class Instance:
     incident: list[list[int]] = field(default_factory=list)
     reasons: dict[int, str] = field(default_factory=dict)
     overload: dict[int, str] = field(default_factory=dict)
+    _after: dict[int, list[int]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_meetings(self) -> int:
@@ -104,6 +105,16 @@ class Instance:
     def candidates(self) -> list[int]:
         """Return meetings that have at least one possible slot."""
         return [i for i, d in enumerate(self.dom) if d]
+
+    def successors(self) -> dict[int, list[int]]:
+        """Return, per meeting, the meetings that must take place after it (computed once)."""
+        if self._after is None:
+            after: dict[int, list[int]] = defaultdict(list)
+            for k, bs in enumerate(self.before):
+                for j in bs:
+                    after[j].append(k)
+            self._after = dict(after)
+        return self._after
 
     def required_feasible(self) -> list[int]:
         """Return required meetings not already known to be impossible."""
