@@ -337,6 +337,7 @@ def search_target(
     settings: SolverSettings,
     time_limit: float,
     bounds: Mapping[int, int] | None,
+    salt: int = 0,
 ) -> tuple[str, dict[int, int] | None, float]:
     """Place all ``meetings`` with at most ``bounds[q]`` holes per participant.
 
@@ -347,7 +348,8 @@ def search_target(
     workers two searches run side by side in threads (CP-SAT releases the GIL). The result is
     deterministic: the lower-numbered search wins, so a search that succeeds only stops the
     searches numbered after it, and restarts end on deterministic time (the wall clock only
-    caps them).
+    caps them). ``salt`` changes the seeds, so that a second search on the same meetings does
+    not repeat the first.
 
     Returns
     -------
@@ -373,7 +375,7 @@ def search_target(
             solver = cp_model.CpSolver()
             p = solver.parameters
             p.num_workers = 1
-            p.random_seed = settings.seed * 7919 + attempt + j
+            p.random_seed = settings.seed * 7919 + salt * 1_000_003 + attempt + j
             p.max_deterministic_time = limit
             p.max_time_in_seconds = left
             p.search_branching = cp_model.RANDOMIZED_SEARCH
@@ -405,6 +407,7 @@ def reach_bounds(
     time_limit: float,
     bounds: Mapping[int, int],
     name: str,
+    salt: int = 0,
 ) -> tuple[dict[int, int] | None, int, LevelOutcome]:
     """Run :func:`search_target` with the participants' bounds and report it as a phase.
 
@@ -417,7 +420,7 @@ def reach_bounds(
         that no schedule reaches them all.
     LevelOutcome
     """
-    verdict, found, secs = search_target(inst, meetings, settings, time_limit, bounds)
+    verdict, found, secs = search_target(inst, meetings, settings, time_limit, bounds, salt)
     lower = sum(bounds.values()) + (verdict == "infeasible")
     out = LevelOutcome(name, lower if found is not None else -1, lower, found is not None, secs)
     return found, lower, out
@@ -610,6 +613,7 @@ def minimise_holes(
     sol: Mapping[int, int],
     settings: SolverSettings,
     time_limit: float,
+    salt: int = 0,
 ) -> HolesOutcome:
     """Re-slot the meetings of ``sol`` to have as few holes as possible.
 
@@ -621,6 +625,9 @@ def minimise_holes(
     settings : SolverSettings
     time_limit : float
         Seconds for the whole phase.
+    salt : int
+        Passed to :func:`search_target`: non-zero when the same meetings were searched before
+        (with salt 0), so that the search does not repeat itself.
 
     Returns
     -------
@@ -648,7 +655,7 @@ def minimise_holes(
         # Whole-problem models; above the limit CP-SAT does not even load a hint in time.
         left = time_limit - (time.perf_counter() - t0)
         found, lower, out = reach_bounds(
-            inst, meetings, settings, 0.25 * left, bounds, "holes:target"
+            inst, meetings, settings, 0.35 * left, bounds, "holes:target", salt=salt
         )
         phases.append(out)
         if found is not None:

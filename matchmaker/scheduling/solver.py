@@ -380,7 +380,12 @@ def solve(
     if clock.left() > HOLES_RESERVE:
         # Phase 2: slots for the chosen meetings, fewest holes. Other selections with the same
         # fairness and score are not explored (ties in score are rare with real scores).
-        ho = minimise_holes(inst, best, settings, max(0.05, clock.left() - HOLES_RESERVE))
+        # The required meetings were searched for with holes bounds already: when they are the
+        # whole schedule, search on with other seeds.
+        salt = int(set(best) == set(required_placed))
+        ho = minimise_holes(
+            inst, best, settings, max(0.05, clock.left() - HOLES_RESERVE), salt=salt
+        )
         phases.extend(ho.phases)
         if ho.phases:
             status = "feasible"
