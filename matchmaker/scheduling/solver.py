@@ -108,8 +108,9 @@ class Result:
     optimal : bool
         Required placement, fairness and score are proven optimal (lexicographically).
     holes_optimal : bool
-        Holes are also proven minimal for this selection of meetings (over all schedules with
-        the optimal fairness and score when the full model was used).
+        Holes are also proven minimal for this selection of meetings (by the participants'
+        lower bounds or CP-SAT's bound); other selections with the same fairness and score are
+        not explored.
     status : str
         ``optimal``, ``feasible`` (CP-SAT improved or confirmed the schedule without full proof)
         or ``greedy`` (the constructive schedule, nothing better found in time).
