@@ -32,15 +32,22 @@ from matchmaker.scheduling.check import count_holes
 from matchmaker.scheduling.cpsat import LevelOutcome, SlotModel, SolverSettings
 from matchmaker.scheduling.instance import Instance
 
-#: Above this many meetings only the local search runs.
+#: Above this many meetings no whole-problem CP-SAT model runs (only the neighbourhood search).
 INTERVAL_MODEL_LIMIT = 3000
+
+#: Up to this many meetings the direct hole-counting model runs on the whole problem (beyond,
+#: it makes no progress in the time left and the neighbourhood search gets all of it).
+MIN_MODEL_LIMIT = 400
 
 #: Deterministic time (CP-SAT work units, about seconds) of the first restart of the searches.
 RESTART_BASE = 0.5
 
-#: Meetings freed per large-neighbourhood step, and its CP-SAT deterministic-time limit.
+#: Meetings freed by the first large-neighbourhood step, and CP-SAT deterministic time per
+#: freed meeting. The size adapts: it grows while steps are solved to optimality and shrinks
+#: when they run out of time.
 LNS_SIZE = 20
-LNS_WORK = 0.02
+LNS_WORK = 0.001
+LNS_SIZES = (8, 400)
 
 
 def total_holes(inst: Instance, sol: Mapping[int, int]) -> int:
@@ -516,13 +523,13 @@ def lns_holes(
 ) -> tuple[dict[int, int], int, int]:
     """Large-neighbourhood search on holes: re-slot a neighbourhood, keep the rest.
 
-    Each step frees about ``LNS_SIZE`` meetings: either those of a participant with a hole and
-    of its partners, or those of two slots (so meetings can swap slots when the tables are
-    full). The time-indexed model (:class:`SlotModel` with the rest as background) minimises
-    the holes of the freed participants from the current schedule as a hint, on one worker with
-    a deterministic-time limit and a seed per step; a schedule with no more holes replaces the
-    current one (sideways moves let the search drift). Scales to any problem size: each step
-    only sees its neighbourhood.
+    Each step frees a neighbourhood of meetings (its size adapts, see ``LNS_SIZE``): either
+    those of a participant with a hole and of its partners, or those of two slots (so meetings
+    can swap slots when the tables are full). The time-indexed model (:class:`SlotModel` with
+    the rest as background) minimises the holes of the freed participants from the current
+    schedule as a hint, on one worker with a deterministic-time limit and a seed per step; a
+    schedule with no more holes replaces the current one (sideways moves let the search
+    drift). Scales to any problem size: each step only sees its neighbourhood.
 
     Returns
     -------
@@ -547,6 +554,7 @@ def lns_holes(
     succ = inst.successors()
     one = SolverSettings(workers=1, seed=settings.seed, deterministic=True)
     steps = improved = 0
+    size = LNS_SIZE
     while cur_h > lower:
         left = time_limit - (time.perf_counter() - t0)
         if left <= 0.05:
@@ -555,11 +563,11 @@ def lns_holes(
         if steps % 3 == 2 and len(by_slot) > 1:
             for s in rng.sample(sorted(by_slot), 2):
                 ii = sorted(by_slot[s])
-                free.update(rng.sample(ii, min(len(ii), LNS_SIZE // 2)))
+                free.update(rng.sample(ii, min(len(ii), size // 2)))
         else:
             queue = [rng.choice(sorted(q for q, h in p_holes.items() if h))]
             seen = set(queue)
-            while queue and len(free) < LNS_SIZE:
+            while queue and len(free) < size:
                 q = queue.pop(0)
                 mine = by_person[q]
                 free.update(mine)
@@ -591,11 +599,17 @@ def lns_holes(
             background=background,
             outside_load=outside,
         )
-        _out, found = model.solve_level("holes", left, cur, det_limit=LNS_WORK)
-        if found is None or len(found) != len(free):
-            continue
-        new_holes = {q: count_holes(found.get(i, cur[i]) for i in by_person[q]) for q in people}
-        delta = sum(new_holes.values()) - sum(p_holes[q] for q in people)
+        out, found = model.solve_level("holes", left, cur, det_limit=LNS_WORK * len(free))
+        delta = 1
+        if found is not None and len(found) == len(free):
+            new_holes = {q: count_holes(found.get(i, cur[i]) for i in by_person[q]) for q in people}
+            delta = sum(new_holes.values()) - sum(p_holes[q] for q in people)
+        # Adaptive size: a neighbourhood proven to hold nothing better was too small, one not
+        # solved in its work limit too large; one that removed holes was right.
+        if delta >= 0 and out.optimal:
+            size = min(LNS_SIZES[1], size + 1 + size // 10)
+        elif not out.optimal:
+            size = max(LNS_SIZES[0], size - 1 - size // 10)
         if delta > 0:
             continue
         improved += delta < 0
@@ -652,7 +666,7 @@ def minimise_holes(
     if best_h <= lower:
         return HolesOutcome(best, best_h, True, phases, lower)
     if len(best) <= INTERVAL_MODEL_LIMIT:
-        # Whole-problem models; above the limit CP-SAT does not even load a hint in time.
+        # Whole-problem search; above the limit CP-SAT does not even load a hint in time.
         left = time_limit - (time.perf_counter() - t0)
         found, lower, out = reach_bounds(
             inst, meetings, settings, 0.35 * left, bounds, "holes:target", salt=salt
@@ -660,30 +674,33 @@ def minimise_holes(
         phases.append(out)
         if found is not None:
             return HolesOutcome(found, total_holes(inst, found), True, phases, lower)
+    # Small problems: the direct model first (it often proves the optimum at once), then the
+    # neighbourhood search, then the direct model again from its result. Larger ones: only the
+    # neighbourhood search, which stops as soon as it reaches the lower bound.
+    whole = len(best) <= MIN_MODEL_LIMIT
+    stages = ["min", "lns", "min"] if whole else ["lns"]
+    shares = {0: 0.3, 1: 0.6, 2: 1.0} if whole else {0: 1.0}
+    for k, stage in enumerate(stages):
         left = time_limit - (time.perf_counter() - t0)
-        if left <= 0.05 or best_h <= lower:
-            return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
-        model = HolesModel(inst, meetings, settings, bounds, "min")
-        out, found = model.minimise(0.4 * left, best, lower)
-        phases.append(out)
-        lower = max(lower, out.bound)
-        if found is not None:
-            found = local_search_holes(inst, found, 0.05 * time_limit)
-            if total_holes(inst, found) <= best_h:
-                best, best_h = found, total_holes(inst, found)
-    left = time_limit - (time.perf_counter() - t0)
-    if best_h > lower and left > 0.1:
-        t_lns = time.perf_counter()
-        found, steps, better = lns_holes(inst, best, settings, left, lower)
-        if total_holes(inst, found) <= best_h:
-            best, best_h = found, total_holes(inst, found)
-        phases.append(
-            LevelOutcome(
+        if best_h <= lower or left <= 0.05:
+            break
+        budget = shares[k] * left
+        if stage == "min":
+            model = HolesModel(inst, meetings, settings, bounds, "min")
+            out, found = model.minimise(budget, best, lower)
+            lower = max(lower, out.bound)
+        else:
+            t_lns = time.perf_counter()
+            found, steps, better = lns_holes(inst, best, settings, budget, lower)
+            h = min(best_h, total_holes(inst, found))
+            out = LevelOutcome(
                 f"holes:lns({steps} steps, {better} better)",
-                best_h,
+                h,
                 lower,
-                best_h <= lower,
+                h <= lower,
                 time.perf_counter() - t_lns,
             )
-        )
+        phases.append(out)
+        if found is not None and total_holes(inst, found) <= best_h:
+            best, best_h = found, total_holes(inst, found)
     return HolesOutcome(best, best_h, best_h <= lower, phases, lower)
