@@ -41,6 +41,9 @@ CASES = [
     ("large", None, 50, ">= 99 % of the LP bound, <= 60 s, <= 4 GiB"),
 ]
 
+#: Time limit of each held-out-like b2bsp variant (as for the real b2bsp instances).
+VARIANT_LIMIT = 30
+
 
 def machine() -> str:
     """Describe the machine: cores, CPU model, load, Python and solver versions."""
@@ -148,6 +151,28 @@ def row(r: dict, target: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def variant_row(r: dict, bound: int, n_meetings: int) -> str:
+    """Format one variant result: instance, meetings, lower bound, holes, placed, judge, wall."""
+    v, st = r["verdict"], r["stats"]
+    phases = ", ".join(
+        f"{p['name']} {p['seconds']:.1f}s={p['value']}{'*' if p['optimal'] else ''}"
+        for p in st["phases"]
+        if p["name"].startswith(("holes:", "required:"))
+    )
+    holes = f"{v['holes']}{' (min)' if st['holes_optimal'] else ''}"
+    cells = [
+        r["name"],
+        str(n_meetings),
+        str(bound),
+        holes,
+        str(v["placed"]),
+        "ok" if r["judge_ok"] else "FAIL",
+        f"{r['wall']:.1f} s",
+        phases,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def write_section(lines: list[str]) -> None:
     """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
@@ -165,9 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", help="case names to run")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--no-variants", action="store_true", help="skip the b2bsp variants")
     args = parser.parse_args(argv)
     assert JUDGE.exists(), f"judge {JUDGE} not found"
     sys.path.insert(0, str(REPO / "bench"))
+    sys.path.insert(0, str(REPO))
+    from gen_b2b_variants import lower_bound, variants
     from gen_schedule_problems import generate
 
     info = machine()
@@ -188,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
             failed = failed or not r["judge_ok"]
             print(f"{name}: {r['summary']} | judge {json.dumps(r['verdict'])}", flush=True)
             results.append((r, target))
+        var_rows = []
+        for name, prob in ({} if args.no_variants else variants()).items():
+            if args.only and name not in args.only:
+                continue
+            problem = tmpdir / f"{name}.json"
+            problem.write_text(json.dumps(prob), encoding="utf-8")
+            r = run_case(name, problem, VARIANT_LIMIT, tmpdir)
+            failed = failed or not r["judge_ok"]
+            print(f"{name}: {r['summary']} | judge {json.dumps(r['verdict'])}", flush=True)
+            var_rows.append(variant_row(r, lower_bound(prob), len(prob["meetings"])))
     lines = [
         f"Recorded by `bench/bench_scheduling.py` on {datetime.date.today().isoformat()}; {info}.",
         "Each instance runs in its own process with the CLI defaults (2 CP-SAT workers, seed 0) "
@@ -212,10 +250,21 @@ def main(argv: list[str] | None = None) -> int:
         "| placed | judge | peak RSS | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(row(r, t) for r, t in results),
-        "",
-        "Phases (seconds, value, optimal):",
-        "",
     ]
+    if var_rows:
+        lines += [
+            "",
+            "Held-out-like variants of the b2bsp instances (`bench/gen_b2b_variants.py`: meetings "
+            "rewired keeping each firm's number of meetings, unavailable slots moved or added, "
+            "participants and meetings shuffled; every meeting required), same settings, "
+            f"{VARIANT_LIMIT} s each. Lower bound: the sum of the per-participant hole bounds; "
+            "holes equal to it are optimal.",
+            "",
+            "| instance | meetings | lower bound | holes | placed | judge | wall | phases |",
+            "|---|---|---|---|---|---|---|---|",
+            *var_rows,
+        ]
+    lines += ["", "Phases (seconds, value, optimal):", ""]
     for r, _t in results:
         phases = ", ".join(
             f"{p['name']} {p['seconds']:.2f}s={p['value']}{'*' if p['optimal'] else ''}"

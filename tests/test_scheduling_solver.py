@@ -332,6 +332,30 @@ def test_b2bsp_best_known_holes(tmp_path: Path, name: str, best_known: int) -> N
     assert verdict["holes"] == best_known
 
 
+def test_b2bsp_variant_keeps_degrees_and_reaches_its_lower_bound(tmp_path: Path) -> None:
+    """A held-out-like variant (bench/gen_b2b_variants.py) whose bound needs two holes."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from gen_b2b_variants import lower_bound, make_variant
+
+    base = load("b2bsp-forum-13.json")
+    prob = make_variant("forum-13", 5, 0.7, 8, 8)
+
+    def degrees(p: dict) -> list[int]:
+        deg: dict[str, int] = {}
+        for m in p["meetings"]:
+            for q in (m["a"], m["b"]):
+                deg[q] = deg.get(q, 0) + 1
+        return sorted(deg.values())
+
+    assert degrees(prob) == degrees(base)
+    assert lower_bound(prob) == 2
+    result = solve(prob, time_limit=20.0)
+    assert not result.required_unplaced
+    assert result.holes == 2
+    assert result.holes_optimal
+    assert judge(prob, result.to_dict(), tmp_path)["n_violations"] == 0
+
+
 @pytest.mark.slow
 def test_two_workers_same_seed_same_schedule() -> None:
     prob = load("b2bsp-forumt-14.json")

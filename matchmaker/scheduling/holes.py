@@ -39,6 +39,11 @@ INTERVAL_MODEL_LIMIT = 3000
 #: it makes no progress in the time left and the neighbourhood search gets all of it).
 MIN_MODEL_LIMIT = 400
 
+#: Share of the holes time for the search reaching every participant's bound, and share of
+#: what is left then for the direct hole-counting model (the neighbourhood search gets the rest).
+TARGET_SHARE = 0.25
+MIN_SHARE = 0.85
+
 #: Deterministic time (CP-SAT work units, about seconds) of the first restart of the searches.
 RESTART_BASE = 0.5
 
@@ -306,7 +311,8 @@ class HolesModel:
         m.Minimize(self.objective)
         self.add_hint(hint)
         t0 = time.perf_counter()
-        solver = self.settings.make_solver(time_limit)
+        # The same work limit as seconds: reproducible whenever the wall clock does not cut it.
+        solver = self.settings.make_solver(time_limit, det_limit=time_limit)
         # Interleaved workers exchange solutions and bounds after every chunk: measured several
         # times faster here than the default batches, and still deterministic.
         solver.parameters.interleave_batch_size = 1
@@ -669,17 +675,19 @@ def minimise_holes(
         # Whole-problem search; above the limit CP-SAT does not even load a hint in time.
         left = time_limit - (time.perf_counter() - t0)
         found, lower, out = reach_bounds(
-            inst, meetings, settings, 0.35 * left, bounds, "holes:target", salt=salt
+            inst, meetings, settings, TARGET_SHARE * left, bounds, "holes:target", salt=salt
         )
         phases.append(out)
         if found is not None:
             return HolesOutcome(found, total_holes(inst, found), True, phases, lower)
-    # Small problems: the direct model first (it often proves the optimum at once), then the
-    # neighbourhood search, then the direct model again from its result. Larger ones: only the
-    # neighbourhood search, which stops as soon as it reaches the lower bound.
+    # Small problems: the direct model gets most of the time (its interleaved portfolio, the
+    # core-based worker above all, reaches schedules the restarted target search misses and
+    # proves the optimum; it stops at the lower bound), then the neighbourhood search polishes
+    # its result. Larger ones: only the neighbourhood search, which stops as soon as it reaches
+    # the lower bound.
     whole = len(best) <= MIN_MODEL_LIMIT
-    stages = ["min", "lns", "min"] if whole else ["lns"]
-    shares = {0: 0.3, 1: 0.6, 2: 1.0} if whole else {0: 1.0}
+    stages = ["min", "lns"] if whole else ["lns"]
+    shares = {0: MIN_SHARE, 1: 1.0} if whole else {0: 1.0}
     for k, stage in enumerate(stages):
         left = time_limit - (time.perf_counter() - t0)
         if best_h <= lower or left <= 0.05:
