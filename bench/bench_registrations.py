@@ -27,7 +27,6 @@ import platform
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,9 +34,10 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, timedelta
-from datetime import time as clock
+from datetime import date
 from pathlib import Path
+
+from common import cpu_model, event_data, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,13 +54,6 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 SECTION = "## Registrations under concurrency"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Session:
@@ -152,25 +145,7 @@ def set_up(uri: str) -> dict:
     with app.app_context():
         upgrade()
         now = events.local_now()
-        event = events.create_event(
-            {
-                "title": "Benchmark-Konferenz",
-                "date": date.today() + timedelta(days=60),
-                "venue": "Cottbus",
-                "description": "",
-                "capacity": SEATS,
-                "registration_opens": now - timedelta(days=1),
-                "registration_closes": now + timedelta(days=30),
-                "first_slot": clock(10, 0),
-                "slot_minutes": 20,
-                "slot_count": 8,
-                "morning_slots": 4,
-                "breaks": [{"after_slot": 4, "minutes": 60, "label": "Mittag"}],
-                "table_count": 15,
-                "table_names": [],
-                "max_meetings": 6,
-            }
-        )
+        event = events.create_event(event_data("Benchmark-Konferenz", SEATS, now))
         # One cheap hash for all throwaway accounts keeps setup and logins from dominating.
         password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
         members = []
@@ -413,14 +388,7 @@ def run_backend(backend: str) -> dict:
 
 def machine() -> str:
     """Describe the machine: cores, CPU model, Python, load."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, "

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data" / "schedule"
@@ -47,14 +49,7 @@ VARIANT_LIMIT = 30
 
 def machine() -> str:
     """Describe the machine: cores, CPU model, load, Python and solver versions."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import ortools
     import scipy
 

@@ -38,7 +38,6 @@ import random
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,10 +46,11 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import date, timedelta
-from datetime import time as clock
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
+
+from common import cpu_model, event_data, free_port, log
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -95,23 +95,6 @@ DIRECTORY_URLS = [
     "/directory?q=KI&sort=name",
     "/directory?q=Qualit%C3%A4t+Bilder",
 ]
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def loadavg() -> float:
@@ -278,26 +261,8 @@ def soak_data(url: str) -> dict:
             raise SystemExit("the demo event has no published schedule")
         agenda_profiles = sorted(p for p in schedules.participants_of(version) if p)
         now = events.local_now()
-        event = events.create_event(
-            {
-                "title": "Soak-Test",
-                "date": date.today() + timedelta(days=60),
-                "venue": "Cottbus",
-                "description": "",
-                # the maximum; beyond it registrations still answer 201 (waiting list)
-                "capacity": 10_000,
-                "registration_opens": now - timedelta(days=1),
-                "registration_closes": now + timedelta(days=30),
-                "first_slot": clock(10, 0),
-                "slot_minutes": 20,
-                "slot_count": 8,
-                "morning_slots": 4,
-                "breaks": [{"after_slot": 4, "minutes": 60, "label": "Mittag"}],
-                "table_count": 15,
-                "table_names": [],
-                "max_meetings": 6,
-            }
-        )
+        # the maximum capacity; beyond it registrations still answer 201 (waiting list)
+        event = events.create_event(event_data("Soak-Test", 10_000, now))
         members = []
         for n in range(MEMBERS):
             user = User(email=f"soak{n}@bench.example", name=f"Soak {n}", is_organiser=False)
