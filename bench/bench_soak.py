@@ -784,10 +784,18 @@ def restart_pg() -> dict:
 # -- report --------------------------------------------------------------------------------
 
 
+NOTES = "### Notes (soak)"
+
+
 def write_section(text: str) -> None:
+    """Replace the section's measured part; keep its hand-written notes (from NOTES on)."""
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
+    found = pattern.search(current)
+    if found:
+        old = found.group(0)
+        notes = old[old.index(NOTES) :] if NOTES in old else ""
+        text = text.rstrip("\n") + "\n\n" + notes if notes else text
         updated = pattern.sub(lambda _m: text, current, count=1)
     else:
         updated = current.rstrip("\n") + "\n\n" + text
