@@ -2,11 +2,11 @@
 
 import contextlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from csrf_forms import log_in_with_csrf
 from fixtures_events import event_data as base_event_data
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc, func, select
@@ -503,12 +503,7 @@ def test_session_writes_need_the_csrf_header(app_factory, make_user, make_profil
         db.session.commit()
         event_id = event.id
         client = app.test_client()
-        page = client.get("/account/login").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        client.post(
-            "/account/login",
-            data={"email": user.email, "password": "geheimes-passwort", "csrf_token": csrf},
-        )
+        csrf = log_in_with_csrf(client, user.email)
         url = f"/api/v1/events/{event_id}/registrations"
         body = {"profile": "mine", "attendees": [{"name": "A", "email": "a@b.de"}]}
         refused = client.post(url, json=body)

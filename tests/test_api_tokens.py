@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from csrf_forms import log_in_with_csrf
 from sqlalchemy import select
 
 from matchmaker.api import services
@@ -136,12 +137,7 @@ def test_token_forms_need_csrf(app_factory, make_user):
         db.session.commit()
         token_id = token.id
         client = app.test_client()
-        page = client.get("/account/login").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        client.post(
-            "/account/login",
-            data={"email": user.email, "password": "geheimes-passwort", "csrf_token": csrf},
-        )
+        csrf = log_in_with_csrf(client, user.email)
         assert client.post("/account/tokens", data={"name": "x"}).status_code == 400
         assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 400
         assert (

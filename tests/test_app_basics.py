@@ -5,6 +5,7 @@ import re
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from csrf_forms import csrf_token
 from flask_migrate import downgrade, upgrade
 
 from matchmaker.core.catalogues import missing_translations
@@ -115,7 +116,7 @@ class TestWithCsrf:
 
     def test_register_and_create_profile_with_tokens(self, csrf_client):
         page = csrf_client.get("/account/register").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        token = csrf_token(page)
         response = csrf_client.post(
             "/account/register",
             data={
@@ -128,7 +129,7 @@ class TestWithCsrf:
         )
         assert response.status_code == 302
         form = csrf_client.get("/profiles/new").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+        token = csrf_token(form)
         created = csrf_client.post(
             "/profiles/new",
             data={

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from csrf_forms import csrf_token, log_in_with_csrf
 from fixtures_events import event_data as base_event_data
 from sqlalchemy import func, select
 
@@ -398,19 +399,14 @@ def test_forms_need_csrf_when_enabled(app_factory, make_user, make_profile):
     client = csrf_app.test_client()
     user = make_user()
     profile = make_profile(owner=user)
-    login_page = client.get("/account/login").get_data(as_text=True)
-    token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post(
-        "/account/login",
-        data={"email": user.email, "password": "geheimes-passwort", "csrf_token": token},
-    )
+    log_in_with_csrf(client, user.email)
     data = register_form(profile.id, ("Anna", "anna@example.de"))
     response = client.post(f"/events/{event_id}/register", data=data)
     assert response.status_code == 400
     with csrf_app.app_context():
         assert db.session.scalar(select(func.count(Registration.id))) == 0
     page = client.get(f"/events/{event_id}/register").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = csrf_token(page)
     response = client.post(f"/events/{event_id}/register", data={**data, "csrf_token": token})
     assert response.status_code == 302
 
