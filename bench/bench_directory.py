@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import cpu_model, free_port, log
+from common import Gunicorn, cpu_model, log
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -135,56 +134,21 @@ ANALYZE_PY = (
 # -- server and load ---------------------------------------------------------------------
 
 
-class Server:
+class Server(Gunicorn):
     def __init__(self, env: dict, workers: int, worker_class: str, threads: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(env)
-        env.update(
-            GUNICORN_BIND=f"127.0.0.1:{self.port}",
-            WEB_CONCURRENCY=str(workers),
-            GUNICORN_WORKER_CLASS=worker_class,
-            GUNICORN_THREADS=str(threads),
-            GUNICORN_ACCESSLOG="/dev/null",
-            GUNICORN_LOGLEVEL="warning",
-            # Worker recycling (5000 requests in production) would restart workers every few
-            # seconds under this load and cost the bare endpoint more than the directory.
-            GUNICORN_MAX_REQUESTS="0",
-        )
-        self.log = open(env["BENCH_WORKDIR"] + "/gunicorn.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.time() + 60
-        while True:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise SystemExit("gunicorn did not start; see gunicorn.log")
-            time.sleep(0.2)
+        log_path = Path(env["BENCH_WORKDIR"]) / "gunicorn.log"
+        super().__init__(env, workers, worker_class, threads, log_path, "warning")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        return self.get("/healthz")[0] == 200
 
     def get(self, path: str) -> tuple[int, str]:
         with urllib.request.urlopen(self.base + path, timeout=10) as response:  # noqa: S310
             return response.status, response.read().decode()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def wrk(url: str, seconds: int, connections: int, threads: int, script: Path) -> dict:

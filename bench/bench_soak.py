@@ -50,7 +50,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
-from common import cpu_model, event_data, free_port, log
+from common import Gunicorn, cpu_model, event_data, log
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -309,40 +309,15 @@ def soak_data(url: str) -> dict:
 # -- server --------------------------------------------------------------------------------
 
 
-class Server:
+class Server(Gunicorn):
+    startup_seconds = 90
+
     def __init__(self, env: dict, workers: int, threads: int, workdir: Path) -> None:
-        self.port = free_port()
-        env = dict(env)
-        env.update(
-            GUNICORN_BIND=f"127.0.0.1:{self.port}",
-            WEB_CONCURRENCY=str(workers),
-            GUNICORN_WORKER_CLASS="sync" if threads == 1 else "gthread",
-            GUNICORN_THREADS=str(threads),
-            GUNICORN_ACCESSLOG="/dev/null",  # "" makes gunicorn fail ("'' isn't writable")
-            GUNICORN_LOGLEVEL="info",
-            GUNICORN_MAX_REQUESTS="0",
-        )
-        self.log_path = workdir / "gunicorn.log"
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.time() + 90
-        while True:
-            try:
-                if raw_request(self.port, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise SystemExit(f"gunicorn did not start; see {self.log_path}")
-            time.sleep(0.2)
+        worker_class = "sync" if threads == 1 else "gthread"
+        super().__init__(env, workers, worker_class, threads, workdir / "gunicorn.log", "info")
+
+    def healthy(self) -> bool:
+        return raw_request(self.port, "GET", "/healthz")[0] == 200
 
     def workers(self) -> list[int]:
         """Return the pids of the master's children (the workers)."""
@@ -358,16 +333,6 @@ class Server:
             if ppid == self.process.pid:
                 children.append(int(entry))
         return sorted(children)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def rss_kib(pid: int) -> int | None:

@@ -3,11 +3,17 @@
 The scripts run as ``python bench/<script>.py``, so this directory is on ``sys.path``.
 """
 
+import signal
 import socket
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
 
 
 def log(message: str) -> None:
@@ -52,3 +58,68 @@ def event_data(title: str, capacity: int, now: datetime) -> dict:
         "table_names": [],
         "max_meetings": 6,
     }
+
+
+class Gunicorn:
+    """gunicorn serving the app with the project's gunicorn.conf.py on a free loopback port."""
+
+    startup_seconds = 60
+
+    def __init__(
+        self,
+        env: dict,
+        workers: int,
+        worker_class: str,
+        threads: int,
+        log_path: Path,
+        loglevel: str,
+    ) -> None:
+        self.port = free_port()
+        env = dict(env)
+        env.update(
+            GUNICORN_BIND=f"127.0.0.1:{self.port}",
+            WEB_CONCURRENCY=str(workers),
+            GUNICORN_WORKER_CLASS=worker_class,
+            GUNICORN_THREADS=str(threads),
+            GUNICORN_ACCESSLOG="/dev/null",  # "" makes gunicorn fail ("'' isn't writable")
+            GUNICORN_LOGLEVEL=loglevel,
+            # Worker recycling (every 5000 requests in production) would restart workers
+            # every few seconds under load and hide memory growth.
+            GUNICORN_MAX_REQUESTS="0",
+        )
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.time() + self.startup_seconds
+        while True:
+            try:
+                if self.healthy():
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise SystemExit(f"gunicorn did not start; see {log_path}")
+            time.sleep(0.2)
+
+    def healthy(self) -> bool:
+        """Return whether /healthz answers 200."""
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 40) -> None:
+        """Stop gunicorn gracefully, or kill it after ``timeout`` seconds."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
