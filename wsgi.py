@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from matchmaker import create_app
+from matchmaker.app import create_app
 
 app = create_app()

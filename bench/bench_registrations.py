@@ -135,8 +135,8 @@ def set_up(uri: str) -> dict:
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
 
-    from matchmaker import create_app
     from matchmaker.accounts.models import User
+    from matchmaker.app import create_app
     from matchmaker.directory import services as directory
     from matchmaker.events import services as events
     from matchmaker.extensions import db

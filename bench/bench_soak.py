@@ -238,15 +238,15 @@ def soak_data(url: str) -> dict:
     """Create the soak event, members with profiles and tokens; collect the request targets."""
     from sqlalchemy import select
 
-    from matchmaker import create_app
     from matchmaker.accounts.models import User
     from matchmaker.api import services as api
+    from matchmaker.app import create_app
     from matchmaker.directory import services as directory
     from matchmaker.directory.models import Profile
     from matchmaker.events import services as events
     from matchmaker.events.models import Event
     from matchmaker.extensions import db
-    from matchmaker.schedules import services as schedules
+    from matchmaker.scheduling import services as schedules
 
     app = create_app(
         {

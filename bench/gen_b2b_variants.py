@@ -137,10 +137,10 @@ def plain_cpsat(prob: dict, time_limit: float, workers: int = 2) -> tuple[int, i
     """
     from ortools.sat.python import cp_model
 
-    from matchmaker.scheduling.cpsat import SolverSettings
-    from matchmaker.scheduling.holes import HolesModel, hole_lower_bounds
-    from matchmaker.scheduling.instance import compile_instance
-    from matchmaker.scheduling.problem import Problem
+    from matchmaker.scheduling.solver.cpsat import SolverSettings
+    from matchmaker.scheduling.solver.holes import HolesModel, hole_lower_bounds
+    from matchmaker.scheduling.solver.instance import compile_instance
+    from matchmaker.scheduling.solver.problem import Problem
 
     inst = compile_instance(Problem.from_dict(prob))
     meetings = inst.candidates()
@@ -161,9 +161,9 @@ def plain_cpsat(prob: dict, time_limit: float, workers: int = 2) -> tuple[int, i
 
 def lower_bound(prob: dict) -> int:
     """Return the sum of the per-participant hole lower bounds (all meetings held)."""
-    from matchmaker.scheduling.holes import hole_lower_bounds
-    from matchmaker.scheduling.instance import compile_instance
-    from matchmaker.scheduling.problem import Problem
+    from matchmaker.scheduling.solver.holes import hole_lower_bounds
+    from matchmaker.scheduling.solver.instance import compile_instance
+    from matchmaker.scheduling.solver.problem import Problem
 
     inst = compile_instance(Problem.from_dict(prob))
     return sum(hole_lower_bounds(inst, inst.candidates()).values())

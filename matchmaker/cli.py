@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.extensions import db
-from matchmaker.schedules.cli import schedule
+from matchmaker.scheduling.cli import schedule
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from matchmaker import create_app
+from matchmaker.app import create_app
 from matchmaker.config import normalise_database_url
 from matchmaker.extensions import db
 

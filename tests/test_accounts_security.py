@@ -38,7 +38,7 @@ def test_session_cookie_flags(app_factory, make_user):
 
 
 def test_secure_cookies_by_default_in_production(monkeypatch, database_uri):
-    from matchmaker import create_app
+    from matchmaker.app import create_app
 
     monkeypatch.setenv("MATCHMAKER_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)

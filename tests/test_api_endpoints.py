@@ -195,7 +195,7 @@ def test_unsupported_method_names_allowed_ones(client, world):
 
 @pytest.fixture
 def published(world, make_profile):
-    from matchmaker.schedules.models import PUBLISHED, ScheduleMeeting, ScheduleVersion
+    from matchmaker.scheduling.models import PUBLISHED, ScheduleMeeting, ScheduleVersion
 
     third = make_profile(kind="startup", external_ref="su-2")
     version = ScheduleVersion(
@@ -248,7 +248,7 @@ def test_schedule_of_a_stranger_is_403_and_unpublished_is_404(client, world, mak
     db.session.commit()
     url = f"/api/v1/events/{world.event.id}/schedule"
     assert_error(client.get(url, headers=world.headers("organiser")), 404)
-    from matchmaker.schedules.models import PUBLISHED, ScheduleVersion
+    from matchmaker.scheduling.models import PUBLISHED, ScheduleVersion
 
     db.session.add(
         ScheduleVersion(event_id=world.event.id, number=1, status=PUBLISHED, problem={}, stats={})

@@ -84,7 +84,7 @@ def test_language_switch_rejects_offsite_redirects(client):
 
 
 def test_secret_key_required_in_production(monkeypatch, database_uri):
-    from matchmaker import create_app
+    from matchmaker.app import create_app
 
     monkeypatch.setenv("MATCHMAKER_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)

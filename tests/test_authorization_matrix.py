@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from test_events_services import event_data
 
-from matchmaker import create_app
+from matchmaker.app import create_app
 from matchmaker.extensions import db
 from tests.conftest import base_config, clone_database, template_from_uri
 
@@ -120,31 +120,31 @@ route("events.outbox", "/outbox", ORGANISERS)
 route("events.outbox_send", "/outbox/send", ORGANISERS, "POST")
 
 # schedules
-route("schedules.mine", "/agenda", MEMBERS)
-route("schedules.my_agenda", "/events/{event}/agenda/{sme}", OWNER)
-route("schedules.my_agenda_ics", "/events/{event}/agenda/{sme}.ics", OWNER)
-route("schedules.print_css", "/schedule-print.css", PUBLIC)
-route("schedules.overview", "/events/{event}/schedule", ORGANISERS)
-route("schedules.meeting", "/events/{event}/schedule/meetings/{meeting}", ORGANISERS)
+route("scheduling.mine", "/agenda", MEMBERS)
+route("scheduling.my_agenda", "/events/{event}/agenda/{sme}", OWNER)
+route("scheduling.my_agenda_ics", "/events/{event}/agenda/{sme}.ics", OWNER)
+route("scheduling.print_css", "/schedule-print.css", PUBLIC)
+route("scheduling.overview", "/events/{event}/schedule", ORGANISERS)
+route("scheduling.meeting", "/events/{event}/schedule/meetings/{meeting}", ORGANISERS)
 for name, path in [
-    ("schedules.agendas_pdf", "agendas.pdf"),
-    ("schedules.meetings_csv", "meetings.csv"),
-    ("schedules.print_agendas", "print/agendas"),
-    ("schedules.print_grid", "print/grid"),
-    ("schedules.print_tables", "print/tables"),
-    ("schedules.problem_json", "problem.json"),
-    ("schedules.schedule_json", "schedule.json"),
+    ("scheduling.agendas_pdf", "agendas.pdf"),
+    ("scheduling.meetings_csv", "meetings.csv"),
+    ("scheduling.print_agendas", "print/agendas"),
+    ("scheduling.print_grid", "print/grid"),
+    ("scheduling.print_tables", "print/tables"),
+    ("scheduling.problem_json", "problem.json"),
+    ("scheduling.schedule_json", "schedule.json"),
 ]:
     route(name, f"/events/{{event}}/schedule/{path}", ORGANISERS)
-route("schedules.add", "/events/{event}/schedule/add", ORGANISERS)
+route("scheduling.add", "/events/{event}/schedule/add", ORGANISERS)
 for name, path in [
-    ("schedules.add", "add"),
-    ("schedules.build", "build"),
-    ("schedules.meeting_action", "meeting-action"),
-    ("schedules.move", "move"),
-    ("schedules.publish", "publish"),
-    ("schedules.reoptimise", "reoptimise"),
-    ("schedules.swap", "swap"),
+    ("scheduling.add", "add"),
+    ("scheduling.build", "build"),
+    ("scheduling.meeting_action", "meeting-action"),
+    ("scheduling.move", "move"),
+    ("scheduling.publish", "publish"),
+    ("scheduling.reoptimise", "reoptimise"),
+    ("scheduling.swap", "swap"),
 ]:
     route(name, f"/events/{{event}}/schedule/{path}", ORGANISERS, "POST")
 
@@ -185,7 +185,7 @@ def build_world() -> dict:
     from matchmaker.directory import services as directory
     from matchmaker.events import services as events
     from matchmaker.events.models import Attendee
-    from matchmaker.schedules import services as schedules
+    from matchmaker.scheduling import services as schedules
 
     organiser = create_user("orga@welt.example", "Orga", PASSWORD, organiser=True)
     owner = create_user("owner@welt.example", "Owner", PASSWORD)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 DEMO = Path(__file__).resolve().parents[1] / "matchmaker" / "demo" / "lausitz.json"
 
 
@@ -29,8 +29,8 @@ def write(tmp_path, name, text) -> str:
 
 
 def test_import_matching_dev_file_twice_updates(runner):
-    source = SHARED / "matching-dev.json"
-    assert source.exists(), "the shared evaluation file must be present"
+    source = DATA / "matching-dev.json"
+    assert source.exists(), "tests/data/matching-dev.json must be present"
     result = runner.invoke(args=["import-profiles", str(source)])
     assert result.exit_code == 0, result.output
     assert "70 new" in result.output
@@ -129,7 +129,7 @@ def test_csv_import_with_line_numbers(runner, tmp_path):
 
 
 def test_free_text_sector_is_classified(runner):
-    runner.invoke(args=["import-profiles", str(SHARED / "matching-dev.json")])
+    runner.invoke(args=["import-profiles", str(DATA / "matching-dev.json")])
     solar = db.session.scalar(select(Profile).where(Profile.external_ref == "dev-sme-01"))
     assert solar.sector.code == "energy"
     assert solar.sector_detail == "Energy producer (photovoltaics)"

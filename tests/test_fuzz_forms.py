@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from matchmaker import create_app
+from matchmaker.app import create_app
 from matchmaker.extensions import db
 from tests.conftest import base_config, clone_database
 from tests.test_authorization_matrix import PASSWORD, ROUTES, fill, world_template  # noqa: F401

@@ -11,7 +11,7 @@ from matchmaker.directory import services as directory
 from matchmaker.extensions import db
 from matchmaker.matching import services
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_cache_refits_only_when_profiles_change(app_factory, make_profile, pair)
 
 
 def test_match_export_cli(runner):
-    runner.invoke(args=["import-profiles", str(SHARED / "matching-dev.json")])
+    runner.invoke(args=["import-profiles", str(DATA / "matching-dev.json")])
     result = runner.invoke(args=["match", "export", "--limit", "3", "--direction", "sme"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -199,7 +199,7 @@ def test_match_export_cli(runner):
 
 
 def test_match_evaluate_cli(runner):
-    result = runner.invoke(args=["match", "evaluate", str(SHARED / "matching-dev.json")])
+    result = runner.invoke(args=["match", "evaluate", str(DATA / "matching-dev.json")])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("engine")]
     assert len(lines) == 2

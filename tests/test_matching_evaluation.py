@@ -17,7 +17,7 @@ from matchmaker.matching.evaluation import (
     rank_by_score,
 )
 
-DEV_FILE = Path(__file__).resolve().parents[1].parent / "shared/data/matching-dev.json"
+DEV_FILE = Path(__file__).resolve().parent / "data" / "matching-dev.json"
 HELDOUT_FILE = Path(__file__).resolve().parents[1] / "bench/data/matching-heldout.json"
 
 

@@ -4,7 +4,7 @@ import pytest
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
 
 from matchmaker.extensions import db
-from matchmaker.schedules import services
+from matchmaker.scheduling import services
 
 MUELLER = "Bäckerei Müller GmbH"
 STADTWERKE = "Stadtwerke Spremberg"

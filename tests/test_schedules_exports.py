@@ -12,9 +12,9 @@ from pypdf import PdfReader
 
 from matchmaker.events.services import slot_times
 from matchmaker.extensions import db
-from matchmaker.schedules import services
-from matchmaker.schedules.exports import CSV_COLUMNS, PDF_BASE_URL, StaticOnlyFetcher
-from matchmaker.scheduling import check
+from matchmaker.scheduling import services
+from matchmaker.scheduling.exports import CSV_COLUMNS, PDF_BASE_URL, StaticOnlyFetcher
+from matchmaker.scheduling.solver import check
 
 MUELLER = "Bäckerei Müller GmbH"
 

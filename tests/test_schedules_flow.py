@@ -11,10 +11,10 @@ from matchmaker.events import services as events
 from matchmaker.events.models import MUST_MEET, NOT_INTERESTED, Attendee, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
-from matchmaker.schedules import services
-from matchmaker.schedules.models import PUBLISHED, REQUEST, SUPERSEDED, WISH, SchedulePrint
-from matchmaker.schedules.problem import meeting_key
-from matchmaker.scheduling import check
+from matchmaker.scheduling import services
+from matchmaker.scheduling.models import PUBLISHED, REQUEST, SUPERSEDED, WISH, SchedulePrint
+from matchmaker.scheduling.problem import meeting_key
+from matchmaker.scheduling.solver import check
 
 MUELLER = "Bäckerei Müller GmbH"
 STADTWERKE = "Stadtwerke Spremberg"

@@ -12,35 +12,33 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matchmaker.scheduling import InvalidLockError, Problem, check, evaluate, replan, solve
-from matchmaker.scheduling.__main__ import main as cli_main
-from matchmaker.scheduling.__main__ import process_age
-from matchmaker.scheduling.check import count_holes
-from matchmaker.scheduling.cpsat import SolverSettings
-from matchmaker.scheduling.greedy import greedy_schedule
-from matchmaker.scheduling.holes import hole_lower_bounds, lns_holes, total_holes
-from matchmaker.scheduling.instance import compile_instance
+from matchmaker.scheduling.solver import InvalidLockError, Problem, check, evaluate, replan, solve
+from matchmaker.scheduling.solver.__main__ import main as cli_main
+from matchmaker.scheduling.solver.__main__ import process_age
+from matchmaker.scheduling.solver.check import count_holes
+from matchmaker.scheduling.solver.cpsat import SolverSettings
+from matchmaker.scheduling.solver.greedy import greedy_schedule
+from matchmaker.scheduling.solver.holes import hole_lower_bounds, lns_holes, total_holes
+from matchmaker.scheduling.solver.instance import compile_instance
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DATA = SHARED / "data" / "schedule"
-JUDGE = SHARED / "tools" / "check_schedule.py"
+DATA = REPO / "tests" / "data" / "schedule"
+JUDGE = REPO / "tests" / "data" / "check_schedule.py"
 
 
 def load(name: str) -> dict:
-    """Read a shared problem; fail (never skip) when shared/ is missing."""
+    """Read a problem from tests/data/schedule."""
     path = DATA / name
-    assert path.exists(), f"shared problem {path} is missing"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def judge(problem: dict, schedule: dict, tmp_path: Path) -> dict:
-    """Run the shared judge on a schedule and return its verdict."""
+    """Run the independent judge (a copy of the shared one) on a schedule; return its verdict."""
     assert JUDGE.exists(), f"judge {JUDGE} is missing"
     p, s = tmp_path / "problem.json", tmp_path / "schedule.json"
     p.write_text(json.dumps(problem), encoding="utf-8")
     s.write_text(json.dumps(schedule), encoding="utf-8")
-    # The judge is the project's own shared tool, run with this interpreter.
+    # The judge runs as its own process with this interpreter.
     run = subprocess.run(  # noqa: S603
         [sys.executable, str(JUDGE), str(p), str(s)], capture_output=True, text=True, check=False
     )

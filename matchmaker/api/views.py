@@ -346,7 +346,7 @@ def event_detail(event_id: int):
 @bp.get("/events/<int:event_id>/schedule")
 def schedule(event_id: int):
     """Return the published schedule: all meetings for organisers, one's own for participants."""
-    from matchmaker.schedules import services as schedules
+    from matchmaker.scheduling import services as schedules
 
     user = auth.require_member()
     event = get_event(event_id)

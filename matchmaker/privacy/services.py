@@ -28,7 +28,7 @@ from matchmaker.events.models import (
 )
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
-from matchmaker.schedules.models import ScheduleMeeting
+from matchmaker.scheduling.models import ScheduleMeeting
 
 ANONYMOUS_EMAIL = "anonymised-{id}@invalid"
 

@@ -1,1 +1,0 @@
-"""The networking schedule in the app: build, edit, publish, re-plan, print and export."""

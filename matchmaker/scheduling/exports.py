@@ -1,0 +1,127 @@
+"""Exports of a schedule: CSV of all meetings, iCalendar per participant, PDF of the agendas.
+
+The PDF is rendered by WeasyPrint from the print page's HTML, whose CSS is inline. The URL
+fetcher serves only the app's own static files and refuses everything else, so rendering never
+reaches the network.
+"""
+
+import csv
+import io
+import mimetypes
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from matchmaker.directory.models import Profile
+from matchmaker.events.models import Event
+from matchmaker.events.services import slot_times
+from matchmaker.scheduling.models import ScheduleVersion
+from matchmaker.scheduling.services import agenda, why_line
+
+#: Base URL of the HTML handed to WeasyPrint; only ``/static/`` below it is ever served.
+PDF_BASE_URL = "http://matchmaker.invalid/"
+CSV_COLUMNS = (
+    "version",
+    "slot",
+    "start",
+    "end",
+    "table",
+    "organisation_a",
+    "kind_a",
+    "organisation_b",
+    "kind_b",
+    "score",
+    "origin",
+    "locked",
+    "why",
+)
+
+
+def meetings_csv(event: Event, version: ScheduleVersion) -> str:
+    """Return every meeting of a version as CSV (UTF-8 with BOM for spreadsheet programs)."""
+    times = slot_times(event)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for m in sorted(version.meetings, key=lambda m: (m.slot, m.table)):
+        start, end = times[m.slot - 1]
+        writer.writerow(
+            [
+                version.number,
+                m.slot,
+                start.strftime("%H:%M"),
+                end.strftime("%H:%M"),
+                event.table_label(m.table),
+                m.profile_a.name,
+                m.profile_a.kind,
+                m.profile_b.name,
+                m.profile_b.kind,
+                f"{m.score:.4f}",
+                m.origin,
+                "yes" if m.locked else "",
+                why_line(m),
+            ]
+        )
+    return "\ufeff" + out.getvalue()
+
+
+def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> bytes:
+    """Return a participant's meetings as an iCalendar file with Europe/Berlin times."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin"))
+    calendar = Calendar()
+    calendar.add("prodid", "-//Matchmaker//Networking schedule//DE")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{event.title} – {profile.name}")
+    stamp = datetime.now(UTC)
+    for row in agenda(event, version, profile.id):
+        if row.meeting is None:
+            continue
+        item = CalendarEvent()
+        uid = f"event-{event.id}-meeting-{row.meeting.key}-profile-{profile.id}@matchmaker"
+        item.add("uid", uid)
+        item.add("dtstamp", stamp)
+        item.add("dtstart", row.start.replace(tzinfo=zone))
+        item.add("dtend", row.end.replace(tzinfo=zone))
+        item.add("summary", _("Meeting with %(name)s", name=row.partner.name))
+        item.add("location", f"{event.venue} – " + _("Table %(table)s", table=row.table))
+        item.add("description", row.why)
+        # A new version with the same meeting updates the entry instead of duplicating it.
+        item.add("sequence", version.number)
+        calendar.add_component(item)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serve the app's static files to WeasyPrint; refuse every other URL."""
+
+    def __init__(self, static_folder: str) -> None:
+        super().__init__(allowed_protocols=("http",), allow_redirects=False)
+        self.static_folder = Path(static_folder).resolve()
+
+    def fetch(self, url, headers=None):
+        """Return a static file of the app, or raise for anything else."""
+        if not url.startswith(PDF_BASE_URL + "static/"):
+            raise ValueError(f"refusing to fetch {url}: only the app's static files")
+        relative = urlsplit(url).path.removeprefix("/static/")
+        path = (self.static_folder / relative).resolve()
+        if not path.is_file() or self.static_folder not in path.parents:
+            raise ValueError(f"no static file {relative}")
+        mime, _encoding = mimetypes.guess_type(path.name)
+        return URLFetcherResponse(
+            url, path.read_bytes(), {"Content-Type": mime or "application/octet-stream"}
+        )
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Render print-ready HTML to PDF without touching the network."""
+    fetcher = StaticOnlyFetcher(current_app.static_folder)
+    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf()

@@ -1,0 +1,227 @@
+"""Constructive schedules: fast, always valid, used as CP-SAT hints and as the fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from matchmaker.scheduling.solver.check import count_holes
+from matchmaker.scheduling.solver.instance import Instance
+
+
+class GreedyState:
+    """Partial schedule with the bookkeeping needed to place meetings one at a time.
+
+    Parameters
+    ----------
+    inst : Instance
+    """
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.busy: list[set[int]] = [set() for _ in inst.pid]
+        self.load = [0] * (inst.n_slots + 2)
+        self.slot: dict[int, int] = {}
+        self.after_of: list[list[int]] = [[] for _ in range(inst.n_meetings)]
+        for i, bs in enumerate(inst.before):
+            for j in bs:
+                self.after_of[j].append(i)
+
+    def feasible_slots(self, i: int) -> list[int]:
+        """Return the slots where meeting ``i`` fits now."""
+        inst = self.inst
+        a, b = inst.pa[i], inst.pb[i]
+        if i in self.slot or len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
+            return []
+        lo, hi = 0, inst.n_slots + 1
+        for j in inst.before[i]:
+            if j in self.slot:
+                lo = max(lo, self.slot[j])
+        for k in self.after_of[i]:
+            if k in self.slot:
+                hi = min(hi, self.slot[k])
+        ba, bb = self.busy[a], self.busy[b]
+        return [
+            s
+            for s in inst.dom[i]
+            if lo < s < hi and s not in ba and s not in bb and self.load[s] < inst.n_tables
+        ]
+
+    def cost(self, i: int, s: int) -> tuple[int, int, int]:
+        """Rank slot ``s`` for meeting ``i``: added holes, distance to other meetings, load."""
+        inst = self.inst
+        dh = 0
+        dist = 0
+        for q in (inst.pa[i], inst.pb[i]):
+            bs = self.busy[q]
+            if bs:
+                dh += count_holes([*bs, s]) - count_holes(bs)
+                dist += min(abs(s - t) for t in bs)
+        return (dh, dist, s)
+
+    def place(self, i: int, s: int) -> None:
+        """Put meeting ``i`` at slot ``s``."""
+        self.slot[i] = s
+        self.busy[self.inst.pa[i]].add(s)
+        self.busy[self.inst.pb[i]].add(s)
+        self.load[s] += 1
+
+    def remove(self, i: int) -> None:
+        """Take meeting ``i`` out of the schedule."""
+        s = self.slot.pop(i)
+        self.busy[self.inst.pa[i]].discard(s)
+        self.busy[self.inst.pb[i]].discard(s)
+        self.load[s] -= 1
+
+    def try_eject(self, i: int) -> bool:
+        """Place meeting ``i`` by moving the meetings in its way to other slots (one level)."""
+        inst = self.inst
+        a, b = inst.pa[i], inst.pb[i]
+        if len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
+            return False
+        at: dict[tuple[int, int], int] = {}
+        for j, s in self.slot.items():
+            if s in inst.dom[i]:
+                at[(inst.pa[j], s)] = j
+                at[(inst.pb[j], s)] = j
+        if inst.before[i]:
+            return False
+        by_slot: dict[int, list[int]] = {}
+        for j, s in self.slot.items():
+            by_slot.setdefault(s, []).append(j)
+        for s, blockers in self._blocker_sets(i, at, by_slot):
+            if any(j in inst.locked or inst.before[j] or self.after_of[j] for j in blockers):
+                continue
+            moved = {}
+            for j in blockers:
+                self.remove(j)
+            self.busy[a].add(s)
+            self.busy[b].add(s)
+            self.load[s] += 1
+            ok = True
+            for j in sorted(blockers):
+                options = [t for t in self.feasible_slots(j) if t != s]
+                if not options:
+                    ok = False
+                    break
+                t = min(options, key=lambda t, j=j: self.cost(j, t))
+                self.place(j, t)
+                moved[j] = t
+            self.busy[a].discard(s)
+            self.busy[b].discard(s)
+            self.load[s] -= 1
+            if ok:
+                self.place(i, s)
+                return True
+            for j in moved:
+                self.remove(j)
+            for j in blockers:
+                self.place(j, s)
+        return False
+
+    def _blocker_sets(
+        self, i: int, at: dict[tuple[int, int], int], by_slot: dict[int, list[int]]
+    ) -> list[tuple[int, set[int]]]:
+        """List (slot, meetings to move) that would free slot ``s`` for meeting ``i``."""
+        inst = self.inst
+        out = []
+        for s in inst.dom[i]:
+            blockers = {at[(q, s)] for q in (inst.pa[i], inst.pb[i]) if (q, s) in at}
+            if self.load[s] - len(blockers) < inst.n_tables:
+                if blockers:
+                    out.append((s, blockers))
+                continue
+            # The slot is full: also move one other meeting out of it.
+            for j in by_slot.get(s, [])[:8]:
+                if j not in blockers:
+                    out.append((s, blockers | {j}))
+        return out
+
+    def try_place(self, i: int) -> bool:
+        """Place meeting ``i`` at its best feasible slot, if any."""
+        slots = self.feasible_slots(i)
+        if not slots:
+            return False
+        self.place(i, min(slots, key=lambda s: self.cost(i, s)))
+        return True
+
+
+def greedy_schedule(
+    inst: Instance,
+    subset: Iterable[int] | None = None,
+    place_all: bool = False,
+    start: Mapping[int, int] | None = None,
+) -> dict[int, int]:
+    """Build a valid schedule greedily.
+
+    Order: locked meetings, required meetings (most constrained first), one good meeting for each
+    participant the fairness objective counts, then the rest by decreasing score. Each meeting goes
+    to the feasible slot that adds the fewest holes.
+
+    Parameters
+    ----------
+    inst : Instance
+    subset : iterable of int, optional
+        Only consider these meetings (default: all with a possible slot).
+    place_all : bool
+        Treat every meeting of ``subset`` like a required one (used to colour a selection).
+    start : mapping of int to int, optional
+        Meetings already placed (e.g. all required ones, found by CP-SAT); kept as they are.
+
+    Returns
+    -------
+    dict of int to int
+        Slot of each placed meeting.
+    """
+    st = GreedyState(inst)
+    pool = [i for i in (inst.candidates() if subset is None else subset) if inst.dom[i]]
+    for i, lk in inst.locked.items():
+        st.place(i, lk.slot)
+    for i, s in sorted((start or {}).items()):
+        if i not in st.slot:
+            st.place(i, s)
+    deg = [0] * len(inst.pid)
+    for i in pool:
+        deg[inst.pa[i]] += 1
+        deg[inst.pb[i]] += 1
+
+    def hardness(i: int) -> tuple[int, int, int]:
+        return (len(inst.dom[i]), -max(deg[inst.pa[i]], deg[inst.pb[i]]), i)
+
+    must = [i for i in pool if (place_all or inst.required[i]) and i not in st.slot]
+    for i in sorted(must, key=hardness):
+        st.try_place(i)
+    for _round in range(3):
+        for i in sorted(must, key=hardness):
+            if i not in st.slot and not st.try_place(i):
+                st.try_eject(i)
+    if inst.eligible:
+        _fairness_pass(inst, st, pool)
+    rest = [i for i in pool if i not in st.slot]
+    rest.sort(key=lambda i: (-inst.weight[i], len(inst.dom[i]), i))
+    for i in rest:
+        st.try_place(i)
+    return dict(st.slot)
+
+
+def _fairness_pass(inst: Instance, st: GreedyState, pool: Sequence[int]) -> None:
+    """Give each eligible participant without a meeting their best placeable meeting."""
+    options: dict[int, list[int]] = {q: [] for q in inst.eligible}
+    for i in pool:
+        for q in (inst.pa[i], inst.pb[i]):
+            if q in options:
+                options[q].append(i)
+    for q in sorted(options, key=lambda q: (len(options[q]), q)):
+        if st.busy[q]:
+            continue
+        # Prefer partners who also still need a meeting, then the best score.
+        cand = sorted(
+            options[q],
+            key=lambda i: (
+                bool(st.busy[inst.pb[i] if inst.pa[i] == q else inst.pa[i]]),
+                -inst.weight[i],
+                i,
+            ),
+        )
+        for i in cand:
+            if st.try_place(i):
+                break

@@ -1,0 +1,513 @@
+"""Schedule pages: the organisers' draft with edits, publishing, print and export; agendas."""
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from matchmaker.directory.models import Profile
+from matchmaker.events.services import confirmed_attendees, local_now, slot_times
+from matchmaker.events.views import get_event_or_404, organiser_required
+from matchmaker.extensions import db
+from matchmaker.mail import services as mail
+from matchmaker.scheduling import exports, services, settings
+from matchmaker.scheduling.forms import (
+    AddMeetingForm,
+    MeetingActionForm,
+    MoveForm,
+    ReplanForm,
+    ScheduleActionForm,
+    SwapForm,
+)
+from matchmaker.scheduling.models import ScheduleVersion
+from matchmaker.scheduling.problem import absent_profiles, profile_id_of
+from matchmaker.scheduling.services import ScheduleError
+
+bp = Blueprint("scheduling", __name__)
+
+
+@bp.record_once
+def configure(state) -> None:
+    """Fill in the schedule settings when the blueprint is registered."""
+    settings.configure(state.app)
+
+
+def overview_url(event_id: int, anchor: str = "") -> str:
+    """Return the organisers' schedule page, optionally at an anchor."""
+    return url_for("scheduling.overview", event_id=event_id) + (f"#{anchor}" if anchor else "")
+
+
+def refuse(error: ScheduleError) -> None:
+    """Undo the request's changes and show why."""
+    db.session.rollback()
+    mail.discard_new()
+    flash(error.message, "error")
+
+
+def commit_and_send() -> None:
+    """Commit the request's changes, then send the e-mails they queued."""
+    db.session.commit()
+    mail.deliver_new()
+
+
+def flash_form_errors(form) -> None:
+    """Show the first problem of an invalid form."""
+    for field in form:
+        for message in field.errors:
+            flash(f"{field.label.text}: {message}", "error")
+            return
+    flash(_("The form has expired; please try again."), "error")
+
+
+def version_or_404(event) -> ScheduleVersion:
+    """Return the newest version, or answer 404 before the first build."""
+    version = services.latest_version(event)
+    if version is None:
+        abort(404)
+    return version
+
+
+def attendee_names(event) -> dict[int, list[str]]:
+    """Map each confirmed profile to the names of its attendees."""
+    names: dict[int, list[str]] = {}
+    for attendee in confirmed_attendees(event.id):
+        names.setdefault(attendee.registration.profile_id, []).append(attendee.name)
+    return names
+
+
+# -- the organisers' draft ---------------------------------------------------------------------
+
+
+@bp.get("/events/<int:event_id>/schedule")
+@organiser_required
+def overview(event_id: int):
+    """Show the schedule: summary, grid, who got few meetings, changes since the last print."""
+    event = get_event_or_404(event_id)
+    version = services.latest_version(event)
+    context = {
+        "event": event,
+        "version": version,
+        "versions": services.versions_of(event),
+        "published": services.published_version(event),
+        "form": ScheduleActionForm(),
+        "replan_form": ReplanForm(),
+        "slot_times": slot_times(event),
+    }
+    if version is not None:
+        printed, changes = services.changes_since_print(event)
+        absent = absent_profiles(event)
+        context.update(
+            grid=services.grid(event, version),
+            rows=services.participant_rows(event, version),
+            printed=printed,
+            changes=changes,
+            absent_names=sorted(services.names_of(absent).values()),
+            open_slot=services.first_open_slot(event, local_now()),
+        )
+    return render_template("scheduling/overview.html", **context)
+
+
+@bp.post("/events/<int:event_id>/schedule/build")
+@organiser_required
+def build(event_id: int):
+    """Build a fresh draft with the solver (synchronously: seconds for a 50-seat event)."""
+    event = get_event_or_404(event_id)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    try:
+        version = services.build(event, current_user)
+    except ScheduleError as error:
+        refuse(error)
+    else:
+        commit_and_send()
+        placed = version.stats["placed"]
+        message = _("Draft %(n)d built: %(placed)d meetings.", n=version.number, placed=placed)
+        flash(message, "success")
+    return redirect(overview_url(event_id))
+
+
+@bp.post("/events/<int:event_id>/schedule/reoptimise")
+@organiser_required
+def reoptimise(event_id: int):
+    """Re-optimise around the locked meetings, or re-plan the rest of the day from a slot."""
+    event = get_event_or_404(event_id)
+    form = ReplanForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(overview_url(event_id))
+    try:
+        outcome = services.reoptimise(event, current_user, form.from_slot.data)
+    except ScheduleError as error:
+        refuse(error)
+    else:
+        commit_and_send()
+        for note in outcome.notes:
+            flash(note, "info")
+        flash(
+            _(
+                "Re-optimised: %(placed)d meetings in draft %(n)d.",
+                placed=outcome.version.stats["placed"],
+                n=outcome.version.number,
+            ),
+            "success",
+        )
+    return redirect(overview_url(event_id))
+
+
+@bp.post("/events/<int:event_id>/schedule/publish")
+@organiser_required
+def publish(event_id: int):
+    """Publish the draft and tell the participants whose meetings changed."""
+    event = get_event_or_404(event_id)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    try:
+        version, changed = services.publish(event, current_user)
+    except ScheduleError as error:
+        refuse(error)
+    else:
+        commit_and_send()
+        flash(
+            _(
+                "Version %(n)d is published; %(count)d participants were notified.",
+                n=version.number,
+                count=len(changed),
+            ),
+            "success",
+        )
+    return redirect(overview_url(event_id))
+
+
+@bp.get("/events/<int:event_id>/schedule/meetings/<key>")
+@organiser_required
+def meeting(event_id: int, key: str):
+    """Show one meeting with the forms to move, swap, lock or remove it."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    found = next((m for m in version.meetings if m.key == key), None)
+    if found is None:
+        abort(404)
+    others = [m for m in version.meetings if m.key != key]
+    return render_template(
+        "scheduling/meeting.html",
+        event=event,
+        version=version,
+        meeting=found,
+        others=others,
+        why=services.why_line(found),
+        slot_times=slot_times(event),
+        move_form=MoveForm(meeting=key, slot=found.slot, table=found.table),
+        swap_form=SwapForm(meeting=key),
+        action_form=MeetingActionForm(meeting=key),
+    )
+
+
+def run_edit(event_id: int, form, change, success: str):
+    """Validate an edit form, apply the change, commit or refuse; return to the overview."""
+    event = get_event_or_404(event_id)
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(overview_url(event_id, "grid"))
+    try:
+        change(event)
+    except ScheduleError as error:
+        refuse(error)
+    else:
+        commit_and_send()
+        flash(success, "success")
+    return redirect(overview_url(event_id, "grid"))
+
+
+@bp.post("/events/<int:event_id>/schedule/move")
+@organiser_required
+def move(event_id: int):
+    """Move a meeting to another slot and table."""
+    form = MoveForm()
+    return run_edit(
+        event_id,
+        form,
+        lambda event: services.move_meeting(
+            event, current_user, form.meeting.data, form.slot.data, form.table.data
+        ),
+        _("The meeting has been moved."),
+    )
+
+
+@bp.post("/events/<int:event_id>/schedule/swap")
+@organiser_required
+def swap(event_id: int):
+    """Exchange the places of two meetings."""
+    form = SwapForm()
+    return run_edit(
+        event_id,
+        form,
+        lambda event: services.swap_meetings(
+            event, current_user, form.meeting.data, form.other.data
+        ),
+        _("The meetings have been swapped."),
+    )
+
+
+@bp.post("/events/<int:event_id>/schedule/meeting-action")
+@organiser_required
+def meeting_action(event_id: int):
+    """Lock, release or remove a meeting."""
+    form = MeetingActionForm()
+    action = form.action.data
+
+    def change(event):
+        if action == "remove":
+            services.remove_meeting(event, current_user, form.meeting.data)
+        else:
+            services.set_locked(event, current_user, form.meeting.data, action == "lock")
+
+    messages = {
+        "lock": _("The meeting is locked; re-optimising keeps it where it is."),
+        "unlock": _("The meeting is released."),
+        "remove": _("The meeting has been removed."),
+    }
+    return run_edit(event_id, form, change, messages.get(action, ""))
+
+
+@bp.route("/events/<int:event_id>/schedule/add", methods=["GET", "POST"])
+@organiser_required
+def add(event_id: int):
+    """Add a meeting of two participants by hand."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    form = AddMeetingForm()
+    if request.method == "POST":
+        return run_edit(
+            event_id,
+            form,
+            lambda event: services.add_meeting(
+                event, current_user, form.a.data, form.b.data, form.slot.data, form.table.data
+            ),
+            _("The meeting has been added."),
+        )
+    ids = [profile_id_of(p["id"]) for p in version.problem.get("participants", [])]
+    names = services.names_of(ids)
+    slot = request.args.get("slot", type=int)
+    table = request.args.get("table", type=int)
+    return render_template(
+        "scheduling/add.html",
+        event=event,
+        version=version,
+        form=AddMeetingForm(slot=slot, table=table),
+        participants=sorted(names.items(), key=lambda item: item[1]),
+        slot_times=slot_times(event),
+    )
+
+
+# -- print and export --------------------------------------------------------------------------
+
+
+@bp.get("/schedule-print.css")
+def print_css():
+    """Serve the print sheets' stylesheet (inline styles are barred by the CSP)."""
+    css = render_template("scheduling/_print_style.css")
+    return Response(css, mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+def print_context(event, version) -> dict:
+    """Return what every print page needs."""
+    return {
+        "event": event,
+        "version": version,
+        "attendees": attendee_names(event),
+        "printed_at": local_now(),
+    }
+
+
+def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
+    """Return one agenda page per participant (or only the given one), by organisation."""
+    rows = services.participant_rows(event, version)
+    if profile_id is not None:
+        rows = [r for r in rows if r.profile.id == profile_id]
+        if not rows:
+            abort(404)
+    pages = [
+        {"profile": r.profile, "rows": services.agenda(event, version, r.profile.id)}
+        for r in sorted(rows, key=lambda r: r.profile.name.lower())
+    ]
+    return pages
+
+
+@bp.get("/events/<int:event_id>/schedule/print/agendas")
+@organiser_required
+def print_agendas(event_id: int):
+    """Show the print-ready agendas: one A4 page per participant."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    pages = agenda_pages(event, version, request.args.get("profile", type=int))
+    services.record_print(version, "agendas", current_user)
+    db.session.commit()
+    return render_template(
+        "scheduling/print_agendas.html", pages=pages, **print_context(event, version)
+    )
+
+
+@bp.get("/events/<int:event_id>/schedule/agendas.pdf")
+@organiser_required
+def agendas_pdf(event_id: int):
+    """Download every agenda as one PDF (one A4 page each)."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    pages = agenda_pages(event, version, None)
+    html = render_template(
+        "scheduling/print_agendas.html", pages=pages, pdf=True, **print_context(event, version)
+    )
+    pdf = exports.html_to_pdf(html)
+    services.record_print(version, "pdf", current_user)
+    db.session.commit()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=event-{event.id}-agendas-v{version.number}.pdf"
+            )
+        },
+    )
+
+
+@bp.get("/events/<int:event_id>/schedule/print/tables")
+@organiser_required
+def print_tables(event_id: int):
+    """Show one print page per table: who sits there in which slot."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    grid = services.grid(event, version)
+    services.record_print(version, "tables", current_user)
+    db.session.commit()
+    return render_template(
+        "scheduling/print_tables.html", grid=grid, **print_context(event, version)
+    )
+
+
+@bp.get("/events/<int:event_id>/schedule/print/grid")
+@organiser_required
+def print_grid(event_id: int):
+    """Show the master grid (slots × tables) ready to print."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    grid = services.grid(event, version)
+    services.record_print(version, "grid", current_user)
+    db.session.commit()
+    return render_template("scheduling/print_grid.html", grid=grid, **print_context(event, version))
+
+
+@bp.get("/events/<int:event_id>/schedule/meetings.csv")
+@organiser_required
+def meetings_csv(event_id: int):
+    """Download every meeting of the newest version as CSV."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    return Response(
+        exports.meetings_csv(event, version),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename=event-{event.id}-meetings-v{version.number}.csv"
+            )
+        },
+    )
+
+
+def json_download(data: dict, filename: str) -> Response:
+    """Return data as a JSON file download."""
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+@bp.get("/events/<int:event_id>/schedule/schedule.json")
+@organiser_required
+def schedule_json(event_id: int):
+    """Download the newest version in the solver's schedule format."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    return json_download(
+        services.schedule_document(version),
+        f"event-{event.id}-schedule-v{version.number}.json",
+    )
+
+
+@bp.get("/events/<int:event_id>/schedule/problem.json")
+@organiser_required
+def problem_json(event_id: int):
+    """Download the solver problem the newest version was made for."""
+    event = get_event_or_404(event_id)
+    version = version_or_404(event)
+    return json_download(version.problem, f"event-{event.id}-problem-v{version.number}.json")
+
+
+# -- participants ------------------------------------------------------------------------------
+
+
+def agenda_access(event_id: int, profile_id: int):
+    """Return the event and profile if the user is an organiser or owns the profile."""
+    event = get_event_or_404(event_id)
+    profile = db.session.get(Profile, profile_id)
+    if profile is None:
+        abort(404)
+    if not current_user.can_edit(profile):
+        abort(403)
+    return event, profile
+
+
+@bp.get("/agenda")
+@login_required
+def mine():
+    """List the published agendas of the member's profiles."""
+    return render_template("scheduling/mine.html", agendas=services.my_agendas(current_user))
+
+
+@bp.get("/events/<int:event_id>/agenda/<int:profile_id>")
+@login_required
+def my_agenda(event_id: int, profile_id: int):
+    """Show a participant's published agenda (owner or organiser)."""
+    event, profile = agenda_access(event_id, profile_id)
+    version = services.published_version(event)
+    taking_part = version is not None and profile.id in services.participants_of(version)
+    rows = services.agenda(event, version, profile.id) if taking_part else []
+    return render_template(
+        "scheduling/agenda.html",
+        event=event,
+        profile=profile,
+        version=version,
+        taking_part=taking_part,
+        rows=rows,
+        attendees=attendee_names(event).get(profile.id, []),
+    )
+
+
+@bp.get("/events/<int:event_id>/agenda/<int:profile_id>.ics")
+@login_required
+def my_agenda_ics(event_id: int, profile_id: int):
+    """Download a participant's published meetings as an iCalendar file."""
+    event, profile = agenda_access(event_id, profile_id)
+    version = services.published_version(event)
+    if version is None or profile.id not in services.participants_of(version):
+        abort(404)
+    return Response(
+        exports.agenda_ics(event, version, profile),
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f"attachment; filename=event-{event.id}-agenda-{profile.id}.ics"
+        },
+    )
