@@ -137,15 +137,16 @@ def set_up(uri: str) -> dict:
 
     from matchmaker.accounts.models import User
     from matchmaker.app import create_app
+    from matchmaker.core import clock
     from matchmaker.directory import services as directory
-    from matchmaker.events import services as events
+    from matchmaker.events import registrations
     from matchmaker.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench-setup"})
     with app.app_context():
         upgrade()
-        now = events.local_now()
-        event = events.create_event(event_data("Benchmark-Konferenz", SEATS, now))
+        now = clock.local_now()
+        event = registrations.create_event(event_data("Benchmark-Konferenz", SEATS, now))
         # One cheap hash for all throwaway accounts keeps setup and logins from dominating.
         password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
         members = []

@@ -241,12 +241,13 @@ def soak_data(url: str) -> dict:
     from matchmaker.accounts.models import User
     from matchmaker.api import services as api
     from matchmaker.app import create_app
+    from matchmaker.core import clock
     from matchmaker.directory import services as directory
     from matchmaker.directory.models import Profile
-    from matchmaker.events import services as events
+    from matchmaker.events import registrations
     from matchmaker.events.models import Event
     from matchmaker.extensions import db
-    from matchmaker.scheduling import services as schedules
+    from matchmaker.scheduling import versions
 
     app = create_app(
         {
@@ -256,13 +257,13 @@ def soak_data(url: str) -> dict:
     )
     with app.app_context():
         demo = db.session.scalar(select(Event).where(Event.title.like("KI-Tag Lausitz%")))
-        version = schedules.published_version(demo)
+        version = versions.published_version(demo)
         if version is None:
             raise SystemExit("the demo event has no published schedule")
-        agenda_profiles = sorted(p for p in schedules.participants_of(version) if p)
-        now = events.local_now()
+        agenda_profiles = sorted(p for p in versions.participants_of(version) if p)
+        now = clock.local_now()
         # the maximum capacity; beyond it registrations still answer 201 (waiting list)
-        event = events.create_event(event_data("Soak-Test", 10_000, now))
+        event = registrations.create_event(event_data("Soak-Test", 10_000, now))
         members = []
         for n in range(MEMBERS):
             user = User(email=f"soak{n}@bench.example", name=f"Soak {n}", is_organiser=False)

@@ -11,8 +11,9 @@ from datetime import time, timedelta
 import pytest
 
 from matchmaker.accounts.models import User
+from matchmaker.core import clock
 from matchmaker.directory.models import Profile
-from matchmaker.events import services
+from matchmaker.events import registrations
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 
@@ -33,7 +34,7 @@ STARTUPS = {
 
 def event_data(**overrides) -> dict:
     """Return valid event data with an open registration window."""
-    now = services.local_now()
+    now = clock.local_now()
     data = {
         "title": "KI-Tag Test",
         "date": now.date() + timedelta(days=30),
@@ -77,7 +78,7 @@ def schedule_world(app, make_user, make_profile) -> ScheduleWorld:
     organiser = make_user(email="orga@example.de", name="Orga", organiser=True)
     owner = make_user(email="mueller@example.de", name="Jörg Müller")
     other = make_user(email="andere@example.de", name="Andere Person")
-    event = services.create_event(
+    event = registrations.create_event(
         event_data(
             title="KI-Tag Lausitz Test",
             capacity=20,
@@ -97,6 +98,8 @@ def schedule_world(app, make_user, make_profile) -> ScheduleWorld:
             profile = make_profile(kind=kind, owner=owner_of, name=name, description=description)
             profiles[name] = profile
             contact = "Jörg Müller" if owner_of else f"Person {kind} {number}"
-            services.register(event.id, profile, [(contact, f"{kind}{number}@teilnehmer.example")])
+            registrations.register(
+                event.id, profile, [(contact, f"{kind}{number}@teilnehmer.example")]
+            )
     db.session.commit()
     return ScheduleWorld(event, organiser, owner, other, profiles)

@@ -11,10 +11,12 @@ from fixtures_events import event_data as base_event_data
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc, func, select
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
 from matchmaker.api import services as tokens
+from matchmaker.core import clock
+from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
-from matchmaker.events import services as events
+from matchmaker.events import registrations
 from matchmaker.events.models import Attendee, Event, MeetingRequest, Registration
 from matchmaker.extensions import db
 
@@ -55,7 +57,7 @@ def world(app, make_user, make_profile) -> World:
         contact_name="Erika Müller",
     )
     startup = make_profile(kind="startup", owner=other, external_ref="su-1", name="BelegKI")
-    event = events.create_event(event_data())
+    event = registrations.create_event(event_data())
     db.session.commit()
     secrets = {}
     for role, user in (("organiser", organiser), ("owner", owner), ("other", other)):
@@ -323,8 +325,8 @@ def test_refused_registration_stores_nothing(client, world):
 def test_registering_twice_or_after_closing_conflicts(client, world):
     assert register(client, world, "owner").status_code == 201
     assert_error(register(client, world, "owner"), 409)
-    world.event.registration_closes = events.local_now() - timedelta(minutes=1)
-    world.event.registration_opens = events.local_now() - timedelta(days=2)
+    world.event.registration_closes = clock.local_now() - timedelta(minutes=1)
+    world.event.registration_opens = clock.local_now() - timedelta(days=2)
     db.session.commit()
     assert_error(register(client, world, "other", profile="su-1", start=3), 409)
 
@@ -497,7 +499,7 @@ def test_session_writes_need_the_csrf_header(app_factory, make_user, make_profil
     with app.app_context():
         user = make_user()
         make_profile(owner=user, external_ref="mine")
-        event = events.create_event(event_data())
+        event = registrations.create_event(event_data())
         db.session.commit()
         _token, secret = tokens.create_token(user, "x")
         db.session.commit()

@@ -183,9 +183,9 @@ def build_world() -> dict:
     from matchmaker.accounts.services import create_user
     from matchmaker.api import services as api_services
     from matchmaker.directory import services as directory
-    from matchmaker.events import services as events
+    from matchmaker.events import registrations, wishes
     from matchmaker.events.models import Attendee
-    from matchmaker.scheduling import services as schedules
+    from matchmaker.scheduling import building, publishing
 
     organiser = create_user("orga@welt.example", "Orga", PASSWORD, organiser=True)
     owner = create_user("owner@welt.example", "Owner", PASSWORD)
@@ -200,7 +200,7 @@ def build_world() -> dict:
         "startup", {"name": "Fremdes Startup", "description": "Buchhaltung mit KI."}, other
     )
     sme.external_ref, startup.external_ref, other_profile.external_ref = "w-sme", "w-st", "w-other"
-    event = events.create_event(
+    event = registrations.create_event(
         event_data(
             capacity=20,
             slot_count=3,
@@ -212,12 +212,12 @@ def build_world() -> dict:
         )
     )
     db.session.flush()
-    registration = events.register(event.id, sme, [("Eva Eigen", "eva@eigen.example")])
-    events.register(event.id, other_profile, [("Fred Fremd", "fred@fremd.example")])
-    request = events.send_meeting_request(event, other_profile, sme, "Treffen?")
+    registration = registrations.register(event.id, sme, [("Eva Eigen", "eva@eigen.example")])
+    registrations.register(event.id, other_profile, [("Fred Fremd", "fred@fremd.example")])
+    request = wishes.send_meeting_request(event, other_profile, sme, "Treffen?")
     db.session.flush()
-    version = schedules.build(event, organiser)
-    schedules.publish(event, organiser)
+    version = building.build(event, organiser)
+    publishing.publish(event, organiser)
     token, _secret = api_services.create_token(owner, "Test")
     db.session.commit()
     attendee = db.session.scalar(

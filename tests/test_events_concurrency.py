@@ -10,7 +10,7 @@ import pytest
 from fixtures_events import event_data as base_event_data
 from sqlalchemy import select
 
-from matchmaker.events import services
+from matchmaker.events import queries, registrations
 from matchmaker.events.models import CONFIRMED, WAITING, Registration
 from matchmaker.extensions import db
 
@@ -57,7 +57,7 @@ def run_together(functions) -> list:
 
 @pytest.mark.slow
 def test_concurrent_registrations_and_cancellations(app, app_factory, make_user, make_profile):
-    event = services.create_event(event_data())
+    event = registrations.create_event(event_data())
     db.session.commit()
     event_id = event.id
     members = []
@@ -101,11 +101,9 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     ).all()
     assert len(regs) == PEOPLE  # nobody lost
     assert [r.seq for r in regs] == list(range(1, PEOPLE + 1))  # gap-free arrival numbers
-    assert services.seats_taken(event_id) == SEATS  # never overbooked
+    assert queries.seats_taken(event_id) == SEATS  # never overbooked
     assert [r.status for r in regs] == [CONFIRMED] * SEATS + [WAITING] * (PEOPLE - SEATS)
-    assert [services.waiting_position(r) for r in regs[SEATS:]] == list(
-        range(1, PEOPLE - SEATS + 1)
-    )
+    assert [queries.waiting_position(r) for r in regs[SEATS:]] == list(range(1, PEOPLE - SEATS + 1))
 
     # Concurrent cancellations of confirmed seats promote exactly as many, in arrival order.
     by_profile = {pid: c for c, (_e, pid, _n) in zip(clients, members, strict=True)}
@@ -120,10 +118,10 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     regs = db.session.scalars(
         select(Registration).where(Registration.event_id == event_id).order_by(Registration.seq)
     ).all()
-    assert services.seats_taken(event_id) == SEATS
+    assert queries.seats_taken(event_id) == SEATS
     promoted = [r for r in regs if r.promoted_at is not None]
     assert [r.seq for r in promoted] == list(range(SEATS + 1, SEATS + CANCELLATIONS + 1))
     assert sorted(promoted, key=lambda r: r.promoted_at) == promoted
     waiting = [r for r in regs if r.status == WAITING]
     assert len(waiting) == PEOPLE - SEATS - CANCELLATIONS
-    assert services.waiting_position(waiting[0]) == 1
+    assert queries.waiting_position(waiting[0]) == 1

@@ -10,7 +10,7 @@ from fixtures_events import event_data as base_event_data
 from sqlalchemy import select
 
 from matchmaker.directory.models import Profile
-from matchmaker.events import services
+from matchmaker.events import registrations
 from matchmaker.events.models import CONFIRMED, Registration
 from matchmaker.extensions import db
 from matchmaker.mail import services as mail
@@ -69,7 +69,7 @@ def mail_config(port: int) -> dict:
 
 def setup_full_event(make_user, make_profile):
     """Create an event with one seat and two members with a profile each; return plain ids."""
-    event = services.create_event(event_data())
+    event = registrations.create_event(event_data())
     first_user, second_user = make_user(), make_user()
     first = make_profile(owner=first_user)
     second = make_profile(owner=second_user)
@@ -157,7 +157,7 @@ def test_unreachable_smtp_keeps_registration_and_retries(
 
 def test_without_smtp_messages_stay_queued(app, make_user, make_profile):
     event_id, (_u1, p1), _second = setup_full_event(make_user, make_profile)
-    services.register(event_id, db.session.get(Profile, p1), [("Anna", "anna@a.de")])
+    registrations.register(event_id, db.session.get(Profile, p1), [("Anna", "anna@a.de")])
     db.session.commit()
     assert mail.deliver_new() == (0, 0)
     assert db.session.scalar(select(OutboxMessage.status)) == QUEUED

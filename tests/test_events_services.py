@@ -6,9 +6,10 @@ import pytest
 from fixtures_events import event_data
 from sqlalchemy import select
 
-from matchmaker.events import services
+from matchmaker.core import clock
+from matchmaker.events import programme, queries, registrations, wishes
+from matchmaker.events.errors import EventError
 from matchmaker.events.models import CONFIRMED, WAITING, Attendee, Registration
-from matchmaker.events.services import EventError
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
 
@@ -27,7 +28,7 @@ def make_event(app):
     """Return a factory for events."""
 
     def make(**overrides):
-        event = services.create_event(event_data(**overrides))
+        event = registrations.create_event(event_data(**overrides))
         db.session.commit()
         return event
 
@@ -45,7 +46,7 @@ def reg(app, make_profile):
         for _ in range(n):
             k = next(counter)
             people.append((f"Person {k}", f"p{k}@example.de"))
-        registration = services.register(event.id, profile, people)
+        registration = registrations.register(event.id, profile, people)
         db.session.commit()
         return registration
 
@@ -61,7 +62,7 @@ def statuses(event):
 
 def test_slot_times_follow_breaks(make_event):
     event = make_event()
-    times = services.slot_times(event)
+    times = programme.slot_times(event)
     assert len(times) == 8
     assert times[0][0].time() == time(10, 30) and times[0][1].time() == time(10, 50)
     assert times[3][1].time() == time(11, 50)
@@ -94,14 +95,14 @@ def test_slot_times_follow_breaks(make_event):
 )
 def test_bad_event_data_is_refused(app, overrides, field):
     with pytest.raises(EventError) as info:
-        services.create_event(event_data(**overrides))
+        registrations.create_event(event_data(**overrides))
     assert info.value.field == field
 
 
 def test_closing_before_opening_is_refused(app):
-    now = services.local_now()
+    now = clock.local_now()
     data = event_data(registration_opens=now, registration_closes=now - timedelta(hours=1))
-    assert "registration_closes" in services.session_problems(data)
+    assert "registration_closes" in programme.session_problems(data)
 
 
 def test_fifo_confirm_then_wait_in_order(make_event, reg):
@@ -111,8 +112,8 @@ def test_fifo_confirm_then_wait_in_order(make_event, reg):
     c = reg(event, 1)
     d = reg(event, 2)
     assert [a.status, b.status, c.status, d.status] == [CONFIRMED, CONFIRMED, WAITING, WAITING]
-    assert services.waiting_position(c) == 1 and services.waiting_position(d) == 2
-    assert services.seats_taken(event.id) == 3
+    assert queries.waiting_position(c) == 1 and queries.waiting_position(d) == 2
+    assert queries.seats_taken(event.id) == 3
 
 
 def test_head_needing_more_seats_blocks_the_list(make_event, reg):
@@ -122,16 +123,16 @@ def test_head_needing_more_seats_blocks_the_list(make_event, reg):
     head = reg(event, 3)  # needs 3, waits
     small = reg(event, 1)  # would fit later, but must not overtake
     assert head.status == WAITING and small.status == WAITING
-    promoted = services.cancel_registration(first)
+    promoted = registrations.cancel_registration(first)
     db.session.commit()
     assert promoted == []  # one seat free, head needs three: it blocks
-    assert services.seats_taken(event.id) == 2
-    assert services.waiting_position(head) == 1
+    assert queries.seats_taken(event.id) == 2
+    assert queries.waiting_position(head) == 1
     # More capacity lets the head in, then the small one.
-    promoted = services.change_capacity(event, 6)
+    promoted = registrations.change_capacity(event, 6)
     db.session.commit()
     assert [r.id for r in promoted] == [head.id, small.id]
-    assert services.seats_taken(event.id) == 6
+    assert queries.seats_taken(event.id) == 6
 
 
 def test_new_registration_does_not_overtake_a_blocked_head(make_event, reg):
@@ -148,10 +149,10 @@ def test_cancellation_promotes_in_order_and_emails(make_event, reg):
     reg(event)
     w1 = reg(event)
     w2 = reg(event)
-    promoted = services.cancel_registration(a)
+    promoted = registrations.cancel_registration(a)
     db.session.commit()
     assert promoted == [w1]
-    assert w2.status == WAITING and services.waiting_position(w2) == 1
+    assert w2.status == WAITING and queries.waiting_position(w2) == 1
     subjects = db.session.scalars(
         select(OutboxMessage.subject).where(OutboxMessage.kind == "promoted")
     ).all()
@@ -163,19 +164,19 @@ def test_cancelling_one_attendee_frees_one_seat(make_event, reg):
     group = reg(event, 3)
     waiting = reg(event, 1)
     attendee = group.attendees[0]
-    promoted = services.cancel_attendee(attendee)
+    promoted = registrations.cancel_attendee(attendee)
     db.session.commit()
     assert promoted == [waiting]
     assert group.status == CONFIRMED and group.seats == 2
     with pytest.raises(EventError):
-        services.cancel_attendee(db.session.get(Attendee, attendee.id))
+        registrations.cancel_attendee(db.session.get(Attendee, attendee.id))
 
 
 def test_capacity_cannot_drop_below_confirmed_seats(make_event, reg):
     event = make_event(capacity=3)
     reg(event, 3)
     with pytest.raises(EventError) as info:
-        services.change_capacity(event, 2)
+        registrations.change_capacity(event, 2)
     assert info.value.field == "capacity"
     db.session.rollback()
     assert db.session.get(type(event), event.id).capacity == 3
@@ -184,21 +185,21 @@ def test_capacity_cannot_drop_below_confirmed_seats(make_event, reg):
 def test_duplicate_email_and_window_are_refused(make_event, make_profile):
     event = make_event()
     profile = make_profile()
-    services.register(event.id, profile, [("Anna", "anna@example.de")])
+    registrations.register(event.id, profile, [("Anna", "anna@example.de")])
     db.session.commit()
     with pytest.raises(EventError, match="already registered"):
-        services.register(event.id, make_profile(), [("Anna B", "ANNA@example.de ")])
+        registrations.register(event.id, make_profile(), [("Anna B", "ANNA@example.de ")])
     db.session.rollback()
     with pytest.raises(EventError):
-        services.register(event.id, profile, [("A", "x@example.de"), ("B", "X@example.de")])
+        registrations.register(event.id, profile, [("A", "x@example.de"), ("B", "X@example.de")])
     db.session.rollback()
     late = event.registration_closes + timedelta(minutes=1)
     with pytest.raises(EventError, match="closed"):
-        services.register(event.id, profile, [("Bert", "bert@example.de")], now=late)
+        registrations.register(event.id, profile, [("Bert", "bert@example.de")], now=late)
     db.session.rollback()
     early = event.registration_opens - timedelta(minutes=1)
     with pytest.raises(EventError, match="opens"):
-        services.register(event.id, profile, [("Bert", "bert@example.de")], now=early)
+        registrations.register(event.id, profile, [("Bert", "bert@example.de")], now=early)
     db.session.rollback()
     assert len(statuses(event)) == 1
 
@@ -206,9 +207,9 @@ def test_duplicate_email_and_window_are_refused(make_event, make_profile):
 def test_cancelled_email_may_register_again(make_event, make_profile):
     event = make_event()
     profile = make_profile()
-    first = services.register(event.id, profile, [("Anna", "anna@example.de")])
-    services.cancel_registration(first)
-    again = services.register(event.id, profile, [("Anna", "anna@example.de")])
+    first = registrations.register(event.id, profile, [("Anna", "anna@example.de")])
+    registrations.cancel_registration(first)
+    again = registrations.register(event.id, profile, [("Anna", "anna@example.de")])
     db.session.commit()
     assert again.status == CONFIRMED and again.seq == 2
 
@@ -217,19 +218,19 @@ def test_move_and_manual_promotion(make_event, reg):
     event = make_event(capacity=1)
     reg(event)
     w1, w2, w3 = reg(event), reg(event), reg(event)
-    services.move_waiting(w3, "up")
+    registrations.move_waiting(w3, "up")
     db.session.commit()
-    assert [r.id for r in services.waiting_list(event.id)] == [w1.id, w3.id, w2.id]
+    assert [r.id for r in queries.waiting_list(event.id)] == [w1.id, w3.id, w2.id]
     with pytest.raises(EventError):
-        services.move_waiting(w1, "up")
+        registrations.move_waiting(w1, "up")
     db.session.rollback()
     with pytest.raises(EventError, match="Not enough free seats"):
-        services.promote_manually(w2)
+        registrations.promote_manually(w2)
     db.session.rollback()
-    services.change_capacity(event, 2)  # promotes the head w1
+    registrations.change_capacity(event, 2)  # promotes the head w1
     db.session.commit()
     assert w1.status == CONFIRMED
-    services.cancel_registration(w1)  # frees one seat: the head w3 gets it
+    registrations.cancel_registration(w1)  # frees one seat: the head w3 gets it
     db.session.commit()
     assert w3.status == CONFIRMED and w2.status == WAITING
 
@@ -239,25 +240,25 @@ def test_check_in_and_no_show(make_event, reg):
     confirmed = reg(event)
     waiting = reg(event)
     attendee = confirmed.attendees[0]
-    services.set_attendance(attendee, "checkin")
+    registrations.set_attendance(attendee, "checkin")
     assert attendee.checked_in_at is not None
-    services.set_attendance(attendee, "noshow")
+    registrations.set_attendance(attendee, "noshow")
     assert attendee.no_show and attendee.checked_in_at is None
     with pytest.raises(EventError):
-        services.set_attendance(waiting.attendees[0], "checkin")
+        registrations.set_attendance(waiting.attendees[0], "checkin")
 
 
 def test_availability_is_checked(make_event, reg, make_profile):
     event = make_event()
     registration = reg(event)
-    availability = services.save_availability(event, registration.profile, [3, 1, 3], 4)
+    availability = wishes.save_availability(event, registration.profile, [3, 1, 3], 4)
     assert availability.unavailable_slots == [1, 3]
     with pytest.raises(EventError):
-        services.save_availability(event, registration.profile, [9], None)
+        wishes.save_availability(event, registration.profile, [9], None)
     with pytest.raises(EventError):
-        services.save_availability(event, registration.profile, [], 7)
+        wishes.save_availability(event, registration.profile, [], 7)
     with pytest.raises(EventError, match="not registered"):
-        services.save_availability(event, make_profile(), [], None)
+        wishes.save_availability(event, make_profile(), [], None)
 
 
 def test_requests_marks_and_scheduling_input(make_event, reg, make_profile):
@@ -265,25 +266,25 @@ def test_requests_marks_and_scheduling_input(make_event, reg, make_profile):
     a, b, c, d = (reg(event).profile for _ in range(4))
     outsider = make_profile()
     with pytest.raises(EventError, match="own profile"):
-        services.send_meeting_request(event, a, a, "")
+        wishes.send_meeting_request(event, a, a, "")
     with pytest.raises(EventError, match="not registered"):
-        services.send_meeting_request(event, a, outsider, "")
-    request = services.send_meeting_request(event, a, b, "Lass uns reden")
+        wishes.send_meeting_request(event, a, outsider, "")
+    request = wishes.send_meeting_request(event, a, b, "Lass uns reden")
     with pytest.raises(EventError):
-        services.send_meeting_request(event, a, b, "noch mal")
+        wishes.send_meeting_request(event, a, b, "noch mal")
     with pytest.raises(EventError, match="answer"):
-        services.send_meeting_request(event, b, a, "")
-    services.answer_request(request, accept=True)
-    services.set_mark(event, a, c, "must_meet")
-    services.set_mark(event, d, a, "not_interested")
+        wishes.send_meeting_request(event, b, a, "")
+    wishes.answer_request(request, accept=True)
+    wishes.set_mark(event, a, c, "must_meet")
+    wishes.set_mark(event, d, a, "not_interested")
     with pytest.raises(EventError, match="not possible"):
-        services.send_meeting_request(event, a, d, "")
+        wishes.send_meeting_request(event, a, d, "")
     with pytest.raises(EventError, match="withdraw"):
-        services.set_mark(event, b, a, "not_interested")
-    services.save_availability(event, a, [2], 3)
+        wishes.set_mark(event, b, a, "not_interested")
+    wishes.save_availability(event, a, [2], 3)
     db.session.commit()
 
-    data = services.scheduling_input(event)
+    data = queries.scheduling_input(event)
     assert data["slots"] == 8 and data["morning_slots"] == 4 and data["tables"] == 15
     assert data["slot_times"][0] == ["10:30", "10:50"]
     assert [p["profile_id"] for p in data["participants"]] == sorted([a.id, b.id, c.id, d.id])
@@ -298,9 +299,9 @@ def test_scheduling_input_only_counts_confirmed(make_event, reg):
     event = make_event(capacity=1)
     a = reg(event).profile
     b = reg(event).profile  # waiting
-    services.send_meeting_request(event, a, b, "")
+    wishes.send_meeting_request(event, a, b, "")
     db.session.commit()
-    data = services.scheduling_input(event)
+    data = queries.scheduling_input(event)
     assert [p["profile_id"] for p in data["participants"]] == [a.id]
     assert data["required_pairs"] == []
 
@@ -314,5 +315,5 @@ def test_demo_command_books_the_event_out(runner):
 
 
 def test_event_date_helpers(app):
-    times = services.compute_slot_times(date(2027, 3, 18), time(23, 30), 20, 2, [])
+    times = programme.compute_slot_times(date(2027, 3, 18), time(23, 30), 20, 2, [])
     assert times[1][1] == datetime(2027, 3, 19, 0, 10)

@@ -7,7 +7,8 @@ from csrf_forms import csrf_token, log_in_with_csrf
 from fixtures_events import event_data as base_event_data
 from sqlalchemy import func, select
 
-from matchmaker.events import services
+from matchmaker.core import clock
+from matchmaker.events import queries, registrations
 from matchmaker.events.models import (
     CONFIRMED,
     WAITING,
@@ -36,7 +37,7 @@ def english(client):
 @pytest.fixture
 def event(app):
     """An event with two seats."""
-    created = services.create_event(event_data())
+    created = registrations.create_event(event_data())
     db.session.commit()
     return created
 
@@ -53,7 +54,7 @@ def world(app, event, make_user, make_profile):
         owner=other,
         description="Wir bieten KI-Prognosen für Photovoltaik und vorausschauende Wartung.",
     )
-    registration = services.register(event.id, profile, [("Anna", "anna@example.de")])
+    registration = registrations.register(event.id, profile, [("Anna", "anna@example.de")])
     db.session.commit()
     return {
         "organiser": organiser,
@@ -134,8 +135,8 @@ def test_bad_registrations_change_nothing(client, login, world):
 
 def test_registration_after_closing_is_refused(client, login, world):
     event = world["event"]
-    event.registration_closes = services.local_now() - timedelta(minutes=1)
-    event.registration_opens = services.local_now() - timedelta(days=2)
+    event.registration_closes = clock.local_now() - timedelta(minutes=1)
+    event.registration_opens = clock.local_now() - timedelta(days=2)
     db.session.commit()
     login(world["owner"])
     response = client.post(
@@ -271,14 +272,16 @@ def test_organiser_manages_waiting_list(client, login, world, make_profile):
     event = world["event"]
     regs = [world["registration"]]
     for n in range(3):
-        regs.append(services.register(event.id, make_profile(), [(f"P{n}", f"p{n}@example.de")]))
+        regs.append(
+            registrations.register(event.id, make_profile(), [(f"P{n}", f"p{n}@example.de")])
+        )
     db.session.commit()
     assert [r.status for r in regs] == [CONFIRMED, CONFIRMED, WAITING, WAITING]
     login(world["organiser"])
     page = client.get(f"/events/{event.id}/registrations").get_data(as_text=True)
     assert "Waiting list (2)" in page
     client.post(f"/registrations/{regs[3].id}/move", data={"action": "up"})
-    assert [r.id for r in services.waiting_list(event.id)] == [regs[3].id, regs[2].id]
+    assert [r.id for r in queries.waiting_list(event.id)] == [regs[3].id, regs[2].id]
     response = client.post(f"/registrations/{regs[2].id}/move", data={"action": "promote"})
     assert response.status_code == 302
     assert "Not enough free seats" in client.get(f"/events/{event.id}/registrations").get_data(
@@ -308,8 +311,10 @@ def test_organiser_manages_waiting_list(client, login, world, make_profile):
 
 def test_meeting_request_flow(client, login, world, make_user, make_profile):
     event = world["event"]
-    services.change_capacity(event, 5)
-    other_reg = services.register(event.id, world["other_profile"], [("Olaf", "olaf@example.de")])
+    registrations.change_capacity(event, 5)
+    other_reg = registrations.register(
+        event.id, world["other_profile"], [("Olaf", "olaf@example.de")]
+    )
     db.session.commit()
     assert other_reg.status == CONFIRMED
     target = world["other_profile"]
@@ -375,14 +380,14 @@ def test_availability_form(client, login, world):
     assert "12:50–13:10" in client.get(url).get_data(as_text=True)
     response = client.post(url, data={"unavailable": ["2", "5"], "desired_meetings": "4"})
     assert response.status_code == 302
-    assert services.availability_of(event, profile).unavailable_slots == [2, 5]
+    assert queries.availability_of(event, profile).unavailable_slots == [2, 5]
     response = client.post(url, data={"unavailable": ["12"], "desired_meetings": "4"})
     assert response.status_code == 200
     response = client.post(url, data={"desired_meetings": "9"})
     assert response.status_code == 200 and "Choose between 0 and 6" in response.get_data(
         as_text=True
     )
-    assert services.availability_of(event, profile).desired_meetings == 4
+    assert queries.availability_of(event, profile).desired_meetings == 4
 
 
 def test_german_is_the_default_language(client, event):
@@ -393,7 +398,7 @@ def test_german_is_the_default_language(client, event):
 def test_forms_need_csrf_when_enabled(app_factory, make_user, make_profile):
     csrf_app = app_factory(WTF_CSRF_ENABLED=True)
     with csrf_app.app_context():
-        event = services.create_event(event_data())
+        event = registrations.create_event(event_data())
         db.session.commit()
         event_id = event.id
     client = csrf_app.test_client()

@@ -10,7 +10,7 @@ from test_events_services import event_data
 from matchmaker.accounts.models import User
 from matchmaker.core.audit import AuditEntry
 from matchmaker.directory.models import Profile
-from matchmaker.events import services as events
+from matchmaker.events import registrations, wishes
 from matchmaker.events.models import Attendee, MeetingRequest, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
@@ -32,11 +32,15 @@ def test_privacy_page_names_the_configured_controller(app_factory):
 def member_with_event(make_user, make_profile):
     user = make_user(email="jana@firma.example", name="Jana Schulz")
     profile = make_profile(owner=user, name="Schulz Metallbau", contact_email="jana@firma.example")
-    event = events.create_event(event_data(capacity=1))
+    event = registrations.create_event(event_data(capacity=1))
     db.session.commit()
-    registration = events.register(event.id, profile, [("Jana Schulz", "jana@firma.example")])
+    registration = registrations.register(
+        event.id, profile, [("Jana Schulz", "jana@firma.example")]
+    )
     waiting_profile = make_profile(name="Wartende GmbH")
-    waiting = events.register(event.id, waiting_profile, [("Wer Wartet", "wartet@example.de")])
+    waiting = registrations.register(
+        event.id, waiting_profile, [("Wer Wartet", "wartet@example.de")]
+    )
     db.session.commit()
     return user, profile, event, registration, waiting
 
@@ -118,13 +122,13 @@ def test_deleting_an_unreferenced_profile_removes_it(client, login, make_user, m
 
 
 def test_retention_purges_old_events(runner, make_profile):
-    event = events.create_event(event_data())
+    event = registrations.create_event(event_data())
     db.session.commit()
     profile = make_profile()
     other = make_profile()
-    events.register(event.id, profile, [("Alte Person", "alt@example.de")])
-    events.register(event.id, other, [("Andere Person", "andere@example.de")])
-    events.send_meeting_request(event, profile, other, "Treffen wir uns?")
+    registrations.register(event.id, profile, [("Alte Person", "alt@example.de")])
+    registrations.register(event.id, other, [("Andere Person", "andere@example.de")])
+    wishes.send_meeting_request(event, profile, other, "Treffen wir uns?")
     db.session.commit()
     # the event lies in the past now
     event.date = date.today() - timedelta(days=400)
@@ -142,9 +146,9 @@ def test_retention_purges_old_events(runner, make_profile):
 
 
 def test_retention_keeps_recent_events(make_profile):
-    event = events.create_event(event_data())
+    event = registrations.create_event(event_data())
     db.session.commit()
-    events.register(event.id, make_profile(), [("Neue Person", "neu@example.de")])
+    registrations.register(event.id, make_profile(), [("Neue Person", "neu@example.de")])
     db.session.commit()
     assert purge_old_events(365)["events"] == 0
     assert db.session.scalar(select(Attendee)).email == "neu@example.de"

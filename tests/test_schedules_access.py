@@ -4,7 +4,7 @@ import pytest
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
 
 from matchmaker.extensions import db
-from matchmaker.scheduling import services
+from matchmaker.scheduling import building, publishing
 
 MUELLER = "Bäckerei Müller GmbH"
 STADTWERKE = "Stadtwerke Spremberg"
@@ -43,8 +43,8 @@ ALL_ROUTES = [*ORGANISER_ROUTES, *OWN_AGENDA, *FOREIGN_AGENDA, ("get", "/agenda"
 def published(schedule_world):  # noqa: F811 (the imported fixture)
     """The small event with a published schedule."""
     w = schedule_world
-    version = services.build(w.event, w.organiser)
-    services.publish(w.event, w.organiser)
+    version = building.build(w.event, w.organiser)
+    publishing.publish(w.event, w.organiser)
     db.session.commit()
     own = w.pid(MUELLER)
     if not any(m.involves(own) for m in version.meetings):
@@ -122,7 +122,7 @@ def test_other_member_sees_an_empty_agenda_list(client, login, published):
 
 def test_agenda_before_publishing_says_so(client, login, schedule_world):  # noqa: F811
     w = schedule_world
-    services.build(w.event, w.organiser)
+    building.build(w.event, w.organiser)
     db.session.commit()
     login(w.owner)
     client.post("/language/en")

@@ -10,9 +10,9 @@ from fixtures_events import schedule_world  # noqa: F401 (fixture)
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from matchmaker.events.services import slot_times
+from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.scheduling import services
+from matchmaker.scheduling import building, publishing
 from matchmaker.scheduling.exports import CSV_COLUMNS, PDF_BASE_URL, StaticOnlyFetcher
 from matchmaker.scheduling.solver import check
 
@@ -23,8 +23,8 @@ MUELLER = "Bäckerei Müller GmbH"
 def published(schedule_world, client, login):  # noqa: F811 (the imported fixture)
     """A published schedule of the small event, with the organiser logged in."""
     w = schedule_world
-    version = services.build(w.event, w.organiser)
-    services.publish(w.event, w.organiser)
+    version = building.build(w.event, w.organiser)
+    publishing.publish(w.event, w.organiser)
     db.session.commit()
     login(w.organiser)
     return w, version
@@ -51,7 +51,7 @@ def test_pdf_has_one_a4_page_per_participant_with_umlauts(client, published):
     assert partner.name in mueller_page
     assert "10:00" in text
     # The download is recorded as a print of this version.
-    _printed, changes = services.changes_since_print(w.event)
+    _printed, changes = publishing.changes_since_print(w.event)
     assert _printed.kind == "pdf" and _printed.version_id == version.id and changes == []
 
 

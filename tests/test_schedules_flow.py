@@ -7,11 +7,11 @@ from fixtures_events import schedule_world  # noqa: F401 (fixture)
 from sqlalchemy import select
 from test_events_services import event_data
 
-from matchmaker.events import services as events
+from matchmaker.events import registrations, wishes
 from matchmaker.events.models import MUST_MEET, NOT_INTERESTED, Attendee, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
-from matchmaker.scheduling import services
+from matchmaker.scheduling import agendas, building, editing, versions
 from matchmaker.scheduling.models import PUBLISHED, REQUEST, SUPERSEDED, WISH, SchedulePrint
 from matchmaker.scheduling.problem import meeting_key
 from matchmaker.scheduling.solver import check
@@ -30,11 +30,11 @@ def world(schedule_world):  # noqa: F811 (the imported fixture)
     """The small event with an agreed request, a must-meet wish, a veto, a cap and a gap."""
     w = schedule_world
     p = w.profiles
-    request = events.send_meeting_request(w.event, p[MUELLER], p[PUMPS], "Gern!")
-    events.answer_request(request, accept=True)
-    events.set_mark(w.event, p[KREIS], p[RECHNUNG], MUST_MEET)
-    events.set_mark(w.event, p[STADTWERKE], p[PUMPS], NOT_INTERESTED)
-    events.save_availability(w.event, p[MUELLER], [4], 2)
+    request = wishes.send_meeting_request(w.event, p[MUELLER], p[PUMPS], "Gern!")
+    wishes.answer_request(request, accept=True)
+    wishes.set_mark(w.event, p[KREIS], p[RECHNUNG], MUST_MEET)
+    wishes.set_mark(w.event, p[STADTWERKE], p[PUMPS], NOT_INTERESTED)
+    wishes.save_availability(w.event, p[MUELLER], [4], 2)
     db.session.commit()
     return w
 
@@ -42,7 +42,7 @@ def world(schedule_world):  # noqa: F811 (the imported fixture)
 def places(event) -> list[tuple[str, int, int, bool]]:
     """Return the newest version's meetings as (key, slot, table, locked)."""
     db.session.expire_all()  # the requests changed them in their own sessions
-    version = services.latest_version(event)
+    version = versions.latest_version(event)
     return sorted((m.key, m.slot, m.table, m.locked) for m in version.meetings)
 
 
@@ -62,14 +62,14 @@ def build(client, login, w):
     response = client.post(f"/events/{w.event.id}/schedule/build")
     assert response.status_code == 302
     db.session.expire_all()
-    return services.latest_version(w.event)
+    return versions.latest_version(w.event)
 
 
 def empty_draft(client, login, w):
     """Build, then take every meeting out, so tests place meetings where they want them."""
     version = build(client, login, w)
     for m in list(version.meetings):
-        services.remove_meeting(w.event, w.organiser, m.key)
+        editing.remove_meeting(w.event, w.organiser, m.key)
     db.session.commit()
     return version
 
@@ -94,7 +94,7 @@ def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, 
     # The cap (2) and the unavailable slot (4) of the bakery hold.
     mueller = [m for m in version.meetings if m.involves(w.pid(MUELLER))]
     assert len(mueller) <= 2 and all(m.slot != 4 for m in mueller)
-    assert check(version.problem, services.schedule_document(version)) == []
+    assert check(version.problem, agendas.schedule_document(version)) == []
     assert version.stats["optimal"] is True
     page = client.get(f"/events/{w.event.id}/schedule").get_data(as_text=True)
     assert "Version 1" in page and MUELLER in page and "draft" in page
@@ -191,9 +191,9 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
     assert response.status_code == 302
     db.session.expire_all()
     assert locked in places(w.event)
-    version = services.latest_version(w.event)
+    version = versions.latest_version(w.event)
     assert version.number == 1  # still the same draft
-    assert check(version.problem, services.schedule_document(version)) == []
+    assert check(version.problem, agendas.schedule_document(version)) == []
 
     client.post(f"{url}/meeting-action", data={"meeting": key, "action": "unlock"})
     assert not next(p for p in places(w.event) if p[0] == key)[3]
@@ -207,7 +207,7 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     url = f"/events/{w.event.id}/schedule"
     client.post(f"{url}/publish")
     db.session.expire_all()
-    assert services.published_version(w.event).number == 1
+    assert versions.published_version(w.event).number == 1
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all()
     assert len(mails) == 7  # first publication: every participant
     assert any("Jörg Müller" in m.body or MUELLER in m.body for m in mails)
@@ -217,7 +217,7 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "No changes: the printouts are up to date." in flashes(client)
 
     # Move one meeting to another free place: a new draft, version 1 stays published.
-    moved = next(m for m in services.latest_version(w.event).meetings if m.origin != REQUEST)
+    moved = next(m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST)
     busy = {(m.slot, p) for m in version.meetings for p in (m.profile_a_id, m.profile_b_id)}
     slot = next(
         s
@@ -230,9 +230,9 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     names = {moved.profile_a.name, moved.profile_b.name}
     client.post(f"{url}/move", data={"meeting": moved.key, "slot": slot, "table": ""})
     db.session.expire_all()
-    latest = services.latest_version(w.event)
+    latest = versions.latest_version(w.event)
     assert latest.number == 2 and latest.status == "draft"
-    assert services.published_version(w.event).number == 1
+    assert versions.published_version(w.event).number == 1
     page = flashes(client)
     assert "Moved:" in page
     assert all(name in page for name in names)
@@ -244,8 +244,8 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     before = {m.id for m in db.session.scalars(select(OutboxMessage))}
     client.post(f"{url}/publish")
     db.session.expire_all()
-    versions = {v.number: v.status for v in services.versions_of(w.event)}
-    assert versions == {1: SUPERSEDED, 2: PUBLISHED}
+    statuses = {v.number: v.status for v in versions.versions_of(w.event)}
+    assert statuses == {1: SUPERSEDED, 2: PUBLISHED}
     new_mails = [m for m in db.session.scalars(select(OutboxMessage)) if m.id not in before]
     addresses = {m.to_address for m in new_mails}
     expected = {
@@ -269,30 +269,30 @@ def test_no_show_re_plan_keeps_past_slots(client, login, world):
     url = f"/events/{w.event.id}/schedule"
     client.post(f"{url}/publish")
     db.session.expire_all()
-    version = services.latest_version(w.event)
+    version = versions.latest_version(w.event)
     later = [m for m in version.meetings if m.slot >= 3]
     if not later:  # make sure someone has a meeting still to come
         m = version.meetings[0]
-        services.move_meeting(w.event, w.organiser, m.key, 3, None)
+        editing.move_meeting(w.event, w.organiser, m.key, 3, None)
         db.session.commit()
-        version = services.latest_version(w.event)
+        version = versions.latest_version(w.event)
         later = [m for m in version.meetings if m.slot >= 3]
     gone = later[0].profile_a_id
     past = sorted((m.key, m.slot, m.table) for m in version.meetings if m.slot < 3)
     attendee = db.session.scalar(
         select(Attendee).join(Registration).where(Registration.profile_id == gone)
     )
-    events.set_attendance(attendee, "noshow")
+    registrations.set_attendance(attendee, "noshow")
     db.session.commit()
 
     response = client.post(f"{url}/reoptimise", data={"from_slot": 3})
     assert response.status_code == 302
     db.session.expire_all()
-    latest = services.latest_version(w.event)
+    latest = versions.latest_version(w.event)
     assert latest.is_draft
     assert sorted((m.key, m.slot, m.table) for m in latest.meetings if m.slot < 3) == past
     assert not [m for m in latest.meetings if m.slot >= 3 and m.involves(gone)]
-    assert check(latest.problem, services.schedule_document(latest)) == []
+    assert check(latest.problem, agendas.schedule_document(latest)) == []
     assert "no-show" in flashes(client)
 
     client.post(f"{url}/reoptimise", data={"from_slot": 99})
@@ -302,18 +302,18 @@ def test_no_show_re_plan_keeps_past_slots(client, login, world):
 def test_the_first_open_slot_follows_the_clock(world):
     event = world.event
     start = datetime.combine(event.date, event.first_slot)
-    assert services.first_open_slot(event, start - timedelta(days=1)) == 1
-    assert services.first_open_slot(event, start + timedelta(minutes=5)) == 2
-    assert services.first_open_slot(event, start + timedelta(hours=5)) == 5
+    assert building.first_open_slot(event, start - timedelta(days=1)) == 1
+    assert building.first_open_slot(event, start + timedelta(minutes=5)) == 2
+    assert building.first_open_slot(event, start + timedelta(hours=5)) == 5
 
 
 def test_build_without_participants_is_refused(client, login, app, make_user):
     organiser = make_user(organiser=True)
-    event = events.create_event(
+    event = registrations.create_event(
         event_data(title="Leer", slot_count=4, morning_slots=2, breaks=[], max_meetings=3)
     )
     db.session.commit()
     log_in_english(client, login, organiser)
     client.post(f"/events/{event.id}/schedule/build")
     assert "Nobody is confirmed" in flashes(client, event.id)
-    assert services.latest_version(event) is None
+    assert versions.latest_version(event) is None

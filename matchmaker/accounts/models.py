@@ -1,6 +1,6 @@
 """Member accounts."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
@@ -8,12 +8,8 @@ from sqlalchemy import Boolean, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 class User(UserMixin, db.Model):

@@ -12,7 +12,8 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import gettext as _
 
-from matchmaker.events.services import MAX_ATTENDEES, MAX_MESSAGE
+from matchmaker.events.registrations import MAX_ATTENDEES
+from matchmaker.events.wishes import MAX_MESSAGE
 
 NO_NUL = "^[^\\u0000]*$"
 NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"

@@ -6,7 +6,7 @@ from flask import url_for
 from flask_login import current_user
 
 from matchmaker.directory.models import Category, Profile, Sector
-from matchmaker.events import services as events
+from matchmaker.events import programme, queries
 from matchmaker.events.models import Event, MeetingRequest, Registration
 
 
@@ -83,13 +83,13 @@ def slots(event: Event) -> list[dict]:
     """Return the meeting slots of an event with local start and end times."""
     return [
         {"number": n, "start": start.isoformat(), "end": end.isoformat()}
-        for n, (start, end) in enumerate(events.slot_times(event), start=1)
+        for n, (start, end) in enumerate(programme.slot_times(event), start=1)
     ]
 
 
 def event_payload(event: Event) -> dict:
     """Return the public information of an event with its seats and waiting list."""
-    figures = events.event_figures(event)
+    figures = queries.event_figures(event)
     return {
         "id": event.id,
         "title": event.title,
@@ -99,7 +99,7 @@ def event_payload(event: Event) -> dict:
         "timezone": "Europe/Berlin",
         "registration_opens": event.registration_opens.isoformat(),
         "registration_closes": event.registration_closes.isoformat(),
-        "registration_open": events.registration_open(event),
+        "registration_open": queries.registration_open(event),
         "capacity": figures.capacity,
         "seats_taken": figures.taken,
         "seats_free": figures.free,
@@ -118,7 +118,7 @@ def registration_payload(registration: Registration) -> dict:
         "event_id": registration.event_id,
         "profile": profile_ref(registration.profile),
         "status": registration.status,
-        "position": events.waiting_position(registration),
+        "position": queries.waiting_position(registration),
         "created_at": iso(registration.created_at),
         "attendees": [
             {"id": a.id, "name": a.name, "email": a.email}

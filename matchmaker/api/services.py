@@ -7,8 +7,9 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
 from matchmaker.api.models import ApiToken
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
 TOKEN_SCHEME = "mmk_"  # noqa: S105 - the public marker of our tokens, not a secret

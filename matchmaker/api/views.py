@@ -31,9 +31,9 @@ from matchmaker.core.i18n import current_language
 from matchmaker.directory import services as directory
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import KINDS, Profile
-from matchmaker.events import services as events
+from matchmaker.events import queries, registrations, wishes
+from matchmaker.events.errors import EventError
 from matchmaker.events.models import Event, MeetingRequest, Registration
-from matchmaker.events.services import EventError
 from matchmaker.extensions import csrf, db
 from matchmaker.mail import services as mail
 from matchmaker.matching import services as matching
@@ -332,8 +332,8 @@ def taxonomy_terms():
 @bp.get("/events")
 def event_list():
     """List the events: upcoming ones soonest first, then past ones newest first."""
-    upcoming = events.upcoming_events()
-    past = [e for e in events.all_events() if e not in upcoming]
+    upcoming = queries.upcoming_events()
+    past = [e for e in queries.all_events() if e not in upcoming]
     return {"items": [event_payload(e) for e in upcoming + past]}
 
 
@@ -346,11 +346,11 @@ def event_detail(event_id: int):
 @bp.get("/events/<int:event_id>/schedule")
 def schedule(event_id: int):
     """Return the published schedule: all meetings for organisers, one's own for participants."""
-    from matchmaker.scheduling import services as schedules
+    from matchmaker.scheduling import versions
 
     user = auth.require_member()
     event = get_event(event_id)
-    version = schedules.published_version(event)
+    version = versions.published_version(event)
     if version is None:
         raise ApiError(404, _("No schedule has been published for this event yet."))
     meetings = version.meetings
@@ -394,7 +394,9 @@ def register(event_id: int):
     people = [(a["name"], a["email"]) for a in data["attendees"]]
 
     def use_case() -> Registration:
-        return events.register(event.id, profile, people, user=user, locale=current_language())
+        return registrations.register(
+            event.id, profile, people, user=user, locale=current_language()
+        )
 
     return commit_use_case(use_case, registration_payload), 201
 
@@ -425,7 +427,7 @@ def cancel_registration(registration_id: int):
     user = auth.require_member()
     registration = get_registration(registration_id)
     return commit_use_case(
-        lambda: events.cancel_registration(registration, by_organiser=user.is_organiser),
+        lambda: registrations.cancel_registration(registration, by_organiser=user.is_organiser),
         lambda _: registration_payload(registration),
     )
 
@@ -440,7 +442,7 @@ def send_meeting_request(event_id: int):
     target = body_profile(data["to"], "to")
     require_edit(sender)
     return commit_use_case(
-        lambda: events.send_meeting_request(event, sender, target, data.get("message", "")),
+        lambda: wishes.send_meeting_request(event, sender, target, data.get("message", "")),
         meeting_request_payload,
     ), 201
 
@@ -453,7 +455,7 @@ def answer(request_id: int, accept: bool):
         raise ApiError(404, _("There is no meeting request with the number %(id)d.", id=request_id))
     require_edit(meeting_request.to_profile)
     return commit_use_case(
-        lambda: events.answer_request(meeting_request, accept),
+        lambda: wishes.answer_request(meeting_request, accept),
         lambda _: meeting_request_payload(meeting_request),
     )
 

@@ -13,7 +13,8 @@ from flask_login import current_user
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
 CHANGING_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))

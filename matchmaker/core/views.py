@@ -3,10 +3,10 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
 
 from matchmaker.core.audit import recent_entries
 from matchmaker.directory.services import count_profiles_by_kind
+from matchmaker.web import organiser_required
 
 bp = Blueprint("core", __name__)
 
@@ -36,9 +36,7 @@ def health():
 
 
 @bp.get("/organiser/audit")
-@login_required
+@organiser_required
 def audit_log():
     """Show the newest organiser actions (organisers only)."""
-    if not current_user.is_organiser:
-        abort(403)
     return render_template("core/audit.html", entries=recent_entries())

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
 KINDS = ("sme", "startup")

@@ -18,9 +18,8 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest
 
-from matchmaker.accounts.models import utcnow
+from matchmaker.core.clock import utcnow
 from matchmaker.core.i18n import current_language
 from matchmaker.directory import cache as directory_cache
 from matchmaker.directory import exporting, services, taxonomy
@@ -28,18 +27,12 @@ from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, p
 from matchmaker.directory.models import KINDS, Profile, Solution
 from matchmaker.directory.search import query_terms
 from matchmaker.extensions import db
+from matchmaker.web import bad_request, organiser_required
 
 bp = Blueprint("directory", __name__)
 
 MAX_QUERY_LENGTH = 200
 MAX_PAGE = 10_000
-
-
-def bad_request(message: str) -> BadRequest:
-    """Build a 400 error whose message is shown to the user."""
-    error = BadRequest(message)
-    error.friendly = True
-    return error
 
 
 def parse_directory_query(
@@ -163,9 +156,9 @@ def render_results(snapshot, query: services.DirectoryQuery, page: int, per_page
 
 
 def get_profile_or_404(profile_id: int) -> Profile:
-    """Return the profile or answer 404."""
-    profile = db.session.get(Profile, profile_id)
-    if profile is None or profile.deleted_at is not None:
+    """Return the profile or answer 404 (also for a deleted one)."""
+    profile = db.get_or_404(Profile, profile_id)
+    if profile.deleted_at is not None:
         abort(404)
     return profile
 
@@ -296,9 +289,7 @@ def create_solution(profile_id: int):
 
 def get_editable_solution(solution_id: int) -> Solution:
     """Return a solution whose profile the current user may change."""
-    solution = db.session.get(Solution, solution_id)
-    if solution is None:
-        abort(404)
+    solution = db.get_or_404(Solution, solution_id)
     if not current_user.can_edit(solution.profile):
         abort(403)
     return solution
@@ -344,11 +335,9 @@ def delete_solution(solution_id: int):
 
 
 @bp.get("/directory/export.csv")
-@login_required
+@organiser_required
 def export_csv():
     """Download every profile as CSV (organisers only)."""
-    if not current_user.is_organiser:
-        abort(403)
     return Response(
         exporting.profiles_csv(),
         mimetype="text/csv",

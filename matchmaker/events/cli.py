@@ -64,7 +64,7 @@ def demo_event_data(spec: dict) -> dict:
 def load_demo_event(demo_file: Path) -> str:
     """Create the demo event and book it out: every demo profile, then a short waiting list."""
     from matchmaker.directory.models import Profile
-    from matchmaker.events import services
+    from matchmaker.events import queries, registrations
     from matchmaker.events.models import Event
 
     spec = json.loads(demo_file.read_text(encoding="utf-8"))["event"]
@@ -72,7 +72,7 @@ def load_demo_event(demo_file: Path) -> str:
     event = db.session.scalar(select(Event).where(Event.title == data["title"]))
     if event is not None:
         return f"Demo event “{event.title}” exists already."
-    event = services.create_event(data)
+    event = registrations.create_event(data)
     profiles = list(
         db.session.scalars(
             select(Profile).where(Profile.external_ref.like("demo-%")).order_by(Profile.id)
@@ -90,9 +90,9 @@ def load_demo_event(demo_file: Path) -> str:
             contact = profile.contact_name or f"Team {profile.name}"
             name = contact if round_number == 1 else f"Kollegin von {contact}"
             email = f"{slug}-{round_number}@teilnehmer.example"
-            services.register(event.id, profile, [(name, email)], now=when)
+            registrations.register(event.id, profile, [(name, email)], now=when)
             people += 1
-    figures = services.event_figures(event)
+    figures = queries.event_figures(event)
     return (
         f"Demo event “{event.title}”: {figures.taken}/{figures.capacity} seats, "
         f"{figures.waiting_registrations} waiting."

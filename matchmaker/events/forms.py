@@ -30,7 +30,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from matchmaker.events.services import MAX_ATTENDEES, MAX_CAPACITY, MAX_MESSAGE, session_problems
+from matchmaker.events.programme import session_problems
+from matchmaker.events.registrations import MAX_ATTENDEES, MAX_CAPACITY
+from matchmaker.events.wishes import MAX_MESSAGE
 
 ATTENDEE_ROWS = 4
 

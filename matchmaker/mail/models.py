@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.accounts.models import utcnow
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
 QUEUED = "queued"

@@ -16,7 +16,7 @@ from email.utils import formatdate, make_msgid
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from matchmaker.accounts.models import utcnow
+from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 from matchmaker.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 

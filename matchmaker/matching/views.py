@@ -5,25 +5,18 @@ import io
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
-from matchmaker.directory.views import bad_request
 from matchmaker.extensions import db
 from matchmaker.matching import services
 from matchmaker.matching.highlight import highlight
+from matchmaker.web import bad_request, organiser_required
 
 bp = Blueprint("matching", __name__)
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
-
-
-def organiser_required() -> None:
-    """Answer 403 unless the current user is an organiser."""
-    if not current_user.is_organiser:
-        abort(403)
 
 
 def parse_threshold() -> float:
@@ -85,10 +78,9 @@ def overview_rows():
 
 
 @bp.get("/organiser/matches")
-@login_required
+@organiser_required
 def overview():
     """List every SME × startup pair above a threshold (organisers)."""
-    organiser_required()
     rows, filters = overview_rows()
     return render_template(
         "matching/overview.html",
@@ -100,10 +92,9 @@ def overview():
 
 
 @bp.get("/organiser/matches.csv")
-@login_required
+@organiser_required
 def overview_csv():
     """Download the overview's pairs as CSV (organisers)."""
-    organiser_required()
     rows, _filters = overview_rows()
     buffer = io.StringIO()
     buffer.write("\ufeff")
@@ -128,10 +119,9 @@ def overview_csv():
 
 
 @bp.get("/organiser/unmatched")
-@login_required
+@organiser_required
 def unmatched():
     """Show who has no good match, so organisers can invite the right partners."""
-    organiser_required()
     threshold = parse_threshold()
     return render_template(
         "matching/unmatched.html", items=services.unmatched(threshold), threshold=threshold

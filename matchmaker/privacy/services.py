@@ -13,11 +13,12 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
 from matchmaker.directory import services as directory
 from matchmaker.directory.exporting import profile_record
 from matchmaker.directory.models import Profile
-from matchmaker.events import services as events
+from matchmaker.events import registrations
 from matchmaker.events.models import (
     Attendee,
     Availability,
@@ -52,7 +53,7 @@ def personal_data(user: User) -> dict:
     """Return everything stored about a member, as one JSON-ready document."""
     profiles = owned_profiles(user)
     ids = [p.id for p in profiles] or [0]
-    registrations = db.session.scalars(
+    held = db.session.scalars(
         select(Registration).where(Registration.profile_id.in_(ids)).order_by(Registration.id)
     ).all()
     requests = db.session.scalars(
@@ -71,7 +72,7 @@ def personal_data(user: User) -> dict:
         .where(or_(ScheduleMeeting.profile_a_id.in_(ids), ScheduleMeeting.profile_b_id.in_(ids)))
         .order_by(ScheduleMeeting.id)
     ).all()
-    addresses = {user.email} | {a.email for r in registrations for a in r.attendees}
+    addresses = {user.email} | {a.email for r in held for a in r.attendees}
     messages = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.to_address.in_(sorted(addresses)))
@@ -113,7 +114,7 @@ def personal_data(user: User) -> dict:
                     for a in r.attendees
                 ],
             }
-            for r in registrations
+            for r in held
         ],
         "meeting_requests": [
             {
@@ -173,12 +174,12 @@ def delete_account(user: User, today: date | None = None) -> dict[str, int]:
     today = today or date.today()
     counts = {"profiles_deleted": 0, "profiles_anonymised": 0, "registrations_cancelled": 0}
     for profile in owned_profiles(user):
-        registrations = db.session.scalars(
+        of_profile = db.session.scalars(
             select(Registration).where(Registration.profile_id == profile.id)
         ).all()
-        for registration in registrations:
+        for registration in of_profile:
             if registration.status != "cancelled" and registration.event.date >= today:
-                events.cancel_registration(registration, by_organiser=True)
+                registrations.cancel_registration(registration, by_organiser=True)
                 counts["registrations_cancelled"] += 1
             for attendee in registration.attendees:
                 anonymise_attendee(attendee)

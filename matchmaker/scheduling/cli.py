@@ -33,16 +33,16 @@ def build_command(event_id: int | None, time_limit: float | None, publish: bool)
     from flask import current_app
 
     from matchmaker.mail import services as mail
-    from matchmaker.scheduling import services
+    from matchmaker.scheduling import building, publishing, versions
 
     if time_limit is not None:
         current_app.config["SCHEDULE_TIME_LIMIT"] = time_limit
     event = find_event(event_id)
     try:
-        version = services.build(event, None)
+        version = building.build(event, None)
         if publish:
-            services.publish(event, None)
-    except services.ScheduleError as error:
+            publishing.publish(event, None)
+    except versions.ScheduleError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()

@@ -22,9 +22,9 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
-from matchmaker.events.services import slot_times
+from matchmaker.events.programme import slot_times
+from matchmaker.scheduling.agendas import agenda, why_line
 from matchmaker.scheduling.models import ScheduleVersion
-from matchmaker.scheduling.services import agenda, why_line
 
 #: Base URL of the HTML handed to WeasyPrint; only ``/static/`` below it is ever served.
 PDF_BASE_URL = "http://matchmaker.invalid/"

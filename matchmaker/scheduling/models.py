@@ -7,19 +7,11 @@ one until the organiser publishes again.
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.accounts.models import User, utcnow
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.extensions import db

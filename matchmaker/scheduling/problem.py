@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
-from matchmaker.events.services import scheduling_input
+from matchmaker.events.queries import scheduling_input
 from matchmaker.extensions import db
 from matchmaker.matching.services import cache
 

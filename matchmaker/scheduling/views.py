@@ -2,25 +2,25 @@
 
 import json
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from matchmaker.core.clock import local_now
 from matchmaker.directory.models import Profile
-from matchmaker.events.services import confirmed_attendees, local_now, slot_times
-from matchmaker.events.views import get_event_or_404, organiser_required
+from matchmaker.events.models import Event
+from matchmaker.events.programme import slot_times
+from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
-from matchmaker.mail import services as mail
-from matchmaker.scheduling import exports, services, settings
+from matchmaker.scheduling import (
+    agendas,
+    building,
+    editing,
+    exports,
+    publishing,
+    settings,
+    versions,
+)
 from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
@@ -31,7 +31,8 @@ from matchmaker.scheduling.forms import (
 )
 from matchmaker.scheduling.models import ScheduleVersion
 from matchmaker.scheduling.problem import absent_profiles, profile_id_of
-from matchmaker.scheduling.services import ScheduleError
+from matchmaker.scheduling.versions import ScheduleError
+from matchmaker.web import commit_and_send, flash_form_errors, organiser_required, refuse
 
 bp = Blueprint("scheduling", __name__)
 
@@ -47,31 +48,9 @@ def overview_url(event_id: int, anchor: str = "") -> str:
     return url_for("scheduling.overview", event_id=event_id) + (f"#{anchor}" if anchor else "")
 
 
-def refuse(error: ScheduleError) -> None:
-    """Undo the request's changes and show why."""
-    db.session.rollback()
-    mail.discard_new()
-    flash(error.message, "error")
-
-
-def commit_and_send() -> None:
-    """Commit the request's changes, then send the e-mails they queued."""
-    db.session.commit()
-    mail.deliver_new()
-
-
-def flash_form_errors(form) -> None:
-    """Show the first problem of an invalid form."""
-    for field in form:
-        for message in field.errors:
-            flash(f"{field.label.text}: {message}", "error")
-            return
-    flash(_("The form has expired; please try again."), "error")
-
-
 def version_or_404(event) -> ScheduleVersion:
     """Return the newest version, or answer 404 before the first build."""
-    version = services.latest_version(event)
+    version = versions.latest_version(event)
     if version is None:
         abort(404)
     return version
@@ -92,27 +71,27 @@ def attendee_names(event) -> dict[int, list[str]]:
 @organiser_required
 def overview(event_id: int):
     """Show the schedule: summary, grid, who got few meetings, changes since the last print."""
-    event = get_event_or_404(event_id)
-    version = services.latest_version(event)
+    event = db.get_or_404(Event, event_id)
+    version = versions.latest_version(event)
     context = {
         "event": event,
         "version": version,
-        "versions": services.versions_of(event),
-        "published": services.published_version(event),
+        "versions": versions.versions_of(event),
+        "published": versions.published_version(event),
         "form": ScheduleActionForm(),
         "replan_form": ReplanForm(),
         "slot_times": slot_times(event),
     }
     if version is not None:
-        printed, changes = services.changes_since_print(event)
+        printed, changes = publishing.changes_since_print(event)
         absent = absent_profiles(event)
         context.update(
-            grid=services.grid(event, version),
-            rows=services.participant_rows(event, version),
+            grid=agendas.grid(event, version),
+            rows=agendas.participant_rows(event, version),
             printed=printed,
             changes=changes,
-            absent_names=sorted(services.names_of(absent).values()),
-            open_slot=services.first_open_slot(event, local_now()),
+            absent_names=sorted(versions.names_of(absent).values()),
+            open_slot=building.first_open_slot(event, local_now()),
         )
     return render_template("scheduling/overview.html", **context)
 
@@ -121,12 +100,12 @@ def overview(event_id: int):
 @organiser_required
 def build(event_id: int):
     """Build a fresh draft with the solver (synchronously: seconds for a 50-seat event)."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if not ScheduleActionForm().validate_on_submit():
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
     try:
-        version = services.build(event, current_user)
+        version = building.build(event, current_user)
     except ScheduleError as error:
         refuse(error)
     else:
@@ -141,13 +120,13 @@ def build(event_id: int):
 @organiser_required
 def reoptimise(event_id: int):
     """Re-optimise around the locked meetings, or re-plan the rest of the day from a slot."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     form = ReplanForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(overview_url(event_id))
     try:
-        outcome = services.reoptimise(event, current_user, form.from_slot.data)
+        outcome = building.reoptimise(event, current_user, form.from_slot.data)
     except ScheduleError as error:
         refuse(error)
     else:
@@ -169,12 +148,12 @@ def reoptimise(event_id: int):
 @organiser_required
 def publish(event_id: int):
     """Publish the draft and tell the participants whose meetings changed."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if not ScheduleActionForm().validate_on_submit():
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
     try:
-        version, changed = services.publish(event, current_user)
+        version, changed = publishing.publish(event, current_user)
     except ScheduleError as error:
         refuse(error)
     else:
@@ -194,7 +173,7 @@ def publish(event_id: int):
 @organiser_required
 def meeting(event_id: int, key: str):
     """Show one meeting with the forms to move, swap, lock or remove it."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     found = next((m for m in version.meetings if m.key == key), None)
     if found is None:
@@ -206,7 +185,7 @@ def meeting(event_id: int, key: str):
         version=version,
         meeting=found,
         others=others,
-        why=services.why_line(found),
+        why=agendas.why_line(found),
         slot_times=slot_times(event),
         move_form=MoveForm(meeting=key, slot=found.slot, table=found.table),
         swap_form=SwapForm(meeting=key),
@@ -216,7 +195,7 @@ def meeting(event_id: int, key: str):
 
 def run_edit(event_id: int, form, change, success: str):
     """Validate an edit form, apply the change, commit or refuse; return to the overview."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(overview_url(event_id, "grid"))
@@ -238,7 +217,7 @@ def move(event_id: int):
     return run_edit(
         event_id,
         form,
-        lambda event: services.move_meeting(
+        lambda event: editing.move_meeting(
             event, current_user, form.meeting.data, form.slot.data, form.table.data
         ),
         _("The meeting has been moved."),
@@ -253,7 +232,7 @@ def swap(event_id: int):
     return run_edit(
         event_id,
         form,
-        lambda event: services.swap_meetings(
+        lambda event: editing.swap_meetings(
             event, current_user, form.meeting.data, form.other.data
         ),
         _("The meetings have been swapped."),
@@ -269,9 +248,9 @@ def meeting_action(event_id: int):
 
     def change(event):
         if action == "remove":
-            services.remove_meeting(event, current_user, form.meeting.data)
+            editing.remove_meeting(event, current_user, form.meeting.data)
         else:
-            services.set_locked(event, current_user, form.meeting.data, action == "lock")
+            editing.set_locked(event, current_user, form.meeting.data, action == "lock")
 
     messages = {
         "lock": _("The meeting is locked; re-optimising keeps it where it is."),
@@ -285,20 +264,20 @@ def meeting_action(event_id: int):
 @organiser_required
 def add(event_id: int):
     """Add a meeting of two participants by hand."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     form = AddMeetingForm()
     if request.method == "POST":
         return run_edit(
             event_id,
             form,
-            lambda event: services.add_meeting(
+            lambda event: editing.add_meeting(
                 event, current_user, form.a.data, form.b.data, form.slot.data, form.table.data
             ),
             _("The meeting has been added."),
         )
     ids = [profile_id_of(p["id"]) for p in version.problem.get("participants", [])]
-    names = services.names_of(ids)
+    names = versions.names_of(ids)
     slot = request.args.get("slot", type=int)
     table = request.args.get("table", type=int)
     return render_template(
@@ -333,13 +312,13 @@ def print_context(event, version) -> dict:
 
 def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
     """Return one agenda page per participant (or only the given one), by organisation."""
-    rows = services.participant_rows(event, version)
+    rows = agendas.participant_rows(event, version)
     if profile_id is not None:
         rows = [r for r in rows if r.profile.id == profile_id]
         if not rows:
             abort(404)
     pages = [
-        {"profile": r.profile, "rows": services.agenda(event, version, r.profile.id)}
+        {"profile": r.profile, "rows": agendas.agenda(event, version, r.profile.id)}
         for r in sorted(rows, key=lambda r: r.profile.name.lower())
     ]
     return pages
@@ -349,10 +328,10 @@ def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
 @organiser_required
 def print_agendas(event_id: int):
     """Show the print-ready agendas: one A4 page per participant."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     pages = agenda_pages(event, version, request.args.get("profile", type=int))
-    services.record_print(version, "agendas", current_user)
+    publishing.record_print(version, "agendas", current_user)
     db.session.commit()
     return render_template(
         "scheduling/print_agendas.html", pages=pages, **print_context(event, version)
@@ -363,14 +342,14 @@ def print_agendas(event_id: int):
 @organiser_required
 def agendas_pdf(event_id: int):
     """Download every agenda as one PDF (one A4 page each)."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     pages = agenda_pages(event, version, None)
     html = render_template(
         "scheduling/print_agendas.html", pages=pages, pdf=True, **print_context(event, version)
     )
     pdf = exports.html_to_pdf(html)
-    services.record_print(version, "pdf", current_user)
+    publishing.record_print(version, "pdf", current_user)
     db.session.commit()
     return Response(
         pdf,
@@ -387,10 +366,10 @@ def agendas_pdf(event_id: int):
 @organiser_required
 def print_tables(event_id: int):
     """Show one print page per table: who sits there in which slot."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = services.grid(event, version)
-    services.record_print(version, "tables", current_user)
+    grid = agendas.grid(event, version)
+    publishing.record_print(version, "tables", current_user)
     db.session.commit()
     return render_template(
         "scheduling/print_tables.html", grid=grid, **print_context(event, version)
@@ -401,10 +380,10 @@ def print_tables(event_id: int):
 @organiser_required
 def print_grid(event_id: int):
     """Show the master grid (slots × tables) ready to print."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = services.grid(event, version)
-    services.record_print(version, "grid", current_user)
+    grid = agendas.grid(event, version)
+    publishing.record_print(version, "grid", current_user)
     db.session.commit()
     return render_template("scheduling/print_grid.html", grid=grid, **print_context(event, version))
 
@@ -413,7 +392,7 @@ def print_grid(event_id: int):
 @organiser_required
 def meetings_csv(event_id: int):
     """Download every meeting of the newest version as CSV."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     return Response(
         exports.meetings_csv(event, version),
@@ -439,10 +418,10 @@ def json_download(data: dict, filename: str) -> Response:
 @organiser_required
 def schedule_json(event_id: int):
     """Download the newest version in the solver's schedule format."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     return json_download(
-        services.schedule_document(version),
+        agendas.schedule_document(version),
         f"event-{event.id}-schedule-v{version.number}.json",
     )
 
@@ -451,7 +430,7 @@ def schedule_json(event_id: int):
 @organiser_required
 def problem_json(event_id: int):
     """Download the solver problem the newest version was made for."""
-    event = get_event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     return json_download(version.problem, f"event-{event.id}-problem-v{version.number}.json")
 
@@ -461,10 +440,8 @@ def problem_json(event_id: int):
 
 def agenda_access(event_id: int, profile_id: int):
     """Return the event and profile if the user is an organiser or owns the profile."""
-    event = get_event_or_404(event_id)
-    profile = db.session.get(Profile, profile_id)
-    if profile is None:
-        abort(404)
+    event = db.get_or_404(Event, event_id)
+    profile = db.get_or_404(Profile, profile_id)
     if not current_user.can_edit(profile):
         abort(403)
     return event, profile
@@ -474,7 +451,7 @@ def agenda_access(event_id: int, profile_id: int):
 @login_required
 def mine():
     """List the published agendas of the member's profiles."""
-    return render_template("scheduling/mine.html", agendas=services.my_agendas(current_user))
+    return render_template("scheduling/mine.html", agendas=agendas.my_agendas(current_user))
 
 
 @bp.get("/events/<int:event_id>/agenda/<int:profile_id>")
@@ -482,9 +459,9 @@ def mine():
 def my_agenda(event_id: int, profile_id: int):
     """Show a participant's published agenda (owner or organiser)."""
     event, profile = agenda_access(event_id, profile_id)
-    version = services.published_version(event)
-    taking_part = version is not None and profile.id in services.participants_of(version)
-    rows = services.agenda(event, version, profile.id) if taking_part else []
+    version = versions.published_version(event)
+    taking_part = version is not None and profile.id in versions.participants_of(version)
+    rows = agendas.agenda(event, version, profile.id) if taking_part else []
     return render_template(
         "scheduling/agenda.html",
         event=event,
@@ -501,8 +478,8 @@ def my_agenda(event_id: int, profile_id: int):
 def my_agenda_ics(event_id: int, profile_id: int):
     """Download a participant's published meetings as an iCalendar file."""
     event, profile = agenda_access(event_id, profile_id)
-    version = services.published_version(event)
-    if version is None or profile.id not in services.participants_of(version):
+    version = versions.published_version(event)
+    if version is None or profile.id not in versions.participants_of(version):
         abort(404)
     return Response(
         exports.agenda_ics(event, version, profile),

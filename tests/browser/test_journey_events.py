@@ -5,7 +5,7 @@ from test_events_services import event_data
 
 from matchmaker.accounts.services import create_user
 from matchmaker.directory import services as directory
-from matchmaker.events import services as events
+from matchmaker.events import registrations
 from matchmaker.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -15,7 +15,7 @@ PASSWORD = "veranstaltung-123"
 @pytest.fixture
 def world(live_app):
     with live_app.app_context():
-        event = events.create_event(event_data(title="KI-Tag Lausitz", capacity=2))
+        event = registrations.create_event(event_data(title="KI-Tag Lausitz", capacity=2))
         for email, name in [
             ("a@firma.example", "Metallbau Kühn"),
             ("b@firma.example", "Spreewald-Hof"),

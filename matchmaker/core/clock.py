@@ -1,0 +1,17 @@
+"""The time: now in UTC for stored timestamps, now in the events' time zone for the programme."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def local_now() -> datetime:
+    """Return the current wall-clock time of the events' time zone, without tzinfo."""
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin"))
+    return datetime.now(zone).replace(tzinfo=None)

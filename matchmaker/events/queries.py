@@ -1,0 +1,349 @@
+"""Event read models: seats, waiting list, registrations, wishes, and what the scheduler needs."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from matchmaker.core.clock import local_now
+from matchmaker.directory.models import Profile
+from matchmaker.events.models import (
+    ACCEPTED,
+    CONFIRMED,
+    MUST_MEET,
+    NOT_INTERESTED,
+    WAITING,
+    Attendee,
+    Availability,
+    Event,
+    MeetingRequest,
+    ProfileMark,
+    Registration,
+)
+from matchmaker.events.programme import slot_times
+from matchmaker.extensions import db
+
+
+def upcoming_events(today: date | None = None) -> list[Event]:
+    """Return events from today on, soonest first."""
+    today = today or local_now().date()
+    return list(db.session.scalars(select(Event).where(Event.date >= today).order_by(Event.date)))
+
+
+def all_events() -> list[Event]:
+    """Return every event, newest date first."""
+    return list(db.session.scalars(select(Event).order_by(Event.date.desc(), Event.id.desc())))
+
+
+def seats_taken(event_id: int) -> int:
+    """Count the seats held by confirmed registrations."""
+    return (
+        db.session.scalar(
+            select(func.count(Attendee.id))
+            .join(Registration, Attendee.registration_id == Registration.id)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status == CONFIRMED,
+                Attendee.cancelled_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def seats_free(event: Event) -> int:
+    """Return how many seats are free (never negative)."""
+    return max(event.capacity - seats_taken(event.id), 0)
+
+
+def waiting_list(event_id: int) -> list[Registration]:
+    """Return the waiting registrations in promotion order."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event_id, Registration.status == WAITING)
+            .options(selectinload(Registration.attendees))
+            .order_by(Registration.priority, Registration.seq)
+        )
+    )
+
+
+def waiting_position(registration: Registration) -> int | None:
+    """Return the 1-based place on the waiting list, or None when not waiting."""
+    if registration.status != WAITING:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == WAITING,
+            or_(
+                Registration.priority < registration.priority,
+                (Registration.priority == registration.priority)
+                & (Registration.seq < registration.seq),
+            ),
+        )
+    )
+    return (ahead or 0) + 1
+
+
+@dataclass
+class EventFigures:
+    """Seats and waiting list of an event at a glance."""
+
+    capacity: int
+    taken: int
+    waiting_registrations: int
+    waiting_seats: int
+
+    @property
+    def free(self) -> int:
+        """Return the free seats."""
+        return max(self.capacity - self.taken, 0)
+
+
+def event_figures(event: Event) -> EventFigures:
+    """Count seats taken and waiting."""
+    waiting = waiting_list(event.id)
+    return EventFigures(
+        capacity=event.capacity,
+        taken=seats_taken(event.id),
+        waiting_registrations=len(waiting),
+        waiting_seats=sum(r.seats for r in waiting),
+    )
+
+
+def registrations_of_event(event_id: int) -> list[Registration]:
+    """Return all registrations of an event with attendees and profiles, in arrival order."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event_id)
+            .options(selectinload(Registration.attendees), selectinload(Registration.profile))
+            .order_by(Registration.seq)
+        )
+    )
+
+
+def registrations_of_profiles(profile_ids: Sequence[int], event_id: int | None = None):
+    """Return the registrations of the given profiles (optionally of one event), newest first."""
+    if not profile_ids:
+        return []
+    query = (
+        select(Registration)
+        .where(Registration.profile_id.in_(profile_ids))
+        .options(selectinload(Registration.attendees), selectinload(Registration.event))
+        .order_by(Registration.id.desc())
+    )
+    if event_id is not None:
+        query = query.where(Registration.event_id == event_id)
+    return list(db.session.scalars(query))
+
+
+def is_registered(event_id: int, profile_id: int, *, confirmed_only: bool = False) -> bool:
+    """Tell whether a profile holds (or, unless confirmed_only, waits for) seats at an event."""
+    statuses = (CONFIRMED,) if confirmed_only else (CONFIRMED, WAITING)
+    return (
+        db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == event_id,
+                Registration.profile_id == profile_id,
+                Registration.status.in_(statuses),
+            )
+        )
+        or 0
+    ) > 0
+
+
+def registration_open(event: Event, now: datetime | None = None) -> bool:
+    """Tell whether the registration window is open."""
+    now = now or local_now()
+    return event.registration_opens <= now < event.registration_closes
+
+
+def confirmed_attendees(event_id: int) -> list[Attendee]:
+    """Return the attendees holding a seat, by organisation and name."""
+    return list(
+        db.session.scalars(
+            select(Attendee)
+            .join(Registration, Attendee.registration_id == Registration.id)
+            .join(Profile, Registration.profile_id == Profile.id)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status == CONFIRMED,
+                Attendee.cancelled_at.is_(None),
+            )
+            .options(selectinload(Attendee.registration).selectinload(Registration.profile))
+            .order_by(Profile.name, Attendee.name, Attendee.id)
+        )
+    )
+
+
+def availability_of(event: Event, profile: Profile) -> Availability | None:
+    """Return a profile's availability at an event, if it set one."""
+    return db.session.scalar(
+        select(Availability).where(
+            Availability.event_id == event.id, Availability.profile_id == profile.id
+        )
+    )
+
+
+def pair_vetoed(event_id: int, a: int, b: int) -> bool:
+    """Tell whether either profile marked the other "not interested"."""
+    return (
+        db.session.scalar(
+            select(func.count(ProfileMark.id)).where(
+                ProfileMark.event_id == event_id,
+                ProfileMark.kind == NOT_INTERESTED,
+                or_(
+                    (ProfileMark.from_profile_id == a) & (ProfileMark.to_profile_id == b),
+                    (ProfileMark.from_profile_id == b) & (ProfileMark.to_profile_id == a),
+                ),
+            )
+        )
+        or 0
+    ) > 0
+
+
+def requests_between(event_id: int, a: int, b: int) -> list[MeetingRequest]:
+    """Return the meeting requests between two profiles in either direction."""
+    return list(
+        db.session.scalars(
+            select(MeetingRequest).where(
+                MeetingRequest.event_id == event_id,
+                or_(
+                    (MeetingRequest.from_profile_id == a) & (MeetingRequest.to_profile_id == b),
+                    (MeetingRequest.from_profile_id == b) & (MeetingRequest.to_profile_id == a),
+                ),
+            )
+        )
+    )
+
+
+def requests_of_profiles(profile_ids: Sequence[int]) -> tuple[list, list]:
+    """Return the (incoming, outgoing) meeting requests of the given profiles, newest first."""
+    if not profile_ids:
+        return [], []
+    base = select(MeetingRequest).options(
+        selectinload(MeetingRequest.event),
+        selectinload(MeetingRequest.from_profile),
+        selectinload(MeetingRequest.to_profile),
+    )
+    incoming = db.session.scalars(
+        base.where(MeetingRequest.to_profile_id.in_(profile_ids)).order_by(MeetingRequest.id.desc())
+    ).all()
+    outgoing = db.session.scalars(
+        base.where(MeetingRequest.from_profile_id.in_(profile_ids)).order_by(
+            MeetingRequest.id.desc()
+        )
+    ).all()
+    return list(incoming), list(outgoing)
+
+
+def mark_of(event_id: int, sender_id: int, target_id: int) -> ProfileMark | None:
+    """Return the mark one profile set toward another, if any."""
+    return db.session.scalar(
+        select(ProfileMark).where(
+            ProfileMark.event_id == event_id,
+            ProfileMark.from_profile_id == sender_id,
+            ProfileMark.to_profile_id == target_id,
+        )
+    )
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def scheduling_input(event: Event) -> dict:
+    """Return the confirmed participants and their wishes as plain data for the scheduler.
+
+    Slots are numbered from 1; pairs are ``[smaller profile id, larger profile id]``, sorted.
+    A vetoed pair ("not interested" from either side) never appears among the required or
+    must-meet pairs; a required pair never appears among the must-meet pairs.
+    """
+    confirmed = db.session.execute(
+        select(Registration.profile_id, func.count(Attendee.id))
+        .join(Attendee, Attendee.registration_id == Registration.id)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == CONFIRMED,
+            Attendee.cancelled_at.is_(None),
+        )
+        .group_by(Registration.profile_id)
+    ).all()
+    seats = dict(confirmed)
+    ids = set(seats)
+    profiles = {
+        p.id: p for p in db.session.scalars(select(Profile).where(Profile.id.in_(ids or [0])))
+    }
+    availabilities = {
+        a.profile_id: a
+        for a in db.session.scalars(
+            select(Availability).where(
+                Availability.event_id == event.id, Availability.profile_id.in_(ids or [0])
+            )
+        )
+    }
+    participants = []
+    for profile_id in sorted(ids):
+        availability = availabilities.get(profile_id)
+        desired = availability.desired_meetings if availability else None
+        unavailable = [
+            s
+            for s in (availability.unavailable_slots if availability else [])
+            if 1 <= s <= event.slot_count
+        ]
+        participants.append(
+            {
+                "profile_id": profile_id,
+                "kind": profiles[profile_id].kind,
+                "name": profiles[profile_id].name,
+                "attendees": seats[profile_id],
+                "unavailable": unavailable,
+                "desired_meetings": desired,
+                "max_meetings": event.max_meetings if desired is None else desired,
+            }
+        )
+    marks = db.session.scalars(select(ProfileMark).where(ProfileMark.event_id == event.id)).all()
+    vetoed = {
+        _pair(m.from_profile_id, m.to_profile_id)
+        for m in marks
+        if m.kind == NOT_INTERESTED and m.from_profile_id in ids and m.to_profile_id in ids
+    }
+    accepted = db.session.scalars(
+        select(MeetingRequest).where(
+            MeetingRequest.event_id == event.id, MeetingRequest.status == ACCEPTED
+        )
+    ).all()
+    required = {
+        _pair(r.from_profile_id, r.to_profile_id)
+        for r in accepted
+        if r.from_profile_id in ids and r.to_profile_id in ids
+    } - vetoed
+    must_meet = (
+        {
+            _pair(m.from_profile_id, m.to_profile_id)
+            for m in marks
+            if m.kind == MUST_MEET and m.from_profile_id in ids and m.to_profile_id in ids
+        }
+        - vetoed
+        - required
+    )
+    return {
+        "event_id": event.id,
+        "date": event.date.isoformat(),
+        "slots": event.slot_count,
+        "morning_slots": event.morning_slots,
+        "slot_times": [
+            [start.strftime("%H:%M"), end.strftime("%H:%M")] for start, end in slot_times(event)
+        ],
+        "tables": event.table_count,
+        "table_names": [event.table_label(n) for n in range(1, event.table_count + 1)],
+        "max_meetings": event.max_meetings,
+        "participants": participants,
+        "required_pairs": [list(p) for p in sorted(required)],
+        "must_meet_pairs": [list(p) for p in sorted(must_meet)],
+        "vetoed_pairs": [list(p) for p in sorted(vetoed)],
+    }

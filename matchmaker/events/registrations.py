@@ -1,0 +1,333 @@
+"""Registration use cases: events, seats and the waiting list, cancellations, check-in.
+
+Seats and the waiting list
+--------------------------
+Every attendee of a registration takes one seat. A registration is *confirmed* as a whole or
+*waits* as a whole; it is never split.
+
+The waiting list is strictly first come, first served (FIFO):
+
+* A new registration is confirmed only if nobody is waiting and enough seats are free for all
+  of its attendees. Otherwise it joins the end of the waiting list, even if a few seats are free,
+  so that nobody overtakes the people already waiting.
+* When seats free up (a cancellation, a cancelled attendee, more capacity), the waiting list is
+  promoted from the head, in order, as long as the head fits into the free seats. A head that
+  needs more seats than are free **blocks** the registrations behind it: they are not promoted
+  past it. Seats stay free until enough are free for the head (or until an organiser acts).
+* Organisers can override the order: move a waiting registration up or down (the promotion
+  order changes, the arrival number stays), promote one registration out of order when enough
+  seats are free, or raise the capacity (which promotes automatically).
+* Capacity can never be set below the number of confirmed seats.
+
+No overbooking
+--------------
+Every change of seats first locks the event row and only then counts the seats: an UPDATE of
+``events.lock_version`` (on SQLite this takes the database's write lock, like ``BEGIN
+IMMEDIATE``; SQLite's driver opens the transaction right before it, so no stale snapshot is
+held) followed by ``SELECT ... FOR UPDATE`` on PostgreSQL. Arrival numbers (``seq``) come from
+``events.last_seq`` incremented under the same lock, so they are gap-free per event and follow
+the order in which the server accepted the registrations.
+
+Services change models and flush; the caller commits, then sends the queued e-mails.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import local_now, utcnow
+from matchmaker.directory.models import Profile
+from matchmaker.events import notifications
+from matchmaker.events.errors import EventError
+from matchmaker.events.models import CANCELLED, CONFIRMED, WAITING, Attendee, Event, Registration
+from matchmaker.events.programme import session_problems
+from matchmaker.events.queries import seats_taken, waiting_list, waiting_position
+from matchmaker.extensions import db
+
+MAX_CAPACITY = 10_000
+
+
+MAX_ATTENDEES = 10
+
+
+EVENT_FIELDS = (
+    "title",
+    "date",
+    "venue",
+    "description",
+    "registration_opens",
+    "registration_closes",
+    "first_slot",
+    "slot_minutes",
+    "slot_count",
+    "morning_slots",
+    "breaks",
+    "table_count",
+    "table_names",
+    "max_meetings",
+)
+
+
+def check_event_data(data: dict) -> None:
+    """Raise EventError for the first problem in event data."""
+    if not 1 <= int(data.get("capacity", 1)) <= MAX_CAPACITY:
+        raise EventError(_("Enter a capacity between 1 and 10,000 seats."), "capacity")
+    problems = session_problems(data)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise EventError(message, field)
+
+
+def create_event(data: dict) -> Event:
+    """Create an event from validated data."""
+    check_event_data(data)
+    event = Event(capacity=int(data["capacity"]), lock_version=0, last_seq=0)
+    for field in EVENT_FIELDS:
+        setattr(event, field, data[field])
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event: Event, data: dict) -> list[Registration]:
+    """Change an event; a new capacity goes through :func:`change_capacity`."""
+    check_event_data(data)
+    promoted = []
+    if int(data["capacity"]) != event.capacity:
+        promoted = change_capacity(event, int(data["capacity"]))
+    for field in EVENT_FIELDS:
+        setattr(event, field, data[field])
+    db.session.flush()
+    return promoted
+
+
+def lock_event(event_id: int) -> Event:
+    """Lock the event row until the end of the transaction and return it freshly loaded."""
+    db.session.execute(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(lock_version=Event.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    # Whatever was read before the lock may be stale; read it again under the lock.
+    db.session.expire_all()
+    event = db.session.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if event is None:
+        raise EventError(_("This event does not exist."))
+    return event
+
+
+def email_key(email: str) -> str:
+    """Return the form of an e-mail address used to spot duplicates."""
+    return email.strip().lower()
+
+
+def register(
+    event_id: int,
+    profile: Profile,
+    people: Sequence[tuple[str, str]],
+    *,
+    user: User | None = None,
+    locale: str = "de",
+    now: datetime | None = None,
+) -> Registration:
+    """Register attendees (name, e-mail) of a profile: confirmed if seats allow, else waiting."""
+    people = [(name.strip(), email.strip()) for name, email in people if name or email]
+    if not people:
+        raise EventError(_("Enter at least one attendee."))
+    if any(not name or "@" not in email for name, email in people):
+        raise EventError(_("Every attendee needs a name and an e-mail address."))
+    if len(people) > MAX_ATTENDEES:
+        raise EventError(_("At most %(n)d attendees per registration.", n=MAX_ATTENDEES))
+    keys = [email_key(email) for _name, email in people]
+    if len(set(keys)) != len(keys):
+        raise EventError(_("Each attendee needs their own e-mail address."))
+    event = lock_event(event_id)
+    now = now or local_now()
+    if now < event.registration_opens:
+        raise EventError(
+            _(
+                "Registration opens on %(when)s.",
+                when=event.registration_opens.strftime("%d.%m.%Y %H:%M"),
+            )
+        )
+    if now >= event.registration_closes:
+        raise EventError(_("Registration for this event has closed."))
+    taken = db.session.scalars(
+        select(Attendee.email).where(
+            Attendee.event_id == event.id,
+            Attendee.email_key.in_(keys),
+            Attendee.cancelled_at.is_(None),
+        )
+    ).all()
+    if taken:
+        raise EventError(
+            _("%(emails)s is already registered for this event.", emails=", ".join(taken))
+        )
+    anyone_waiting = db.session.scalar(
+        select(Registration.id)
+        .where(Registration.event_id == event.id, Registration.status == WAITING)
+        .limit(1)
+    )
+    fits = len(people) <= event.capacity - seats_taken(event.id)
+    status = CONFIRMED if fits and anyone_waiting is None else WAITING
+    event.last_seq += 1
+    registration = Registration(
+        event_id=event.id,
+        profile_id=profile.id,
+        created_by_id=user.id if user is not None else None,
+        status=status,
+        seq=event.last_seq,
+        priority=event.last_seq,
+        locale=locale,
+        confirmed_at=utcnow() if status == CONFIRMED else None,
+    )
+    for name, email in people:
+        registration.attendees.append(
+            Attendee(event_id=event.id, name=name, email=email, email_key=email_key(email))
+        )
+    db.session.add(registration)
+    db.session.flush()
+    notifications.registered(registration, waiting_position(registration))
+    return registration
+
+
+def promote(event: Event) -> list[Registration]:
+    """Confirm waiting registrations from the head while they fit (the event must be locked)."""
+    free = event.capacity - seats_taken(event.id)
+    promoted = []
+    for registration in waiting_list(event.id):
+        if registration.seats > free:
+            break  # strict FIFO: the head blocks until enough seats are free
+        registration.status = CONFIRMED
+        registration.confirmed_at = registration.promoted_at = utcnow()
+        free -= registration.seats
+        promoted.append(registration)
+    db.session.flush()
+    for registration in promoted:
+        notifications.promoted(registration)
+    return promoted
+
+
+def cancel_registration(
+    registration: Registration, *, by_organiser: bool = False, now: datetime | None = None
+) -> list[Registration]:
+    """Cancel a whole registration and promote from the waiting list."""
+    event = lock_event(registration.event_id)
+    if registration.status == CANCELLED:
+        raise EventError(_("This registration has already been cancelled."))
+    check_still_changeable(event, by_organiser, now)
+    registration.status = CANCELLED
+    registration.cancelled_at = utcnow()
+    for attendee in registration.active_attendees:
+        attendee.cancelled_at = registration.cancelled_at
+    db.session.flush()
+    notifications.cancelled(registration, by_organiser=by_organiser)
+    return promote(event)
+
+
+def cancel_attendee(
+    attendee: Attendee, *, by_organiser: bool = False, now: datetime | None = None
+) -> list[Registration]:
+    """Give up one attendee's seat (the last one cancels the registration) and promote."""
+    registration = attendee.registration
+    event = lock_event(registration.event_id)
+    if attendee.cancelled_at is not None or registration.status == CANCELLED:
+        raise EventError(_("This attendee has already been cancelled."))
+    if len(registration.active_attendees) == 1:
+        return cancel_registration(registration, by_organiser=by_organiser, now=now)
+    check_still_changeable(event, by_organiser, now)
+    attendee.cancelled_at = utcnow()
+    db.session.flush()
+    notifications.attendee_cancelled(attendee)
+    return promote(event)
+
+
+def check_still_changeable(event: Event, by_organiser: bool, now: datetime | None) -> None:
+    """Refuse participants' changes once the event day is over."""
+    if not by_organiser and (now or local_now()).date() > event.date:
+        raise EventError(_("This event is over; registrations can no longer be changed."))
+
+
+def change_capacity(event: Event, capacity: int) -> list[Registration]:
+    """Set the number of seats (not below the confirmed seats) and promote into new seats."""
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise EventError(_("Enter a capacity between 1 and 10,000 seats."), "capacity")
+    locked = lock_event(event.id)
+    taken = seats_taken(locked.id)
+    if capacity < taken:
+        raise EventError(
+            _(
+                "%(taken)d seats are already confirmed; the capacity cannot be lower. "
+                "Cancel registrations first.",
+                taken=taken,
+            ),
+            "capacity",
+        )
+    locked.capacity = capacity
+    db.session.flush()
+    return promote(locked)
+
+
+def move_waiting(registration: Registration, direction: str) -> list[Registration]:
+    """Move a waiting registration one place up or down the waiting list; promote if it fits."""
+    event = lock_event(registration.event_id)
+    if registration.status != WAITING:
+        raise EventError(_("Only registrations on the waiting list can be moved."))
+    queue = waiting_list(event.id)
+    index = queue.index(registration)
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= other < len(queue):
+        raise EventError(_("The registration cannot be moved further."))
+    neighbour = queue[other]
+    # Normalise first so that equal priorities never make a swap a no-op.
+    for rank, item in enumerate(queue):
+        item.priority = rank
+    registration.priority, neighbour.priority = neighbour.priority, registration.priority
+    db.session.flush()
+    return promote(event)
+
+
+def promote_manually(registration: Registration) -> list[Registration]:
+    """Confirm one waiting registration out of order, if enough seats are free."""
+    event = lock_event(registration.event_id)
+    if registration.status != WAITING:
+        raise EventError(_("Only registrations on the waiting list can be promoted."))
+    free = event.capacity - seats_taken(event.id)
+    if registration.seats > free:
+        raise EventError(
+            _(
+                "Not enough free seats: %(free)d free, %(needed)d needed. "
+                "Raise the capacity or cancel registrations first.",
+                free=max(free, 0),
+                needed=registration.seats,
+            )
+        )
+    registration.status = CONFIRMED
+    registration.confirmed_at = registration.promoted_at = utcnow()
+    db.session.flush()
+    notifications.promoted(registration)
+    return [registration, *promote(event)]
+
+
+def set_attendance(attendee: Attendee, state: str) -> None:
+    """Check an attendee in, mark a no-show, or reset ("checkin", "noshow", "reset")."""
+    if attendee.cancelled_at is not None or attendee.registration.status != CONFIRMED:
+        raise EventError(_("Only confirmed attendees can be checked in."))
+    if state == "checkin":
+        attendee.checked_in_at, attendee.no_show = utcnow(), False
+    elif state == "noshow":
+        attendee.checked_in_at, attendee.no_show = None, True
+    elif state == "reset":
+        attendee.checked_in_at, attendee.no_show = None, False
+    else:
+        raise EventError(_("Unknown attendance state."))
+    db.session.flush()

@@ -1,0 +1,240 @@
+"""Schedule use cases that run the solver: build a draft, re-optimise or re-plan it.
+
+Solving runs inside the organiser's request: for a 50-seat event the solver proves the optimum
+in seconds, and ``SCHEDULE_TIME_LIMIT`` caps it; it always returns the best schedule found.
+
+Services change models and flush; the caller commits.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import local_now, utcnow
+from matchmaker.events.models import Event
+from matchmaker.events.programme import slot_times
+from matchmaker.extensions import db
+from matchmaker.matching.services import cache
+from matchmaker.scheduling.models import (
+    MANUAL,
+    MATCH,
+    REQUEST,
+    WISH,
+    ScheduleMeeting,
+    ScheduleVersion,
+)
+from matchmaker.scheduling.problem import (
+    ProblemData,
+    build_problem,
+    pair_of,
+    participant_id,
+    profile_id_of,
+)
+from matchmaker.scheduling.solver import InvalidLockError, Result, solve
+from matchmaker.scheduling.versions import (
+    ScheduleError,
+    editable_version,
+    humanise,
+    latest_version,
+    names_of,
+    new_version,
+)
+
+
+def matching_reasons(a: int, b: int) -> list[str]:
+    """Return the matching engine's reasons why two profiles fit (may be empty)."""
+    model = cache().get()
+    ref_a, ref_b = model.ids.get(a), model.ids.get(b)
+    if model.engine is None or ref_a is None or ref_b is None:
+        return []
+    # The engine words reasons from the SME's side; either order gives the same reasons.
+    return list(model.engine.explain(ref_a, ref_b).reasons)
+
+
+def origin_of(key: str, problem: dict) -> str:
+    """Tell why a meeting is in the schedule: request, wish, match or the organisers' hand."""
+    listed = {m["id"]: m for m in problem.get("meetings", [])}
+    item = listed.get(key)
+    if item is None:
+        return MANUAL
+    if item.get("required"):
+        return REQUEST
+    if item.get("requested"):
+        return WISH
+    min_score = float(current_app.config["SCHEDULE_MIN_SCORE"])
+    return MATCH if item.get("score", 0) >= min_score else MANUAL
+
+
+def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
+    """Return what the organiser needs to know about a solver run, ready to store."""
+    return {
+        "score": result.score,
+        "holes": result.holes,
+        "fairness_misses": result.fairness_misses,
+        "placed": len(result.meetings),
+        "unscheduled": len(result.unscheduled),
+        "optimal": result.optimal,
+        "gap": result.gap,
+        "score_bound": result.score_bound,
+        "status": result.status,
+        "seconds": round(result.seconds, 2),
+        "required_unplaced": [
+            {
+                "a": names.get(profile_id_of(issue.a), issue.a),
+                "b": names.get(profile_id_of(issue.b), issue.b),
+                "reason": humanise(issue.reason, names),
+            }
+            for issue in result.required_unplaced
+        ],
+        "summary": result.summary(),
+        "solved_at": utcnow().isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
+    previous = {m.key: m for m in version.meetings}
+    version.meetings.clear()
+    # Deletes must reach the database before the inserts that reuse their slot and table.
+    db.session.flush()
+    for placed in result.meetings:
+        a, b = profile_id_of(placed.a), profile_id_of(placed.b)
+        before = previous.get(placed.id)
+        version.meetings.append(
+            ScheduleMeeting(
+                key=placed.id,
+                profile_a_id=a,
+                profile_b_id=b,
+                slot=placed.slot,
+                table=placed.table,
+                score=placed.score,
+                # An agreed meeting stays one even when a no-show released it from "required".
+                origin=REQUEST
+                if before and before.origin == REQUEST
+                else origin_of(placed.id, version.problem),
+                reasons=list(before.reasons) if before else matching_reasons(a, b),
+                locked=placed.id in locked_keys,
+            )
+        )
+    db.session.flush()
+
+
+def _solve(data: ProblemData, locked: list[dict], frozen: list[int]) -> Result:
+    config = current_app.config
+    try:
+        return solve(
+            data.problem,
+            time_limit=float(config["SCHEDULE_TIME_LIMIT"]),
+            seed=0,
+            locked=locked,
+            frozen_slots=frozen,
+            workers=int(config["SCHEDULE_WORKERS"]),
+        )
+    except InvalidLockError as error:
+        details = humanise("; ".join(error.problems), data.names)
+        raise ScheduleError(
+            _("The locked meetings cannot be kept: %(details)s", details=details)
+        ) from None
+
+
+def build(event: Event, user: User | None) -> ScheduleVersion:
+    """Build a fresh draft from the event's participants, scores and wishes."""
+    data = build_problem(event)
+    if not data.problem["participants"]:
+        raise ScheduleError(_("Nobody is confirmed for this event yet."))
+    latest = latest_version(event)
+    version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
+    version.problem = data.problem
+    result = _solve(data, [], [])
+    version.stats = stats_of(result, data.names, kind="build")
+    _replace_meetings(version, result, set())
+    current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
+    return version
+
+
+def first_open_slot(event: Event, now: datetime | None = None) -> int:
+    """Return the first slot that has not started yet (slot_count + 1 when all have)."""
+    now = now or local_now()
+    for number, (start, _end) in enumerate(slot_times(event), start=1):
+        if start > now:
+            return number
+    return event.slot_count + 1
+
+
+@dataclass
+class Reoptimised:
+    """A re-optimised draft and what could not be kept."""
+
+    version: ScheduleVersion
+    notes: list[str] = field(default_factory=list)
+
+
+def reoptimise(event: Event, user: User | None, from_slot: int | None = None) -> Reoptimised:
+    """Re-plan around the locked meetings; with ``from_slot``, keep every earlier slot as it is.
+
+    The problem is rebuilt from the current registrations, so cancellations, new availability
+    and no-shows (unavailable from ``from_slot`` on) are taken into account.
+    """
+    if from_slot is not None and not 1 <= from_slot <= event.slot_count:
+        raise ScheduleError(_("Choose a slot from 1 to %(n)d.", n=event.slot_count))
+    version = editable_version(event, user)
+    current = list(version.meetings)
+    data = build_problem(
+        event,
+        keep_pairs=[(m.profile_a_id, m.profile_b_id) for m in current],
+        absent_from=from_slot,
+    )
+    listed = {m["id"] for m in data.problem["meetings"]}
+    unavailable = {p["id"]: set(p["unavailable"]) for p in data.problem["participants"]}
+    names = {**names_of(pid for m in current for pid in pair_of(m.key)), **data.names}
+    past = from_slot or 1
+    notes: list[str] = []
+    locked: list[dict] = []
+    locked_keys: set[str] = set()
+    for m in current:
+        frozen = m.slot < past
+        if not (m.locked or frozen):
+            continue
+        pair = f"{names.get(m.profile_a_id, '?')} – {names.get(m.profile_b_id, '?')}"
+        if m.key not in listed:
+            if frozen:
+                # It happened (or was due) before the re-plan; keep it listed so it stays put.
+                data.problem["meetings"].append(_listed_again(m))
+                listed.add(m.key)
+            else:
+                notes.append(_("No longer possible, released: %(pair)s.", pair=pair))
+                continue
+        ids = (participant_id(m.profile_a_id), participant_id(m.profile_b_id))
+        if not frozen and any(m.slot in unavailable.get(q, ()) for q in ids):
+            notes.append(_("Someone is absent or unavailable, released: %(pair)s.", pair=pair))
+            continue
+        locked.append({"id": m.key, "slot": m.slot, "table": m.table})
+        if m.locked:
+            locked_keys.add(m.key)
+    frozen_slots = list(range(1, past))
+    result = _solve(data, locked, frozen_slots)
+    version.problem = data.problem
+    version.stats = stats_of(
+        result, names, kind="replan" if from_slot else "reoptimise", from_slot=from_slot
+    )
+    _replace_meetings(version, result, locked_keys)
+    current_app.logger.info(
+        "Schedule of event %s re-optimised from slot %s: %s", event.id, past, result.summary()
+    )
+    return Reoptimised(version, notes)
+
+
+def _listed_again(m: ScheduleMeeting) -> dict:
+    return {
+        "id": m.key,
+        "a": participant_id(m.profile_a_id),
+        "b": participant_id(m.profile_b_id),
+        "score": m.score,
+        "required": False,
+        "window": "any",
+        "fixed_slot": None,
+        "requested": m.origin in (REQUEST, WISH),
+    }

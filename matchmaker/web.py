@@ -1,0 +1,65 @@
+"""What the views of every blueprint share: friendly 400s, the organisers' gate, refusals.
+
+Views only: services never see the request, flash messages or the session.
+"""
+
+from functools import wraps
+
+from flask import abort, flash
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import BadRequest
+
+from matchmaker.extensions import db
+from matchmaker.mail import services as mail
+
+
+def bad_request(message: str) -> BadRequest:
+    """Build a 400 error whose message is shown to the user."""
+    error = BadRequest(message)
+    error.friendly = True
+    return error
+
+
+def organiser_required(view):
+    """Let only logged-in organisers through (log-in page for visitors, 403 for members)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_organiser:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def commit_and_send() -> None:
+    """Commit the request's changes, then send the e-mails they queued."""
+    db.session.commit()
+    mail.deliver_new()
+
+
+def refuse(error: Exception, form=None) -> None:
+    """Undo the request's changes and show why a use case refused (on its field if it names one).
+
+    ``error`` is a use case's refusal (``EventError``, ``ScheduleError``): it carries a
+    ``message`` for the user and, optionally, the ``field`` of ``form`` the message belongs to.
+    """
+    db.session.rollback()
+    mail.discard_new()
+    name = getattr(error, "field", None)
+    field = getattr(form, name, None) if form is not None and name else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def flash_form_errors(form) -> None:
+    """Show the first problem of an invalid form."""
+    for field in form:
+        for message in field.errors:
+            flash(f"{field.label.text}: {message}", "error")
+            return
+    flash(_("The form has expired; please try again."), "error")
