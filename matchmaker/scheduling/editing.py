@@ -68,9 +68,8 @@ def _refuse_breaks(
             if other["table"] == table:
                 raise ScheduleError(
                     _(
-                        "Table %(table)s is already taken in slot %(slot)d "
-                        "(%(a)s and %(b)s meet there).",
-                        table=event.table_label(table),
+                        "%(table)s is already taken in slot %(slot)d (%(a)s and %(b)s meet there).",
+                        table=event.table_title(table),
                         slot=slot,
                         a=name(other_meeting.a),
                         b=name(other_meeting.b),

@@ -91,7 +91,7 @@ def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> byte
         item.add("dtstart", row.start.replace(tzinfo=zone))
         item.add("dtend", row.end.replace(tzinfo=zone))
         item.add("summary", _("Meeting with %(name)s", name=row.partner.name))
-        item.add("location", f"{event.venue} – " + _("Table %(table)s", table=row.table))
+        item.add("location", f"{event.venue} – " + event.table_title(row.meeting.table))
         item.add("description", row.why)
         # A new version with the same meeting updates the entry instead of duplicating it.
         item.add("sequence", version.number)

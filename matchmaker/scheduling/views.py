@@ -86,7 +86,8 @@ def overview(event_id: int):
         printed, changes = publishing.changes_since_print(event)
         absent = absent_profiles(event)
         context.update(
-            grid=agendas.grid(event, version),
+            grid=agendas.with_breaks(event, agendas.grid(event, version)),
+            score_level=agendas.score_level,
             rows=agendas.participant_rows(event, version),
             printed=printed,
             changes=changes,
@@ -317,11 +318,14 @@ def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
         rows = [r for r in rows if r.profile.id == profile_id]
         if not rows:
             abort(404)
-    pages = [
-        {"profile": r.profile, "rows": agendas.agenda(event, version, r.profile.id)}
+    return [
+        {
+            "profile": r.profile,
+            "rows": agendas.with_breaks(event, agendas.agenda(event, version, r.profile.id)),
+            "shortfall": agendas.shortfall(version, r.profile.id),
+        }
         for r in sorted(rows, key=lambda r: r.profile.name.lower())
     ]
-    return pages
 
 
 @bp.get("/events/<int:event_id>/schedule/print/agendas")
@@ -368,7 +372,7 @@ def print_tables(event_id: int):
     """Show one print page per table: who sits there in which slot."""
     event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = agendas.grid(event, version)
+    grid = agendas.with_breaks(event, agendas.grid(event, version))
     publishing.record_print(version, "tables", current_user)
     db.session.commit()
     return render_template(
@@ -382,7 +386,7 @@ def print_grid(event_id: int):
     """Show the master grid (slots × tables) ready to print."""
     event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = agendas.grid(event, version)
+    grid = agendas.with_breaks(event, agendas.grid(event, version))
     publishing.record_print(version, "grid", current_user)
     db.session.commit()
     return render_template("scheduling/print_grid.html", grid=grid, **print_context(event, version))
@@ -468,7 +472,8 @@ def my_agenda(event_id: int, profile_id: int):
         profile=profile,
         version=version,
         taking_part=taking_part,
-        rows=rows,
+        rows=agendas.with_breaks(event, rows),
+        shortfall=agendas.shortfall(version, profile.id) if taking_part else None,
         attendees=attendee_names(event).get(profile.id, []),
     )
 
