@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
@@ -102,8 +103,10 @@ def export_profiles_command(output: Path | None) -> None:
 
 @click.command("demo")
 def demo_command() -> None:
-    """Load the demo of the Lausitz AI conference (profiles and demo accounts)."""
+    """Load the Lausitz AI conference demo: profiles, accounts, event, published schedule."""
     from matchmaker.accounts.services import create_user, find_user_by_email
+    from matchmaker.demo import story
+    from matchmaker.events.models import Event
 
     if not run_import(DEMO_FILE.read_bytes(), DEMO_FILE.name, dry_run=False):
         sys.exit(1)
@@ -117,6 +120,16 @@ def demo_command() -> None:
     db.session.commit()
     click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
     click.echo(load_demo_event(DEMO_FILE))
+    db.session.commit()
+
+    spec = json.loads(DEMO_FILE.read_text(encoding="utf-8"))["event"]
+    event = db.session.scalar(select(Event).where(Event.title == spec["title"]))
+    member = find_user_by_email(accounts[1][0])
+    profile = story.give_member_profile(member, event, spec["member"])
+    added = story.agree_member_requests(event, profile, spec["member"])
+    db.session.commit()
+    click.echo(f"{member.email} owns {profile.name}; {added} new agreed meeting request(s).")
+    click.echo(story.publish_demo_schedule(event, find_user_by_email(accounts[0][0])))
     db.session.commit()
 
 

@@ -1,7 +1,7 @@
 """Flask commands of the events area: the e-mail outbox and the demo event."""
 
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -35,17 +35,24 @@ def outbox_status() -> None:
 
 
 DEMO_WAITING = 4
+#: The demo's registration opened this long before ``flask demo`` at the latest: the event is
+#: booked out, so its registration must already be open (or closed), never "not yet open".
+DEMO_OPEN_SINCE = timedelta(days=14)
 
 
-def demo_event_data(spec: dict) -> dict:
-    """Turn the demo file's event object into event service data."""
+def demo_event_data(spec: dict, now: datetime) -> dict:
+    """Turn the demo file's event object into event service data, open by ``now``."""
+    opens = min(
+        datetime.fromisoformat(spec["registration_opens"]),
+        datetime.combine((now - DEMO_OPEN_SINCE).date(), time(9)),
+    )
     return {
         "title": spec["title"],
         "date": date.fromisoformat(spec["date"]),
         "venue": spec["venue"],
         "description": spec.get("description", ""),
         "capacity": int(spec["capacity"]),
-        "registration_opens": datetime.fromisoformat(spec["registration_opens"]),
+        "registration_opens": opens,
         "registration_closes": datetime.fromisoformat(spec["registration_closes"]),
         "first_slot": time.fromisoformat(spec["first_slot"]),
         "slot_minutes": int(spec["slot_minutes"]),
@@ -63,12 +70,13 @@ def demo_event_data(spec: dict) -> dict:
 
 def load_demo_event(demo_file: Path) -> str:
     """Create the demo event and book it out: every demo profile, then a short waiting list."""
+    from matchmaker.core.clock import local_now
     from matchmaker.directory.models import Profile
     from matchmaker.events import queries, registrations
     from matchmaker.events.models import Event
 
     spec = json.loads(demo_file.read_text(encoding="utf-8"))["event"]
-    data = demo_event_data(spec)
+    data = demo_event_data(spec, local_now())
     event = db.session.scalar(select(Event).where(Event.title == data["title"]))
     if event is not None:
         return f"Demo event “{event.title}” exists already."
