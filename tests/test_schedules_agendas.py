@@ -103,7 +103,7 @@ def test_breaks_are_rows_at_their_time_everywhere(client, login, agreed):
     grid = text_of(client.get(f"/events/{event_id}/schedule/print/grid"))
     assert grid.count("Kaffee (10:40–11:10)") == 1
     overview = text_of(client.get(f"/events/{event_id}/schedule"))
-    assert "10:40–11:10 Kaffee" in overview
+    assert "Kaffee 10:40–11:10" in overview  # the break's name is in the slot column
 
     pdf = client.get(f"/events/{event_id}/schedule/agendas.pdf")
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages]

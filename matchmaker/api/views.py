@@ -19,6 +19,7 @@ from matchmaker.api import auth, bodies, openapi
 from matchmaker.api.bodies import BodyError, is_storable
 from matchmaker.api.payloads import (
     event_payload,
+    iso,
     meeting_request_payload,
     profile_detail,
     profile_ref,
@@ -362,7 +363,7 @@ def schedule(event_id: int):
     return {
         "event_id": event.id,
         "version": version.number,
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": iso(version.published_at),
         "slots": times,
         "meetings": [
             {
