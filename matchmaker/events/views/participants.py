@@ -14,6 +14,7 @@ from matchmaker.events.errors import EventError
 from matchmaker.events.forms import (
     ActionForm,
     AvailabilityForm,
+    ConfirmCancellationForm,
     ConfirmForm,
     MarkForm,
     MeetingRequestForm,
@@ -122,7 +123,6 @@ def registration(registration_id: int):
         event=reg.event,
         position=queries.waiting_position(reg),
         availability=queries.availability_of(reg.event, reg.profile),
-        form=ConfirmForm(),
     )
 
 
@@ -131,7 +131,8 @@ def registration(registration_id: int):
 def cancel(registration_id: int):
     """Ask, then cancel a whole registration (owner or organiser)."""
     reg = get_registration(registration_id)
-    form = ConfirmForm()
+    # A POST without the confirmation page's field (an old button, a stray form) only asks.
+    form = ConfirmCancellationForm()
     back = url_for("events.registration", registration_id=reg.id)
     if form.validate_on_submit():
         try:
@@ -147,6 +148,7 @@ def cancel(registration_id: int):
                 flash_promoted(promoted)
         return redirect(back)
     what = _("the registration of %(name)s (%(n)d seats)", name=reg.profile.name, n=reg.seats)
+    form.confirm.data = "yes"
     return render_template(
         "events/confirm_cancel.html", form=form, what=what, cancel_url=back, event=reg.event
     )
