@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from test_directory_profiles import SME_FORM
 from test_events_concurrency import run_together
 
+from matchmaker.accounts.models import User
 from matchmaker.directory.models import Profile, ProfileWord, SearchWord
 from matchmaker.extensions import db
 
@@ -57,3 +58,33 @@ def test_profiles_created_at_the_same_moment(app, app_factory, make_user):
     # and the directory's own search finds them
     page = clients[0].get("/directory?q=Quantenkryptografie1").get_data(as_text=True)
     assert page.count("Gleichzeitig 1-") >= min(PEOPLE, 10)
+
+
+@pytest.mark.slow
+def test_the_same_address_signing_up_at_the_same_moment(app, app_factory):
+    server = app_factory(RATELIMIT_ENABLED=False)
+    form = {
+        "name": "Doppelt Klick",
+        "email": "doppelt@example.de",
+        "password": "geheimes-passwort",
+        "password_again": "geheimes-passwort",
+    }
+
+    def signing_up(client):
+        def post():
+            response = client.post("/account/register", data=form)
+            return response.status_code, response.get_data(as_text=True)
+
+        return post
+
+    answers = run_together([signing_up(server.test_client()) for _click in range(PEOPLE)])
+    codes = sorted(code for code, _page in answers)
+    assert codes == [200] * (PEOPLE - 1) + [302]
+    for code, page in answers:
+        if code == 200:  # told why, with what they typed still in the form
+            assert (
+                "gleichzeitigen Änderung" in page
+                or "Ein Konto mit dieser E-Mail-Adresse existiert bereits" in page
+            ), page
+            assert 'value="Doppelt Klick"' in page
+    assert db.session.scalar(select(func.count(User.id))) == 1

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from matchmaker.accounts import throttling
 from matchmaker.accounts.forms import (
@@ -28,6 +29,7 @@ from matchmaker.accounts.services import (
 )
 from matchmaker.extensions import db, limiter, login_manager
 from matchmaker.mail import services as mail
+from matchmaker.web import refuse_conflict
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -57,11 +59,15 @@ def register():
         return redirect(url_for("directory.my_profiles"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        user = create_user(form.email.data, form.name.data, form.password.data)
-        db.session.commit()
-        login_user(user)
-        flash(_("Welcome! Your account has been created."), "success")
-        return redirect(safe_next(url_for("directory.my_profiles")))
+        try:
+            user = create_user(form.email.data, form.name.data, form.password.data)
+            db.session.commit()
+        except IntegrityError:  # the same address signed up at the same moment
+            refuse_conflict(form, "email")
+        else:
+            login_user(user)
+            flash(_("Welcome! Your account has been created."), "success")
+            return redirect(safe_next(url_for("directory.my_profiles")))
     return render_template("accounts/register.html", form=form)
 
 

@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from matchmaker.core import clock
@@ -29,7 +30,7 @@ from matchmaker.events.views.common import (
     get_registration,
 )
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, commit_and_send, refuse
+from matchmaker.web import bad_request, commit_and_send, refuse, refuse_conflict
 
 
 @bp.get("/events")
@@ -84,12 +85,14 @@ def register(event_id: int):
                 user=current_user,
                 locale=current_language(),
             )
-        except EventError as error:
-            refuse(error, form)
-        else:
             position = queries.waiting_position(registration)
             registration_id = registration.id
             commit_and_send()
+        except EventError as error:
+            refuse(error, form)
+        except IntegrityError:
+            refuse_conflict(form)
+        else:
             if position is None:
                 flash(_("You are registered. A confirmation is on its way by e-mail."), "success")
             else:
