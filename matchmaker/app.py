@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_secret_key(app)
+    configure_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -46,6 +47,19 @@ def configure_secret_key(app: Flask) -> None:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def configure_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-For from as many reverse proxies as TRUSTED_PROXIES says.
+
+    Login limits key on the client's address; behind a proxy every client would
+    otherwise share the proxy's address.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -44,8 +44,13 @@ class Config:
         # (e.g. redis://127.0.0.1:6379/0); memory:// suits the embedded default.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
+        # A ceiling per client address that a whole venue behind one address stays below;
+        # failures are counted per account and address, and per account (accounts/throttling.py).
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "100 per minute;1000 per hour")
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", 0))
         self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", 5))
+        self.LOGIN_ACCOUNT_MAX_FAILURES = int(env.get("LOGIN_ACCOUNT_MAX_FAILURES", 20))
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", 15))
         # Privacy notice: the controller in the sense of Art. 4(7) GDPR.
         self.PRIVACY_CONTROLLER_NAME = env.get(

@@ -1,5 +1,6 @@
 """Schedules: build a draft, edit it by hand with checks, lock, re-optimise, publish, re-plan."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -63,6 +64,15 @@ def build(client, login, w):
     assert response.status_code == 302
     db.session.expire_all()
     return versions.latest_version(w.event)
+
+
+def publish(client, event_id: int) -> str:
+    """Open the confirmation page and confirm it; return that page."""
+    url = f"/events/{event_id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(url, data={"confirmed": token})
+    return page
 
 
 def empty_draft(client, login, w):
@@ -205,11 +215,23 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     w = world
     version = build(client, login, w)
     url = f"/events/{w.event.id}/schedule"
-    client.post(f"{url}/publish")
+    # The button only asks: a POST without the confirmation page's token publishes nothing.
+    asked = client.post(f"{url}/publish")
+    assert asked.status_code == 200 and "Publish version 1?" in asked.get_data(as_text=True)
+    assert versions.published_version(w.event) is None
+    assert (
+        db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.kind == "schedule")) is None
+    )
+    page = publish(client, w.event.id)
+    # The first publication e-mails everybody, and the page said so, name by name.
+    assert "7 participants get an e-mail" in page
+    assert all(name in page for name in (MUELLER, STADTWERKE, RECHNUNG, PUMPS, VISION))
+    assert "mueller@example.de" not in page and "sme0@teilnehmer.example" in page
     db.session.expire_all()
     assert versions.published_version(w.event).number == 1
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all()
     assert len(mails) == 7  # first publication: every participant
+    assert {m.to_address for m in mails} == set(re.findall(r"[\w.]+@teilnehmer\.example", page))
     assert any("Jörg Müller" in m.body or MUELLER in m.body for m in mails)
 
     assert client.get(f"{url}/print/agendas").status_code == 200
@@ -242,7 +264,11 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "Version 1" in agenda.get_data(as_text=True)
 
     before = {m.id for m in db.session.scalars(select(OutboxMessage))}
-    client.post(f"{url}/publish")
+    page = publish(client, w.event.id)
+    # The confirmation named exactly the two participants whose meetings changed.
+    assert "2 participants get an e-mail" in page
+    listed = re.search(r'<table id="recipients">(.*?)</table>', page, re.S).group(1)
+    assert all(name in listed for name in names)
     db.session.expire_all()
     statuses = {v.number: v.status for v in versions.versions_of(w.event)}
     assert statuses == {1: SUPERSEDED, 2: PUBLISHED}
@@ -259,15 +285,34 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert addresses == expected
     assert all("geändert" in m.subject or "changed" in m.subject for m in new_mails)
     # Publishing again without a draft is refused.
-    client.post(f"{url}/publish")
+    client.get(f"{url}/publish")
     assert "already published" in flashes(client)
+
+
+def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world):
+    w = world
+    build(client, login, w)
+    url = f"/events/{w.event.id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    publish(client, w.event.id)
+    # a change after the confirmation page was opened: that page's recipients are stale
+    moved = next(m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST)
+    editing.remove_meeting(w.event, w.organiser, moved.key)
+    db.session.commit()
+    stale = client.post(url, data={"confirmed": token})
+    assert stale.status_code == 200
+    assert "please check who gets an e-mail again" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert versions.latest_version(w.event).status == "draft"
+    assert "2 participants get an e-mail" in stale.get_data(as_text=True)
 
 
 def test_no_show_re_plan_keeps_past_slots(client, login, world):
     w = world
     version = build(client, login, w)
     url = f"/events/{w.event.id}/schedule"
-    client.post(f"{url}/publish")
+    publish(client, w.event.id)
     db.session.expire_all()
     version = versions.latest_version(w.event)
     later = [m for m in version.meetings if m.slot >= 3]

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, delete, event, false, func, or_, select, update
+from sqlalchemy import and_, delete, event, false, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
@@ -71,16 +73,23 @@ def bump_version(name: str = PROFILES_VERSION) -> None:
     bumps[name] = bumps.get(name, 0) + 1
 
 
+def _insert(session, table):
+    """Return an INSERT for the session's database that knows ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
+
+
 def _write_bumps(session, bumps: dict[str, int]) -> None:
-    for name, count in bumps.items():
-        updated = session.execute(
-            update(DataVersion)
-            .where(DataVersion.name == name)
-            .values(version=DataVersion.version + count)
+    # One upsert per counter: the first change of a data set may happen in two requests at once.
+    for name, count in sorted(bumps.items()):
+        statement = _insert(session, DataVersion.__table__).values(name=name, version=count)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"version": DataVersion.__table__.c.version + statement.excluded.version},
+            )
         )
-        if updated.rowcount == 0:
-            session.add(DataVersion(name=name, version=count))
-            session.flush()
 
 
 def current_version(name: str = PROFILES_VERSION) -> int:
@@ -244,7 +253,16 @@ def _write_index(session, pending: dict[int, set[str]]) -> None:
         )
     missing = [w for w in words if w not in known]
     if missing:
-        session.execute(SearchWord.__table__.insert(), [{"word": w} for w in missing])
+        # Profiles saved at the same moment may bring the same new word: the loser of that
+        # race skips it instead of failing, then reads the winner's id. Sorted rows take the
+        # row locks in one order, so two such inserts wait for each other but never deadlock.
+        for chunk in _chunks(missing):
+            session.execute(
+                _insert(session, SearchWord.__table__).on_conflict_do_nothing(
+                    index_elements=["word"]
+                ),
+                [{"word": w} for w in chunk],
+            )
         for chunk in _chunks(missing):
             known.update(
                 session.execute(

@@ -18,6 +18,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from matchmaker.core.clock import utcnow
 from matchmaker.core.i18n import current_language
@@ -27,7 +28,7 @@ from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, p
 from matchmaker.directory.models import KINDS, Profile, Solution
 from matchmaker.directory.search import query_terms
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, organiser_required
+from matchmaker.web import bad_request, organiser_required, refuse_conflict
 
 bp = Blueprint("directory", __name__)
 
@@ -212,8 +213,12 @@ def create():
     if form.validate_on_submit():
         data = profile_form_data(form)
         data["consent_at"] = utcnow()
-        profile = services.create_profile(form.kind.data, data, current_user)
-        db.session.commit()
+        try:
+            profile = services.create_profile(form.kind.data, data, current_user)
+            db.session.commit()
+        except IntegrityError:
+            refuse_conflict(form)
+            return render_template("directory/form.html", form=form, profile=None)
         flash(_("The profile has been created."), "success")
         if profile.kind == "startup":
             flash(_("Now describe your solutions, so SMEs find you."), "info")

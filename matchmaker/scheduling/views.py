@@ -25,6 +25,7 @@ from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
     MoveForm,
+    PublishForm,
     ReplanForm,
     ScheduleActionForm,
     SwapForm,
@@ -145,29 +146,39 @@ def reoptimise(event_id: int):
     return redirect(overview_url(event_id))
 
 
-@bp.post("/events/<int:event_id>/schedule/publish")
+@bp.route("/events/<int:event_id>/schedule/publish", methods=["GET", "POST"])
 @organiser_required
 def publish(event_id: int):
-    """Publish the draft and tell the participants whose meetings changed."""
+    """Show who gets an e-mail; publish the draft once the organiser confirms that page."""
     event = db.get_or_404(Event, event_id)
-    if not ScheduleActionForm().validate_on_submit():
-        flash_form_errors(ScheduleActionForm())
-        return redirect(overview_url(event_id))
     try:
-        version, changed = publishing.publish(event, current_user)
+        preview = publishing.publish_preview(event)
     except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        flash(
-            _(
-                "Version %(n)d is published; %(count)d participants were notified.",
-                n=version.number,
-                count=len(changed),
-            ),
-            "success",
-        )
-    return redirect(overview_url(event_id))
+        flash(error.message, "error")
+        return redirect(overview_url(event_id))
+    form = PublishForm()
+    # Only the confirmation page's form carries the token; any other POST just asks.
+    if form.validate_on_submit():
+        try:
+            version, changed = publishing.publish(event, current_user, form.confirmed.data)
+        except ScheduleError as error:
+            refuse(error)
+            preview = publishing.publish_preview(event)
+        else:
+            commit_and_send()
+            flash(
+                _(
+                    "Version %(n)d is published; %(count)d participants were notified.",
+                    n=version.number,
+                    count=len(changed),
+                ),
+                "success",
+            )
+            return redirect(overview_url(event_id))
+    form.confirmed.data = preview.token
+    return render_template(
+        "scheduling/confirm_publish.html", event=event, preview=preview, form=form
+    )
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings/<key>")
