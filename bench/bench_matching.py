@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from matchmaker.matching.engine import MatchEngine, Profile, top_k_pairs  # noqa: E402
+from matchmaker.matching.engine.thesaurus import parse_text  # noqa: E402
 from matchmaker.matching.evaluation import (  # noqa: E402
     _both_directions,
     evaluate_file,
     evaluate_rankings,
     load_labelled,
 )
-from matchmaker.matching.text import _parse_text_thesaurus  # noqa: E402
 
 DEV_FILE = ROOT.parent / "shared/data/matching-dev.json"
 HELDOUT_FILE = ROOT / "bench/data/matching-heldout.json"  # written blind, see its README
@@ -242,8 +242,8 @@ def bench_quality() -> dict:
     smes, startups, qrels = load_labelled(DEV_FILE)
     out = {"full": _both_directions(_engine_scores(), smes, startups, qrels)}
     # leave-out checks: drop the half of the thesaurus groups written last, or the first half
-    packaged = ROOT / "matchmaker/matching/thesaurus.txt"
-    groups = _parse_text_thesaurus(packaged.read_text(encoding="utf-8"))
+    packaged = ROOT / "matchmaker/matching/engine/thesaurus.txt"
+    groups = parse_text(packaged.read_text(encoding="utf-8"))
     half = len(groups) // 2
     for name, kept in (("first half only", groups[:half]), ("second half only", groups[half:])):
         ids = {g["id"] for g in kept}
