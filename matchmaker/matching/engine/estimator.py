@@ -70,8 +70,11 @@ class MatchEngine(BaseEstimator):
     ----------
     ngram_range : tuple of int, default=(3, 5)
         Lengths of the character n-grams taken inside each word (``char_wb`` style).
-    char_weight, word_weight, concept_weight, category_weight : float
+    char_weight, word_weight, concept_weight, category_weight, semantic_weight : float
         Weights of the similarity blocks; the score is their weighted mean.
+    semantic_components : int, default=40
+        Dimensions of the latent semantic block (truncated SVD of the stem block over all
+        fitted profiles; fewer when there are fewer profiles).
     tag_weight : float, default=1.0
         Weight of a tag's words relative to a word of the free text.
     sector_weight : float, default=0.5
@@ -124,6 +127,8 @@ class MatchEngine(BaseEstimator):
         word_weight=0.2,
         concept_weight=0.4,
         category_weight=0.1,
+        semantic_weight=0.33,
+        semantic_components=40,
         tag_weight=1.0,
         sector_weight=0.5,
         compound_weight=0.5,
@@ -142,6 +147,8 @@ class MatchEngine(BaseEstimator):
         self.word_weight = word_weight
         self.concept_weight = concept_weight
         self.category_weight = category_weight
+        self.semantic_weight = semantic_weight
+        self.semantic_components = semantic_components
         self.tag_weight = tag_weight
         self.sector_weight = sector_weight
         self.compound_weight = compound_weight
@@ -202,10 +209,11 @@ class MatchEngine(BaseEstimator):
             "word": self.word_weight,
             "concept": self.concept_weight,
             "category": self.category_weight,
+            "semantic": self.semantic_weight,
         }
-        self.weights_ = BlockWeights(weights, self.char_max_df, self.char_top_n).fit(
-            counts.blocks, self.concepts_.scale
-        )
+        self.weights_ = BlockWeights(
+            weights, self.char_max_df, self.char_top_n, self.semantic_components
+        ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
         self.reason_tables_ = ReasonTables.from_thesaurus(vocab.words, self.thesaurus_)
@@ -275,7 +283,8 @@ class MatchEngine(BaseEstimator):
         """Return the score of two fitted profiles, in [0, 1]."""
         check_is_fitted(self, "X_")
         a, b = self.index_[ref_a], self.index_[ref_b]
-        return float(min(1.0, self.X_[a].multiply(self.X_[b]).sum()))
+        # latent semantic cosines may be slightly negative; a score is never below 0
+        return float(np.clip(self.X_[a].multiply(self.X_[b]).sum(), 0.0, 1.0))
 
     def level(self, score: float) -> str:
         """Return the calibrated level of a score: ``"very_good"``, ``"good"``, ``"possible"``."""

@@ -111,17 +111,21 @@ def pair_reasons(
     P.sort_indices()
     if P.nnz == 0 or max_reasons <= 0:
         return [()] * n
-    sa = _aligned(a.surface, P).astype(np.int64) - 1
-    sb = _aligned(b.surface, P).astype(np.int64) - 1
+    sa = _aligned(a.surface, P).astype(np.int64)
+    sb = _aligned(b.surface, P).astype(np.int64)
     lengths = np.diff(P.indptr)
     row = np.repeat(np.arange(n), lengths)
     value, feat = P.data, P.indices.astype(np.int64)
     n_word = len(tables.stems)
+    # name a concept only where at least one word carries it itself ("Wartung ↔ predictive
+    # maintenance"); one both sides reach only through narrower concepts is too vague
+    named = (sa > 0) | (sb > 0)
+    sa, sb = np.abs(sa) - 1, np.abs(sb) - 1
     # a tenth of each pair's strongest feature is the floor
     filled = np.flatnonzero(lengths)
     top = np.zeros(n)
     top[filled] = np.maximum.reduceat(value, P.indptr[filled])
-    keep = value >= 0.1 * top[row]
+    keep = (value >= 0.1 * top[row]) & named
     row, value, feat, sa, sb = (x[keep] for x in (row, value, feat, sa, sb))
     # one reason per pair of words: its strongest feature (on exact ties the lower column,
     # a stem before a concept)
@@ -207,7 +211,7 @@ def _occurrences(
                 words = {vocab.tok_canon[ids[q]] for q in range(first, end) if ids[q] >= 0}
                 pos = end
             else:
-                concepts = {m[0] for m in lex.concepts[t]} if t >= 0 else set()
+                concepts = {m[0] for m in lex.concepts[t]} if t >= 0 and not lex.stop[t] else set()
                 span = (toks[pos][1], toks[pos][2])
                 words = {vocab.tok_canon[t]} if t >= 0 else set()
                 pos += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
@@ -23,7 +24,8 @@ from matchmaker.matching.engine.thesaurus import CATEGORY_CODES, Thesaurus
 
 __all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 
-BLOCKS = ("char", "word", "concept", "category")
+BLOCKS = ("char", "word", "concept", "category", "semantic")
+COUNTED = BLOCKS[:-1]  # the semantic block is derived from the word block, not counted
 
 
 def canonical_stem(de_stem: str, en_stem: str) -> str:
@@ -227,13 +229,18 @@ def _token_matrix(rows_of, used, n_tok: int, n_cols: int) -> sp.csr_matrix:
 
 
 def _representatives(
-    D: sp.csr_matrix, T: sp.csr_matrix, extra: tuple[list, list, list, list] | None = None
+    D: sp.csr_matrix,
+    T: sp.csr_matrix,
+    own: sp.csr_matrix | None = None,
+    extra: tuple[list, ...] | None = None,
 ) -> sp.csr_matrix:
     """For each (profile, feature) of ``D @ T``, the token (or phrase) that contributes most.
 
     ``D`` is profile × token, ``T`` token × feature; ``extra`` adds (profile, feature,
-    surface, weight) rows (phrases).  Ties go to the lower surface index.  Values are
-    ``1 + surface``.
+    surface, weight, direct) rows (phrases).  A word carrying the feature itself wins, then the
+    higher weight, then the lower surface index.  Values are
+    ``1 + surface``, negated when the best word carries the feature only as a broader concept
+    of its own (not in ``own``, the token × feature matrix of its own concepts).
     """
     Dc = D.tocoo()
     T = sp.csr_matrix(T)
@@ -246,20 +253,28 @@ def _representatives(
     feat = T.indices[idx]
     surf = np.repeat(Dc.col, lengths)
     score = np.repeat(Dc.data, lengths) * T.data[idx]
+    if own is None:
+        direct = np.ones(total, dtype=bool)
+    else:
+        own = sp.csr_matrix(own).tocoo()
+        n_f = T.shape[1]
+        direct = np.isin(surf * n_f + feat, own.row.astype(np.int64) * n_f + own.col)
     if extra is not None and extra[0]:
         doc = np.concatenate([doc, np.asarray(extra[0], dtype=np.int64)])
         feat = np.concatenate([feat, np.asarray(extra[1], dtype=np.int64)])
         surf = np.concatenate([surf, np.asarray(extra[2], dtype=np.int64)])
         score = np.concatenate([score, np.asarray(extra[3], dtype=np.float64)])
+        direct = np.concatenate([direct, np.asarray(extra[4], dtype=bool)])
     keep = score > 0
-    doc, feat, surf, score = doc[keep], feat[keep], surf[keep], score[keep]
-    order = np.lexsort((surf, -score, feat, doc))
-    doc, feat, surf = doc[order], feat[order], surf[order]
+    doc, feat, surf, score, direct = (x[keep] for x in (doc, feat, surf, score, direct))
+    # a word that carries the feature itself first, then the strongest
+    order = np.lexsort((surf, -score, ~direct, feat, doc))
+    doc, feat, surf, direct = doc[order], feat[order], surf[order], direct[order]
     first = np.ones(len(doc), dtype=bool)
     first[1:] = (doc[1:] != doc[:-1]) | (feat[1:] != feat[:-1])
-    return sp.csr_matrix(
-        (surf[first] + 1.0, (doc[first], feat[first])), shape=(D.shape[0], T.shape[1])
-    )
+    # a feature carried only through a broader concept is stored negative
+    value = np.where(direct, 1.0, -1.0) * (surf + 1.0)
+    return sp.csr_matrix((value[first], (doc[first], feat[first])), shape=(D.shape[0], T.shape[1]))
 
 
 def count_blocks(
@@ -285,8 +300,12 @@ def count_blocks(
         n_tok,
         len(vocab.words),
     )
+    # stop words carry no evidence, also not through the thesaurus ("suchen" is not "search")
     K = _token_matrix(
-        lambda t: ((c, 1.0) for c in {m[0] for m in lex.concepts[t]}), used, n_tok, tables.n
+        lambda t: () if lex.stop[t] else ((c, 1.0) for c in {m[0] for m in lex.concepts[t]}),
+        used,
+        n_tok,
+        tables.n,
     )
     phrase_counts, covered, hits = find_phrases(vocab, tables.n, segs)
     single = (D - covered).tocsr()
@@ -302,7 +321,7 @@ def count_blocks(
 
     surfaces = list(vocab.display)
     phrase_ids: dict[tuple[int, ...], int] = {}
-    extra: tuple[list, list, list, list] = ([], [], [], [])
+    extra: tuple[list, list, list, list, list] = ([], [], [], [], [])
     for doc, toks, concept_ids, weight in hits:
         sid = phrase_ids.get(toks)
         if sid is None:
@@ -314,6 +333,7 @@ def count_blocks(
                 extra[1].append(b)
                 extra[2].append(sid)
                 extra[3].append(weight * v)
+                extra[4].append(b == c)
     blocks = {
         "char": (D @ W_char).tocsr(),
         "word": (D @ W_word).tocsr(),
@@ -323,7 +343,7 @@ def count_blocks(
     return Counts(
         blocks=blocks,
         surface_word=_representatives(D, W_canon),
-        surface_concept=_representatives(single, K @ tables.broader, extra),
+        surface_concept=_representatives(single, K @ tables.broader, K, extra),
         surfaces=surfaces,
     )
 
@@ -412,17 +432,26 @@ class BlockWeights:
     Turns raw counts into the profile vector: per block sublinear TF, IDF, L2 norm; the
     concept block scaled down when its strongest concept is a generic one; the character
     block cut to n-grams shared by fitted profiles and to each profile's strongest
-    ``char_top_n``; blocks scaled by the square roots of their normalised weights, so the dot
-    product of two vectors is the weighted mean of the block cosines.
+    ``char_top_n``; a latent semantic block (truncated SVD of the stem block, fitted on all
+    profiles; its cosines can be slightly negative); blocks scaled by the square roots of
+    their normalised weights, so the dot product of two vectors is the weighted mean of the
+    block cosines.
     """
 
-    def __init__(self, weights: dict[str, float], char_max_df: float, char_top_n: int | None):
+    def __init__(
+        self,
+        weights: dict[str, float],
+        char_max_df: float,
+        char_top_n: int | None,
+        semantic_components: int,
+    ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
             raise ValueError("at least one block weight must be positive")
         self.weights = {b: weights[b] / total for b in BLOCKS}
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
+        self.semantic_components = semantic_components
 
     def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
         """Learn the kept n-grams and the IDF of every block."""
@@ -438,13 +467,28 @@ class BlockWeights:
             self.idf[name] = (
                 TfidfTransformer(norm=None, smooth_idf=True).fit(tf) if tf.shape[1] else None
             )
+        # latent semantic analysis of the stems over all fitted profiles: words that keep
+        # company in the event's own texts meet even when no thesaurus group links them
+        self.lsa = None
+        words = self._normalised(counts, "word")
+        k = min(self.semantic_components, words.shape[0] - 1, words.shape[1] - 1)
+        if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
+            self.lsa = TruncatedSVD(k, algorithm="randomized", n_iter=5, random_state=0)
+            self.lsa.fit(words)
         return self
 
-    def _sublinear(self, counts: dict[str, sp.csr_matrix]) -> dict[str, sp.csr_matrix]:
+    def _normalised(self, counts: dict[str, sp.csr_matrix], name: str) -> sp.csr_matrix:
+        tf = self._sublinear(counts, (name,))[name]
+        tr = self.idf[name]
+        return tf if tr is None else sp.csr_matrix(normalize(tr.transform(tf)))
+
+    def _sublinear(
+        self, counts: dict[str, sp.csr_matrix], names: tuple[str, ...] = COUNTED
+    ) -> dict[str, sp.csr_matrix]:
         out = {}
-        for name in BLOCKS:
+        for name in names:
             tf = counts[name]
-            if name == "char":
+            if name == "char" and tf.shape[1]:
                 tf = tf[:, self.char_keep]
             tf = sp.csr_matrix(tf, dtype=np.float64, copy=True)
             tf.data = np.log1p(tf.data)
@@ -457,11 +501,21 @@ class BlockWeights:
         for name, tf in self._sublinear(counts).items():
             tr = self.idf[name]
             block = tf if tr is None else normalize(tr.transform(tf))
+            if name == "word":
+                words = sp.csr_matrix(block)
             if name == "concept":
                 block = self._confidence(block)
             elif name == "char":
                 block = self._prune(block)
             blocks.append(math.sqrt(self.weights[name]) * sp.csr_matrix(block))
+        # not renormalised: a profile whose words the latent space hardly covers keeps a short
+        # vector there instead of a unit vector pointing anywhere
+        semantic = (
+            sp.csr_matrix(self.lsa.transform(words))
+            if self.lsa is not None
+            else sp.csr_matrix((words.shape[0], 0))
+        )
+        blocks.append(math.sqrt(self.weights["semantic"]) * semantic)
         X = sp.hstack(blocks, format="csr", dtype=np.float32)
         X.sort_indices()
         return X
@@ -473,6 +527,7 @@ class BlockWeights:
             "word": n_word,
             "concept": n_concept,
             "category": len(CATEGORY_CODES),
+            "semantic": 0 if self.lsa is None else self.lsa.n_components,
         }
         out, start = {}, 0
         for name in BLOCKS:

@@ -214,6 +214,7 @@ class Thesaurus:
         if mode in {"any", "exact"}:
             stem = (self._de if lang == "de" else self._en).stemWord(tok)
             # an over-stemmed term ("digitisation" -> "digit") would match unrelated words
+            # ("tagging" -> "tag" would match the German "Tag")
             if len(stem) >= 3 and len(stem) >= len(tok) - 4:
                 self.whole.setdefault(("d" if lang == "de" else "e", stem), set()).add(ci)
         if lang == "de" and mode != "exact" and len(tok) >= MIN_PART:
