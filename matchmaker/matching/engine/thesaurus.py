@@ -171,8 +171,6 @@ class Thesaurus:
         self.parts: dict[str, list[tuple[int, str]]] = {}
         # phrases: tuple of German stems -> concepts
         self.phrases: dict[tuple[str, ...], set[int]] = {}
-        # one-deletion neighbourhood of long terms, for typos
-        self.fuzzy: dict[str, set[int]] = {}
         self.longest_phrase = 1
         for ci, g in enumerate(groups):
             for term in g.terms_de:
@@ -219,10 +217,6 @@ class Thesaurus:
                 self.whole.setdefault(("d" if lang == "de" else "e", stem), set()).add(ci)
         if lang == "de" and mode != "exact" and len(tok) >= MIN_PART:
             self.parts.setdefault(tok, []).append((ci, mode))
-        if len(tok) >= 8:
-            for i in range(len(tok)):
-                self.fuzzy.setdefault(tok[:i] + tok[i + 1 :], set()).add(ci)
-            self.fuzzy.setdefault(tok, set()).add(ci)
 
     # -- token level
 
@@ -230,7 +224,8 @@ class Thesaurus:
         """Return (concept, start, end) matches inside one folded token.
 
         Whole-word matches (surface or stem) win; otherwise compound parts are searched,
-        longest first and non-overlapping; otherwise a one-edit typo match of a long term.
+        longest first and non-overlapping.  Typos are left to the character n-grams: a one-edit
+        match of the thesaurus also joined different words ("verkaufen" and "Verkäufer").
         """
         found: set[int] = set()
         for key in (("f", tok), ("d", de_stem), ("e", en_stem)):
@@ -270,11 +265,6 @@ class Thesaurus:
                 chosen.append((ci, i, j))
                 taken.append((i, j))
             return chosen
-        if n >= 8:
-            hits = set(self.fuzzy.get(tok, ()))
-            for i in range(n):
-                hits |= self.fuzzy.get(tok[:i] + tok[i + 1 :], set())
-            return [(c, 0, n) for c in sorted(hits)]
         return []
 
 
