@@ -25,8 +25,9 @@ from matchmaker.matching.engine.thesaurus import CATEGORY_CODES, Thesaurus
 __all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 
 BLOCKS = ("char", "word", "concept", "category", "semantic")
+# the semantic block is derived from the word block, not counted
 COUNTED = BLOCKS[:-1]
-LSA_SAMPLE = 3000  # profiles the latent semantic space is fitted on, at most about  # the semantic block is derived from the word block, not counted
+LSA_SAMPLE = 3000  # about how many profiles the latent semantic space is fitted on, at most
 
 
 def canonical_stem(de_stem: str, en_stem: str) -> str:
