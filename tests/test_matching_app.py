@@ -79,6 +79,7 @@ def test_explanation_highlights_shared_concepts(client, pair):
     page = response.get_data(as_text=True)
     assert "<mark" in page
     assert "Stadtwerke Spremberg" in page and "BelegKI" in page
+    assert 'class="level level-' in page and " %</strong>" not in page
 
 
 @pytest.mark.parametrize("url", ["/matches/{sme}/{sme}", "/matches/{sme}/99999"])
