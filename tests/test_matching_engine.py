@@ -340,3 +340,12 @@ print("ok")
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("n_startups", [1, 2])
+def test_tiny_directories_of_identical_texts_fit_and_score_one(n_startups):
+    """Too few distinct profiles for a latent space: the other blocks carry the whole score."""
+    profiles = [Profile("sme", "sme", "Rechnungen prüfen")]
+    profiles += [Profile(f"st-{i}", "startup", "Rechnungen prüfen") for i in range(n_startups)]
+    engine = MatchEngine().fit(profiles)  # warnings are errors in this suite
+    assert [s.score for s in engine.suggest("sme")] == pytest.approx([1.0] * n_startups)

@@ -479,7 +479,19 @@ class BlockWeights:
             # a few thousand profiles span the latent topics as well as all of them do, at a
             # fraction of the cost; evenly spaced rows keep the sample deterministic
             step = max(1, words.shape[0] // LSA_SAMPLE)
-            self.lsa.fit(words[::step])
+            # identical profiles have no variance to explain (a 0/0 inside scikit-learn)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.lsa.fit(words[::step])
+            if not np.isfinite(self.lsa.explained_variance_ratio_).all():
+                self.lsa = None
+        if self.lsa is None and self.weights["semantic"] > 0:
+            # no latent space: the other blocks share the whole weight, so scores keep [0, 1]
+            rest = 1.0 - self.weights["semantic"]
+            if rest <= 0:
+                raise ValueError("at least one block weight besides the semantic one is needed")
+            self.weights = {
+                b: (0.0 if b == "semantic" else w / rest) for b, w in self.weights.items()
+            }
         return self
 
     def _normalised(self, counts: dict[str, sp.csr_matrix], name: str) -> sp.csr_matrix:
