@@ -346,6 +346,13 @@ def render(speed: dict, quality: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        'Each "without" row leaves one part out of the full engine; "without sector concepts '
+        'and LSA" is close to the engine before issue 12 (its thesaurus and blocks, with the '
+        "new reasons and stop-word rules). The sector concepts were written from general "
+        "knowledge of each trade; the real dev set was used to measure and to find which "
+        "trades needed deeper coverage, never as a source of terms. The real held-out set is "
+        "scored only with `--final`, once at the end of a change.",
+        "",
         f"### Speed ({s['n_smes']:,} SMEs + {s['n_startups']:,} startups, synthetic)",
         "",
         "| measure | value | target |",
