@@ -122,11 +122,12 @@ class ShownSuggestion:
     profile: Profile
     score: float
     reasons: tuple[str, ...]
+    level: str = ""  # calibrated: "very_good", "good", "possible" or "" (see the engine)
 
 
 def _shown(model: FittedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
     return [
-        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons)
+        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons, s.level)
         for s in suggestions
         if s.ref in model.profiles
     ]
