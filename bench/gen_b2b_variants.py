@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "schedule"
+DATA = REPO / "tests" / "data" / "schedule"
 
 #: (base instance, seed, share of meetings rewired, unavailable cells moved, cells added)
 VARIANTS = [

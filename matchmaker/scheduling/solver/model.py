@@ -1,13 +1,60 @@
 """The CP-SAT model of a schedule: which meeting takes place in which slot, and the holes it leaves.
 
-The encoding is written down in ``docs/solver.md``. In short: one Boolean ``x[i, s]`` per meeting
-and possible slot; ``busy[q, s]`` per participant and slot (the sum of its meetings' literals);
-``later[q, s]`` ("q still meets at slot s or after", a suffix OR); a hole starts at ``s`` exactly
-when ``busy[q, s - 1]`` and not ``busy[q, s]`` and ``later[q, s + 1]``, so the holes are a sum of
-Booleans, the form core-based search works best on. Tables never appear: they are a capacity per
-slot, numbered after solving. When every meeting is placed, each participant's hole lower bound is
-a constraint, and the *target* form adds block variables: a participant at its bound of zero
-holes meets in one block of consecutive slots, chosen among the blocks its availability allows.
+The encoding follows the SAT/MaxSAT models of Bofill et al. ("Constraint solving approaches to
+the business-to-business meeting scheduling problem", JAIR 2022), written for CP-SAT.
+
+Variables and constraints
+-------------------------
+``x[i, s]``
+    Meeting ``i`` takes place in slot ``s``; only slots its window, fixed slot, both sides'
+    availability, frozen slots and locks allow exist. Exactly one per meeting that must be placed
+    (required, locked, or every meeting of a fixed selection), at most one otherwise. Precedence:
+    ``x[i, s] + sum(x[j, t] for t >= s) <= 1`` when ``j`` must come before ``i``.
+``busy[q, s]``
+    Participant ``q`` meets in slot ``s``: ``busy[q, s] = sum of its meetings' x[., s]`` (so at
+    most one meeting per participant and slot).
+Tables
+    Interchangeable: only ``sum(x[., s]) <= tables`` per slot. Tables are numbered after solving
+    (:func:`~matchmaker.scheduling.solver.result.assign_tables`), which removes the table symmetry
+    altogether.
+Implied constraints (a fixed selection)
+    ``sum_s busy[q, s] = k_q`` (each participant meets exactly as often as it has meetings) and
+    ``sum_q busy[q, s] <= 2 * tables`` (two participants per table).
+
+Holes
+-----
+``later[q, s]``
+    ``q`` meets in slot ``s`` or after: ``later[q, s] = busy[q, s] or later[q, s + 1]``.
+``hole[q, s]``
+    A hole of ``q`` starts in slot ``s``: ``hole[q, s] = busy[q, s - 1] and not busy[q, s] and
+    later[q, s + 1]`` (both directions, so the literal is exact). A hole is a maximal run of free
+    slots between two meetings; it has exactly one first slot, so the holes are a sum of Booleans,
+    the form CP-SAT's core-based search and its MaxSAT-like reasoning work on best.
+Lower bounds
+    For a fixed selection each participant's holes are at least
+    :func:`participant_hole_bound` (from the runs of slots its meetings may use, and whether one
+    block of ``k`` consecutive slots can hold them all), added as ``sum_s hole[q, s] >= bound``.
+Target form (``target``)
+    Every participant at its bound. A participant at a bound of zero meets in one block:
+    ``block[q, lo]``, exactly one among the blocks of ``k_q`` consecutive slots it can make, and
+    ``busy[q, s] = sum(block[q, lo] for the blocks covering s)``. Blocks propagate far better than
+    hole literals: a schedule at the bound is found (or refuted) in about a unit of deterministic
+    time on the real B2B events, with one worker and no LP relaxation. When it is refuted, the
+    sum of the bounds plus one is a proven lower bound.
+Relaxation by cores
+    Each participant's shape at the bound is switched by a literal ``at_bound[q]``. When the
+    target is refuted, solving it again with those literals as assumptions returns a core: a set
+    of participants that cannot all be at their bound. Like the core-guided MaxSAT algorithms,
+    the next search lets the participants of the cores found so far leave their shape, with one
+    hole above their bounds in all per core found, until a schedule is found.
+
+Symmetry
+--------
+Tables carry none (above). Slots are not interchangeable (the holes objective depends on their
+order), but reading the day backwards keeps every hole: when every meeting of a fixed selection
+may take slot ``s`` exactly when it may take ``slots + 1 - s`` (no windows, availability or
+precedence that tell morning from afternoon, as at TIC events), one meeting is kept in the first
+half of the day.
 """
 
 from __future__ import annotations
@@ -96,6 +143,8 @@ class LevelOutcome:
     optimal : bool
         ``value`` is proven optimal.
     seconds : float
+    work : float
+        CP-SAT deterministic time spent.
     """
 
     name: str
@@ -103,6 +152,7 @@ class LevelOutcome:
     bound: int
     optimal: bool
     seconds: float
+    work: float = 0.0
 
 
 # -- lower bounds on holes ---------------------------------------------------------------------
@@ -202,10 +252,10 @@ class SlotModel:
         level exists; each participant's hole lower bound is a constraint.
     soft_required : bool
         Count unplaced required meetings as a level instead of forcing them.
-    target : int or None
-        With ``place_all``: every participant has at most its lower bound of holes, except that
-        up to ``target`` participants at a bound of zero may have one run of idle slots (a
-        feasibility problem; participants at zero meet in one block).
+    target : bool or None
+        With ``place_all``: every participant has at most its lower bound of holes (a feasibility
+        problem; participants at zero meet in one block). ``True``: each participant's
+        ``at_bound`` literal is left to the caller, as an assumption or relaxed by :meth:`relax`.
     background : mapping of int to int, optional
         Meetings kept at these slots outside the model (a neighbourhood search frees only the
         others): they occupy their participants, tables, caps and precede as they are.
@@ -220,7 +270,7 @@ class SlotModel:
         settings: SolverSettings,
         place_all: bool = False,
         soft_required: bool = False,
-        target: int | None = None,
+        target: bool | None = None,
         background: Mapping[int, int] | None = None,
         holes: bool = True,
     ) -> None:
@@ -291,17 +341,27 @@ class SlotModel:
                 col = [row[s] for row in self.busy.values() if s in row]
                 if len(col) > 2 * inst.n_tables:
                     m.Add(sum(col) <= 2 * inst.n_tables)
+            if not bg and all(self._mirrored(i) for i in self.meetings) and self.meetings:
+                i0 = self.meetings[0]
+                n = inst.n_slots + 1
+                m.Add(sum((2 * s - n) * v for s, v in self.x[i0].items()) <= 0)
         else:
             self._objective_levels(soft_required)
         self.later: dict[tuple[int, int], cp_model.IntVar] = {}
         self.start: dict[tuple[int, int], cp_model.IntVar] = {}
-        self.block: dict[tuple[int, int, int], cp_model.IntVar] = {}
+        self.block: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.at_bound: dict[int, cp_model.IntVar] = {}
+        self.hole_lits: dict[int, list[cp_model.IntVar]] = {}
         holes = [self._holes(q, target) for q in sorted(self.busy)] if holes else []
         self.levels["holes"] = (sum(h for hs in holes for h in hs), MIN)
-        if target is not None:
-            spread = [v for (_q, _lo, gap), v in self.block.items() if gap]
-            if spread:
-                m.Add(sum(spread) <= target)
+
+    def _mirrored(self, i: int) -> bool:
+        """Tell whether meeting ``i`` allows each slot exactly when it allows its mirror."""
+        inst = self.inst
+        dom = set(self.x[i])
+        n = inst.n_slots + 1
+        linked = inst.before[i] or i in inst.successors() or i in inst.locked
+        return not linked and all(n - s in dom for s in dom)
 
     def _precedence(self) -> None:
         """Meeting ``j`` in ``before[i]`` takes place in an earlier slot than ``i``."""
@@ -332,7 +392,7 @@ class SlotModel:
             score = sum(inst.weight[i] * self.placed[i] for i in self.meetings)
             self.levels["score"] = (score, MAX)
 
-    def _holes(self, q: int, target: int | None) -> list[cp_model.IntVar]:
+    def _holes(self, q: int, target: bool | None) -> list[cp_model.IntVar]:
         """Return participant ``q``'s "a hole starts in slot s" literals."""
         inst, m = self.inst, self.model
         row = self.busy[q]
@@ -369,39 +429,40 @@ class SlotModel:
         bound = self.bounds.get(q, 0)
         if bound:
             m.Add(sum(starts) >= bound)
+        self.hole_lits[q] = starts
         if target is not None:
+            # at_bound[q]: q has no more holes than its bound (fixed true, or an assumption).
+            a = self.at_bound[q] = m.NewBoolVar(f"at_bound{q}")
+            if not target:
+                m.AddBoolOr([a])
             if bound == 0:
-                self._blocks(q, target > 0)
+                self._blocks(q, a)
             else:
-                m.Add(sum(starts) <= bound)
+                m.Add(sum(starts) <= bound).OnlyEnforceIf(a)
         return starts
 
-    def _blocks(self, q: int, spread: bool) -> None:
-        """Make participant ``q`` meet in one block of consecutive slots (target form).
-
-        With ``spread``, a block may also hold one idle slot inside (one hole); the model caps how
-        many participants use such a block.
-        """
-        inst, m = self.inst, self.model
+    def _blocks(self, q: int, at_bound: cp_model.IntVar) -> None:
+        """Make participant ``q`` meet in one block of consecutive slots when ``at_bound``."""
+        m = self.model
         row = self.busy[q]
         k = len(self.inc[q])
-        shapes: dict[tuple[int, int], set[int]] = {}
-        for lo in _block_starts(set(row), k):
-            shapes[(lo, 0)] = set(range(lo, lo + k))
-        if spread:
-            for lo in range(1, inst.n_slots - k + 1):
-                for gap in range(lo + 1, lo + k):
-                    used = set(range(lo, lo + k + 1)) - {gap}
-                    if used <= set(row):
-                        shapes[(lo, gap)] = used
-        if not shapes:
-            m.AddBoolOr([])  # no block fits: the target is infeasible
+        starts = _block_starts(set(row), k)
+        if not starts:
+            m.AddBoolOr([at_bound.Not()])
             return
-        for lo, gap in shapes:
-            self.block[(q, lo, gap)] = m.NewBoolVar(f"block{q}_{lo}_{gap}")
-        m.AddExactlyOne(self.block[(q, lo, gap)] for lo, gap in shapes)
+        for lo in starts:
+            self.block[(q, lo)] = m.NewBoolVar(f"block{q}_{lo}")
+        blocks = [self.block[(q, lo)] for lo in starts]
+        m.Add(sum(blocks) == at_bound)
         for s, v in row.items():
-            m.Add(v == sum(self.block[(q, lo, g)] for (lo, g), used in shapes.items() if s in used))
+            cover = [self.block[(q, lo)] for lo in starts if lo <= s < lo + k]
+            m.Add(v == sum(cover)).OnlyEnforceIf(at_bound)
+
+    def relax(self, people: Iterable[int], extra: int) -> None:
+        """Let ``people`` leave their shape at the bound, with ``extra`` holes above it in all."""
+        people = list(people)
+        lits = [h for q in people for h in self.hole_lits.get(q, [])]
+        self.model.Add(sum(lits) <= sum(self.bounds.get(q, 0) for q in people) + extra)
 
     # -- solving ----------------------------------------------------------------------------------
 
@@ -425,11 +486,9 @@ class SlotModel:
             m.AddHint(v, int(any(t >= s for t in busy[q])))
         for (q, s), v in self.start.items():
             m.AddHint(v, int(s - 1 in busy[q] and s not in busy[q] and max(busy[q]) > s))
-        for (q, lo, gap), v in self.block.items():
+        for (q, lo), v in self.block.items():
             lo_q = min(busy[q], default=0)
-            span = max(busy[q], default=0) - lo_q + 1
-            idle = set(range(lo_q, lo_q + span)) - busy[q]
-            m.AddHint(v, int(lo == lo_q and idle == ({gap} if gap else set())))
+            m.AddHint(v, int(lo == lo_q and max(busy[q]) - lo_q + 1 == len(busy[q])))
 
     def read(self, solver: cp_model.CpSolver) -> dict[int, int]:
         """Return the slot of each placed meeting in the solver's solution."""
@@ -448,8 +507,13 @@ class SlotModel:
         hint: Mapping[int, int] | None = None,
         workers: int | None = None,
         lp: bool = True,
+        assume: Iterable[cp_model.IntVar] = (),
     ) -> Outcome:
-        """Optimise level ``name`` (or just find a solution when ``None``) from ``hint``."""
+        """Optimise level ``name`` (or just find a solution when ``None``) from ``hint``.
+
+        With ``assume`` (one worker), an infeasible run sets :attr:`core`: the assumptions that
+        together are already infeasible.
+        """
         m = self.model
         if name is None:
             m.ClearObjective()
@@ -464,8 +528,13 @@ class SlotModel:
                 workers = 1
         else:
             m.ClearHints()
+        m.ClearAssumptions()
+        m.AddAssumptions(list(assume))
         solver = self.settings.make_solver(work, seconds, workers, lp)
         status = solver.Solve(m)
+        self.core: list[int] = []
+        if status == cp_model.INFEASIBLE and assume:
+            self.core = list(solver.SufficientAssumptionsForInfeasibility())
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         solution = self.read(solver) if found else None
         value = bound = None
