@@ -6,8 +6,6 @@ without a meeting (fairness), (2) highest total score, (3) fewest holes. The pha
 
 ``construct``
     Greedy schedule: always valid, the fallback and the first hint.
-``place``
-    When the greedy misses required (or locked) meetings: CP-SAT places all of them.
 ``select``
     The degree-capped matching relaxation, solved lexicographically by HiGHS (no slots): its
     optimum bounds fairness and score, and its meetings are the ones to put into slots.
@@ -58,7 +56,6 @@ from matchmaker.scheduling.solver.result import (
 
 #: Share of the work left when each phase starts (CP-SAT deterministic time), and why.
 BUDGETS: dict[str, tuple[float, str]] = {
-    "place": (0.3, "a feasibility problem: under 1 unit on every B2B instance"),
     "select": (0.6, "wall clock for HiGHS: under 2 s at 2,000 people; the score proof rests on it"),
     "fit": (0.4, "the greedy colouring misses a handful at most; the rest goes to holes"),
     "levels": (0.6, "small problems only, where the levels are proven in well under a unit"),
@@ -193,20 +190,14 @@ def solve(
         if sol is not None and _key(inst, sol) < best_key:
             best, best_key = dict(sol), _key(inst, sol)
 
-    # place (only where optional meetings come after; otherwise the selection is the core)
-    core = sorted(set(inst.required_feasible()) | set(inst.locked))
-    placed_core: dict[int, int] = {}
+    core = set(inst.required_feasible()) | set(inst.locked)
     optional = len(inst.candidates()) > len(core)
-    if best_key[0] > 0 and optional and run.allows("place"):
-        placed_core = _place(inst, core, best, settings, run) or {}
-        if placed_core:
-            consider(greedy_schedule(inst, start=placed_core))
-    soft = best_key[0] > 0 and (optional or "place" in run.skip)
+    soft = best_key[0] > 0
     lp = lp_score_bound(inst)
 
     # select
     sel_bound: dict[str, int] = {}
-    selected = sorted(set(best) | set(inst.locked) | set(() if soft else core))
+    selected = sorted(set(best) | set(inst.locked))
     if run.allows("select"):
         t0 = time.perf_counter()
         seconds = BUDGETS["select"][0] * run.seconds_left()
@@ -219,7 +210,7 @@ def solve(
 
     # fit: greedy colouring; when every meeting is required the block search of holes:target
     # places them and their holes at once (measured faster than placing them without holes).
-    colour = greedy_schedule(inst, subset=selected, place_all=True, start=placed_core)
+    colour = greedy_schedule(inst, subset=selected, place_all=True)
     target: _Target | None = None
     if len(colour) < len(selected) and not optional:
         target = _shaped(inst, selected, settings, run)
@@ -257,30 +248,6 @@ def solve(
     return _result(
         inst, best, run, lp, score_bound, optimal, holes_optimal and optimal, status, seed
     )
-
-
-def _place(
-    inst: Instance,
-    core: list[int],
-    hint: Mapping[int, int],
-    settings: SolverSettings,
-    run: _Run,
-) -> dict[int, int] | None:
-    """Place every required and locked meeting (phase ``place``); ``None`` when impossible."""
-    t0 = time.perf_counter()
-    count: dict[int, int] = defaultdict(int)
-    for i in core:
-        count[inst.pa[i]] += 1
-        count[inst.pb[i]] += 1
-    if any(c > inst.cap[q] for q, c in count.items()):
-        # The caps do not allow them all: CP-SAT places as many as it can later.
-        return None
-    model = SlotModel(inst, core, settings, place_all=True, holes=False)
-    done = model.run(None, *run.budget("place"), hint=hint)
-    run.record(
-        "place", len(done.solution or {}), len(core), done.status != "UNKNOWN", t0, done.work
-    )
-    return done.solution
 
 
 def _fit(
