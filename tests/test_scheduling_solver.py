@@ -518,6 +518,27 @@ def test_precedence_and_windows_are_respected() -> None:
     assert check(prob, result.to_dict()) == []
 
 
+def test_levels_prove_the_optimum_when_the_selection_does_not_fit_in_slots() -> None:
+    # The selection (no slots) takes both morning meetings, but the morning has one table: the
+    # levels phase (CP-SAT over slots) proves that one of them plus the afternoon one is best.
+    prob = {
+        "slots": 2,
+        "tables": 1,
+        "morning_slots": 1,
+        "participants": [person(q) for q in "ABCDEF"],
+        "meetings": [
+            meeting("m1", "A", "B", 0.5, window="morning"),
+            meeting("m2", "C", "D", 0.5, window="morning"),
+            meeting("m3", "E", "F", 0.1),
+        ],
+    }
+    result = run_solver(prob, 2.0, workers=1)
+    assert result.score == pytest.approx(0.6)
+    assert result.optimal
+    assert any(p["name"].startswith("levels:") for p in result.phases)
+    assert not run_solver(prob, 2.0, workers=1, skip=["levels"]).optimal
+
+
 def test_problem_round_trips_through_json() -> None:
     prob = load("conference.json")
     again = Problem.from_dict(Problem.from_dict(prob).to_dict())
