@@ -1,7 +1,9 @@
 """The CP-SAT model of a schedule: which meeting takes place in which slot, and the holes it leaves.
 
-The encoding follows the SAT/MaxSAT models of Bofill et al. ("Constraint solving approaches to
-the business-to-business meeting scheduling problem", JAIR 2022), written for CP-SAT.
+(Over 500 lines: the encoding below and the code that builds, hints and solves it are one
+piece, read together.) The encoding follows the SAT/MaxSAT models of Bofill et al.
+("Constraint solving approaches to the business-to-business meeting scheduling problem",
+JAIR 2022), written for CP-SAT.
 
 Variables and constraints
 -------------------------

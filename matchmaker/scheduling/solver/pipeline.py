@@ -1,5 +1,8 @@
 """Solve a meeting-schedule problem in named phases, each with its share of one work budget.
 
+(Over 500 lines: the phases read top-down in the order they run, with ``replan`` and the result
+building at the end.)
+
 Objective, lexicographic: (0) place every required meeting, (1) fewest eligible participants
 without a meeting (fairness), (2) highest total score, (3) fewest holes. The phases, in order
 (``docs/solver.md`` explains the model and the measurements behind each phase):
