@@ -161,9 +161,10 @@ def row(r: dict, target: str) -> str:
     proof = "–" if r["proof"] is None else f"{r['proof']:.2f} s"
     proven = "proven" if st["optimal"] else (f"{bound:.4f}" if bound is not None else "–")
     holes = f"{v['holes']}{' (min)' if st['holes_optimal'] else ''}"
+    work = sum(p.get("work", 0) for p in st["phases"])
     cells = [
         r["name"],
-        f"{r['wall']:.1f} s ({r['cpu']:.1f} s CPU)",
+        f"{r['wall']:.1f} s ({r['cpu']:.1f} s CPU, {work:.1f} u)",
         proof,
         f"{v['score']:.4f}",
         proven,
@@ -326,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "2 cores the process gets a fraction of a core: compare the CPU column with the wall "
         "column, and the deterministic work of the phases (listed below) with the work limits.",
         "",
-        "| instance | wall (CPU) | score proven after | score | bound | LP bound (score/LP) "
-        "| fairness misses | holes "
+        "| instance | wall (CPU, work units) | score proven after | score | bound "
+        "| LP bound (score/LP) | fairness misses | holes "
         "| placed | judge | peak RSS | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(row(r, t) for r, t in results),
