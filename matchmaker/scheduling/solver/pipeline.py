@@ -108,9 +108,13 @@ class _Run:
         return phase not in self.skip and self.work_left > 0.01 and self.seconds_left() > 0.01
 
     def budget(self, phase: str) -> tuple[float, float]:
-        """Return (work, seconds) for ``phase``."""
+        """Return (work, seconds) for ``phase``: its share of the work and of the time left.
+
+        The wall-clock share keeps time for the later phases when a busy machine makes a unit of
+        work take longer than a second (placing every required meeting comes after the target).
+        """
         share = BUDGETS[phase][0]
-        return share * self.work_left, self.seconds_left()
+        return share * self.work_left, share * self.seconds_left()
 
     def record(self, name: str, value: int, bound: int, optimal: bool, t0: float, work: float):
         self.work_left -= work
@@ -385,16 +389,18 @@ def _relax(
     if not run.allows("holes:relax"):
         return _Target(None, lower)
     t0 = time.perf_counter()
-    work, _seconds = run.budget("holes:relax")
+    work, seconds = run.budget("holes:relax")
+    deadline = time.perf_counter() + seconds
     model = SlotModel(inst, meetings, settings, place_all=True, target=True)
     person = {lit.Index(): q for q, lit in model.at_bound.items()}
     relaxed: set[int] = set()
     cores = 0
     spent = 0.0
     solution = None
-    while spent < work and run.seconds_left() > 0.01:
+    while spent < work and deadline - time.perf_counter() > 0.01:
         assume = [lit for q, lit in model.at_bound.items() if q not in relaxed]
-        done = model.run(None, work - spent, run.seconds_left(), workers=1, lp=False, assume=assume)
+        left = deadline - time.perf_counter()
+        done = model.run(None, work - spent, left, workers=1, lp=False, assume=assume)
         spent += done.work
         if done.status != "INFEASIBLE" or not model.core:
             solution = done.solution
