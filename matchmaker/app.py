@@ -6,7 +6,21 @@ from pathlib import Path
 
 from flask import Flask
 
+from matchmaker import cli
+from matchmaker.accounts.views import bp as accounts_bp
+from matchmaker.api.pages import bp as tokens_bp
+from matchmaker.api.views import bp as api_bp
 from matchmaker.config import Config
+from matchmaker.core import audit, errors, security
+from matchmaker.core.i18n import register_template_helpers as register_i18n
+from matchmaker.core.i18n import select_locale
+from matchmaker.core.views import bp as core_bp
+from matchmaker.directory.views import bp as directory_bp
+from matchmaker.events.views import bp as events_bp
+from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
+from matchmaker.matching.views import bp as matching_bp
+from matchmaker.privacy.views import bp as privacy_bp
+from matchmaker.scheduling.views import bp as schedules_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,10 +78,6 @@ def configure_proxies(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from matchmaker.core import audit, security
-    from matchmaker.core.i18n import select_locale
-    from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -84,16 +94,6 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per area."""
-    from matchmaker.accounts.views import bp as accounts_bp
-    from matchmaker.api.pages import bp as tokens_bp
-    from matchmaker.api.views import bp as api_bp
-    from matchmaker.core.views import bp as core_bp
-    from matchmaker.directory.views import bp as directory_bp
-    from matchmaker.events.views import bp as events_bp
-    from matchmaker.matching.views import bp as matching_bp
-    from matchmaker.privacy.views import bp as privacy_bp
-    from matchmaker.scheduling.views import bp as schedules_bp
-
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
@@ -107,20 +107,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly error pages instead of bare status codes."""
-    from matchmaker.core.errors import register
-
-    register(app)
+    errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Expose the locale helpers and taxonomy labels to templates."""
-    from matchmaker.core.i18n import register_template_helpers as register_i18n
-
     register_i18n(app)
 
 
 def register_commands(app: Flask) -> None:
     """Add the flask CLI commands."""
-    from matchmaker.cli import register
-
-    register(app)
+    cli.register(app)

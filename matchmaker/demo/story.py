@@ -11,6 +11,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events import queries, wishes
 from matchmaker.events.models import ACCEPTED, Event, Registration
 from matchmaker.extensions import db
+from matchmaker.scheduling import building, publishing, versions
 
 
 def profile_by_ref(ref: str) -> Profile:
@@ -54,8 +55,6 @@ def agree_member_requests(event: Event, profile: Profile, spec: dict) -> int:
 
 def publish_demo_schedule(event: Event, organiser: User | None) -> str:
     """Build and publish the event's schedule unless a version is published already."""
-    from matchmaker.scheduling import building, publishing, versions
-
     published = versions.published_version(event)
     if published is not None:
         return f"Schedule version {published.number} is published already."

@@ -8,7 +8,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from matchmaker.core.clock import local_now
+from matchmaker.directory.models import Profile
+from matchmaker.events import queries, registrations
+from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.mail import services as mail
 
 outbox = AppGroup("outbox", help="Send and inspect the e-mail outbox.")
 
@@ -16,8 +21,6 @@ outbox = AppGroup("outbox", help="Send and inspect the e-mail outbox.")
 @outbox.command("send")
 def send_outbox() -> None:
     """Try to send every queued or failed e-mail once more."""
-    from matchmaker.mail import services as mail
-
     if not mail.mail_configured():
         click.echo("MAIL_SERVER is not set; messages stay in the outbox.", err=True)
         return
@@ -28,8 +31,6 @@ def send_outbox() -> None:
 @outbox.command("status")
 def outbox_status() -> None:
     """Count the outbox messages per status."""
-    from matchmaker.mail import services as mail
-
     counts = mail.outbox_counts()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty")
 
@@ -70,11 +71,6 @@ def demo_event_data(spec: dict, now: datetime) -> dict:
 
 def load_demo_event(demo_file: Path) -> str:
     """Create the demo event and book it out: every demo profile, then a short waiting list."""
-    from matchmaker.core.clock import local_now
-    from matchmaker.directory.models import Profile
-    from matchmaker.events import queries, registrations
-    from matchmaker.events.models import Event
-
     spec = json.loads(demo_file.read_text(encoding="utf-8"))["event"]
     data = demo_event_data(spec, local_now())
     event = db.session.scalar(select(Event).where(Event.title == data["title"]))

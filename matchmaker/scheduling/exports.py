@@ -8,10 +8,8 @@ reaches the network.
 import csv
 import io
 import mimetypes
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,6 +18,7 @@ from icalendar import Event as CalendarEvent
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from matchmaker.core.clock import local_zone, utcnow
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
@@ -75,12 +74,12 @@ def meetings_csv(event: Event, version: ScheduleVersion) -> str:
 
 def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> bytes:
     """Return a participant's meetings as an iCalendar file with Europe/Berlin times."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin"))
+    zone = local_zone()
     calendar = Calendar()
     calendar.add("prodid", "-//Matchmaker//Networking schedule//DE")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{event.title} – {profile.name}")
-    stamp = datetime.now(UTC)
+    stamp = utcnow()
     for row in agenda(event, version, profile.id):
         if row.meeting is None:
             continue

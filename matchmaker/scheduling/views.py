@@ -12,15 +12,7 @@ from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
-from matchmaker.scheduling import (
-    agendas,
-    building,
-    editing,
-    exports,
-    publishing,
-    settings,
-    versions,
-)
+from matchmaker.scheduling import agendas, building, editing, exports, publishing, versions
 from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
@@ -36,12 +28,6 @@ from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.web import commit_and_send, flash_form_errors, organiser_required, refuse
 
 bp = Blueprint("scheduling", __name__)
-
-
-@bp.record_once
-def configure(state) -> None:
-    """Fill in the schedule settings when the blueprint is registered."""
-    settings.configure(state.app)
 
 
 def overview_url(event_id: int, anchor: str = "") -> str:

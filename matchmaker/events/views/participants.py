@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from matchmaker.core import clock
 from matchmaker.core.i18n import current_language
 from matchmaker.directory.models import Profile
-from matchmaker.directory.services import profiles_of
+from matchmaker.directory.queries import profiles_of
 from matchmaker.events import programme, queries, registrations, wishes
 from matchmaker.events.errors import EventError
 from matchmaker.events.forms import (
