@@ -9,6 +9,7 @@ from fixtures_events import schedule_world  # noqa: F401 (fixture)
 from icalendar import Calendar
 from pypdf import PdfReader
 from sqlalchemy import select
+from test_schedules_flow import publish
 
 from matchmaker.events import wishes
 from matchmaker.events.models import MUST_MEET, NOT_INTERESTED
@@ -28,7 +29,7 @@ def build_and_publish(client, login, w) -> None:
     """Build and publish the schedule as the organiser, through the pages."""
     login(w.organiser)
     assert client.post(f"/events/{w.event.id}/schedule/build").status_code == 302
-    assert client.post(f"/events/{w.event.id}/schedule/publish").status_code == 302
+    publish(client, w.event.id)
     db.session.expire_all()
 
 
@@ -165,7 +166,7 @@ def test_fewer_meetings_come_with_the_reason_from_the_schedule(client, login, sc
     for a, b, slot in placed:
         data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": 1}
         assert client.post(f"{url}/add", data=data).status_code == 302
-    assert client.post(f"{url}/publish").status_code == 302
+    publish(client, w.event.id)
     printed = text_of(client.get(f"{url}/print/agendas?profile={w.pid(MUELLER)}"))
     client.post("/account/logout")
 
