@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -148,14 +148,16 @@ def update_translations() -> None:
 
 @translations.command("check")
 def check_translations() -> None:
-    """Fail when a catalogue lacks a translation of any message."""
-    from matchmaker.core.catalogues import missing_translations
+    """Fail when a catalogue lacks, leaves empty, marks fuzzy or misformats a used message."""
+    from matchmaker.core.catalogues import TRANSLATIONS, catalogue_problems
 
-    missing = missing_translations()
-    for lang, ids in missing.items():
-        for msgid in ids:
-            click.echo(f"{lang}: missing translation for {msgid!r}", err=True)
-    if any(missing.values()):
+    configured = current_app.config.get("BABEL_TRANSLATION_DIRECTORIES")
+    directory = Path(configured.split(";")[0]) if configured else TRANSLATIONS
+    problems = catalogue_problems(directory)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {directory}.", err=True)
         sys.exit(1)
     click.echo("All catalogues complete.")
 

@@ -20,6 +20,13 @@ def select_locale() -> str:
     )
 
 
+def recipient_language(user) -> str:
+    """Return the language to write to an account in: the one it chose, else German."""
+    if user is not None and getattr(user, "locale", None) in current_app.config["LANGUAGES"]:
+        return user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def current_language() -> str:
     """Return the active language code ("de" or "en")."""
     locale = get_locale()

@@ -63,8 +63,13 @@ class AgendaRow:
     meeting: ScheduleMeeting | None
     partner: Profile | None
     table: str
-    why: str
     unavailable: bool
+    viewer: int  # the profile whose agenda this is
+
+    @property
+    def why(self) -> str:
+        """Say why the meeting takes place, in the language being rendered (page or e-mail)."""
+        return why_line(self.meeting, self.viewer) if self.meeting else ""
 
 
 def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[AgendaRow]:
@@ -85,7 +90,7 @@ def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[Agen
                 meeting=meeting,
                 partner=meeting.partner_of(profile_id) if meeting else None,
                 table=event.table_label(meeting.table) if meeting else "",
-                why=why_line(meeting, profile_id) if meeting else "",
+                viewer=profile_id,
                 unavailable=number in unavailable,
             )
         )

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from matchmaker.core import clock
-from matchmaker.core.i18n import current_language
+from matchmaker.core.i18n import recipient_language
 from matchmaker.directory.models import Profile
 from matchmaker.directory.services import profiles_of
 from matchmaker.events import programme, queries, registrations, wishes
@@ -83,7 +83,7 @@ def register(event_id: int):
                 profile,
                 form.people(),
                 user=current_user,
-                locale=current_language(),
+                locale=recipient_language(current_user),
             )
             position = queries.waiting_position(registration)
             registration_id = registration.id
