@@ -152,13 +152,21 @@ def participant_rows(event: Event, version: ScheduleVersion) -> list[Participant
                     _("unavailable in %(n)d of %(slots)d slots", n=blocked, slots=event.slot_count)
                 )
             if cap is not None and cap < event.max_meetings:
-                why.append(_("wants at most %(n)d meetings", n=cap))
+                why.append(
+                    ngettext("wants at most %(num)d meeting", "wants at most %(num)d meetings", cap)
+                )
             if count == 0:
                 why.append(_("no candidate with a good enough match"))
             elif count <= len(meetings):
                 why.append(_("every candidate (%(n)d) is placed", n=count))
             if vetoes.get(pid):
-                why.append(_("marked %(n)d profiles as not interested", n=vetoes[pid]))
+                why.append(
+                    ngettext(
+                        "marked %(num)d profile as not interested",
+                        "marked %(num)d profiles as not interested",
+                        vetoes[pid],
+                    )
+                )
             if not why:
                 why.append(_("the best partners were busy or at their limit"))
         rows.append(

@@ -2,6 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
@@ -150,7 +151,12 @@ def cancel(registration_id: int):
             if current_user.is_organiser:
                 flash_promoted(promoted)
         return redirect(back)
-    what = _("the registration of %(name)s (%(n)d seats)", name=reg.profile.name, n=reg.seats)
+    what = ngettext(
+        "the registration of %(name)s (%(num)d seat)",
+        "the registration of %(name)s (%(num)d seats)",
+        reg.seats,
+        name=reg.profile.name,
+    )
     form.confirm.data = "yes"
     return render_template(
         "events/confirm_cancel.html", form=form, what=what, cancel_url=back, event=reg.event
