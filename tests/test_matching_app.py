@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from babel.numbers import format_percent
 
 from matchmaker.directory import services as directory
 from matchmaker.extensions import db
@@ -62,7 +63,9 @@ def test_suggestions_show_calibrated_levels_and_scores_only_to_organisers(
     assert f"{best.score:.2f}" not in section and "%" not in section
     login(make_user(organiser=True))
     section = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
-    assert f"{best.score:.2f}" in section[section.index("suggestions-heading") :]
+    # organisers see the score on the one scale of every page: a German percentage
+    shown = format_percent(best.score, locale="de")
+    assert shown in section[section.index("suggestions-heading") :]
 
 
 def test_startup_page_shows_smes(client, pair):
