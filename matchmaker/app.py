@@ -88,7 +88,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        default_translation_directories=app.config["BABEL_TRANSLATION_DIRECTORIES"],
     )
 
 

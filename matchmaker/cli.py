@@ -11,7 +11,11 @@ from sqlalchemy import select
 
 from matchmaker.accounts.services import create_user, find_user_by_email
 from matchmaker.core.backup import RestoreError, read_backup, restore, write_backup
-from matchmaker.core.catalogues import missing_translations, update_catalogues
+from matchmaker.core.catalogues import (
+    catalogue_problems,
+    missing_translations,
+    update_catalogues,
+)
 from matchmaker.demo import story
 from matchmaker.directory.exporting import profiles_document
 from matchmaker.directory.importing import ImportFileError, import_profiles
@@ -146,12 +150,13 @@ def update_translations() -> None:
 
 @translations.command("check")
 def check_translations() -> None:
-    """Fail when a catalogue lacks a translation of any message."""
-    missing = missing_translations()
-    for lang, ids in missing.items():
-        for msgid in ids:
-            click.echo(f"{lang}: missing translation for {msgid!r}", err=True)
-    if any(missing.values()):
+    """Fail when a catalogue lacks, leaves empty, marks fuzzy or misformats a used message."""
+    directory = Path(current_app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0])
+    problems = catalogue_problems(directory)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {directory}.", err=True)
         sys.exit(1)
     click.echo("All catalogues complete.")
 

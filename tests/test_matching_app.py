@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from babel.numbers import format_percent
 
 from matchmaker.directory import services as directory
 from matchmaker.extensions import db
@@ -62,7 +63,9 @@ def test_suggestions_show_calibrated_levels_and_scores_only_to_organisers(
     assert f"{best.score:.2f}" not in section and "%" not in section
     login(make_user(organiser=True))
     section = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
-    assert f"{best.score:.2f}" in section[section.index("suggestions-heading") :]
+    # organisers see the score on the one scale of every page: a German percentage
+    shown = format_percent(best.score, locale="de")
+    assert shown in section[section.index("suggestions-heading") :]
 
 
 def test_startup_page_shows_smes(client, pair):
@@ -144,19 +147,21 @@ def test_organiser_pages_access(client, login, make_user, pair, role, status, ur
 
 def test_overview_lists_pairs_and_exports_csv(client, login, make_user, pair):
     login(make_user(organiser=True))
-    page = client.get("/organiser/matches?threshold=0.05").get_data(as_text=True)
+    page = client.get("/organiser/matches?threshold=5").get_data(as_text=True)
     assert "Stadtwerke Spremberg" in page and "BelegKI" in page
-    response = client.get("/organiser/matches.csv?threshold=0.05")
+    response = client.get("/organiser/matches.csv?threshold=5")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0]["sme"] == "Stadtwerke Spremberg" and rows[0]["startup"] == "BelegKI"
     assert float(rows[0]["score"]) > 0.05
-    high = client.get("/organiser/matches.csv?threshold=0.99").get_data(as_text=True)
+    high = client.get("/organiser/matches.csv?threshold=99").get_data(as_text=True)
     assert len(high.strip().splitlines()) == 1  # header only
-    filtered = client.get("/organiser/matches.csv?threshold=0.05&sector=energy")
+    filtered = client.get("/organiser/matches.csv?threshold=5&sector=energy")
     assert len(filtered.get_data(as_text=True).strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("query", ["threshold=2", "threshold=abc", "sort=x", "sector=mars"])
+@pytest.mark.parametrize(
+    "query", ["threshold=101", "threshold=-1", "threshold=abc", "sort=x", "sector=mars"]
+)
 def test_overview_bad_parameters(client, login, make_user, pair, query):
     login(make_user(organiser=True))
     assert client.get(f"/organiser/matches?{query}").status_code == 400
@@ -164,7 +169,7 @@ def test_overview_bad_parameters(client, login, make_user, pair, query):
 
 def test_unmatched_page_names_profiles_without_good_match(client, login, make_user, pair):
     login(make_user(organiser=True))
-    page = client.get("/organiser/unmatched?threshold=0.15").get_data(as_text=True)
+    page = client.get("/organiser/unmatched?threshold=15").get_data(as_text=True)
     assert "VFX Werk" in page
     section = page[page.index("<tbody>") :]
     assert "BelegKI</a>" not in section

@@ -1,13 +1,14 @@
 """Account use cases: create members and organisers, authenticate."""
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User
+from matchmaker.core.i18n import recipient_language
 from matchmaker.extensions import db
-from matchmaker.mail.services import queue_message
+from matchmaker.mail.services import queue_mail
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -58,17 +59,16 @@ def user_from_reset_token(token: str) -> User | None:
 
 
 def send_password_reset(user: User) -> None:
-    """Queue the e-mail with the reset link (sent after the commit)."""
-    link = url_for("accounts.password_reset", token=reset_token(user), _external=True)
-    body = _(
-        "Hello %(name)s,\n\nsomeone (hopefully you) asked to reset the password of your "
-        "Matchmaker account. Open this link within one hour to choose a new password:\n\n"
-        "%(link)s\n\nIf you did not ask for this, ignore this e-mail; your password stays "
-        "as it is.",
-        name=user.name,
-        link=link,
+    """Queue the e-mail with the reset link, in the account's language (sent after the commit)."""
+    queue_mail(
+        user.email,
+        recipient_language(user),
+        "accounts/mail/password_reset.txt",
+        _l("Reset your Matchmaker password"),
+        kind="password_reset",
+        user=user,
+        link=url_for("accounts.password_reset", token=reset_token(user), _external=True),
     )
-    queue_message(user.email, _("Reset your Matchmaker password"), body, kind="password_reset")
 
 
 def reset_password(user: User, password: str) -> None:

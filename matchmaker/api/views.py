@@ -28,7 +28,7 @@ from matchmaker.api.payloads import (
     slots,
     term,
 )
-from matchmaker.core.i18n import current_language
+from matchmaker.core.i18n import recipient_language
 from matchmaker.directory import queries as directory
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import KINDS, Profile
@@ -395,7 +395,7 @@ def register(event_id: int):
 
     def use_case() -> Registration:
         return registrations.register(
-            event.id, profile, people, user=user, locale=current_language()
+            event.id, profile, people, user=user, locale=recipient_language(user)
         )
 
     return commit_use_case(use_case, registration_payload), 201

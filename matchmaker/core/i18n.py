@@ -1,7 +1,7 @@
 """Language selection (German first, English second) and template helpers."""
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_login import current_user
 
 
@@ -20,18 +20,46 @@ def select_locale() -> str:
     )
 
 
+def recipient_language(user) -> str:
+    """Return the language to write to an account in: the one it chose, else German."""
+    if user is not None and getattr(user, "locale", None) in current_app.config["LANGUAGES"]:
+        return user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def current_language() -> str:
     """Return the active language code ("de" or "en")."""
     locale = get_locale()
     return locale.language if locale else "de"
 
 
+def format_number(value: float | None, digits: int = 2) -> str:
+    """Format a number with a fixed count of decimals in the current language ("16,40")."""
+    pattern = "#,##0." + "0" * digits if digits > 0 else "#,##0"
+    return format_decimal(value or 0.0, format=pattern)
+
+
+def format_score(score: float | None, digits: int = 0) -> str:
+    """Format a fraction (a match score 0..1, a gap) as a percentage in the current language.
+
+    The one scale of scores that members and organisers see: "9 %" in German, "9%" in English.
+    """
+    if digits <= 0:
+        return format_percent(score or 0.0)
+    locale = get_locale()
+    pattern = locale.percent_formats[None].pattern if locale else "#,##0 %"
+    return format_percent(score or 0.0, format=pattern.replace("#,##0", "#,##0." + "0" * digits, 1))
+
+
 def register_template_helpers(app: Flask) -> None:
-    """Make ``current_language`` and the label helper available in templates."""
+    """Make ``current_language``, the label helper and the number formats available in templates."""
 
     @app.context_processor
     def inject_language() -> dict:
         return {"current_language": current_language()}
+
+    app.add_template_filter(format_number, "number")
+    app.add_template_filter(format_score, "percent")
 
     @app.template_filter("label")
     def label_filter(item) -> str:

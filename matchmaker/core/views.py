@@ -3,8 +3,10 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
 
 from matchmaker.core.audit import recent_entries
+from matchmaker.extensions import db
 from matchmaker.web import organiser_required
 
 bp = Blueprint("core", __name__)
@@ -22,6 +24,10 @@ def set_language(lang: str):
     if lang not in ("de", "en"):
         abort(404)
     session["lang"] = lang
+    if current_user.is_authenticated:
+        # the account keeps the choice: e-mails are written in it
+        current_user.locale = lang
+        db.session.commit()
     target = request.form.get("next") or url_for("core.index")
     if urlsplit(target).netloc or not target.startswith("/"):
         target = url_for("core.index")

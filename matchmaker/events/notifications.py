@@ -1,11 +1,16 @@
-"""Compose the e-mails about registrations and meeting requests, in the recipient's language."""
+"""Compose the e-mails about registrations and meeting requests, in the recipient's language.
 
-from flask import render_template, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
+The language of an e-mail is the one its recipient chose for their account; an attendee without
+an account of their own gets the language of the account that registered them; German otherwise.
+"""
 
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from matchmaker.accounts.services import find_user_by_email
+from matchmaker.core.i18n import recipient_language
 from matchmaker.directory.models import Profile
-from matchmaker.mail.services import queue_message
+from matchmaker.mail.services import queue_mail
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -20,40 +25,48 @@ def profile_address(profile: Profile) -> tuple[str, str]:
     """Return the e-mail address and language under which a profile is reached."""
     owner = profile.owner
     address = profile.contact_email or (owner.email if owner else "")
-    locale = (owner.locale if owner and owner.locale else None) or (
-        profile.language if profile.language in ("de", "en") else "de"
+    account = find_user_by_email(address) if address else None
+    return address, recipient_language(account if account and account.locale else owner)
+
+
+def attendee_language(attendee) -> str:
+    """Return the language of an attendee: their own account's, else their registration's."""
+    account = find_user_by_email(attendee.email)
+    if account is not None and account.locale:
+        return recipient_language(account)
+    return attendee.registration.locale or recipient_language(None)
+
+
+def _to_attendee(attendee, template: str, subject, kind: str, **context) -> None:
+    queue_mail(
+        attendee.email,
+        attendee_language(attendee),
+        f"events/mail/{template}.txt",
+        subject,
+        kind=kind,
+        event_id=attendee.registration.event_id,
+        attendee=attendee,
+        **context,
     )
-    return address, locale
-
-
-def _queue(to: str, locale: str, template: str, kind: str, event_id: int, **context) -> None:
-    if not to:
-        return
-    with force_locale(locale):
-        subject = context.pop("subject")()
-        body = render_template(f"events/mail/{template}.txt", **context)
-    queue_message(to, subject, body, kind=kind, event_id=event_id)
 
 
 def registered(registration, position: int | None) -> None:
     """Confirm a registration (with its waiting-list place) to each attendee."""
     event = registration.event
+    subject = (
+        _l("Registered: %(title)s", title=event.title)
+        if position is None
+        else _l("Waiting list: %(title)s", title=event.title)
+    )
     link = external_url("events.registration", registration_id=registration.id)
     for attendee in registration.active_attendees:
-        _queue(
-            attendee.email,
-            registration.locale,
+        _to_attendee(
+            attendee,
             "registered",
+            subject,
             "registered",
-            event.id,
-            subject=lambda: (
-                _("Registered: %(title)s", title=event.title)
-                if position is None
-                else _("Waiting list: %(title)s", title=event.title)
-            ),
             event=event,
             registration=registration,
-            attendee=attendee,
             position=position,
             link=link,
         )
@@ -62,18 +75,16 @@ def registered(registration, position: int | None) -> None:
 def promoted(registration) -> None:
     """Tell each attendee of a promoted registration that they now have a seat."""
     event = registration.event
+    subject = _l("You have a seat: %(title)s", title=event.title)
     link = external_url("events.registration", registration_id=registration.id)
     for attendee in registration.active_attendees:
-        _queue(
-            attendee.email,
-            registration.locale,
+        _to_attendee(
+            attendee,
             "promoted",
+            subject,
             "promoted",
-            event.id,
-            subject=lambda: _("You have a seat: %(title)s", title=event.title),
             event=event,
             registration=registration,
-            attendee=attendee,
             link=link,
         )
 
@@ -86,52 +97,47 @@ def cancelled(registration, *, by_organiser: bool) -> None:
 
 def attendee_cancelled(attendee, *, by_organiser: bool = False) -> None:
     """Confirm to one attendee that their seat was given up."""
-    registration = attendee.registration
-    event = registration.event
-    _queue(
-        attendee.email,
-        registration.locale,
+    event = attendee.registration.event
+    _to_attendee(
+        attendee,
         "cancelled",
+        _l("Cancelled: %(title)s", title=event.title),
         "cancelled",
-        event.id,
-        subject=lambda: _("Cancelled: %(title)s", title=event.title),
         event=event,
-        attendee=attendee,
         by_organiser=by_organiser,
+    )
+
+
+def _to_profile(profile: Profile, meeting_request, template: str, subject) -> None:
+    address, language = profile_address(profile)
+    queue_mail(
+        address,
+        language,
+        f"events/mail/{template}.txt",
+        subject,
+        kind="request",
+        event_id=meeting_request.event_id,
+        event=meeting_request.event,
+        meeting_request=meeting_request,
+        link=external_url("events.requests"),
     )
 
 
 def request_sent(meeting_request) -> None:
     """Tell the asked profile about a new meeting request."""
-    address, locale = profile_address(meeting_request.to_profile)
-    event = meeting_request.event
-    _queue(
-        address,
-        locale,
+    _to_profile(
+        meeting_request.to_profile,
+        meeting_request,
         "request_sent",
-        "request",
-        event.id,
-        subject=lambda: _("Meeting request from %(name)s", name=meeting_request.from_profile.name),
-        event=event,
-        meeting_request=meeting_request,
-        link=external_url("events.requests"),
+        _l("Meeting request from %(name)s", name=meeting_request.from_profile.name),
     )
 
 
 def request_answered(meeting_request) -> None:
     """Tell the asking profile whether its meeting request was accepted."""
-    address, locale = profile_address(meeting_request.from_profile)
-    event = meeting_request.event
-    _queue(
-        address,
-        locale,
+    _to_profile(
+        meeting_request.from_profile,
+        meeting_request,
         "request_answered",
-        "request",
-        event.id,
-        subject=lambda: _(
-            "%(name)s answered your meeting request", name=meeting_request.to_profile.name
-        ),
-        event=event,
-        meeting_request=meeting_request,
-        link=external_url("events.requests"),
+        _l("%(name)s answered your meeting request", name=meeting_request.to_profile.name),
     )

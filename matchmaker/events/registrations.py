@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 
 from matchmaker.accounts.models import User
@@ -265,10 +266,12 @@ def change_capacity(event: Event, capacity: int) -> list[Registration]:
     taken = seats_taken(locked.id)
     if capacity < taken:
         raise EventError(
-            _(
-                "%(taken)d seats are already confirmed; the capacity cannot be lower. "
+            ngettext(
+                "%(num)d seat is already confirmed; the capacity cannot be lower. "
                 "Cancel registrations first.",
-                taken=taken,
+                "%(num)d seats are already confirmed; the capacity cannot be lower. "
+                "Cancel registrations first.",
+                taken,
             ),
             "capacity",
         )

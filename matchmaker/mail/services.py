@@ -13,7 +13,8 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from matchmaker.core.clock import utcnow
@@ -44,6 +45,25 @@ def queue_message(
     db.session.flush()
     db.session.info.setdefault(SESSION_KEY, []).append(message.id)
     return message
+
+
+def queue_mail(
+    to_address: str,
+    language: str,
+    template: str,
+    subject,
+    *,
+    kind: str,
+    event_id: int | None = None,
+    **context,
+) -> OutboxMessage | None:
+    """Render a mail template and its (lazy) subject in the recipient's language and queue it."""
+    if not to_address:
+        return None
+    with force_locale(language):
+        subject_text = str(subject)
+        body = render_template(template, **context)
+    return queue_message(to_address, subject_text, body, kind=kind, event_id=event_id)
 
 
 def mail_configured() -> bool:

@@ -22,7 +22,10 @@ OVERVIEW_SORTS = ("score", "sme", "startup")
 
 
 def parse_threshold() -> float:
-    """Read the ``threshold`` parameter (0..1) or raise a friendly 400."""
+    """Read the ``threshold`` parameter (a percentage, like every score shown) as 0..1.
+
+    Raise a friendly 400 when it is not a number from 0 to 100.
+    """
     raw = request.args.get("threshold", "")
     if raw == "":
         return DEFAULT_THRESHOLD
@@ -30,9 +33,9 @@ def parse_threshold() -> float:
         value = float(raw.replace(",", "."))
     except ValueError:
         value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise bad_request(_("The threshold must be a number between 0 and 1."))
-    return value
+    if not 0.0 <= value <= 100.0:
+        raise bad_request(_("The minimum score must be a percentage from 0 to 100."))
+    return value / 100
 
 
 @bp.get("/matches/<int:profile_id>/<int:other_id>")
@@ -75,7 +78,9 @@ def overview_rows():
         rows.sort(key=lambda r: (r.sme.name, -r.score))
     elif sort == "startup":
         rows.sort(key=lambda r: (r.startup.name, -r.score))
-    filters = {"threshold": threshold, "sector": sector, "category": category, "sort": sort}
+    # the filters as they appear in the form and in links: the threshold in per cent
+    percent = f"{threshold * 100:g}"
+    filters = {"threshold": percent, "sector": sector, "category": category, "sort": sort}
     return rows, filters
 
 

@@ -63,8 +63,13 @@ class AgendaRow:
     meeting: ScheduleMeeting | None
     partner: Profile | None
     table: str
-    why: str
     unavailable: bool
+    viewer: int  # the profile whose agenda this is
+
+    @property
+    def why(self) -> str:
+        """Say why the meeting takes place, in the language being rendered (page or e-mail)."""
+        return why_line(self.meeting, self.viewer) if self.meeting else ""
 
 
 def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[AgendaRow]:
@@ -85,7 +90,7 @@ def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[Agen
                 meeting=meeting,
                 partner=meeting.partner_of(profile_id) if meeting else None,
                 table=event.table_label(meeting.table) if meeting else "",
-                why=why_line(meeting, profile_id) if meeting else "",
+                viewer=profile_id,
                 unavailable=number in unavailable,
             )
         )
@@ -147,13 +152,21 @@ def participant_rows(event: Event, version: ScheduleVersion) -> list[Participant
                     _("unavailable in %(n)d of %(slots)d slots", n=blocked, slots=event.slot_count)
                 )
             if cap is not None and cap < event.max_meetings:
-                why.append(_("wants at most %(n)d meetings", n=cap))
+                why.append(
+                    ngettext("wants at most %(num)d meeting", "wants at most %(num)d meetings", cap)
+                )
             if count == 0:
                 why.append(_("no candidate with a good enough match"))
             elif count <= len(meetings):
                 why.append(_("every candidate (%(n)d) is placed", n=count))
             if vetoes.get(pid):
-                why.append(_("marked %(n)d profiles as not interested", n=vetoes[pid]))
+                why.append(
+                    ngettext(
+                        "marked %(num)d profile as not interested",
+                        "marked %(num)d profiles as not interested",
+                        vetoes[pid],
+                    )
+                )
             if not why:
                 why.append(_("the best partners were busy or at their limit"))
         rows.append(

@@ -5,6 +5,7 @@ and the people in the organiser's words. Services change models and flush; the c
 """
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from matchmaker.accounts.models import User
 from matchmaker.events.models import Event
@@ -96,10 +97,11 @@ def _refuse_breaks(
             count = sum(1 for e in after if q in _sides(problem, e["id"]))
             if cap is not None and count > cap:
                 raise ScheduleError(
-                    _(
-                        "%(name)s would have %(n)d meetings, but the limit is %(cap)d.",
+                    ngettext(
+                        "%(name)s would have %(num)d meeting, but the limit is %(cap)d.",
+                        "%(name)s would have %(num)d meetings, but the limit is %(cap)d.",
+                        count,
                         name=name(q),
-                        n=count,
                         cap=cap,
                     )
                 )

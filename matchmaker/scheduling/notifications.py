@@ -1,15 +1,13 @@
 """Compose the e-mails that tell participants about their (changed) meetings."""
 
-from flask import render_template
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import CONFIRMED, Event, Registration
-from matchmaker.events.notifications import external_url, profile_address
+from matchmaker.events.notifications import attendee_language, external_url, profile_address
 from matchmaker.extensions import db
-from matchmaker.mail.services import queue_message
+from matchmaker.mail.services import queue_mail
 
 
 def recipients(event: Event, profile: Profile) -> list[tuple[str, str]]:
@@ -22,7 +20,7 @@ def recipients(event: Event, profile: Profile) -> list[tuple[str, str]]:
         )
     ).all()
     found = {
-        attendee.email.lower(): (attendee.email, registration.locale)
+        attendee.email.lower(): (attendee.email, attendee_language(attendee))
         for registration in registrations
         for attendee in registration.active_attendees
     }
@@ -36,19 +34,22 @@ def recipients(event: Event, profile: Profile) -> list[tuple[str, str]]:
 def agenda_changed(event: Event, profile: Profile, rows: list, *, first: bool) -> None:
     """Queue a participant's agenda rows: "here are your meetings" or "they changed"."""
     link = external_url("scheduling.my_agenda", event_id=event.id, profile_id=profile.id)
-    for address, locale in recipients(event, profile):
-        with force_locale(locale):
-            subject = (
-                _("Your meetings at %(title)s", title=event.title)
-                if first
-                else _("Your meetings at %(title)s have changed", title=event.title)
-            )
-            body = render_template(
-                "scheduling/mail/agenda.txt",
-                event=event,
-                profile=profile,
-                rows=rows,
-                first=first,
-                link=link,
-            )
-        queue_message(address, subject, body, kind="schedule", event_id=event.id)
+    subject = (
+        _l("Your meetings at %(title)s", title=event.title)
+        if first
+        else _l("Your meetings at %(title)s have changed", title=event.title)
+    )
+    for address, language in recipients(event, profile):
+        queue_mail(
+            address,
+            language,
+            "scheduling/mail/agenda.txt",
+            subject,
+            kind="schedule",
+            event_id=event.id,
+            event=event,
+            profile=profile,
+            rows=rows,
+            first=first,
+            link=link,
+        )

@@ -4,6 +4,7 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from matchmaker.core.clock import local_now
@@ -99,7 +100,12 @@ def build(event_id: int):
     else:
         commit_and_send()
         placed = version.stats["placed"]
-        message = _("Draft %(n)d built: %(placed)d meetings.", n=version.number, placed=placed)
+        message = ngettext(
+            "Draft %(n)d built: %(num)d meeting.",
+            "Draft %(n)d built: %(num)d meetings.",
+            placed,
+            n=version.number,
+        )
         flash(message, "success")
     return redirect(overview_url(event_id))
 
@@ -122,9 +128,10 @@ def reoptimise(event_id: int):
         for note in outcome.notes:
             flash(note, "info")
         flash(
-            _(
-                "Re-optimised: %(placed)d meetings in draft %(n)d.",
-                placed=outcome.version.stats["placed"],
+            ngettext(
+                "Re-optimised: %(num)d meeting in draft %(n)d.",
+                "Re-optimised: %(num)d meetings in draft %(n)d.",
+                outcome.version.stats["placed"],
                 n=outcome.version.number,
             ),
             "success",
@@ -153,10 +160,11 @@ def publish(event_id: int):
         else:
             commit_and_send()
             flash(
-                _(
-                    "Version %(n)d is published; %(count)d participants were notified.",
+                ngettext(
+                    "Version %(n)d is published; %(num)d participant was notified.",
+                    "Version %(n)d is published; %(num)d participants were notified.",
+                    len(changed),
                     n=version.number,
-                    count=len(changed),
                 ),
                 "success",
             )

@@ -5,6 +5,7 @@ import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from matchmaker.events import queries, registrations
 from matchmaker.events.errors import EventError
@@ -98,7 +99,14 @@ def capacity(event_id: int):
         refuse(error)
     else:
         commit_and_send()
-        flash(_("The capacity is now %(n)d seats.", n=form.capacity.data), "success")
+        flash(
+            ngettext(
+                "The capacity is now %(num)d seat.",
+                "The capacity is now %(num)d seats.",
+                form.capacity.data,
+            ),
+            "success",
+        )
         flash_promoted(promoted)
     return redirect(url_for("events.manage", event_id=event_id))
 

@@ -2,12 +2,13 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from matchmaker.core import clock
-from matchmaker.core.i18n import current_language
+from matchmaker.core.i18n import recipient_language
 from matchmaker.directory.models import Profile
 from matchmaker.directory.queries import profiles_of
 from matchmaker.events import programme, queries, registrations, wishes
@@ -83,7 +84,7 @@ def register(event_id: int):
                 profile,
                 form.people(),
                 user=current_user,
-                locale=current_language(),
+                locale=recipient_language(current_user),
             )
             position = queries.waiting_position(registration)
             registration_id = registration.id
@@ -150,7 +151,12 @@ def cancel(registration_id: int):
             if current_user.is_organiser:
                 flash_promoted(promoted)
         return redirect(back)
-    what = _("the registration of %(name)s (%(n)d seats)", name=reg.profile.name, n=reg.seats)
+    what = ngettext(
+        "the registration of %(name)s (%(num)d seat)",
+        "the registration of %(name)s (%(num)d seats)",
+        reg.seats,
+        name=reg.profile.name,
+    )
     form.confirm.data = "yes"
     return render_template(
         "events/confirm_cancel.html", form=form, what=what, cancel_url=back, event=reg.event
