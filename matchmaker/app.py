@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.api.pages import bp as tokens_bp
     from matchmaker.api.views import bp as api_bp
     from matchmaker.core.views import bp as core_bp
+    from matchmaker.directory.import_views import bp as imports_bp
     from matchmaker.directory.views import bp as directory_bp
     from matchmaker.events.views import bp as events_bp
     from matchmaker.matching.views import bp as matching_bp
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
