@@ -255,3 +255,8 @@ def privacy_purge(older_than_days: int | None) -> None:
         f"{counts['attendees']}, cleared request messages: {counts['requests']}, "
         f"deleted e-mails: {counts['messages']}."
     )
+    from matchmaker.directory.importing import discard_expired_uploads
+
+    expired = discard_expired_uploads()
+    db.session.commit()
+    click.echo(f"Expired import uploads deleted: {expired}.")

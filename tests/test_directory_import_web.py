@@ -154,6 +154,21 @@ def test_staged_file_belongs_to_its_organiser_and_expires(client, login, make_us
     assert db.session.scalar(select(func.count()).select_from(StagedImport)) == 1
 
 
+def test_privacy_purge_deletes_expired_uploads(client, login, make_user, runner):
+    login(make_user(organiser=True))
+    upload(client, GOOD)
+    upload(client, BAD, "andere.csv")
+    db.session.execute(
+        update(StagedImport)
+        .where(StagedImport.filename == "profile.csv")
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+    result = runner.invoke(args=["privacy", "purge"])
+    assert "Expired import uploads deleted: 1." in result.output
+    assert db.session.scalars(select(StagedImport.filename)).all() == ["andere.csv"]
+
+
 def test_confirm_reaches_another_worker(app_factory):
     """The preview state is in the database: a second app instance (worker) confirms it."""
     workers = [app_factory(), app_factory()]

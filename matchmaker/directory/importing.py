@@ -529,9 +529,15 @@ def write_row(row: dict, profile: Profile | None) -> Profile:
 STAGED_LIFETIME = timedelta(hours=1)
 
 
+def discard_expired_uploads() -> int:
+    """Delete staged files whose confirmation time has passed (they hold contact data)."""
+    result = db.session.execute(delete(StagedImport).where(StagedImport.expires_at < utcnow()))
+    return result.rowcount or 0
+
+
 def stage_upload(user: User, filename: str, data: bytes) -> StagedImport:
     """Keep an uploaded file for its preview and confirmation; drop expired ones (no commit)."""
-    db.session.execute(delete(StagedImport).where(StagedImport.expires_at < utcnow()))
+    discard_expired_uploads()
     staged = StagedImport(
         token=secrets.token_urlsafe(32),
         user_id=user.id,
