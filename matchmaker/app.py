@@ -15,6 +15,7 @@ from matchmaker.core import audit, errors, security
 from matchmaker.core.i18n import register_template_helpers as register_i18n
 from matchmaker.core.i18n import select_locale
 from matchmaker.core.views import bp as core_bp
+from matchmaker.directory.import_views import bp as imports_bp
 from matchmaker.directory.views import bp as directory_bp
 from matchmaker.events.views import bp as events_bp
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(matching_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from matchmaker.accounts.services import create_user, find_user_by_email
@@ -18,7 +20,11 @@ from matchmaker.core.catalogues import (
 )
 from matchmaker.demo import story
 from matchmaker.directory.exporting import profiles_document
-from matchmaker.directory.importing import ImportFileError, import_profiles
+from matchmaker.directory.importing import (
+    ImportFileError,
+    discard_expired_uploads,
+    import_profiles,
+)
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
@@ -77,23 +83,39 @@ def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
         click.echo(f"{filename}: {error}", err=True)
     if not report.ok:
         db.session.rollback()
-        click.echo(f"{len(report.errors)} invalid row(s); nothing was imported.", err=True)
+        click.echo(
+            ngettext(
+                "%(num)d invalid row; nothing was imported.",
+                "%(num)d invalid rows; nothing was imported.",
+                len(report.errors),
+            ),
+            err=True,
+        )
         return False
+    counts = {"created": report.created, "updated": report.updated}
     if dry_run:
         db.session.rollback()
-        click.echo(f"Dry run: {report.created} new, {report.updated} to update; all rows valid.")
+        click.echo(_("Dry run: %(created)d new, %(updated)d to update; all rows valid.", **counts))
     else:
         db.session.commit()
-        click.echo(f"Imported: {report.created} new, {report.updated} updated.")
+        click.echo(_("Imported: %(created)d new, %(updated)d updated.", **counts))
     return True
 
 
 @click.command("import-profiles")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Only validate; change nothing.")
-def import_profiles_command(file: Path, dry_run: bool) -> None:
-    """Import SME and startup profiles from JSON or CSV (updates by id)."""
-    if not run_import(file.read_bytes(), file.name, dry_run=dry_run):
+@click.option(
+    "--lang",
+    type=click.Choice(["de", "en"]),
+    default=None,
+    help="Language of the messages (default: the app's default language, German).",
+)
+def import_profiles_command(file: Path, dry_run: bool, lang: str | None) -> None:
+    """Import SME and startup profiles from JSON, CSV or Excel (updates by id)."""
+    with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
+        succeeded = run_import(file.read_bytes(), file.name, dry_run=dry_run)
+    if not succeeded:
         sys.exit(1)
 
 
@@ -226,3 +248,6 @@ def privacy_purge(older_than_days: int | None) -> None:
         f"{counts['attendees']}, cleared request messages: {counts['requests']}, "
         f"deleted e-mails: {counts['messages']}."
     )
+    expired = discard_expired_uploads()
+    db.session.commit()
+    click.echo(f"Expired import uploads deleted: {expired}.")

@@ -77,6 +77,10 @@ route("directory.my_profiles", "/my/profiles", MEMBERS)
 route("directory.create", "/profiles/new", MEMBERS)
 route("directory.create", "/profiles/new", MEMBERS, "POST")
 route("directory.export_csv", "/directory/export.csv", ORGANISERS)
+route("imports.upload", "/directory/import", ORGANISERS)
+route("imports.upload", "/directory/import", ORGANISERS, "POST")
+route("imports.preview", "/directory/import/{import_token}", ORGANISERS)
+route("imports.confirm", "/directory/import/{import_token}", ORGANISERS, "POST")
 for method in ("GET", "POST"):
     route("directory.edit", "/profiles/{sme}/edit", OWNER, method)
     route("directory.delete", "/profiles/{sme}/delete", OWNER, method)
@@ -183,6 +187,7 @@ def build_world() -> dict:
     """Create users, profiles, an event with registrations, a request and a schedule."""
     from matchmaker.accounts.services import create_user
     from matchmaker.api import services as api_services
+    from matchmaker.directory import importing
     from matchmaker.directory import services as directory
     from matchmaker.events import registrations, wishes
     from matchmaker.events.models import Attendee
@@ -220,6 +225,9 @@ def build_world() -> dict:
     version = building.build(event, organiser)
     publishing.publish(event, organiser)
     token, _secret = api_services.create_token(owner, "Test")
+    staged = importing.stage_upload(
+        organiser, "welt.csv", "id,name,needs\nw-import,Import GmbH,Belege prüfen.\n".encode()
+    )
     db.session.commit()
     attendee = db.session.scalar(
         select(Attendee).where(Attendee.registration_id == registration.id)
@@ -238,6 +246,7 @@ def build_world() -> dict:
         "request": request.id,
         "meeting": version.meetings[0].key if version.meetings else "none",
         "owner_token": token.id,
+        "import_token": staged.token,
         "emails": {
             "owner": owner.email,
             "other": other.email,

@@ -33,11 +33,11 @@ def test_import_matching_dev_file_twice_updates(runner):
     assert source.exists(), "tests/data/matching-dev.json must be present"
     result = runner.invoke(args=["import-profiles", str(source)])
     assert result.exit_code == 0, result.output
-    assert "70 new" in result.output
+    assert "Importiert: 70 neu" in result.output
     assert count("sme") == 40 and count("startup") == 30
     again = runner.invoke(args=["import-profiles", str(source)])
     assert again.exit_code == 0
-    assert "0 new, 70 updated" in again.output
+    assert "0 neu, 70 aktualisiert" in again.output
     assert count() == 70
     belegblick = db.session.scalar(select(Profile).where(Profile.external_ref == "dev-st-01"))
     assert belegblick.name == "BelegBlick"
@@ -78,14 +78,14 @@ def test_bad_rows_reported_with_lines_and_nothing_imported(runner, tmp_path):
     assert "Zeile 6 (ok-1): Die id kommt doppelt vor (zuerst in Zeile 3)." in output
     assert "Zeile 9 (st 1)" in output
     assert "Zeile 10 (st-2): Unbekanntes KI-Anwendungsfeld: magic." in output
-    assert "nothing was imported" in output
+    assert "nichts wurde importiert" in output
     assert count() == 0
 
 
 def test_dry_run_only_validates(runner):
     result = runner.invoke(args=["import-profiles", str(DEMO), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "Dry run: 38 new" in result.output
+    assert "Probelauf: 38 neu" in result.output
     assert count() == 0
 
 
@@ -148,7 +148,7 @@ def test_export_round_trip(runner, tmp_path, app_factory):
     assert {"id", "name", "city", "language", "offering", "tags"} <= exported["startups"][0].keys()
     # importing the export changes nothing and exporting again gives the same document
     again = runner.invoke(args=["import-profiles", str(out)])
-    assert "0 new, 38 updated" in again.output
+    assert "0 neu, 38 aktualisiert" in again.output
     second = runner.invoke(args=["export-profiles"])
     assert json.loads(second.output) == exported
 
@@ -165,7 +165,7 @@ def test_export_imports_into_an_emptied_directory(runner, tmp_path):
     db.session.commit()
     assert count() == 0
     result = runner.invoke(args=["import-profiles", str(out)])
-    assert "38 new" in result.output
+    assert "38 neu" in result.output
     assert json.loads(runner.invoke(args=["export-profiles"]).output) == exported
 
 

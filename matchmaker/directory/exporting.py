@@ -1,12 +1,11 @@
 """Export profiles as JSON (the import format) and CSV."""
 
-import csv
-import io
 from collections.abc import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from matchmaker.core.safe_csv import csv_rows
 from matchmaker.directory.importing import CSV_COLUMNS
 from matchmaker.directory.models import Profile, Solution
 from matchmaker.extensions import db
@@ -73,18 +72,15 @@ def profiles_document() -> dict:
 
 def profiles_csv() -> Iterator[str]:
     """Yield every profile as CSV text with a header row (lists joined by ';')."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*CSV_COLUMNS, "solutions"])
-    writer.writeheader()
-    yield "\ufeff" + buffer.getvalue()  # BOM: spreadsheet programs then read UTF-8 umlauts
-    for profile in _profiles():
-        buffer.seek(0)
-        buffer.truncate()
-        record = profile_record(profile)
-        record["kind"] = profile.kind
-        record["categories"] = ";".join(record["categories"])
-        record["tags"] = ";".join(record["tags"])
-        record["solutions"] = " | ".join(s["title"] for s in record.get("solutions", []))
-        record["employees"] = "" if record["employees"] is None else record["employees"]
-        writer.writerow({k: record.get(k, "") for k in [*CSV_COLUMNS, "solutions"]})
-        yield buffer.getvalue()
+    columns = [*CSV_COLUMNS, "solutions"]
+    return csv_rows(columns, (_csv_row(profile, columns) for profile in _profiles()))
+
+
+def _csv_row(profile: Profile, columns: list[str]) -> list:
+    record = profile_record(profile)
+    record["kind"] = profile.kind
+    record["categories"] = ";".join(record["categories"])
+    record["tags"] = ";".join(record["tags"])
+    record["solutions"] = " | ".join(s["title"] for s in record.get("solutions", []))
+    record["employees"] = "" if record["employees"] is None else record["employees"]
+    return [record.get(k, "") for k in columns]

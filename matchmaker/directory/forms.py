@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -195,3 +196,25 @@ class ConfirmForm(FlaskForm):
     """An empty form that only carries the CSRF token, for confirmations."""
 
     submit = SubmitField(_l("Yes, delete"))
+
+
+class ImportUploadForm(FlaskForm):
+    """Upload a profile file (CSV, Excel or JSON) for a preview."""
+
+    file = FileField(
+        _l("File"),
+        validators=[
+            FileRequired(_l("Please choose a file.")),
+            FileAllowed(
+                ["csv", "txt", "tsv", "xlsx", "json"],
+                _l("Only CSV, Excel (.xlsx) or JSON files can be imported."),
+            ),
+        ],
+    )
+    submit = SubmitField(_l("Show preview"))
+
+
+class ImportConfirmForm(FlaskForm):
+    """Confirm an import after its preview (carries the CSRF token)."""
+
+    submit = SubmitField(_l("Import now"))

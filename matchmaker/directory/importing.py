@@ -10,14 +10,22 @@ import csv
 import io
 import json
 import re
+import secrets
+import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
+import openpyxl
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
-from matchmaker.directory import indexing, queries, services, taxonomy
+from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
+from matchmaker.core.safe_csv import restore_cell
+from matchmaker.directory import indexing, services, taxonomy
 from matchmaker.directory.forms import MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT
-from matchmaker.directory.models import LANGUAGES, MATURITIES, Profile
+from matchmaker.directory.models import LANGUAGES, MATURITIES, Profile, StagedImport
 from matchmaker.extensions import db
 
 REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
@@ -59,6 +67,17 @@ class RowError:
 
 
 @dataclass
+class PlannedRow:
+    """One valid row and whether it creates a profile or updates one."""
+
+    line: int
+    ref: str
+    kind: str
+    name: str
+    creates: bool
+
+
+@dataclass
 class ImportReport:
     """What an import did or would do."""
 
@@ -66,6 +85,7 @@ class ImportReport:
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
+    planned: list[PlannedRow] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -141,36 +161,149 @@ def read_json_rows(text: str) -> list[tuple[int, str, object]]:
     return rows
 
 
-def read_csv_rows(text: str) -> list[tuple[int, str, object]]:
-    """Return (line, kind, row) for every data row of a CSV file with a header row."""
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+#: Between the items of a list cell (tags, categories), by the file's column delimiter:
+#: German Excel writes ``;`` between columns, so lists there use ``,`` or ``|``.
+LIST_SEPARATORS = {",": ";|", "\t": ";|", ";": ",;|", "xlsx": ";|"}
+
+
+@dataclass
+class Unreadable:
+    """A stretch of a file that could not be read as a row; validation reports it."""
+
+    message: str
+    ref: str = ""
+
+
+def _list_cell(value: str, separators: str) -> list[str]:
+    return [p.strip() for p in re.split(f"[{re.escape(separators)}]", value) if p.strip()]
+
+
+def _table_row(header: list[str], cells: list[str], separators: str) -> tuple[str, dict]:
+    """Turn one row of cells into (kind, row) with list cells split."""
+    # a row may leave out empty cells at its end (strict=False); longer rows never get here
+    pairs = zip(header, cells, strict=False)
+    row = {key: restore_cell(cell.strip()) for key, cell in pairs if key}
+    kind = row.get("kind", "").lower() or ("startup" if row.get("offering") else "sme")
+    for key in ("tags", "categories"):
+        row[key] = _list_cell(row.get(key, ""), separators)
+    return kind, row
+
+
+def _clean_header(cells: list[str]) -> list[str]:
+    header = [restore_cell(h.strip()).lower() for h in cells]
     if "id" not in header or "name" not in header:
-        raise ImportFileError(_("The CSV header must name at least the columns id and name."))
-    reader.fieldnames = header
+        raise ImportFileError(_("The header row must name at least the columns id and name."))
+    return header
+
+
+def detect_delimiter(text: str) -> str:
+    """Return the column delimiter of a CSV text: the most frequent of , ; tab in its header."""
+    first_line = text.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv_rows(text: str) -> list[tuple[int, str, object]]:
+    """Return (line, kind, row) for every data row of a CSV file with a header row.
+
+    An opening quote that is never closed would swallow the rows after it; it is reported
+    as an error at the line where the quote opened, and nothing after it is read.
+    """
+    delimiter = detect_delimiter(text)
+    separators = LIST_SEPARATORS[delimiter]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
     rows: list[tuple[int, str, object]] = []
-    line = reader.line_num + 1
-    for raw in reader:
-        row = {k: (v or "").strip() for k, v in raw.items() if k}
-        kind = row.get("kind", "").lower() or ("startup" if row.get("offering") else "sme")
-        for key in ("tags", "categories"):
-            row[key] = [p.strip() for p in row.get(key, "").split(";") if p.strip()]
-        rows.append((line, kind, row))
+    while True:
         line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            message = _(
+                "A quote opened in this line is not closed; the rest of the file was not read."
+            )
+            rows.append((line, "", Unreadable(message)))
+            break
+        if header is None:
+            header = _clean_header(cells)
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        ref = cells[header.index("id")] if len(cells) > header.index("id") else ""
+        spans_lines = reader.line_num > line
+        if len(cells) > len(header) or (spans_lines and len(cells) != len(header)):
+            message = _(
+                "%(found)d columns instead of %(expected)d (is a quote not closed?).",
+                found=len(cells),
+                expected=len(header),
+            )
+            rows.append((line, "", Unreadable(message, ref)))
+            continue
+        kind, row = _table_row(header, cells, separators)
+        rows.append((line, kind, row))
+    if header is None:
+        raise ImportFileError(_("The file is empty."))
     return rows
 
 
-def read_rows(data: bytes, filename: str) -> list[tuple[int, str, object]]:
-    """Decode an uploaded or local file and return its rows."""
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx_rows(data: bytes) -> list[tuple[int, str, object]]:
+    """Return (line, kind, row) for every data row of the first sheet of an Excel file."""
     try:
-        text = data.decode("utf-8-sig")
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ImportFileError(_("The Excel file cannot be read (is it an .xlsx file?).")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        rows: list[tuple[int, str, object]] = []
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_xlsx_cell(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = _clean_header(cells)
+                continue
+            kind, row = _table_row(header, cells, LIST_SEPARATORS["xlsx"])
+            rows.append((line, kind, row))
+    finally:
+        workbook.close()
+    if header is None:
+        raise ImportFileError(_("The file is empty."))
+    return rows
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 (with or without byte-order mark), else Windows-1252 (German Excel)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
     except UnicodeDecodeError as exc:
-        raise ImportFileError(_("The file is not UTF-8 encoded text.")) from exc
+        raise ImportFileError(_("The file is neither UTF-8 nor Windows-1252 text.")) from exc
+
+
+def read_rows(data: bytes, filename: str) -> list[tuple[int, str, object]]:
+    """Read an uploaded or local file (JSON, CSV or XLSX) and return its rows."""
+    if filename.lower().endswith(".xlsx") or data.startswith(b"PK\x03\x04"):
+        return read_xlsx_rows(data)
+    text = decode_text(data)
     if filename.lower().endswith(".json") or text.lstrip().startswith("{"):
         return read_json_rows(text)
     return read_csv_rows(text)
@@ -262,6 +395,8 @@ def _solutions(row: dict) -> list[dict] | None:
 
 def clean_row(kind: str, row: object) -> dict:
     """Validate one row and return the profile data, or raise ValueError with the reason."""
+    if isinstance(row, Unreadable):
+        raise ValueError(row.message)
     if kind not in SECTIONS.values():
         raise ValueError(_("“kind” must be sme or startup."))
     if not isinstance(row, dict):
@@ -326,7 +461,7 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
         ).all()
     )
     for line, kind, row in rows:
-        ref = row.get("id", "") if isinstance(row, dict) else ""
+        ref = row.get("id", "") if isinstance(row, dict) else getattr(row, "ref", "")
         try:
             data = clean_row(kind, row)
             if data["ref"] in seen:
@@ -337,10 +472,12 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
                 raise ValueError(_("A profile of the other kind already has this id."))
             seen[data["ref"]] = line
             report.rows.append(data)
-            if data["ref"] in existing:
-                report.updated += 1
-            else:
+            creates = data["ref"] not in existing
+            report.planned.append(PlannedRow(line, data["ref"], kind, data["name"], creates))
+            if creates:
                 report.created += 1
+            else:
+                report.updated += 1
         except ValueError as exc:
             report.errors.append(RowError(line=line, ref=str(ref), message=str(exc)))
     return report
@@ -354,15 +491,25 @@ def import_profiles(data: bytes, filename: str, *, dry_run: bool = False) -> Imp
     report = validate_rows(read_rows(data, filename))
     if not report.ok or dry_run:
         return report
+    # one query for the profiles to update instead of one per row (a browser import of a
+    # few thousand rows stays a matter of seconds)
+    existing = _profiles_by_ref([row["ref"] for row in report.rows])
     with indexing.batch():  # one batch of index writes for the whole file
         for row in report.rows:
-            write_row(row)
+            write_row(row, existing.get(row["ref"]))
     return report
 
 
-def write_row(row: dict) -> Profile:
-    """Create or update the profile of one validated row."""
-    profile = queries.find_by_ref(row["ref"])
+def _profiles_by_ref(refs: list[str], chunk: int = 500) -> dict[str, Profile]:
+    found: dict[str, Profile] = {}
+    for start in range(0, len(refs), chunk):
+        query = select(Profile).where(Profile.external_ref.in_(refs[start : start + chunk]))
+        found.update((p.external_ref, p) for p in db.session.scalars(query))
+    return found
+
+
+def write_row(row: dict, profile: Profile | None) -> Profile:
+    """Create the profile of one validated row, or update ``profile`` (the one with its id)."""
     fields = {k: v for k, v in row.items() if k not in ("ref", "kind", "solutions")}
     if profile is None:
         profile = services.create_profile(row["kind"], fields, owner=None)
@@ -375,3 +522,50 @@ def write_row(row: dict) -> Profile:
         for solution in row["solutions"]:
             services.save_solution(profile, solution)
     return profile
+
+
+# -- staging between preview and confirmation ----------------------------------------------
+
+#: How long an uploaded file waits for the organiser's confirmation.
+STAGED_LIFETIME = timedelta(hours=1)
+
+
+def discard_expired_uploads() -> int:
+    """Delete staged files whose confirmation time has passed (they hold contact data)."""
+    result = db.session.execute(delete(StagedImport).where(StagedImport.expires_at < utcnow()))
+    return result.rowcount or 0
+
+
+def stage_upload(user: User, filename: str, data: bytes) -> StagedImport:
+    """Keep an uploaded file for its preview and confirmation; drop expired ones (no commit)."""
+    discard_expired_uploads()
+    staged = StagedImport(
+        token=secrets.token_urlsafe(32),
+        user_id=user.id,
+        filename=filename[:255],
+        data=data,
+        expires_at=utcnow() + STAGED_LIFETIME,
+    )
+    db.session.add(staged)
+    db.session.flush()
+    return staged
+
+
+def find_staged(token: str, user: User) -> StagedImport | None:
+    """Return this organiser's staged file if it has not expired."""
+    return db.session.scalar(
+        select(StagedImport).where(
+            StagedImport.token == token,
+            StagedImport.user_id == user.id,
+            StagedImport.expires_at >= utcnow(),
+        )
+    )
+
+
+def import_staged(staged: StagedImport) -> ImportReport:
+    """Run the import of a staged file; remove the file when every row was written (no commit)."""
+    report = import_profiles(staged.data, staged.filename)
+    if report.ok:
+        db.session.delete(staged)
+        db.session.flush()
+    return report

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -228,3 +229,30 @@ class DataVersion(db.Model):
 
     def __repr__(self) -> str:
         return f"<DataVersion {self.name}={self.version}>"
+
+
+class StagedImport(db.Model):
+    """An uploaded import file kept between its preview and the organiser's confirmation.
+
+    Kept in the database rather than in a worker's memory, so the confirmation may reach
+    any worker; it expires after an hour and is removed when the import runs.
+    """
+
+    __tablename__ = "staged_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<StagedImport {self.id} {self.filename!r}>"

@@ -9,6 +9,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -294,8 +295,10 @@ def delete_solution(solution_id: int):
 @organiser_required
 def export_csv():
     """Download every profile as CSV (organisers only)."""
+    # the rows are read while the response streams, so the generator needs the request's
+    # context (database session, locale) after the view has returned
     return Response(
-        exporting.profiles_csv(),
+        stream_with_context(exporting.profiles_csv()),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=matchmaker-profiles.csv"},
     )

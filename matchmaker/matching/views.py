@@ -1,11 +1,9 @@
 """Suggestions: explanation pages and the organisers' overview (the JSON API is in api/)."""
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
+from matchmaker.core.safe_csv import csv_document
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
@@ -103,23 +101,22 @@ def overview():
 def overview_csv():
     """Download the overview's pairs as CSV (organisers)."""
     rows, _filters = overview_rows()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(["sme_ref", "sme", "startup_ref", "startup", "score", "reasons"])
-    for row in rows:
-        writer.writerow(
+    document = csv_document(
+        ["sme_ref", "sme", "startup_ref", "startup", "score", "reasons"],
+        (
             [
                 row.sme.ref,
                 row.sme.name,
                 row.startup.ref,
                 row.startup.name,
-                f"{row.score:.4f}",
+                round(row.score, 4),
                 "; ".join(row.reasons),
             ]
-        )
+            for row in rows
+        ),
+    )
     return Response(
-        buffer.getvalue(),
+        document,
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=matchmaker-matches.csv"},
     )

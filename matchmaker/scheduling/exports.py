@@ -5,8 +5,6 @@ fetcher serves only the app's own static files and refuses everything else, so r
 reaches the network.
 """
 
-import csv
-import io
 import mimetypes
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +17,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from matchmaker.core.clock import local_zone, utcnow
+from matchmaker.core.safe_csv import csv_document
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
@@ -47,29 +46,27 @@ CSV_COLUMNS = (
 def meetings_csv(event: Event, version: ScheduleVersion) -> str:
     """Return every meeting of a version as CSV (UTF-8 with BOM for spreadsheet programs)."""
     times = slot_times(event)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for m in sorted(version.meetings, key=lambda m: (m.slot, m.table)):
-        start, end = times[m.slot - 1]
-        writer.writerow(
+    return csv_document(
+        CSV_COLUMNS,
+        (
             [
                 version.number,
                 m.slot,
-                start.strftime("%H:%M"),
-                end.strftime("%H:%M"),
+                times[m.slot - 1][0].strftime("%H:%M"),
+                times[m.slot - 1][1].strftime("%H:%M"),
                 event.table_label(m.table),
                 m.profile_a.name,
                 m.profile_a.kind,
                 m.profile_b.name,
                 m.profile_b.kind,
-                f"{m.score:.4f}",
+                round(m.score, 4),
                 m.origin,
                 "yes" if m.locked else "",
                 why_line(m),
             ]
-        )
-    return "\ufeff" + out.getvalue()
+            for m in sorted(version.meetings, key=lambda m: (m.slot, m.table))
+        ),
+    )
 
 
 def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> bytes:

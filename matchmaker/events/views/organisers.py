@@ -1,12 +1,10 @@
 """Event pages for organisers: events, the waiting list, check-in, attendee lists and badges."""
 
-import csv
-import io
-
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from matchmaker.core.safe_csv import csv_document
 from matchmaker.events import queries, registrations
 from matchmaker.events.errors import EventError
 from matchmaker.events.forms import ActionForm, CapacityForm, EventForm, format_breaks
@@ -157,9 +155,7 @@ def attendance(attendee_id: int):
 def export_attendees(event_id: int):
     """Download the confirmed attendees as CSV."""
     event = db.get_or_404(Event, event_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    document = csv_document(
         [
             "registration",
             "arrival",
@@ -169,24 +165,23 @@ def export_attendees(event_id: int):
             "email",
             "checked_in",
             "no_show",
-        ]
-    )
-    for attendee in queries.confirmed_attendees(event.id):
-        reg = attendee.registration
-        writer.writerow(
+        ],
+        (
             [
-                reg.id,
-                reg.seq,
-                reg.profile.name,
-                reg.profile.kind,
+                attendee.registration.id,
+                attendee.registration.seq,
+                attendee.registration.profile.name,
+                attendee.registration.profile.kind,
                 attendee.name,
                 attendee.email,
                 attendee.checked_in_at.isoformat() if attendee.checked_in_at else "",
                 "yes" if attendee.no_show else "",
             ]
-        )
+            for attendee in queries.confirmed_attendees(event.id)
+        ),
+    )
     return Response(
-        "\ufeff" + out.getvalue(),
+        document,
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=event-{event.id}-attendees.csv"},
     )
