@@ -5,6 +5,7 @@ Import the fixtures into a test module: ``from fixtures_events import schedule_w
 test starts from (with its own overrides).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
@@ -103,3 +104,12 @@ def schedule_world(app, make_user, make_profile) -> ScheduleWorld:
             )
     db.session.commit()
     return ScheduleWorld(event, organiser, owner, other, profiles)
+
+
+def publish(client, event_id: int) -> str:
+    """Publish through the confirmation page as an organiser would; return that page."""
+    url = f"/events/{event_id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(url, data={"confirmed": token}).status_code == 302
+    return page

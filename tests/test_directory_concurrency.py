@@ -8,7 +8,7 @@ with ``TEST_DATABASE_URL``, with real concurrent requests on separate connection
 import pytest
 from sqlalchemy import func, select
 from test_directory_profiles import SME_FORM
-from test_events_concurrency import run_together
+from test_events_concurrency import logged_in_clients, run_together
 
 from matchmaker.accounts.models import User
 from matchmaker.directory.models import Profile, ProfileWord, SearchWord
@@ -20,16 +20,7 @@ BURSTS = 3
 
 @pytest.mark.slow
 def test_profiles_created_at_the_same_moment(app, app_factory, make_user):
-    emails = [make_user().email for _person in range(PEOPLE)]
-    server = app_factory(RATELIMIT_ENABLED=False)
-    clients = []
-    for email in emails:
-        client = server.test_client()
-        response = client.post(
-            "/account/login", data={"email": email, "password": "geheimes-passwort"}
-        )
-        assert response.status_code == 302
-        clients.append(client)
+    clients = logged_in_clients(app_factory, [make_user().email for _person in range(PEOPLE)])
 
     def creating(client, burst: int, n: int):
         # every burst brings words nobody has used yet, the same in all its requests

@@ -55,6 +55,20 @@ def run_together(functions) -> list:
     return results
 
 
+def logged_in_clients(app_factory, emails: list[str]) -> list:
+    """Log each account in with a client of one app (as one server process would be)."""
+    server = app_factory(RATELIMIT_ENABLED=False)  # logins are not what is tested here
+    clients = []
+    for email in emails:
+        client = server.test_client()
+        response = client.post(
+            "/account/login", data={"email": email, "password": "geheimes-passwort"}
+        )
+        assert response.status_code == 302
+        clients.append(client)
+    return clients
+
+
 @pytest.mark.slow
 def test_concurrent_registrations_and_cancellations(app, app_factory, make_user, make_profile):
     event = registrations.create_event(event_data())
@@ -66,16 +80,7 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
         profile = make_profile(owner=user)
         members.append((user.email, profile.id, n))
 
-    # One app on one database, as a server process would be; logins are not rate-limited here.
-    server = app_factory(RATELIMIT_ENABLED=False)
-    clients = []
-    for email, _profile_id, _n in members:
-        client = server.test_client()
-        response = client.post(
-            "/account/login", data={"email": email, "password": "geheimes-passwort"}
-        )
-        assert response.status_code == 302
-        clients.append(client)
+    clients = logged_in_clients(app_factory, [email for email, _pid, _n in members])
 
     def registering(client, profile_id, n):
         def post():

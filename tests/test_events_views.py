@@ -227,24 +227,28 @@ def test_organiser_may_use_every_route(client, login, world, method, url):
     assert response.status_code in (200, 302), response.get_data(as_text=True)[:500]
 
 
+EVENT_FORM = {
+    "title": "Sommerforum",
+    "date": "2031-06-01",
+    "venue": "Görlitz",
+    "capacity": "40",
+    "registration_opens": "2031-01-01T09:00",
+    "registration_closes": "2031-05-20T18:00",
+    "first_slot": "10:00",
+    "slot_minutes": "20",
+    "slot_count": "6",
+    "morning_slots": "3",
+    "breaks": "3, 45, Mittag",
+    "table_count": "3",
+    "table_names": "A\nB\nC",
+    "max_meetings": "5",
+}
+"""A valid filled-in event form (organisers' "new event" page)."""
+
+
 def test_organiser_creates_event_and_bad_input_gives_field_errors(client, login, make_user):
     login(make_user(organiser=True))
-    good = {
-        "title": "Sommerforum",
-        "date": "2031-06-01",
-        "venue": "Görlitz",
-        "capacity": "40",
-        "registration_opens": "2031-01-01T09:00",
-        "registration_closes": "2031-05-20T18:00",
-        "first_slot": "10:00",
-        "slot_minutes": "20",
-        "slot_count": "6",
-        "morning_slots": "3",
-        "breaks": "3, 45, Mittag",
-        "table_count": "3",
-        "table_names": "A\nB\nC",
-        "max_meetings": "5",
-    }
+    good = dict(EVENT_FORM)
     bad_cases = [
         {"capacity": "-1"},
         {"capacity": "100000"},

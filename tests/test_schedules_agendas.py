@@ -5,11 +5,10 @@ import io
 import re
 
 import pytest
-from fixtures_events import schedule_world  # noqa: F401 (fixture)
+from fixtures_events import publish, schedule_world  # noqa: F401 (fixture)
 from icalendar import Calendar
 from pypdf import PdfReader
 from sqlalchemy import select
-from test_schedules_flow import publish
 
 from matchmaker.events import wishes
 from matchmaker.events.models import MUST_MEET, NOT_INTERESTED

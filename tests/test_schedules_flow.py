@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from fixtures_events import schedule_world  # noqa: F401 (fixture)
+from fixtures_events import publish, schedule_world  # noqa: F401 (fixture)
 from sqlalchemy import select
 from test_events_services import event_data
 
@@ -64,15 +64,6 @@ def build(client, login, w):
     assert response.status_code == 302
     db.session.expire_all()
     return versions.latest_version(w.event)
-
-
-def publish(client, event_id: int) -> str:
-    """Open the confirmation page and confirm it; return that page."""
-    url = f"/events/{event_id}/schedule/publish"
-    page = client.get(url).get_data(as_text=True)
-    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
-    client.post(url, data={"confirmed": token})
-    return page
 
 
 def empty_draft(client, login, w):

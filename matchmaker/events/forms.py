@@ -94,6 +94,25 @@ class EventForm(FlaskForm):
             ),
         ],
     )
+    sme_capacity = IntegerField(
+        _l("Seats for SMEs"),
+        description=_l("Optional: SMEs get their own seats and waiting list."),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=MAX_CAPACITY, message=_l("Enter between 0 and 10,000 seats.")),
+        ],
+    )
+    startup_capacity = IntegerField(
+        _l("Seats for startups"),
+        description=_l(
+            "Optional: startups get their own seats and waiting list, so that one side cannot "
+            "take every seat."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=MAX_CAPACITY, message=_l("Enter between 0 and 10,000 seats.")),
+        ],
+    )
     registration_opens = DateTimeLocalField(
         _l("Registration opens"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
@@ -174,6 +193,8 @@ class EventForm(FlaskForm):
             "venue": self.venue.data.strip(),
             "description": (self.description.data or "").strip(),
             "capacity": self.capacity.data,
+            "sme_capacity": self.sme_capacity.data,
+            "startup_capacity": self.startup_capacity.data,
             "registration_opens": self.registration_opens.data,
             "registration_closes": self.registration_closes.data,
             "first_slot": self.first_slot.data,

@@ -57,6 +57,9 @@ class Event(db.Model):
     venue: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     capacity: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Seats per participant type (None: that side may take any seat within the capacity).
+    sme_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    startup_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     registration_opens: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     registration_closes: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     first_slot: Mapped[time] = mapped_column(Time, nullable=False)
@@ -81,6 +84,15 @@ class Event(db.Model):
     registrations: Mapped[list["Registration"]] = relationship(
         back_populates="event", order_by="Registration.seq", passive_deletes=True
     )
+
+    @property
+    def seats_per_side(self) -> bool:
+        """Tell whether SMEs and startups have seats (and waiting lists) of their own."""
+        return self.sme_capacity is not None or self.startup_capacity is not None
+
+    def side_capacity(self, kind: str) -> int | None:
+        """Return the seats of one participant type ("sme"/"startup"), or None for no limit."""
+        return self.sme_capacity if kind == "sme" else self.startup_capacity
 
     def table_label(self, number: int) -> str:
         """Return the name of table ``number`` (1-based), or the number itself."""

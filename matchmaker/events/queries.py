@@ -1,14 +1,14 @@
 """Event read models: seats, waiting list, registrations, wishes, and what the scheduler needs."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.core.clock import local_now
-from matchmaker.directory.models import Profile
+from matchmaker.directory.models import KINDS, Profile
 from matchmaker.events.models import (
     ACCEPTED,
     CONFIRMED,
@@ -37,20 +37,22 @@ def all_events() -> list[Event]:
     return list(db.session.scalars(select(Event).order_by(Event.date.desc(), Event.id.desc())))
 
 
-def seats_taken(event_id: int) -> int:
-    """Count the seats held by confirmed registrations."""
-    return (
-        db.session.scalar(
-            select(func.count(Attendee.id))
-            .join(Registration, Attendee.registration_id == Registration.id)
-            .where(
-                Registration.event_id == event_id,
-                Registration.status == CONFIRMED,
-                Attendee.cancelled_at.is_(None),
-            )
+def seats_taken(event_id: int, kind: str | None = None) -> int:
+    """Count the seats held by confirmed registrations (of one participant type if given)."""
+    query = (
+        select(func.count(Attendee.id))
+        .join(Registration, Attendee.registration_id == Registration.id)
+        .where(
+            Registration.event_id == event_id,
+            Registration.status == CONFIRMED,
+            Attendee.cancelled_at.is_(None),
         )
-        or 0
     )
+    if kind is not None:
+        query = query.join(Profile, Registration.profile_id == Profile.id).where(
+            Profile.kind == kind
+        )
+    return db.session.scalar(query) or 0
 
 
 def seats_free(event: Event) -> int:
@@ -58,34 +60,67 @@ def seats_free(event: Event) -> int:
     return max(event.capacity - seats_taken(event.id), 0)
 
 
-def waiting_list(event_id: int) -> list[Registration]:
-    """Return the waiting registrations in promotion order."""
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .where(Registration.event_id == event_id, Registration.status == WAITING)
-            .options(selectinload(Registration.attendees))
-            .order_by(Registration.priority, Registration.seq)
-        )
+def waiting_list(event_id: int, kind: str | None = None) -> list[Registration]:
+    """Return the waiting registrations (of one participant type if given) in promotion order."""
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event_id, Registration.status == WAITING)
+        .options(selectinload(Registration.attendees), selectinload(Registration.profile))
+        .order_by(Registration.priority, Registration.seq)
     )
+    if kind is not None:
+        query = query.join(Profile, Registration.profile_id == Profile.id).where(
+            Profile.kind == kind
+        )
+    return list(db.session.scalars(query))
+
+
+def anyone_waiting(event_id: int, kind: str | None = None) -> bool:
+    """Tell whether a registration (of one participant type if given) is waiting."""
+    query = select(Registration.id).where(
+        Registration.event_id == event_id, Registration.status == WAITING
+    )
+    if kind is not None:
+        query = query.join(Profile, Registration.profile_id == Profile.id).where(
+            Profile.kind == kind
+        )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def waiting_side(registration: Registration) -> str | None:
+    """Return the waiting list a registration queues on: its type, or None for the one list."""
+    return registration.profile.kind if registration.event.seats_per_side else None
 
 
 def waiting_position(registration: Registration) -> int | None:
-    """Return the 1-based place on the waiting list, or None when not waiting."""
+    """Return the 1-based place on its waiting list, or None when not waiting."""
     if registration.status != WAITING:
         return None
-    ahead = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.event_id == registration.event_id,
-            Registration.status == WAITING,
-            or_(
-                Registration.priority < registration.priority,
-                (Registration.priority == registration.priority)
-                & (Registration.seq < registration.seq),
-            ),
-        )
+    query = select(func.count(Registration.id)).where(
+        Registration.event_id == registration.event_id,
+        Registration.status == WAITING,
+        or_(
+            Registration.priority < registration.priority,
+            (Registration.priority == registration.priority)
+            & (Registration.seq < registration.seq),
+        ),
     )
-    return (ahead or 0) + 1
+    side = waiting_side(registration)
+    if side is not None:
+        query = query.join(Profile, Registration.profile_id == Profile.id).where(
+            Profile.kind == side
+        )
+    return (db.session.scalar(query) or 0) + 1
+
+
+@dataclass
+class SideFigures:
+    """Seats and waiting list of one participant type, when the event has seats per side."""
+
+    kind: str
+    capacity: int | None
+    taken: int
+    waiting_registrations: int
 
 
 @dataclass
@@ -96,6 +131,7 @@ class EventFigures:
     taken: int
     waiting_registrations: int
     waiting_seats: int
+    sides: list[SideFigures] = field(default_factory=list)
 
     @property
     def free(self) -> int:
@@ -104,13 +140,24 @@ class EventFigures:
 
 
 def event_figures(event: Event) -> EventFigures:
-    """Count seats taken and waiting."""
+    """Count seats taken and waiting (per side too, when the event has seats per side)."""
     waiting = waiting_list(event.id)
+    sides = [
+        SideFigures(
+            kind=kind,
+            capacity=event.side_capacity(kind),
+            taken=seats_taken(event.id, kind),
+            waiting_registrations=sum(1 for r in waiting if r.profile.kind == kind),
+        )
+        for kind in KINDS
+        if event.seats_per_side
+    ]
     return EventFigures(
         capacity=event.capacity,
         taken=seats_taken(event.id),
         waiting_registrations=len(waiting),
         waiting_seats=sum(r.seats for r in waiting),
+        sides=sides,
     )
 
 

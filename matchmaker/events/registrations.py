@@ -19,6 +19,17 @@ The waiting list is strictly first come, first served (FIFO):
   seats are free, or raise the capacity (which promotes automatically).
 * Capacity can never be set below the number of confirmed seats.
 
+Seats per side
+--------------
+An event may also give SMEs and startups seats of their own (``sme_capacity``,
+``startup_capacity``; either may stay empty for "no limit of its own"), so that one side cannot
+take every seat and leave the other nobody to meet. Then each side has **its own waiting
+list**, with the rules above applied per side: a registration is confirmed only if nobody of
+its side is waiting and its attendees fit into both its side's free seats and the event's free
+seats; promotion walks the waiting registrations in order, and a head that does not fit blocks
+only the registrations of its own side. Side seats can never be set below that side's confirmed
+seats, nor above the capacity.
+
 No overbooking
 --------------
 Every change of seats first locks the event row and only then counts the seats: an UPDATE of
@@ -40,12 +51,18 @@ from sqlalchemy import select, update
 
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import local_now, utcnow
-from matchmaker.directory.models import Profile
+from matchmaker.directory.models import KINDS, Profile
 from matchmaker.events import notifications
 from matchmaker.events.errors import EventError
 from matchmaker.events.models import CANCELLED, CONFIRMED, WAITING, Attendee, Event, Registration
 from matchmaker.events.programme import session_problems
-from matchmaker.events.queries import seats_taken, waiting_list, waiting_position
+from matchmaker.events.queries import (
+    anyone_waiting,
+    seats_taken,
+    waiting_list,
+    waiting_position,
+    waiting_side,
+)
 from matchmaker.extensions import db
 
 MAX_CAPACITY = 10_000
@@ -74,8 +91,16 @@ EVENT_FIELDS = (
 
 def check_event_data(data: dict) -> None:
     """Raise EventError for the first problem in event data."""
-    if not 1 <= int(data.get("capacity", 1)) <= MAX_CAPACITY:
+    capacity = int(data.get("capacity", 1))
+    if not 1 <= capacity <= MAX_CAPACITY:
         raise EventError(_("Enter a capacity between 1 and 10,000 seats."), "capacity")
+    for kind in KINDS:
+        side = data.get(f"{kind}_capacity")
+        if side is not None and not 0 <= int(side) <= capacity:
+            raise EventError(
+                _("Seats of one side must be between 0 and the capacity (%(n)d).", n=capacity),
+                f"{kind}_capacity",
+            )
     problems = session_problems(data)
     if problems:
         field, message = next(iter(problems.items()))
@@ -85,7 +110,13 @@ def check_event_data(data: dict) -> None:
 def create_event(data: dict) -> Event:
     """Create an event from validated data."""
     check_event_data(data)
-    event = Event(capacity=int(data["capacity"]), lock_version=0, last_seq=0)
+    event = Event(
+        capacity=int(data["capacity"]),
+        sme_capacity=data.get("sme_capacity"),
+        startup_capacity=data.get("startup_capacity"),
+        lock_version=0,
+        last_seq=0,
+    )
     for field in EVENT_FIELDS:
         setattr(event, field, data[field])
     db.session.add(event)
@@ -97,8 +128,9 @@ def update_event(event: Event, data: dict) -> list[Registration]:
     """Change an event; a new capacity goes through :func:`change_capacity`."""
     check_event_data(data)
     promoted = []
-    if int(data["capacity"]) != event.capacity:
-        promoted = change_capacity(event, int(data["capacity"]))
+    seats = (int(data["capacity"]), data.get("sme_capacity"), data.get("startup_capacity"))
+    if seats != (event.capacity, event.sme_capacity, event.startup_capacity):
+        promoted = change_seats(event, *seats)
     for field in EVENT_FIELDS:
         setattr(event, field, data[field])
     db.session.flush()
@@ -173,13 +205,9 @@ def register(
         raise EventError(
             _("%(emails)s is already registered for this event.", emails=", ".join(taken))
         )
-    anyone_waiting = db.session.scalar(
-        select(Registration.id)
-        .where(Registration.event_id == event.id, Registration.status == WAITING)
-        .limit(1)
-    )
-    fits = len(people) <= event.capacity - seats_taken(event.id)
-    status = CONFIRMED if fits and anyone_waiting is None else WAITING
+    side = profile.kind if event.seats_per_side else None
+    fits = len(people) <= free_seats(event, profile.kind)
+    status = CONFIRMED if fits and not anyone_waiting(event.id, side) else WAITING
     event.last_seq += 1
     registration = Registration(
         event_id=event.id,
@@ -201,16 +229,40 @@ def register(
     return registration
 
 
-def promote(event: Event) -> list[Registration]:
-    """Confirm waiting registrations from the head while they fit (the event must be locked)."""
+def free_seats(event: Event, kind: str) -> int:
+    """Return the seats a registration of this type may take now (the event must be locked)."""
     free = event.capacity - seats_taken(event.id)
+    side = event.side_capacity(kind)
+    if side is not None:
+        free = min(free, side - seats_taken(event.id, kind))
+    return free
+
+
+def promote(event: Event) -> list[Registration]:
+    """Confirm waiting registrations from the head while they fit (the event must be locked).
+
+    With seats per side, each side's head blocks only its own side.
+    """
+    free = event.capacity - seats_taken(event.id)
+    side_free = {
+        kind: event.side_capacity(kind) - seats_taken(event.id, kind)
+        for kind in KINDS
+        if event.side_capacity(kind) is not None
+    }
+    blocked: set[str | None] = set()
     promoted = []
     for registration in waiting_list(event.id):
-        if registration.seats > free:
-            break  # strict FIFO: the head blocks until enough seats are free
+        side = waiting_side(registration)
+        if side in blocked:
+            continue
+        if registration.seats > min(free, side_free.get(side, free)):
+            blocked.add(side)  # FIFO per list: the head blocks until enough seats are free
+            continue
         registration.status = CONFIRMED
         registration.confirmed_at = registration.promoted_at = utcnow()
         free -= registration.seats
+        if side in side_free:
+            side_free[side] -= registration.seats
         promoted.append(registration)
     db.session.flush()
     for registration in promoted:
@@ -260,6 +312,13 @@ def check_still_changeable(event: Event, by_organiser: bool, now: datetime | Non
 
 def change_capacity(event: Event, capacity: int) -> list[Registration]:
     """Set the number of seats (not below the confirmed seats) and promote into new seats."""
+    return change_seats(event, capacity, event.sme_capacity, event.startup_capacity)
+
+
+def change_seats(
+    event: Event, capacity: int, sme_capacity: int | None, startup_capacity: int | None
+) -> list[Registration]:
+    """Set the seats in all and per side (none below what is confirmed) and promote."""
     if not 1 <= capacity <= MAX_CAPACITY:
         raise EventError(_("Enter a capacity between 1 and 10,000 seats."), "capacity")
     locked = lock_event(event.id)
@@ -275,7 +334,26 @@ def change_capacity(event: Event, capacity: int) -> list[Registration]:
             ),
             "capacity",
         )
+    for kind, side in (("sme", sme_capacity), ("startup", startup_capacity)):
+        if side is None:
+            continue
+        if not 0 <= side <= capacity:
+            raise EventError(
+                _("Seats of one side must be between 0 and the capacity (%(n)d).", n=capacity),
+                f"{kind}_capacity",
+            )
+        side_taken = seats_taken(locked.id, kind)
+        if side < side_taken:
+            raise EventError(
+                _(
+                    "%(taken)d seats of this side are already confirmed; its seats cannot be "
+                    "lower. Cancel registrations first.",
+                    taken=side_taken,
+                ),
+                f"{kind}_capacity",
+            )
     locked.capacity = capacity
+    locked.sme_capacity, locked.startup_capacity = sme_capacity, startup_capacity
     db.session.flush()
     return promote(locked)
 
@@ -285,7 +363,7 @@ def move_waiting(registration: Registration, direction: str) -> list[Registratio
     event = lock_event(registration.event_id)
     if registration.status != WAITING:
         raise EventError(_("Only registrations on the waiting list can be moved."))
-    queue = waiting_list(event.id)
+    queue = waiting_list(event.id, waiting_side(registration))  # its own side's list
     index = queue.index(registration)
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(queue):
@@ -304,7 +382,7 @@ def promote_manually(registration: Registration) -> list[Registration]:
     event = lock_event(registration.event_id)
     if registration.status != WAITING:
         raise EventError(_("Only registrations on the waiting list can be promoted."))
-    free = event.capacity - seats_taken(event.id)
+    free = free_seats(event, registration.profile.kind)
     if registration.seats > free:
         raise EventError(
             _(

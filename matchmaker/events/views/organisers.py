@@ -76,6 +76,7 @@ def manage(event_id: int):
         waiting=waiting,
         cancelled=[r for r in everyone if r.status not in (CONFIRMED, WAITING)],
         figures=queries.event_figures(event),
+        position=queries.waiting_position,
         capacity_form=capacity_form,
         form=ActionForm(),
     )
