@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.extensions import db
+from matchmaker.jobs.cli import jobs
 from matchmaker.scheduling.cli import schedule
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(privacy)
     app.cli.add_command(events_outbox)
     app.cli.add_command(schedule)
+    app.cli.add_command(jobs)
 
 
 @click.command("create-organiser")

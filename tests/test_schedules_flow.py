@@ -57,26 +57,40 @@ def log_in_english(client, login, user) -> None:
     client.post("/language/en")
 
 
-def build(client, login, w):
+@pytest.fixture
+def job(client, run_jobs):
+    """Return a function that posts a schedule action, runs its job and returns the job page."""
+
+    def post_and_run(path: str, data: dict | None = None) -> str:
+        response = client.post(path, data=data or {})
+        assert response.status_code == 302
+        assert "/jobs/" in response.headers["Location"], response.headers["Location"]
+        run_jobs()
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+
+    return post_and_run
+
+
+def build(client, login, w, job):
     log_in_english(client, login, w.organiser)
-    response = client.post(f"/events/{w.event.id}/schedule/build")
-    assert response.status_code == 302
+    page = job(f"/events/{w.event.id}/schedule/build")
+    assert "finished" in page, page
     db.session.expire_all()
     return versions.latest_version(w.event)
 
 
-def empty_draft(client, login, w):
+def empty_draft(client, login, w, job):
     """Build, then take every meeting out, so tests place meetings where they want them."""
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     for m in list(version.meetings):
         editing.remove_meeting(w.event, w.organiser, m.key)
     db.session.commit()
     return version
 
 
-def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, world):
+def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, world, job):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     assert version.number == 1 and version.status == "draft"
     keys = {m.key: m for m in version.meetings}
     agreed = meeting_key(w.pid(MUELLER), w.pid(PUMPS))
@@ -100,9 +114,9 @@ def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, 
     assert "Version 1" in page and MUELLER in page and "draft" in page
 
 
-def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, world):
+def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, world, job):
     w = world
-    empty_draft(client, login, w)
+    empty_draft(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
     a, b = w.pid(MUELLER), w.pid(RECHNUNG)
 
@@ -166,9 +180,9 @@ def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, wor
     assert "Action" in flashes(client)
 
 
-def test_locked_meetings_stay_when_re_optimising(client, login, world):
+def test_locked_meetings_stay_when_re_optimising(client, login, world, job):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
     # Put one meeting somewhere the solver would not, then lock it.
     target = next(m for m in version.meetings if m.origin != REQUEST)
@@ -187,8 +201,7 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
     locked = next(p for p in places(w.event) if p[0] == key)
     assert locked[1] == slot and locked[3] is True
 
-    response = client.post(f"{url}/reoptimise", data={})
-    assert response.status_code == 302
+    assert "finished" in job(f"{url}/reoptimise")
     db.session.expire_all()
     assert locked in places(w.event)
     version = versions.latest_version(w.event)
@@ -200,12 +213,12 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
 
 
 def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the_diff(
-    client, login, world
+    client, login, world, job
 ):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
-    client.post(f"{url}/publish")
+    assert "7 participants were notified" in job(f"{url}/publish")
     db.session.expire_all()
     assert versions.published_version(w.event).number == 1
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all()
@@ -242,7 +255,7 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "Version 1" in agenda.get_data(as_text=True)
 
     before = {m.id for m in db.session.scalars(select(OutboxMessage))}
-    client.post(f"{url}/publish")
+    job(f"{url}/publish")
     db.session.expire_all()
     statuses = {v.number: v.status for v in versions.versions_of(w.event)}
     assert statuses == {1: SUPERSEDED, 2: PUBLISHED}
@@ -259,15 +272,14 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert addresses == expected
     assert all("geändert" in m.subject or "changed" in m.subject for m in new_mails)
     # Publishing again without a draft is refused.
-    client.post(f"{url}/publish")
-    assert "already published" in flashes(client)
+    assert "already published" in job(f"{url}/publish")
 
 
-def test_no_show_re_plan_keeps_past_slots(client, login, world):
+def test_no_show_re_plan_keeps_past_slots(client, login, world, job):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
-    client.post(f"{url}/publish")
+    job(f"{url}/publish")
     db.session.expire_all()
     version = versions.latest_version(w.event)
     later = [m for m in version.meetings if m.slot >= 3]
@@ -285,14 +297,14 @@ def test_no_show_re_plan_keeps_past_slots(client, login, world):
     registrations.set_attendance(attendee, "noshow")
     db.session.commit()
 
-    response = client.post(f"{url}/reoptimise", data={"from_slot": 3})
-    assert response.status_code == 302
+    page = job(f"{url}/reoptimise", {"from_slot": 3})
     db.session.expire_all()
     latest = versions.latest_version(w.event)
     assert latest.is_draft
     assert sorted((m.key, m.slot, m.table) for m in latest.meetings if m.slot < 3) == past
     assert not [m for m in latest.meetings if m.slot >= 3 and m.involves(gone)]
     assert check(latest.problem, agendas.schedule_document(latest)) == []
+    assert "finished" in page
     assert "no-show" in flashes(client)
 
     client.post(f"{url}/reoptimise", data={"from_slot": 99})
@@ -307,13 +319,13 @@ def test_the_first_open_slot_follows_the_clock(world):
     assert building.first_open_slot(event, start + timedelta(hours=5)) == 5
 
 
-def test_build_without_participants_is_refused(client, login, app, make_user):
+def test_build_without_participants_is_refused(client, login, app, make_user, job):
     organiser = make_user(organiser=True)
     event = registrations.create_event(
         event_data(title="Leer", slot_count=4, morning_slots=2, breaks=[], max_meetings=3)
     )
     db.session.commit()
     log_in_english(client, login, organiser)
-    client.post(f"/events/{event.id}/schedule/build")
-    assert "Nobody is confirmed" in flashes(client, event.id)
+    page = job(f"/events/{event.id}/schedule/build")
+    assert "failed" in page and "Nobody is confirmed" in page
     assert versions.latest_version(event) is None

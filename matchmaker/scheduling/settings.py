@@ -9,7 +9,7 @@ import os
 from flask import Flask
 
 DEFAULTS: dict[str, float | int] = {
-    # Seconds the solver may run inside the organiser's request (50 seats: well under this).
+    # Seconds the solver may run in a schedule job (50 seats: well under this).
     "SCHEDULE_TIME_LIMIT": 20.0,
     # CP-SAT threads per solve.
     "SCHEDULE_WORKERS": 2,

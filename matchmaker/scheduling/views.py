@@ -12,6 +12,7 @@ from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
+from matchmaker.jobs import views as jobs
 from matchmaker.scheduling import (
     agendas,
     building,
@@ -35,6 +36,11 @@ from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.web import commit_and_send, flash_form_errors, organiser_required, refuse
 
 bp = Blueprint("scheduling", __name__)
+
+# Schedule jobs of one event exclude each other (one build, re-plan or publish at a time);
+# PDFs have a lane of their own.
+SCHEDULE_LANE = "schedule"
+PDF_LANE = "pdf"
 
 
 @bp.record_once
@@ -99,74 +105,40 @@ def overview(event_id: int):
 @bp.post("/events/<int:event_id>/schedule/build")
 @organiser_required
 def build(event_id: int):
-    """Build a fresh draft with the solver (synchronously: seconds for a 50-seat event)."""
+    """Queue a fresh build of the draft; the job page shows its progress."""
     event = db.get_or_404(Event, event_id)
     if not ScheduleActionForm().validate_on_submit():
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
-    try:
-        version = building.build(event, current_user)
-    except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        placed = version.stats["placed"]
-        message = _("Draft %(n)d built: %(placed)d meetings.", n=version.number, placed=placed)
-        flash(message, "success")
-    return redirect(overview_url(event_id))
+    return jobs.start("build", event, lane=SCHEDULE_LANE)
 
 
 @bp.post("/events/<int:event_id>/schedule/reoptimise")
 @organiser_required
 def reoptimise(event_id: int):
-    """Re-optimise around the locked meetings, or re-plan the rest of the day from a slot."""
+    """Queue a re-optimisation around the locked meetings, or a re-plan from a slot."""
     event = db.get_or_404(Event, event_id)
     form = ReplanForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(overview_url(event_id))
-    try:
-        outcome = building.reoptimise(event, current_user, form.from_slot.data)
-    except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        for note in outcome.notes:
-            flash(note, "info")
-        flash(
-            _(
-                "Re-optimised: %(placed)d meetings in draft %(n)d.",
-                placed=outcome.version.stats["placed"],
-                n=outcome.version.number,
-            ),
-            "success",
-        )
-    return redirect(overview_url(event_id))
+    from_slot = form.from_slot.data
+    if from_slot is not None and not 1 <= from_slot <= event.slot_count:
+        flash(_("Choose a slot from 1 to %(n)d.", n=event.slot_count), "error")
+        return redirect(overview_url(event_id))
+    kind = "replan" if from_slot else "reoptimise"
+    return jobs.start(kind, event, lane=SCHEDULE_LANE, params={"from_slot": from_slot})
 
 
 @bp.post("/events/<int:event_id>/schedule/publish")
 @organiser_required
 def publish(event_id: int):
-    """Publish the draft and tell the participants whose meetings changed."""
+    """Queue the publication of the draft and the e-mails to those whose meetings changed."""
     event = db.get_or_404(Event, event_id)
     if not ScheduleActionForm().validate_on_submit():
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
-    try:
-        version, changed = publishing.publish(event, current_user)
-    except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        flash(
-            _(
-                "Version %(n)d is published; %(count)d participants were notified.",
-                n=version.number,
-                count=len(changed),
-            ),
-            "success",
-        )
-    return redirect(overview_url(event_id))
+    return jobs.start("publish", event, lane=SCHEDULE_LANE)
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings/<key>")
@@ -338,28 +310,16 @@ def print_agendas(event_id: int):
     )
 
 
-@bp.get("/events/<int:event_id>/schedule/agendas.pdf")
+@bp.post("/events/<int:event_id>/schedule/agendas.pdf")
 @organiser_required
 def agendas_pdf(event_id: int):
-    """Download every agenda as one PDF (one A4 page each)."""
+    """Queue the PDF of every agenda (one A4 page each); the job page offers the download."""
     event = db.get_or_404(Event, event_id)
-    version = version_or_404(event)
-    pages = agenda_pages(event, version, None)
-    html = render_template(
-        "scheduling/print_agendas.html", pages=pages, pdf=True, **print_context(event, version)
-    )
-    pdf = exports.html_to_pdf(html)
-    publishing.record_print(version, "pdf", current_user)
-    db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=event-{event.id}-agendas-v{version.number}.pdf"
-            )
-        },
-    )
+    version_or_404(event)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    return jobs.start("agendas_pdf", event, lane=PDF_LANE)
 
 
 @bp.get("/events/<int:event_id>/schedule/print/tables")
