@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
-from job_worker import start_worker, stop_worker
+from live_processes import start_worker, stop_worker
 from sqlalchemy import func, select
 
 from matchmaker.extensions import db

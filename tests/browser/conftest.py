@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from job_worker import start_worker, stop_worker
+from live_processes import start_worker, stop_worker
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
