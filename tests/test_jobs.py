@@ -107,7 +107,9 @@ def test_a_double_click_from_many_browsers_makes_one_build(app, world, run_jobs)
     url = f"/events/{world.event.id}/schedule/build"
     responses = run_together([lambda c=c: c.post(url) for c in clients])
     assert [r.status_code for r in responses] == [302] * len(clients)
-    (job,) = job_rows()
+    rows = job_rows()
+    assert len(rows) == 1, [(j.status, j.error) for j in rows]
+    job = rows[0]
     assert {r.headers["Location"] for r in responses} == {f"/jobs/{job.id}"}
     told = [
         c for c in clients if "läuft bereits" in c.get(f"/jobs/{job.id}").get_data(as_text=True)

@@ -84,8 +84,8 @@ def progress(page: str) -> tuple[str, int, str]:
 
 def test_a_build_started_on_one_app_shows_its_progress_on_the_other(
     app,
-    schedule_world,
-    hosts,  # noqa: F811 (the imported fixture)
+    schedule_world,  # noqa: F811 (the imported fixture)
+    hosts,
 ):
     (a, b), start_the_worker = hosts
     browser = Browser()  # one browser; a load balancer would send its requests anywhere

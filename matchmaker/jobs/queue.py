@@ -40,16 +40,13 @@ def fetch(rq_id: str) -> RQJob | None:
         return None
 
 
-def is_alive(rq_id: str, now: float | None = None) -> bool:
-    """Tell whether RQ still has the job waiting or running with a live worker.
+def is_alive(rq_job: RQJob, now: float | None = None) -> bool:
+    """Tell whether RQ still has the job waiting, or running with a live worker.
 
     A running job is alive while its worker's heartbeat keeps its entry in the started registry
     from expiring; a worker killed with SIGKILL stops the heartbeat, and the entry expires within
     ``JOBS_HEARTBEAT_SECONDS`` + 60 s.
     """
-    rq_job = fetch(rq_id)
-    if rq_job is None:
-        return False
     status = rq_job.get_status(refresh=True)
     if status in RQ_ENDED:
         return False
@@ -57,7 +54,7 @@ def is_alive(rq_id: str, now: float | None = None) -> bool:
         return True
     registry = StartedJobRegistry(queue().name, connection=redis_connection())
     expired = registry.get_expired_job_ids(timestamp=now if now is not None else time.time())
-    return rq_id not in expired and rq_id in registry.get_job_ids(cleanup=False)
+    return rq_job.id not in expired and rq_job.id in registry.get_job_ids(cleanup=False)
 
 
 def discard(app: Flask) -> None:

@@ -254,17 +254,14 @@ def fail_abandoned_job(job: Job, now: float | None = None) -> bool:
     if job.status not in ACTIVE:
         return False
     try:
-        alive = rq_side.is_alive(job.rq_id, now)
+        # One look at RQ: the submitting request may enqueue the job between two looks.
+        rq_job = rq_side.fetch(job.rq_id)
+        if rq_job is None and utcnow() - _aware(job) < ENQUEUE_GRACE:
+            return False  # the submitting request has not enqueued it yet
+        if rq_job is not None and rq_side.is_alive(rq_job, now):
+            return False
     except RedisError:
         return False  # cannot tell; never fail a job because Redis is briefly away
-    if alive:
-        return False
-    if (
-        rq_side.fetch(job.rq_id) is None
-        and job.created_at
-        and utcnow() - _aware(job) < ENQUEUE_GRACE
-    ):
-        return False
     moved = _end(
         job.id,
         FAILED,
