@@ -1,10 +1,13 @@
 """Benchmark the meeting-schedule solver and record the results in bench/RESULTS.md.
 
 Each instance is solved in its own process (``python -m matchmaker.scheduling solve``) so that
-time and peak memory are measured per instance, and every schedule is checked by the shared
-judge (``shared/tools/check_schedule.py``, found beside the repository). Usage::
+time and peak memory are measured per instance, and every schedule is checked by the judge (the
+copy of ``shared/tools/check_schedule.py`` in ``tests/data``). ``--ablation`` solves
+representative instances of each class once with every phase and once without each phase, under
+a work limit (CP-SAT deterministic time, so the figures do not depend on the machine's load):
+what each phase buys, on which class. Usage::
 
-    python bench/bench_scheduling.py [--only NAME ...] [--no-write]
+    python bench/bench_scheduling.py [--only NAME ...] [--no-write] [--ablation]
 """
 
 from __future__ import annotations
@@ -25,26 +28,52 @@ from pathlib import Path
 from common import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DATA = SHARED / "data" / "schedule"
-JUDGE = SHARED / "tools" / "check_schedule.py"
+DATA = REPO / "tests" / "data" / "schedule"
+EXTRA = REPO / "bench" / "data"
+JUDGE = REPO / "tests" / "data" / "check_schedule.py"
 RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "## Scheduling solver"
 
+B2B_TARGET = "all required, best known {} holes, <= 30 s"
+
 # name, file (None: generated), time limit, target
 CASES = [
-    ("small", "small.json", 5, "proven optimal score 18.3975, 0 fairness misses, <= 1 s"),
-    ("conference", "conference.json", 5, "proven optimal score 30.7267, 0 misses, <= 1 s"),
-    ("b2bsp-tic-12", "b2bsp-tic-12.json", 30, "all required, 0 holes, <= 30 s"),
-    ("b2bsp-forum-13", "b2bsp-forum-13.json", 30, "all required, 0 holes, <= 30 s"),
-    ("b2bsp-forumt-14", "b2bsp-forumt-14.json", 30, "all required, 5 holes, <= 30 s"),
-    ("medium", None, 10, "optimal score <= 10 s"),
-    # 50 s for the solver leaves room for starting Python and reading the 6 MB problem.
-    ("large", None, 50, ">= 99 % of the LP bound, <= 60 s, <= 4 GiB"),
+    ("small", "small.json", 5, "proven optimal score 18.3975, 0 fairness misses"),
+    ("conference", "conference.json", 1, "proven optimal score 30.7267, 0 misses, <= 1 s"),
+    *(
+        (f"b2bsp-{name}", f"b2bsp-{name}.json", 30, B2B_TARGET.format(best))
+        for name, best in (
+            ("tic-12", 0),
+            ("forum-13", 0),
+            ("forumt-14", 5),
+            ("forum-14", 2),
+            ("forum-13crafc", 1),
+            ("forumt-14crafe", 5),
+            ("tic-14crafc", 0),
+            ("ticf-14crafa", 0),
+        )
+    ),
+    ("medium", None, 5, "optimal score <= 5 s"),
+    ("large", None, 30, "optimal score <= 30 s, <= 4 GiB"),
 ]
 
 #: Time limit of each held-out-like b2bsp variant (as for the real b2bsp instances).
 VARIANT_LIMIT = 30
+
+#: Ablation: (instance, work limit) per class, and the phases that can be left out.
+ABLATION_CASES = [
+    ("conference", 2.0),
+    ("conference-6-tables", 5.0),
+    ("medium", 5.0),
+    ("b2bsp-forum-14", 10.0),
+    ("b2bsp-forumt-14crafe", 10.0),
+    ("b2bsp-tic-14crafc", 10.0),
+]
+#: Derived scored case for the ablation: the conference with 6 tables (the best selection of
+#: meetings does not fit in slots).
+DERIVED = {"conference-6-tables": lambda p: dict(p, tables=6)}
+ABLATION_PHASES = ["select", "fit", "levels", "holes:target", "holes:relax"]
+ABLATION_PHASES.append("holes:improve")
 
 
 def machine() -> str:
@@ -61,7 +90,9 @@ def machine() -> str:
     )
 
 
-def run_case(name: str, problem: Path, limit: float, out_dir: Path) -> dict:
+def run_case(
+    name: str, problem: Path, limit: float, out_dir: Path, extra: tuple[str, ...] = ()
+) -> dict:
     """Solve one problem in a subprocess, judge it, and return the figures."""
     schedule = out_dir / f"{name}.schedule.json"
     t0 = time.perf_counter()
@@ -80,6 +111,7 @@ def run_case(name: str, problem: Path, limit: float, out_dir: Path) -> dict:
             "0",
             "--output",
             str(schedule),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -129,9 +161,10 @@ def row(r: dict, target: str) -> str:
     proof = "–" if r["proof"] is None else f"{r['proof']:.2f} s"
     proven = "proven" if st["optimal"] else (f"{bound:.4f}" if bound is not None else "–")
     holes = f"{v['holes']}{' (min)' if st['holes_optimal'] else ''}"
+    work = sum(p.get("work", 0) for p in st["phases"])
     cells = [
         r["name"],
-        f"{r['wall']:.1f} s ({r['cpu']:.1f} s CPU)",
+        f"{r['wall']:.1f} s ({r['cpu']:.1f} s CPU, {work:.1f} u)",
         proof,
         f"{v['score']:.4f}",
         proven,
@@ -168,16 +201,55 @@ def variant_row(r: dict, bound: int, n_meetings: int) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def write_section(lines: list[str]) -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others alone."""
+def write_section(lines: list[str], section: str = SECTION) -> None:
+    """Replace (or append) a section of RESULTS.md, leaving the others alone."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    body = "\n".join([SECTION, "", *lines]).rstrip() + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    body = "\n".join([section, "", *lines]).rstrip() + "\n"
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _m: body + "\n", text, count=1)
     else:
         text = text.rstrip() + "\n\n" + body
     RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def ablation(tmpdir: Path, problems: dict[str, Path], only: list[str] | None) -> list[str]:
+    """Solve each ablation case with every phase and without each one; return the table."""
+    lines = [
+        "Each cell: holes (score for the scored instances) with that phase left out, under the "
+        "work limit of the row (CP-SAT deterministic time, the same on any machine), `(p)` when "
+        "proven optimal, then the work units spent; `=` the same result as with every phase "
+        "(work units in brackets). A phase stays only where some row changes without it.",
+        "",
+        "| instance (work) | all phases | " + " | ".join(f"no {p}" for p in ABLATION_PHASES) + " |",
+        "|---|---|" + "---|" * len(ABLATION_PHASES),
+    ]
+    for name, work in ABLATION_CASES:
+        if only and name not in only:
+            continue
+        cells = []
+        base = None
+        for skip in (None, *ABLATION_PHASES):
+            extra = ("--work-limit", str(work), *(("--skip", skip) if skip else ()))
+            r = run_case(name, problems[name], 600, tmpdir, extra)
+            v, st = r["verdict"], r["stats"]
+            scored = name.startswith(("conference", "medium", "small", "large"))
+            proven = st["optimal"] if scored else st["holes_optimal"]
+            text = f"{v['score']:.4f}" if scored else str(v["holes"])
+            if not scored and v["placed"] < len(json.loads(problems[name].read_text())["meetings"]):
+                text += f" ({v['placed']} placed)"
+            text += " (p)" if proven else ""
+            if not r["judge_ok"]:
+                text += " FAIL"
+            used = f"{sum(p.get('work', 0) for p in st['phases']):.1f}u"
+            if base is None:
+                base = text
+                cells.append(f"{text}, {used}")
+            else:
+                cells.append(f"= ({used})" if text == base else f"{text}, {used}")
+            print(f"ablation {name} without {skip}: {r['summary']}", flush=True)
+        lines.append(f"| {name} ({work:g}) | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="case names to run")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--no-variants", action="store_true", help="skip the b2bsp variants")
+    parser.add_argument("--ablation", action="store_true", help="run the phase ablation only")
     args = parser.parse_args(argv)
     assert JUDGE.exists(), f"judge {JUDGE} not found"
     sys.path.insert(0, str(REPO / "bench"))
@@ -199,6 +272,23 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
+        if args.ablation:
+            problems = {}
+            for name, _work in ABLATION_CASES:
+                problems[name] = DATA / f"{name}.json"
+                if name in DERIVED:
+                    base = json.loads((DATA / "conference.json").read_text(encoding="utf-8"))
+                    problems[name] = tmpdir / f"{name}.json"
+                    problems[name].write_text(json.dumps(DERIVED[name](base)), encoding="utf-8")
+                if name in ("medium", "large"):
+                    problems[name] = tmpdir / f"{name}.json"
+                    problems[name].write_text(json.dumps(generate(name)), encoding="utf-8")
+            lines = [f"Recorded on {datetime.date.today().isoformat()}; {info}.", ""]
+            lines += ablation(tmpdir, problems, args.only)
+            if not args.no_write:
+                write_section(lines, SECTION + ": ablation")
+            print("\n".join(lines))
+            return 0
         for name, fname, limit, target in CASES:
             if args.only and name not in args.only:
                 continue
@@ -224,24 +314,21 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"Recorded by `bench/bench_scheduling.py` on {datetime.date.today().isoformat()}; {info}.",
         "Each instance runs in its own process with the CLI defaults (2 CP-SAT workers, seed 0) "
-        "and the time limit of its case (5 s small and conference, 30 s b2bsp, 10 s medium, "
-        "50 s large; the CLI counts it from the start of its process, so starting Python and "
-        "reading the problem come out of it; the holes phases use what the score proof leaves "
-        "and stop early once the holes are proven minimal); every schedule is "
-        "checked by "
-        "`shared/tools/check_schedule.py`. Bound: proven optimal (fairness, then score) or the "
+        "and the time limit of its case (5 s small, 1 s conference, 30 s b2bsp, 5 s medium, "
+        "30 s large; the CLI counts it from the start of its process, so starting Python and "
+        "reading the problem come out of it, and without `--work-limit` the same figure is the "
+        "work budget of the phases; the run stops early once holes are proven minimal); every "
+        "schedule is checked by the judge. Bound: proven optimal (fairness, then score) or the "
         "best proven upper bound on the score; LP: the b-matching LP relaxation bound and the "
         "score as a share of it. Score proven after: solver seconds until fairness and score "
-        "were proven optimal (before the holes phases). Holes: (min) when proven minimal for the "
-        "chosen meetings (lower bound per participant, or CP-SAT's bound). Wall time includes "
-        "starting Python and importing OR-Tools "
-        "and SciPy; CPU time is the solver process's user + system time. On a shared machine "
-        "with a load average well above its 2 cores the process gets a fraction of a core, so "
-        "the time-limited phases (holes above all) see several times less CPU than on an idle "
-        "machine: compare the CPU column with the wall column.",
+        "were proven (before the holes phases). Holes: (min) when proven minimal for the chosen "
+        "meetings. Wall time includes starting Python and importing OR-Tools and SciPy; CPU "
+        "time is the solver process's user + system time. With a load average well above the "
+        "2 cores the process gets a fraction of a core: compare the CPU column with the wall "
+        "column, and the deterministic work of the phases (listed below) with the work limits.",
         "",
-        "| instance | wall (CPU) | score proven after | score | bound | LP bound (score/LP) "
-        "| fairness misses | holes "
+        "| instance | wall (CPU, work units) | score proven after | score | bound "
+        "| LP bound (score/LP) | fairness misses | holes "
         "| placed | judge | peak RSS | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(row(r, t) for r, t in results),
@@ -259,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---|---|---|---|---|---|---|",
             *var_rows,
         ]
-    lines += ["", "Phases (seconds, value, optimal):", ""]
+    lines += ["", "Phases (seconds / deterministic work units = value, * proven):", ""]
     for r, _t in results:
         phases = ", ".join(
-            f"{p['name']} {p['seconds']:.2f}s={p['value']}{'*' if p['optimal'] else ''}"
+            f"{p['name']} {p['seconds']:.2f}s/{p.get('work', 0):.2f}u={p['value']}"
+            f"{'*' if p['optimal'] else ''}"
             for p in r["stats"]["phases"]
         )
         lines.append(f"- {r['name']}: {phases}")

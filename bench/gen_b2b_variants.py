@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "schedule"
+DATA = REPO / "tests" / "data" / "schedule"
 
 #: (base instance, seed, share of meetings rewired, unavailable cells moved, cells added)
 VARIANTS = [
@@ -126,7 +126,7 @@ def variants() -> dict[str, dict]:
 
 
 def plain_cpsat(prob: dict, time_limit: float, workers: int = 2) -> tuple[int, int, float]:
-    """Solve the direct hole-counting model with plain CP-SAT (default search, no hint).
+    """Minimise holes with the solver's slot model and plain CP-SAT (default search, no hint).
 
     The baseline a held-out instance is compared with: every meeting placed (all are required
     here), holes minimised by CP-SAT's own (non-deterministic) multi-worker search.
@@ -135,34 +135,24 @@ def plain_cpsat(prob: dict, time_limit: float, workers: int = 2) -> tuple[int, i
     -------
     (holes, bound, seconds): the best holes found (-1 if none), CP-SAT's lower bound, seconds.
     """
-    from ortools.sat.python import cp_model
-
-    from matchmaker.scheduling.solver.cpsat import SolverSettings
-    from matchmaker.scheduling.solver.holes import HolesModel, hole_lower_bounds
     from matchmaker.scheduling.solver.instance import compile_instance
+    from matchmaker.scheduling.solver.model import SlotModel, SolverSettings
     from matchmaker.scheduling.solver.problem import Problem
 
     inst = compile_instance(Problem.from_dict(prob))
-    meetings = inst.candidates()
-    model = HolesModel(inst, meetings, SolverSettings(workers, 0, False), None, "min")
-    bounds = hole_lower_bounds(inst, meetings)
-    model.model.Add(model.objective >= sum(bounds.values()))
-    model.model.Minimize(model.objective)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    solver.parameters.max_time_in_seconds = time_limit
+    model = SlotModel(inst, inst.candidates(), SolverSettings(workers, 0, False), place_all=True)
     t0 = time.perf_counter()
-    status = solver.Solve(model.model)
+    done = model.run("holes", 1e9, time_limit)
     secs = time.perf_counter() - t0
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return -1, round(solver.BestObjectiveBound()), secs
-    return round(solver.ObjectiveValue()), round(solver.BestObjectiveBound()), secs
+    if done.solution is None or done.value is None:
+        return -1, -1, secs
+    return done.value, done.bound or 0, secs
 
 
 def lower_bound(prob: dict) -> int:
     """Return the sum of the per-participant hole lower bounds (all meetings held)."""
-    from matchmaker.scheduling.solver.holes import hole_lower_bounds
     from matchmaker.scheduling.solver.instance import compile_instance
+    from matchmaker.scheduling.solver.model import hole_lower_bounds
     from matchmaker.scheduling.solver.problem import Problem
 
     inst = compile_instance(Problem.from_dict(prob))

@@ -6,7 +6,22 @@ from pathlib import Path
 
 from flask import Flask
 
+from matchmaker import cli
+from matchmaker.accounts.views import bp as accounts_bp
+from matchmaker.api.pages import bp as tokens_bp
+from matchmaker.api.views import bp as api_bp
 from matchmaker.config import Config
+from matchmaker.core import audit, errors, security
+from matchmaker.core.i18n import register_template_helpers as register_i18n
+from matchmaker.core.i18n import select_locale
+from matchmaker.core.views import bp as core_bp
+from matchmaker.directory.views import bp as directory_bp
+from matchmaker.events.views import bp as events_bp
+from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
+from matchmaker.jobs.views import bp as jobs_bp
+from matchmaker.matching.views import bp as matching_bp
+from matchmaker.privacy.views import bp as privacy_bp
+from matchmaker.scheduling.views import bp as schedules_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_secret_key(app)
+    configure_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -48,12 +64,21 @@ def configure_secret_key(app: Flask) -> None:
     app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
+def configure_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-For from as many reverse proxies as TRUSTED_PROXIES says.
+
+    Login limits key on the client's address; behind a proxy every client would
+    otherwise share the proxy's address.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to the app."""
-    from matchmaker.core import audit, security
-    from matchmaker.core.i18n import select_locale
-    from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -70,17 +95,6 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Register one blueprint per area."""
-    from matchmaker.accounts.views import bp as accounts_bp
-    from matchmaker.api.pages import bp as tokens_bp
-    from matchmaker.api.views import bp as api_bp
-    from matchmaker.core.views import bp as core_bp
-    from matchmaker.directory.views import bp as directory_bp
-    from matchmaker.events.views import bp as events_bp
-    from matchmaker.jobs.views import bp as jobs_bp
-    from matchmaker.matching.views import bp as matching_bp
-    from matchmaker.privacy.views import bp as privacy_bp
-    from matchmaker.scheduling.views import bp as schedules_bp
-
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
@@ -95,20 +109,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly error pages instead of bare status codes."""
-    from matchmaker.core.errors import register
-
-    register(app)
+    errors.register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
     """Expose the locale helpers and taxonomy labels to templates."""
-    from matchmaker.core.i18n import register_template_helpers as register_i18n
-
     register_i18n(app)
 
 
 def register_commands(app: Flask) -> None:
     """Add the flask CLI commands."""
-    from matchmaker.cli import register
-
-    register(app)
+    cli.register(app)

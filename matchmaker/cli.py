@@ -5,13 +5,24 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from matchmaker.accounts.services import create_user, find_user_by_email
+from matchmaker.core.backup import RestoreError, read_backup, restore, write_backup
+from matchmaker.core.catalogues import missing_translations, update_catalogues
+from matchmaker.demo import story
+from matchmaker.directory.exporting import profiles_document
+from matchmaker.directory.importing import ImportFileError, import_profiles
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
+from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs.cli import jobs
+from matchmaker.matching.evaluation import evaluate_file, format_report
+from matchmaker.matching.services import export_suggestions
+from matchmaker.privacy.services import purge_old_events
 from matchmaker.scheduling.cli import schedule
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
@@ -39,8 +50,6 @@ def register(app: Flask) -> None:
 @click.password_option(help="Password (asked for when not given).")
 def create_organiser(email: str, name: str, password: str) -> None:
     """Create an organiser account, or make an existing account an organiser."""
-    from matchmaker.accounts.services import create_user, find_user_by_email
-
     if len(password) < 10:
         raise click.BadParameter("at least 10 characters", param_hint="password")
     user = find_user_by_email(email)
@@ -57,8 +66,6 @@ def create_organiser(email: str, name: str, password: str) -> None:
 
 def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
     """Import (or validate) a file, print the report and say whether it succeeded."""
-    from matchmaker.directory.importing import ImportFileError, import_profiles
-
     try:
         report = import_profiles(data, filename, dry_run=dry_run)
     except ImportFileError as exc:
@@ -92,8 +99,6 @@ def import_profiles_command(file: Path, dry_run: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export_profiles_command(output: Path | None) -> None:
     """Write every profile as JSON in the import format (to stdout or a file)."""
-    from matchmaker.directory.exporting import profiles_document
-
     text = json.dumps(profiles_document(), ensure_ascii=False, indent=2)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
@@ -104,9 +109,7 @@ def export_profiles_command(output: Path | None) -> None:
 
 @click.command("demo")
 def demo_command() -> None:
-    """Load the demo of the Lausitz AI conference (profiles and demo accounts)."""
-    from matchmaker.accounts.services import create_user, find_user_by_email
-
+    """Load the Lausitz AI conference demo: profiles, accounts, event, published schedule."""
     if not run_import(DEMO_FILE.read_bytes(), DEMO_FILE.name, dry_run=False):
         sys.exit(1)
     accounts = [
@@ -121,6 +124,16 @@ def demo_command() -> None:
     click.echo(load_demo_event(DEMO_FILE))
     db.session.commit()
 
+    spec = json.loads(DEMO_FILE.read_text(encoding="utf-8"))["event"]
+    event = db.session.scalar(select(Event).where(Event.title == spec["title"]))
+    member = find_user_by_email(accounts[1][0])
+    profile = story.give_member_profile(member, event, spec["member"])
+    added = story.agree_member_requests(event, profile, spec["member"])
+    db.session.commit()
+    click.echo(f"{member.email} owns {profile.name}; {added} new agreed meeting request(s).")
+    click.echo(story.publish_demo_schedule(event, find_user_by_email(accounts[0][0])))
+    db.session.commit()
+
 
 translations = AppGroup("translations", help="Maintain the translation catalogues.")
 
@@ -128,8 +141,6 @@ translations = AppGroup("translations", help="Maintain the translation catalogue
 @translations.command("update")
 def update_translations() -> None:
     """Extract the messages and merge them into the German and English catalogues."""
-    from matchmaker.core.catalogues import missing_translations, update_catalogues
-
     click.echo(f"Wrote {update_catalogues()}.")
     for lang, ids in missing_translations().items():
         click.echo(f"{lang}: {len(ids)} message(s) to translate")
@@ -138,8 +149,6 @@ def update_translations() -> None:
 @translations.command("check")
 def check_translations() -> None:
     """Fail when a catalogue lacks a translation of any message."""
-    from matchmaker.core.catalogues import missing_translations
-
     missing = missing_translations()
     for lang, ids in missing.items():
         for msgid in ids:
@@ -162,8 +171,6 @@ match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 )
 def match_export(limit: int, direction: str | None) -> None:
     """Print the suggestions of every profile as JSON, best first."""
-    from matchmaker.matching.services import export_suggestions
-
     click.echo(json.dumps(export_suggestions(limit, direction), ensure_ascii=False, indent=2))
 
 
@@ -171,8 +178,6 @@ def match_export(limit: int, direction: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def match_evaluate(file: Path) -> None:
     """Fit on a labelled file and print nDCG@5, P@3 and MRR in both directions."""
-    from matchmaker.matching.evaluation import evaluate_file, format_report
-
     click.echo(format_report(evaluate_file(file)))
 
 
@@ -180,8 +185,6 @@ def match_evaluate(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
     """Write a complete backup of all data as JSON (FILE.json.gz for compressed)."""
-    from matchmaker.core.backup import write_backup
-
     counts = write_backup(file)
     click.echo(f"Wrote {file}: {sum(counts.values())} rows in {len(counts)} tables.")
 
@@ -190,8 +193,6 @@ def backup_command(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore_command(file: Path) -> None:
     """Restore a backup into an empty, migrated database."""
-    from matchmaker.core.backup import RestoreError, read_backup, restore
-
     try:
         counts = restore(read_backup(file))
     except RestoreError as exc:
@@ -214,10 +215,6 @@ privacy = AppGroup("privacy", help="Data protection: retention of personal data.
 )
 def privacy_purge(older_than_days: int | None) -> None:
     """Remove attendees' names and e-mails, messages and e-mails of old events."""
-    from flask import current_app
-
-    from matchmaker.privacy.services import purge_old_events
-
     days = current_app.config["RETENTION_DAYS"] if older_than_days is None else older_than_days
     counts = purge_old_events(days)
     db.session.commit()

@@ -1,5 +1,10 @@
-"""Settings from the environment; SQLite in ``instance/`` by default."""
+"""Settings from the environment; SQLite in ``instance/`` by default.
 
+Every setting the app reads is declared here (and listed in the README's configuration table);
+values passed to ``create_app(config)`` (e.g. by tests) win over the environment.
+"""
+
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +30,7 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "de"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
         self.LANGUAGES = ("de", "en")
+        self.WTF_CSRF_ENABLED = True  # the tests of everything but CSRF switch it off
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
         self.DIRECTORY_PAGE_SIZE = int(env.get("DIRECTORY_PAGE_SIZE", 20))
@@ -62,8 +68,13 @@ class Config:
         self.JOBS_MAINTENANCE_SECONDS = int(env.get("JOBS_MAINTENANCE_SECONDS", 60))
         # The job page reloads itself this often while the job is queued or running.
         self.JOBS_REFRESH_SECONDS = int(env.get("JOBS_REFRESH_SECONDS", 2))
-        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour")
+        # A ceiling per client address that a whole venue behind one address stays below;
+        # failures are counted per account and address, and per account (accounts/throttling.py).
+        self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "100 per minute;1000 per hour")
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", 0))
         self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", 5))
+        self.LOGIN_ACCOUNT_MAX_FAILURES = int(env.get("LOGIN_ACCOUNT_MAX_FAILURES", 20))
         self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", 15))
         # Privacy notice: the controller in the sense of Art. 4(7) GDPR.
         self.PRIVACY_CONTROLLER_NAME = env.get(
@@ -78,6 +89,22 @@ class Config:
         self.PRIVACY_DPO_CONTACT = env.get("PRIVACY_DPO_CONTACT", "")
         self.RETENTION_DAYS = int(env.get("RETENTION_DAYS", 180))
         self.PASSWORD_RESET_MAX_AGE = int(env.get("PASSWORD_RESET_MAX_AGE", 3600))
+        # werkzeug's generate_password_hash method; tests use a cheap one.
+        self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
+        # Keyword arguments of the matching engine (MatchEngine(**MATCHING_PARAMS)), as JSON;
+        # empty: the engine's defaults.
+        self.MATCHING_PARAMS = json.loads(env.get("MATCHING_PARAMS") or "{}")
+        # The networking schedule. Seconds the solver may run in a schedule job
+        # (50 seats: well under this).
+        self.SCHEDULE_TIME_LIMIT = float(env.get("SCHEDULE_TIME_LIMIT", 20.0))
+        # CP-SAT threads per solve.
+        self.SCHEDULE_WORKERS = int(env.get("SCHEDULE_WORKERS", 2))
+        # SME ↔ startup pairs below this match score are not candidates.
+        self.SCHEDULE_MIN_SCORE = float(env.get("SCHEDULE_MIN_SCORE", 0.05))
+        # Added to the score of a "must meet" wish.
+        self.SCHEDULE_WISH_BONUS = float(env.get("SCHEDULE_WISH_BONUS", 0.5))
+        # Participants with a candidate this good should not be left without a meeting.
+        self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.1))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(env.get("MAIL_PORT", 25))

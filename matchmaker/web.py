@@ -3,6 +3,7 @@
 Views only: services never see the request, flash messages or the session.
 """
 
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, flash
@@ -54,6 +55,26 @@ def refuse(error: Exception, form=None) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+@dataclass
+class Conflict:
+    """A database constraint refused a change: another request made one at the same moment."""
+
+    field: str | None = None
+
+    @property
+    def message(self) -> str:
+        """Say what happened and that the form can simply be sent again."""
+        return _(
+            "This conflicts with a change made at the same time. Nothing was saved; "
+            "please check the form and send it again."
+        )
+
+
+def refuse_conflict(form=None, field: str | None = None) -> None:
+    """Undo a change that lost a race at the database (IntegrityError); keep the form's input."""
+    refuse(Conflict(field), form)
 
 
 def flash_form_errors(form) -> None:

@@ -177,6 +177,20 @@ def run_jobs(app):
 
 
 @pytest.fixture
+def job(client, run_jobs):
+    """Return a function that posts a schedule action, runs its job and returns the job page."""
+
+    def post_and_run(path: str, data: dict | None = None) -> str:
+        response = client.post(path, data=data or {})
+        assert response.status_code == 302
+        assert "/jobs/" in response.headers["Location"], response.headers["Location"]
+        run_jobs()
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+
+    return post_and_run
+
+
+@pytest.fixture
 def runner(app):
     """A CLI runner for the app's flask commands."""
     return app.test_cli_runner()

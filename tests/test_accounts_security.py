@@ -56,11 +56,93 @@ def test_account_locked_after_repeated_failures(client, make_user):
         "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
     )
     assert locked.status_code == 429
-    assert "Zu viele Anfragen" in locked.get_data(as_text=True)
+    page = locked.get_data(as_text=True)
+    assert "Zu viele Versuche" in page
+    # the page says when to retry, in German, and matches the Retry-After header
+    wait = int(locked.headers["Retry-After"])
+    assert 0 < wait <= 15 * 60
+    assert re.search(r"Bitte versuchen Sie es in \d+ (Minuten|Minute|Sekunden) erneut", page)
+    assert re.search(r"\(ab \d{1,2}:\d{2}", page)
+    # and shows the login form again, with the address that was tried
+    assert 'name="password"' in page and f'value="{user.email}"' in page
     # another account from the same address is not locked by that
     other = make_user()
     ok = client.post("/account/login", data={"email": other.email, "password": "geheimes-passwort"})
     assert ok.status_code == 302
+
+
+def test_venue_address_is_not_locked_by_one_guest(client, make_user):
+    # one venue Wi-Fi: a dozen guests log in, one of them mistypes three times,
+    # the rest of the hall keeps logging in
+    guests = [make_user() for _guest in range(15)]
+    for guest in guests[:8]:
+        response = client.post(
+            "/account/login", data={"email": guest.email, "password": "geheimes-passwort"}
+        )
+        assert response.status_code == 302
+        client.post("/account/logout")
+    for _typo in range(3):
+        response = client.post(
+            "/account/login", data={"email": guests[8].email, "password": "tippfehler"}
+        )
+        assert response.status_code == 200
+    for guest in guests[8:]:
+        response = client.post(
+            "/account/login", data={"email": guest.email, "password": "geheimes-passwort"}
+        )
+        assert response.status_code == 302
+        client.post("/account/logout")
+
+
+def log_in(client, email, password="geheimes-passwort", address=None, forwarded=None):
+    """Post the login form from a client address (or through a proxy); return the status."""
+    options = {}
+    if address:
+        options["environ_base"] = {"REMOTE_ADDR": address}
+    if forwarded:
+        options["headers"] = {"X-Forwarded-For": forwarded}
+    return client.post(
+        "/account/login", data={"email": email, "password": password}, **options
+    ).status_code
+
+
+def test_lockout_per_account_and_address(client, make_user):
+    user = make_user()
+    for _attempt in range(5):
+        log_in(client, user.email, "falsch", address="198.51.100.7")
+    assert log_in(client, user.email, address="198.51.100.7") == 429
+    # the owner at another address is not locked out by a guesser's address
+    assert log_in(client, user.email, address="203.0.113.9") == 302
+
+
+@pytest.mark.parametrize(
+    ("settings", "guesses", "owner", "expected"),
+    [
+        # behind one trusted proxy the forwarded address counts, not the proxy's
+        (
+            {"TRUSTED_PROXIES": 1},
+            [{"forwarded": "198.51.100.7"}] * 5,
+            {"forwarded": "203.0.113.9"},
+            302,
+        ),
+        # guesses from many addresses lock the account everywhere at the account limit
+        (
+            {"LOGIN_ACCOUNT_MAX_FAILURES": 5},
+            [{"address": f"192.0.2.{n}"} for n in range(5)],
+            {"address": "192.0.2.200"},
+            429,
+        ),
+    ],
+)
+def test_lockout_by_address_and_account(app_factory, make_user, settings, guesses, owner, expected):
+    application = app_factory(**settings)
+    with application.app_context():
+        user = make_user()
+        client = application.test_client()
+        statuses = [log_in(client, user.email, "falsch", **where) for where in guesses]
+        assert statuses == [200] * 5
+        assert log_in(client, user.email, **guesses[-1]) == 429
+        assert log_in(client, user.email, **owner) == expected
 
 
 def test_successful_logins_do_not_count_towards_lockout(client, make_user):
@@ -83,7 +165,17 @@ def test_login_rate_limited_per_address(app_factory, make_user):
             ).status_code
             for i in range(4)
         ]
+        ceiling = client.post("/account/login", data={"email": "u9@example.de", "password": "x"})
+        resets = [
+            client.post("/account/password-reset", data={"email": "u9@example.de"})
+            for _attempt in range(4)
+        ]
     assert statuses == [200, 200, 200, 429]
+    assert "Zu viele Versuche" in ceiling.get_data(as_text=True)
+    assert 0 < int(ceiling.headers["Retry-After"]) <= 60
+    # the reset form is shown again too
+    assert [r.status_code for r in resets] == [302, 302, 302, 429]
+    assert 'name="email"' in resets[-1].get_data(as_text=True)
 
 
 def reset_link(to_address: str) -> str:

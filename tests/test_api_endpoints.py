@@ -3,7 +3,7 @@
 import contextlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from csrf_forms import log_in_with_csrf
@@ -240,6 +240,8 @@ def test_schedule_per_role(client, world, published, role, status, meetings):
         body = response.get_json()
         assert len(body["meetings"]) == meetings
         assert body["meetings"][0]["start"].endswith("10:30:00")
+        # An RFC 3339 date-time, with its offset on SQLite too (which stores it naive).
+        assert datetime.fromisoformat(body["published_at"]).utcoffset() is not None
     else:
         assert "WWW-Authenticate" in response.headers
 

@@ -136,6 +136,7 @@ for name, path in [
 ]:
     route(name, f"/events/{{event}}/schedule/{path}", ORGANISERS)
 route("scheduling.add", "/events/{event}/schedule/add", ORGANISERS)
+route("scheduling.publish", "/events/{event}/schedule/publish", ORGANISERS)
 for name, path in [
     ("scheduling.add", "add"),
     ("scheduling.agendas_pdf", "agendas.pdf"),

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import insert, select, update
 
-from matchmaker.directory import cache, services
+from matchmaker.directory import cache, indexing, services
 from matchmaker.directory.models import Profile, SearchWord, Sector
 from matchmaker.extensions import db
 
@@ -95,7 +95,7 @@ def test_taxonomy_changes_are_seen_after_the_taxonomy_version_moves(app, client,
     db.session.execute(
         update(Sector).where(Sector.code == "energy").values(label_de="Strom und Wärme")
     )
-    services.bump_version(services.TAXONOMY_VERSION)
+    indexing.bump_version(indexing.TAXONOMY_VERSION)
     db.session.commit()
     after = client.get("/directory").get_data(True)
     assert '<option value="energy">Strom und Wärme</option>' in after

@@ -110,7 +110,11 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     cancelling = regs[:CANCELLATIONS]
 
     def cancel(client, registration_id):
-        return lambda: client.post(f"/registrations/{registration_id}/cancel").status_code
+        return lambda: (
+            client.post(
+                f"/registrations/{registration_id}/cancel", data={"confirm": "yes"}
+            ).status_code
+        )
 
     codes = run_together([cancel(by_profile[r.profile_id], r.id) for r in cancelling])
     assert codes == [302] * CANCELLATIONS

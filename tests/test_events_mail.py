@@ -108,7 +108,7 @@ def test_promotion_email_arrives_after_cancellation(app_factory, smtp, make_user
     with app.app_context():
         first = db.session.scalar(select(Registration).where(Registration.profile_id == p1))
         first_id = first.id
-    client.post(f"/registrations/{first_id}/cancel")
+    client.post(f"/registrations/{first_id}/cancel", data={"confirm": "yes"})
     promoted = [m for m in smtp.messages if m["to"] == ["bert@b.de"]][-1]
     assert "KI-Tag Lausitz" in promoted["subject"]
     assert "Bert" in promoted["body"]

@@ -284,12 +284,17 @@ def test_requests_marks_and_scheduling_input(make_event, reg, make_profile):
     wishes.save_availability(event, a, [2], 3)
     db.session.commit()
 
-    data = queries.scheduling_input(event)
+    wanted = queries.scheduling_input(event)
+    assert [p.profile_id for p in wanted.participants] == sorted([a.id, b.id, c.id, d.id])
+    pa = next(p for p in wanted.participants if p.profile_id == a.id)
+    assert pa.unavailable == (2,) and pa.max_meetings == 3 and pa.desired_meetings == 3
+    assert wanted.required_pairs == [tuple(sorted([a.id, b.id]))]
+    assert wanted.must_meet_pairs == [tuple(sorted([a.id, c.id]))]
+    assert wanted.vetoed_pairs == [tuple(sorted([a.id, d.id]))]
+    data = wanted.to_dict()  # as the organisers download it
     assert data["slots"] == 8 and data["morning_slots"] == 4 and data["tables"] == 15
     assert data["slot_times"][0] == ["10:30", "10:50"]
-    assert [p["profile_id"] for p in data["participants"]] == sorted([a.id, b.id, c.id, d.id])
-    pa = next(p for p in data["participants"] if p["profile_id"] == a.id)
-    assert pa["unavailable"] == [2] and pa["max_meetings"] == 3
+    assert next(p for p in data["participants"] if p["profile_id"] == a.id)["unavailable"] == [2]
     assert data["required_pairs"] == [sorted([a.id, b.id])]
     assert data["must_meet_pairs"] == [sorted([a.id, c.id])]
     assert data["vetoed_pairs"] == [sorted([a.id, d.id])]
@@ -301,9 +306,9 @@ def test_scheduling_input_only_counts_confirmed(make_event, reg):
     b = reg(event).profile  # waiting
     wishes.send_meeting_request(event, a, b, "")
     db.session.commit()
-    data = queries.scheduling_input(event)
-    assert [p["profile_id"] for p in data["participants"]] == [a.id]
-    assert data["required_pairs"] == []
+    wanted = queries.scheduling_input(event)
+    assert [p.profile_id for p in wanted.participants] == [a.id]
+    assert wanted.required_pairs == []
 
 
 def test_demo_command_books_the_event_out(runner):

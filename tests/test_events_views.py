@@ -1,5 +1,6 @@
 """Event pages for members and organisers: registration, waiting list, wishes, access control."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -296,7 +297,7 @@ def test_organiser_manages_waiting_list(client, login, world, make_profile):
     assert db.session.get(Registration, regs[3].id).status == CONFIRMED
     assert db.session.get(Registration, regs[2].id).status == WAITING
     # Cancel on someone's behalf; the last waiting one moves up.
-    client.post(f"/registrations/{regs[0].id}/cancel")
+    client.post(f"/registrations/{regs[0].id}/cancel", data={"confirm": "yes"})
     db.session.expire_all()
     assert db.session.get(Registration, regs[2].id).status == CONFIRMED
     # Check-in, no-show, CSV, badges.
@@ -422,3 +423,40 @@ def test_malformed_actions_get_a_friendly_400(client, login, world):
     response = client.post(f"/registrations/{reg.id}/move", data={"action": "sideways"})
     assert response.status_code == 400
     assert "Unknown action" in response.get_data(as_text=True)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """Return the hidden inputs of a page's forms, as a browser would send them."""
+    return dict(re.findall(r'<input id="[^"]*" name="([^"]+)" type="hidden" value="([^"]*)"', page))
+
+
+def test_cancelling_a_whole_registration_asks_first(app_factory, make_user, make_profile):
+    user = make_user()
+    event = registrations.create_event(event_data())
+    db.session.commit()
+    registration = registrations.register(
+        event.id, make_profile(owner=user), [("Anna", "anna@example.de")]
+    )
+    db.session.commit()
+    reg_id, email = registration.id, user.email
+    csrf_app = app_factory(WTF_CSRF_ENABLED=True)
+    client = csrf_app.test_client()
+    token = log_in_with_csrf(client, email)
+    page = client.get(f"/registrations/{reg_id}").get_data(as_text=True)
+    cancel_url = f"/registrations/{reg_id}/cancel"
+    # the registration page only links to the confirmation page
+    assert f'href="{cancel_url}"' in page and f'action="{cancel_url}"' not in page
+    # a POST without the confirmation (an old form, a stray click) cancels nothing
+    asked = client.post(cancel_url, data={"csrf_token": token})
+    assert asked.status_code == 200
+    question = asked.get_data(as_text=True)
+    assert "Wirklich stornieren?" in question and "Anna" not in question
+    with csrf_app.app_context():
+        assert db.session.get(Registration, reg_id).status == CONFIRMED
+    # confirming the page's own form cancels
+    fields = hidden_fields(client.get(cancel_url).get_data(as_text=True))
+    assert fields["confirm"] == "yes" and fields["csrf_token"]
+    done = client.post(cancel_url, data=fields)
+    assert done.status_code == 302
+    with csrf_app.app_context():
+        assert db.session.get(Registration, reg_id).status == "cancelled"

@@ -48,6 +48,23 @@ def test_profile_page_shows_suggestions_with_reasons(client, pair):
     ) < section.index("VFX Werk")
 
 
+def test_suggestions_show_calibrated_levels_and_scores_only_to_organisers(
+    client, pair, make_user, login
+):
+    sme, startup = pair
+    best = services.suggestions_for(sme)[0]
+    assert best.profile.id == startup.id
+    assert best.level == services.cache().get().engine.level(best.score) != ""
+    label = {"very_good": "sehr passend", "good": "passend", "possible": "vielleicht"}
+    section = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
+    section = section[section.index("suggestions-heading") :].split("</section>")[0]
+    assert f'class="level level-{best.level}">{label[best.level]}<' in section
+    assert f"{best.score:.2f}" not in section and "%" not in section
+    login(make_user(organiser=True))
+    section = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
+    assert f"{best.score:.2f}" in section[section.index("suggestions-heading") :]
+
+
 def test_startup_page_shows_smes(client, pair):
     _sme, startup = pair
     page = client.get(f"/profiles/{startup.id}").get_data(as_text=True)
@@ -62,6 +79,7 @@ def test_explanation_highlights_shared_concepts(client, pair):
     page = response.get_data(as_text=True)
     assert "<mark" in page
     assert "Stadtwerke Spremberg" in page and "BelegKI" in page
+    assert 'class="level level-' in page and " %</strong>" not in page
 
 
 @pytest.mark.parametrize("url", ["/matches/{sme}/{sme}", "/matches/{sme}/99999"])

@@ -64,9 +64,11 @@ def test_dev_file_reaches_targets():
     result = evaluate_file(DEV_FILE)
     sme = result["engine"]["sme"]
     assert sme["n"] == len(json.loads(DEV_FILE.read_text(encoding="utf-8"))["smes"])
-    assert sme["ndcg@5"] >= 0.85
-    assert sme["mrr"] >= 0.85
-    assert result["engine"]["startup"]["ndcg@5"] >= 0.8
+    # achieved 0.889 / 0.923 / 0.895 (bench/RESULTS.md); the floors leave a margin for small
+    # changes of the thesaurus or weights, and stay at or above the targets
+    assert sme["ndcg@5"] >= 0.86
+    assert sme["mrr"] >= 0.88
+    assert result["engine"]["startup"]["ndcg@5"] >= 0.85
     # the metric code reproduces the README's reference figures
     assert result["baselines"]["word"]["sme"]["ndcg@5"] == pytest.approx(0.38, abs=0.01)
     assert result["baselines"]["char"]["sme"]["ndcg@5"] == pytest.approx(0.60, abs=0.01)
@@ -74,8 +76,8 @@ def test_dev_file_reaches_targets():
     assert "SME→startup" in report and "startup→SME" in report
 
 
-def test_blind_held_out_file_reaches_the_targets_too():
-    """The thesaurus and weights carry over to companies they were not tuned on."""
+def test_held_out_file_stays_above_the_targets():
+    """Regression guard: the file has been looked at during changes, so it is no longer blind."""
     result = evaluate_file(HELDOUT_FILE)
     engine, char = result["engine"]["sme"], result["baselines"]["char"]["sme"]
     assert engine["n"] == 40

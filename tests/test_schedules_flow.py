@@ -1,5 +1,6 @@
 """Schedules: build a draft, edit it by hand with checks, lock, re-optimise, publish, re-plan."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -57,26 +58,20 @@ def log_in_english(client, login, user) -> None:
     client.post("/language/en")
 
 
-@pytest.fixture
-def job(client, run_jobs):
-    """Return a function that posts a schedule action, runs its job and returns the job page."""
-
-    def post_and_run(path: str, data: dict | None = None) -> str:
-        response = client.post(path, data=data or {})
-        assert response.status_code == 302
-        assert "/jobs/" in response.headers["Location"], response.headers["Location"]
-        run_jobs()
-        return client.get(response.headers["Location"]).get_data(as_text=True)
-
-    return post_and_run
-
-
 def build(client, login, w, job):
     log_in_english(client, login, w.organiser)
     page = job(f"/events/{w.event.id}/schedule/build")
     assert "finished" in page, page
     db.session.expire_all()
     return versions.latest_version(w.event)
+
+
+def publish(client, job, event_id: int) -> tuple[str, str]:
+    """Open the confirmation page, confirm it and run the publish job; return both pages."""
+    url = f"/events/{event_id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    return page, job(url, {"confirmed": token})
 
 
 def empty_draft(client, login, w, job):
@@ -218,11 +213,24 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     w = world
     version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
-    assert "7 participants were notified" in job(f"{url}/publish")
+    # The button only asks: a POST without the confirmation page's token publishes nothing.
+    asked = client.post(f"{url}/publish")
+    assert asked.status_code == 200 and "Publish version 1?" in asked.get_data(as_text=True)
+    assert versions.published_version(w.event) is None
+    assert (
+        db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.kind == "schedule")) is None
+    )
+    page, done = publish(client, job, w.event.id)
+    # The first publication e-mails everybody, and the page said so, name by name.
+    assert "7 participants get an e-mail" in page
+    assert all(name in page for name in (MUELLER, STADTWERKE, RECHNUNG, PUMPS, VISION))
+    assert "mueller@example.de" not in page and "sme0@teilnehmer.example" in page
+    assert "7 participants were notified" in done
     db.session.expire_all()
     assert versions.published_version(w.event).number == 1
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all()
     assert len(mails) == 7  # first publication: every participant
+    assert {m.to_address for m in mails} == set(re.findall(r"[\w.]+@teilnehmer\.example", page))
     assert any("Jörg Müller" in m.body or MUELLER in m.body for m in mails)
 
     assert client.get(f"{url}/print/agendas").status_code == 200
@@ -255,7 +263,11 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "Version 1" in agenda.get_data(as_text=True)
 
     before = {m.id for m in db.session.scalars(select(OutboxMessage))}
-    job(f"{url}/publish")
+    page, _done = publish(client, job, w.event.id)
+    # The confirmation named exactly the two participants whose meetings changed.
+    assert "2 participants get an e-mail" in page
+    listed = re.search(r'<table id="recipients">(.*?)</table>', page, re.S).group(1)
+    assert all(name in listed for name in names)
     db.session.expire_all()
     statuses = {v.number: v.status for v in versions.versions_of(w.event)}
     assert statuses == {1: SUPERSEDED, 2: PUBLISHED}
@@ -272,14 +284,34 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert addresses == expected
     assert all("geändert" in m.subject or "changed" in m.subject for m in new_mails)
     # Publishing again without a draft is refused.
-    assert "already published" in job(f"{url}/publish")
+    client.get(f"{url}/publish")
+    assert "already published" in flashes(client)
+
+
+def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world, job):
+    w = world
+    build(client, login, w, job)
+    url = f"/events/{w.event.id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    publish(client, job, w.event.id)
+    # a change after the confirmation page was opened: that page's recipients are stale
+    moved = next(m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST)
+    editing.remove_meeting(w.event, w.organiser, moved.key)
+    db.session.commit()
+    stale = client.post(url, data={"confirmed": token})
+    assert stale.status_code == 200
+    assert "please check who gets an e-mail again" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert versions.latest_version(w.event).status == "draft"
+    assert "2 participants get an e-mail" in stale.get_data(as_text=True)
 
 
 def test_no_show_re_plan_keeps_past_slots(client, login, world, job):
     w = world
     version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
-    job(f"{url}/publish")
+    publish(client, job, w.event.id)
     db.session.expire_all()
     version = versions.latest_version(w.event)
     later = [m for m in version.meetings if m.slot >= 3]

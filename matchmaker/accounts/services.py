@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User
 from matchmaker.extensions import db
+from matchmaker.mail.services import queue_message
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -58,8 +59,6 @@ def user_from_reset_token(token: str) -> User | None:
 
 def send_password_reset(user: User) -> None:
     """Queue the e-mail with the reset link (sent after the commit)."""
-    from matchmaker.mail.services import queue_message
-
     link = url_for("accounts.password_reset", token=reset_token(user), _external=True)
     body = _(
         "Hello %(name)s,\n\nsomeone (hopefully you) asked to reset the password of your "

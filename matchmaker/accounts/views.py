@@ -1,12 +1,17 @@
 """Register, log in, log out."""
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
+from matchmaker.accounts import throttling
 from matchmaker.accounts.forms import (
     LoginForm,
     PasswordResetForm,
@@ -24,6 +29,7 @@ from matchmaker.accounts.services import (
 )
 from matchmaker.extensions import db, limiter, login_manager
 from matchmaker.mail import services as mail
+from matchmaker.web import refuse_conflict
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -53,34 +59,31 @@ def register():
         return redirect(url_for("directory.my_profiles"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        user = create_user(form.email.data, form.name.data, form.password.data)
-        db.session.commit()
-        login_user(user)
-        flash(_("Welcome! Your account has been created."), "success")
-        return redirect(safe_next(url_for("directory.my_profiles")))
+        try:
+            user = create_user(form.email.data, form.name.data, form.password.data)
+            db.session.commit()
+        except IntegrityError:  # the same address signed up at the same moment
+            refuse_conflict(form, "email")
+        else:
+            login_user(user)
+            flash(_("Welcome! Your account has been created."), "success")
+            return redirect(safe_next(url_for("directory.my_profiles")))
     return render_template("accounts/register.html", form=form)
 
 
-def login_account_key() -> str:
-    """Key the per-account lockout on the e-mail address that is tried."""
-    return "login:" + request.form.get("email", "").strip().lower()[:254]
-
-
-def login_failed(response) -> bool:
-    """Count only attempts that did not log in (a success redirects)."""
-    return response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(throttling.address_ceiling, methods=["POST"])
 @limiter.limit(
-    lambda: (
-        f"{current_app.config['LOGIN_MAX_FAILURES']} per "
-        f"{current_app.config['LOGIN_LOCKOUT_MINUTES']} minutes"
-    ),
-    key_func=login_account_key,
+    throttling.account_address_limit,
+    key_func=throttling.account_address_key,
     methods=["POST"],
-    deduct_when=login_failed,
+    deduct_when=throttling.login_failed,
+)
+@limiter.limit(
+    throttling.account_limit,
+    key_func=throttling.account_key,
+    methods=["POST"],
+    deduct_when=throttling.login_failed,
 )
 def login():
     """Log in with e-mail and password."""
@@ -108,7 +111,7 @@ def logout():
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(throttling.address_ceiling, methods=["POST"])
 def request_password_reset():
     """Send a reset link by e-mail (the answer never tells whether the address exists)."""
     form = PasswordResetRequestForm()
@@ -140,3 +143,28 @@ def password_reset(token: str):
         flash(_("Your password has been changed. Please log in."), "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/password_reset.html", form=form)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(error: RateLimitExceeded):
+    """Show the form again with the time from which another attempt is accepted."""
+    until = throttling.retry_at()
+    if until is None:
+        wait = _("Too many attempts. Please wait a moment and try again.")
+    else:
+        seconds = max(1, int((until - datetime.now(UTC)).total_seconds()))
+        wait = _(
+            "Too many attempts. Please try again in %(duration)s (from %(time)s).",
+            duration=format_timedelta(timedelta(seconds=seconds), threshold=1),
+            time=format_time(until, "short"),
+        )
+    if request.endpoint == "accounts.request_password_reset":
+        page = render_template(
+            "accounts/password_reset_request.html", form=PasswordResetRequestForm(), wait=wait
+        )
+    else:
+        page = render_template("accounts/login.html", form=LoginForm(), wait=wait)
+    response = make_response(page, 429)
+    if until is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response

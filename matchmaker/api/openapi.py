@@ -4,13 +4,17 @@ The structure is static; only the taxonomy codes (enums of the filters) and the 
 (ids and refs that exist) are read from the database, so that generated requests use them.
 Request bodies come from the declarations in :mod:`matchmaker.api.bodies`, which also validate
 them, so the document and the server cannot disagree.
+
+Why one file of ~600 lines: it is one document, read top to bottom like the spec it renders
+(paths, then schemas); the code is a few small builders, the rest is declarations. Split by
+path it would scatter the schemas every path refers to.
 """
 
 from flask import current_app
 from sqlalchemy import select
 
 from matchmaker.api import bodies
-from matchmaker.directory import services as directory
+from matchmaker.directory import queries as directory
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import KINDS, LANGUAGES, MATURITIES, Profile
 from matchmaker.events.models import (

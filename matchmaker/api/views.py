@@ -19,6 +19,7 @@ from matchmaker.api import auth, bodies, openapi
 from matchmaker.api.bodies import BodyError, is_storable
 from matchmaker.api.payloads import (
     event_payload,
+    iso,
     meeting_request_payload,
     profile_detail,
     profile_ref,
@@ -28,7 +29,7 @@ from matchmaker.api.payloads import (
     term,
 )
 from matchmaker.core.i18n import current_language
-from matchmaker.directory import services as directory
+from matchmaker.directory import queries as directory
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import KINDS, Profile
 from matchmaker.events import queries, registrations, wishes
@@ -37,6 +38,7 @@ from matchmaker.events.models import Event, MeetingRequest, Registration
 from matchmaker.extensions import csrf, db
 from matchmaker.mail import services as mail
 from matchmaker.matching import services as matching
+from matchmaker.scheduling import versions
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer-token calls need no CSRF token; session calls are checked in auth.authenticate.
@@ -346,8 +348,6 @@ def event_detail(event_id: int):
 @bp.get("/events/<int:event_id>/schedule")
 def schedule(event_id: int):
     """Return the published schedule: all meetings for organisers, one's own for participants."""
-    from matchmaker.scheduling import versions
-
     user = auth.require_member()
     event = get_event(event_id)
     version = versions.published_version(event)
@@ -362,7 +362,7 @@ def schedule(event_id: int):
     return {
         "event_id": event.id,
         "version": version.number,
-        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "published_at": iso(version.published_at),
         "slots": times,
         "meetings": [
             {

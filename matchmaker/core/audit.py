@@ -11,9 +11,8 @@ from datetime import datetime
 from flask import Flask, Response, request
 from flask_login import current_user
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.accounts.models import User
 from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
@@ -39,8 +38,6 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, index=True
     )
-
-    user: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.id} {self.user_email} {self.action}>"

@@ -11,7 +11,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def local_zone() -> ZoneInfo:
+    """Return the events' time zone (``BABEL_DEFAULT_TIMEZONE``)."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
 def local_now() -> datetime:
     """Return the current wall-clock time of the events' time zone, without tzinfo."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin"))
-    return datetime.now(zone).replace(tzinfo=None)
+    return datetime.now(local_zone()).replace(tzinfo=None)

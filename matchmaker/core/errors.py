@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from matchmaker.extensions import db
+
 
 def wants_json() -> bool:
     """Tell whether the client asked for JSON rather than a page."""
@@ -55,8 +57,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        from matchmaker.extensions import db
-
         app.logger.exception("Unhandled exception")
         db.session.rollback()
         return render(500)

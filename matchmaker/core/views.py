@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from matchmaker.core.audit import recent_entries
-from matchmaker.directory.services import count_profiles_by_kind
 from matchmaker.web import organiser_required
 
 bp = Blueprint("core", __name__)
@@ -14,7 +13,7 @@ bp = Blueprint("core", __name__)
 @bp.get("/")
 def index():
     """Show the start page with the directory's figures."""
-    return render_template("core/index.html", counts=count_profiles_by_kind())
+    return render_template("core/index.html")
 
 
 @bp.post("/language/<lang>")

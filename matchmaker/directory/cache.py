@@ -4,7 +4,7 @@ Each worker process keeps what the directory page derives from the database: the
 lists, the region list, the search vocabulary, the ids and total of recent queries and
 their rendered results fragments. Every request first reads the data versions (one query
 on the small ``data_versions`` table). Every change to profiles or solutions bumps the
-``profiles`` version in the same transaction (``services.bump_version``), and migrations
+``profiles`` version in the same transaction (``directory.indexing``), and migrations
 that change sectors or categories bump ``taxonomy``; when either differs from the versions
 a worker's copy was built on, the copy is dropped and rebuilt. So the very next request
 after a commit, in any worker on any host, answers from current data, and two workers
@@ -16,13 +16,13 @@ request then loads the lists, runs the search and renders the page from scratch.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, text
 
-from matchmaker.directory import services
+from matchmaker.directory import indexing, queries
 from matchmaker.directory.models import Category, SearchWord, Sector
 from matchmaker.directory.search import is_substring_term
 from matchmaker.extensions import db
@@ -135,11 +135,19 @@ class Snapshot:
         self.sectors = _terms(Sector)
         self.categories = _terms(Category)
         self.sectors_by_id = {s.id: s for s in self.sectors}
-        self.regions = tuple(services.regions())
+        self.regions = tuple(queries.regions())
         self.words = words
         self.results = LRU(RESULTS_SIZE)
         self.fragments = LRU(FRAGMENTS_SIZE)
         self._terms = LRU(TERMS_SIZE)
+
+    def fragment(self, key: Hashable, render: Callable[[], str]) -> str:
+        """Return the rendered HTML kept for ``key``, rendering and keeping it the first time."""
+        fragment = self.fragments.get(key)
+        if fragment is None:
+            fragment = render()
+            self.fragments.put(key, fragment)
+        return fragment
 
     def word_ids(self, term: str) -> tuple[int, ...] | None:
         """Return the word ids a term matches, or None to match it in SQL."""
@@ -153,28 +161,25 @@ class Snapshot:
 
 
 _VERSIONS_SQL = text("SELECT name, version FROM data_versions WHERE name IN (:profiles, :taxonomy)")
-_VERSION_NAMES = {"profiles": services.PROFILES_VERSION, "taxonomy": services.TAXONOMY_VERSION}
+_VERSION_NAMES = {"profiles": indexing.PROFILES_VERSION, "taxonomy": indexing.TAXONOMY_VERSION}
 
 
 def read_versions() -> tuple[int, int]:
     """Return the (profiles, taxonomy) data versions: the per-request check, kept cheap.
 
-    A plain SQL statement costs a fraction of the ORM path (~200 us). With search-index
-    writes still queued in this request's session (a change made earlier in the same
-    request), the ORM path writes them first, so the versions include them.
+    A plain SQL statement costs a fraction of the ORM path (~200 us). A change made earlier
+    in the same request has already written its version increment (``directory.indexing``),
+    so the versions include it.
     """
     if not db.session.registry.has():
         return _versions_without_session()
-    session = db.session()
-    if any(session.info.get(key) for key in services.PENDING_KEYS):
-        return services.current_versions(services.PROFILES_VERSION, services.TAXONOMY_VERSION)
-    return _versions(session.connection())
+    return _versions(db.session().connection())
 
 
 # The same statement for a bare DB-API cursor, whose parameter style differs per driver;
 # the names are constants, so they are spelt out.
 _VERSIONS_RAW_SQL = "SELECT name, version FROM data_versions WHERE name IN ('profiles', 'taxonomy')"
-assert (services.PROFILES_VERSION, services.TAXONOMY_VERSION) == ("profiles", "taxonomy")
+assert (indexing.PROFILES_VERSION, indexing.TAXONOMY_VERSION) == ("profiles", "taxonomy")
 
 
 def _versions_without_session() -> tuple[int, int]:
@@ -204,14 +209,14 @@ def _versions_without_session() -> tuple[int, int]:
                 driver.autocommit = False
     finally:
         connection.close()
-    return (rows.get(services.PROFILES_VERSION, 0), rows.get(services.TAXONOMY_VERSION, 0))
+    return (rows.get(indexing.PROFILES_VERSION, 0), rows.get(indexing.TAXONOMY_VERSION, 0))
 
 
 def _versions(connection) -> tuple[int, int]:
     rows = dict(connection.execute(_VERSIONS_SQL, _VERSION_NAMES).tuples().all())
     return (
-        rows.get(services.PROFILES_VERSION, 0),
-        rows.get(services.TAXONOMY_VERSION, 0),
+        rows.get(indexing.PROFILES_VERSION, 0),
+        rows.get(indexing.TAXONOMY_VERSION, 0),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-from matchmaker.directory import services, taxonomy
+from matchmaker.directory import indexing, queries, services, taxonomy
 from matchmaker.directory.forms import MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT
 from matchmaker.directory.models import LANGUAGES, MATURITIES, Profile
 from matchmaker.extensions import db
@@ -354,14 +354,15 @@ def import_profiles(data: bytes, filename: str, *, dry_run: bool = False) -> Imp
     report = validate_rows(read_rows(data, filename))
     if not report.ok or dry_run:
         return report
-    for row in report.rows:
-        write_row(row)
+    with indexing.batch():  # one batch of index writes for the whole file
+        for row in report.rows:
+            write_row(row)
     return report
 
 
 def write_row(row: dict) -> Profile:
     """Create or update the profile of one validated row."""
-    profile = services.find_by_ref(row["ref"])
+    profile = queries.find_by_ref(row["ref"])
     fields = {k: v for k, v in row.items() if k not in ("ref", "kind", "solutions")}
     if profile is None:
         profile = services.create_profile(row["kind"], fields, owner=None)

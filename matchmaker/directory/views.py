@@ -1,7 +1,5 @@
 """Directory pages: browse and search, profile details, create/edit/delete, CSV export."""
 
-from dataclasses import dataclass, replace
-
 from flask import (
     Blueprint,
     Response,
@@ -14,22 +12,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
-from jinja2.filters import do_truncate
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from matchmaker.core.clock import utcnow
 from matchmaker.core.i18n import current_language
 from matchmaker.directory import cache as directory_cache
-from matchmaker.directory import exporting, services, taxonomy
+from matchmaker.directory import exporting, listing, queries, services, taxonomy
 from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, parse_tags
 from matchmaker.directory.models import KINDS, Profile, Solution
-from matchmaker.directory.search import query_terms
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, organiser_required
+from matchmaker.web import bad_request, organiser_required, refuse_conflict
 
 bp = Blueprint("directory", __name__)
+# The start page (core) shows the directory's figures without importing the directory.
+bp.add_app_template_global(queries.count_profiles_by_kind, "directory_counts")
 
 MAX_QUERY_LENGTH = 200
 MAX_PAGE = 10_000
@@ -37,7 +35,7 @@ MAX_PAGE = 10_000
 
 def parse_directory_query(
     sectors: list | None = None, categories: list | None = None
-) -> tuple[services.DirectoryQuery, int]:
+) -> tuple[queries.DirectoryQuery, int]:
     """Validate the directory's query parameters, or raise a friendly 400.
 
     ``sectors`` and ``categories``, when given, are the taxonomy lists the page loads
@@ -65,13 +63,13 @@ def parse_directory_query(
     ):
         raise bad_request(_("Unknown AI use case."))
     sort = args.get("sort", "name")
-    if sort not in services.SORTS:
+    if sort not in queries.SORTS:
         raise bad_request(_("Unknown sort order."))
     page_arg = args.get("page", "1")
     if not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
         raise bad_request(_("The page number is not valid."))
     region = args.get("region", "").strip()[:120]
-    query = services.DirectoryQuery(
+    query = queries.DirectoryQuery(
         q=q, kind=kind, sector=sector, category=category, region=region, sort=sort
     )
     return query, int(page_arg)
@@ -91,66 +89,25 @@ def index():
     query, page = parse_directory_query(snapshot.sectors, snapshot.categories)
     per_page = current_app.config["DIRECTORY_PAGE_SIZE"]
     lang = current_language()
-    key = (lang, query, page, per_page)
-    fragment = snapshot.fragments.get(key)
-    if fragment is None:
+
+    def render() -> Markup:
         # Output of an autoescaping template: already escaped HTML.
-        fragment = Markup(render_results(snapshot, query, page, per_page, lang))  # noqa: S704
-        snapshot.fragments.put(key, fragment)
+        return Markup(render_results(snapshot, query, page, per_page, lang))  # noqa: S704
+
+    fragment = snapshot.fragment((lang, query, page, per_page), render)
     return render_template("directory/index.html", results=fragment)
 
 
-@dataclass(frozen=True)
-class ListedProfile:
-    """One entry of the directory list, with its strings built once."""
-
-    url: str
-    name: str
-    kind: str
-    kind_label: str
-    place: str  # "Sector · Town (Region) · 12 employees"
-    excerpt: str
-
-
-def render_results(snapshot, query: services.DirectoryQuery, page: int, per_page: int, lang):
+def render_results(snapshot, query: queries.DirectoryQuery, page: int, per_page: int, lang):
     """Render the filter form, the list and the page links for a query."""
-    # The search text as the terms it becomes ("Rechnungen" and "rechnung" share results).
-    results_key = (tuple(query_terms(query.q)), replace(query, q=""), page, per_page)
-    found = snapshot.results.get(results_key)
-    if found is None:
-        found = services.directory_ids(query, page, per_page, snapshot.word_ids)
-        snapshot.results.put(results_key, found)
-    ids, total = found
-    kind_labels = {"sme": _("SME"), "startup": _("Startup")}
-    # One URL built, the others by changing the id (instead of a url_for per row).
-    detail_prefix = url_for("directory.detail", profile_id=0)[:-1]
-    env = current_app.jinja_env
-    items = []
-    for row in services.directory_rows(ids):
-        sector = snapshot.sectors_by_id.get(row.sector_id)
-        place = row.city + (f" ({row.region})" if row.region else "")
-        if sector is not None:
-            place = f"{sector.label(lang)} · {place}"
-        if row.employees:
-            place += " · " + ngettext("%(num)d employee", "%(num)d employees", row.employees)
-        items.append(
-            ListedProfile(
-                url=f"{detail_prefix}{row.id}",
-                name=row.name,
-                kind=row.kind,
-                kind_label=kind_labels.get(row.kind, row.kind),
-                place=place,
-                excerpt=do_truncate(env, row.description, 220),
-            )
-        )
     return render_template(
         "directory/_results.html",
         query=query,
-        pagination=services.ResultPage(items, total, page, per_page),
+        pagination=listing.result_page(snapshot, query, page, per_page, lang),
         sectors=snapshot.sectors,
         categories=snapshot.categories,
         regions=snapshot.regions,
-        sorts=services.SORTS,
+        sorts=queries.SORTS,
         lang=lang,
     )
 
@@ -173,20 +130,15 @@ def get_editable_profile(profile_id: int) -> Profile:
 
 @bp.get("/profiles/<int:profile_id>")
 def detail(profile_id: int):
-    """Show one profile with its solutions."""
-    from matchmaker.matching.services import suggestions_for
-
-    profile = get_profile_or_404(profile_id)
-    return render_template(
-        "directory/detail.html", profile=profile, suggestions=suggestions_for(profile, k=5)
-    )
+    """Show one profile with its solutions (and the matching area's suggestions)."""
+    return render_template("directory/detail.html", profile=get_profile_or_404(profile_id))
 
 
 @bp.get("/my/profiles")
 @login_required
 def my_profiles():
     """List the profiles the current member owns."""
-    return render_template("directory/mine.html", profiles=services.profiles_of(current_user))
+    return render_template("directory/mine.html", profiles=queries.profiles_of(current_user))
 
 
 def profile_form_data(form: ProfileForm) -> dict:
@@ -212,8 +164,12 @@ def create():
     if form.validate_on_submit():
         data = profile_form_data(form)
         data["consent_at"] = utcnow()
-        profile = services.create_profile(form.kind.data, data, current_user)
-        db.session.commit()
+        try:
+            profile = services.create_profile(form.kind.data, data, current_user)
+            db.session.commit()
+        except IntegrityError:
+            refuse_conflict(form)
+            return render_template("directory/form.html", form=form, profile=None)
         flash(_("The profile has been created."), "success")
         if profile.kind == "startup":
             flash(_("Now describe your solutions, so SMEs find you."), "info")

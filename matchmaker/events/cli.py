@@ -1,14 +1,19 @@
 """Flask commands of the events area: the e-mail outbox and the demo event."""
 
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from matchmaker.core.clock import local_now
+from matchmaker.directory.models import Profile
+from matchmaker.events import queries, registrations
+from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.mail import services as mail
 
 outbox = AppGroup("outbox", help="Send and inspect the e-mail outbox.")
 
@@ -16,8 +21,6 @@ outbox = AppGroup("outbox", help="Send and inspect the e-mail outbox.")
 @outbox.command("send")
 def send_outbox() -> None:
     """Try to send every queued or failed e-mail once more."""
-    from matchmaker.mail import services as mail
-
     if not mail.mail_configured():
         click.echo("MAIL_SERVER is not set; messages stay in the outbox.", err=True)
         return
@@ -28,24 +31,29 @@ def send_outbox() -> None:
 @outbox.command("status")
 def outbox_status() -> None:
     """Count the outbox messages per status."""
-    from matchmaker.mail import services as mail
-
     counts = mail.outbox_counts()
     click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty")
 
 
 DEMO_WAITING = 4
+#: The demo's registration opened this long before ``flask demo`` at the latest: the event is
+#: booked out, so its registration must already be open (or closed), never "not yet open".
+DEMO_OPEN_SINCE = timedelta(days=14)
 
 
-def demo_event_data(spec: dict) -> dict:
-    """Turn the demo file's event object into event service data."""
+def demo_event_data(spec: dict, now: datetime) -> dict:
+    """Turn the demo file's event object into event service data, open by ``now``."""
+    opens = min(
+        datetime.fromisoformat(spec["registration_opens"]),
+        datetime.combine((now - DEMO_OPEN_SINCE).date(), time(9)),
+    )
     return {
         "title": spec["title"],
         "date": date.fromisoformat(spec["date"]),
         "venue": spec["venue"],
         "description": spec.get("description", ""),
         "capacity": int(spec["capacity"]),
-        "registration_opens": datetime.fromisoformat(spec["registration_opens"]),
+        "registration_opens": opens,
         "registration_closes": datetime.fromisoformat(spec["registration_closes"]),
         "first_slot": time.fromisoformat(spec["first_slot"]),
         "slot_minutes": int(spec["slot_minutes"]),
@@ -63,12 +71,8 @@ def demo_event_data(spec: dict) -> dict:
 
 def load_demo_event(demo_file: Path) -> str:
     """Create the demo event and book it out: every demo profile, then a short waiting list."""
-    from matchmaker.directory.models import Profile
-    from matchmaker.events import queries, registrations
-    from matchmaker.events.models import Event
-
     spec = json.loads(demo_file.read_text(encoding="utf-8"))["event"]
-    data = demo_event_data(spec)
+    data = demo_event_data(spec, local_now())
     event = db.session.scalar(select(Event).where(Event.title == data["title"]))
     if event is not None:
         return f"Demo event “{event.title}” exists already."

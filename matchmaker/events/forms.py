@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms import Form as BaseForm
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     Email,
     InputRequired,
@@ -255,6 +256,12 @@ class ConfirmForm(FlaskForm):
     """Confirm a change with a button (and the CSRF token)."""
 
     submit = SubmitField(_l("Yes, cancel"))
+
+
+class ConfirmCancellationForm(ConfirmForm):
+    """Cancel a whole registration: only the confirmation page's form carries ``confirm``."""
+
+    confirm = HiddenField(validators=[InputRequired(), AnyOf(["yes"])])
 
 
 class ActionForm(FlaskForm):

@@ -6,6 +6,7 @@ event's date and first slot; audit timestamps are timezone-aware UTC.
 
 from datetime import date, datetime, time
 
+from flask_babel import gettext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -85,6 +86,13 @@ class Event(db.Model):
         """Return the name of table ``number`` (1-based), or the number itself."""
         names = self.table_names or []
         return names[number - 1] if 0 < number <= len(names) else str(number)
+
+    def table_title(self, number: int) -> str:
+        """Return how table ``number`` is called on its own: its name as entered, or "Table 3"."""
+        names = self.table_names or []
+        if 0 < number <= len(names):
+            return names[number - 1]
+        return gettext("Table %(table)s", table=number)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r}>"

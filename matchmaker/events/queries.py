@@ -256,13 +256,68 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-def scheduling_input(event: Event) -> dict:
-    """Return the confirmed participants and their wishes as plain data for the scheduler.
+@dataclass(frozen=True)
+class Participation:
+    """A confirmed profile at an event, as the scheduler sees it."""
 
-    Slots are numbered from 1; pairs are ``[smaller profile id, larger profile id]``, sorted.
-    A vetoed pair ("not interested" from either side) never appears among the required or
-    must-meet pairs; a required pair never appears among the must-meet pairs.
+    profile_id: int
+    kind: str
+    name: str
+    attendees: int
+    unavailable: tuple[int, ...]  # slots, numbered from 1
+    desired_meetings: int | None
+    max_meetings: int  # the event's cap unless the profile asked for fewer
+
+
+@dataclass(frozen=True)
+class SchedulingInput:
+    """The confirmed participants of an event and their wishes, for the scheduler.
+
+    Pairs are ``(smaller profile id, larger profile id)``, sorted. A vetoed pair ("not
+    interested" from either side) never appears among the required or must-meet pairs; a
+    required pair never appears among the must-meet pairs.
     """
+
+    event: Event
+    participants: list[Participation]
+    required_pairs: list[tuple[int, int]]
+    must_meet_pairs: list[tuple[int, int]]
+    vetoed_pairs: list[tuple[int, int]]
+
+    def to_dict(self) -> dict:
+        """Return the input as plain JSON data (with the event's programme)."""
+        event = self.event
+        return {
+            "event_id": event.id,
+            "date": event.date.isoformat(),
+            "slots": event.slot_count,
+            "morning_slots": event.morning_slots,
+            "slot_times": [
+                [start.strftime("%H:%M"), end.strftime("%H:%M")] for start, end in slot_times(event)
+            ],
+            "tables": event.table_count,
+            "table_names": [event.table_label(n) for n in range(1, event.table_count + 1)],
+            "max_meetings": event.max_meetings,
+            "participants": [
+                {
+                    "profile_id": p.profile_id,
+                    "kind": p.kind,
+                    "name": p.name,
+                    "attendees": p.attendees,
+                    "unavailable": list(p.unavailable),
+                    "desired_meetings": p.desired_meetings,
+                    "max_meetings": p.max_meetings,
+                }
+                for p in self.participants
+            ],
+            "required_pairs": [list(p) for p in self.required_pairs],
+            "must_meet_pairs": [list(p) for p in self.must_meet_pairs],
+            "vetoed_pairs": [list(p) for p in self.vetoed_pairs],
+        }
+
+
+def scheduling_input(event: Event) -> SchedulingInput:
+    """Return the confirmed participants of an event and their wishes, for the scheduler."""
     confirmed = db.session.execute(
         select(Registration.profile_id, func.count(Attendee.id))
         .join(Attendee, Attendee.registration_id == Registration.id)
@@ -290,21 +345,21 @@ def scheduling_input(event: Event) -> dict:
     for profile_id in sorted(ids):
         availability = availabilities.get(profile_id)
         desired = availability.desired_meetings if availability else None
-        unavailable = [
+        unavailable = tuple(
             s
             for s in (availability.unavailable_slots if availability else [])
             if 1 <= s <= event.slot_count
-        ]
+        )
         participants.append(
-            {
-                "profile_id": profile_id,
-                "kind": profiles[profile_id].kind,
-                "name": profiles[profile_id].name,
-                "attendees": seats[profile_id],
-                "unavailable": unavailable,
-                "desired_meetings": desired,
-                "max_meetings": event.max_meetings if desired is None else desired,
-            }
+            Participation(
+                profile_id=profile_id,
+                kind=profiles[profile_id].kind,
+                name=profiles[profile_id].name,
+                attendees=seats[profile_id],
+                unavailable=unavailable,
+                desired_meetings=desired,
+                max_meetings=event.max_meetings if desired is None else desired,
+            )
         )
     marks = db.session.scalars(select(ProfileMark).where(ProfileMark.event_id == event.id)).all()
     vetoed = {
@@ -331,19 +386,10 @@ def scheduling_input(event: Event) -> dict:
         - vetoed
         - required
     )
-    return {
-        "event_id": event.id,
-        "date": event.date.isoformat(),
-        "slots": event.slot_count,
-        "morning_slots": event.morning_slots,
-        "slot_times": [
-            [start.strftime("%H:%M"), end.strftime("%H:%M")] for start, end in slot_times(event)
-        ],
-        "tables": event.table_count,
-        "table_names": [event.table_label(n) for n in range(1, event.table_count + 1)],
-        "max_meetings": event.max_meetings,
-        "participants": participants,
-        "required_pairs": [list(p) for p in sorted(required)],
-        "must_meet_pairs": [list(p) for p in sorted(must_meet)],
-        "vetoed_pairs": [list(p) for p in sorted(vetoed)],
-    }
+    return SchedulingInput(
+        event=event,
+        participants=participants,
+        required_pairs=sorted(required),
+        must_meet_pairs=sorted(must_meet),
+        vetoed_pairs=sorted(vetoed),
+    )

@@ -5,6 +5,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from matchmaker.extensions import db
+from matchmaker.jobs.services import fail_abandoned
+from matchmaker.jobs.worker import work
 
 jobs = AppGroup("jobs", help="Background jobs (RQ on Redis).")
 
@@ -13,16 +15,12 @@ jobs = AppGroup("jobs", help="Background jobs (RQ on Redis).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(burst: bool) -> None:
     """Run a worker that processes the app's job queue."""
-    from matchmaker.jobs.worker import work
-
     work(current_app._get_current_object(), burst=burst)
 
 
 @jobs.command("cleanup")
 def cleanup_command() -> None:
     """Mark queued or running jobs failed that no live worker carries any more."""
-    from matchmaker.jobs.services import fail_abandoned
-
     failed = fail_abandoned()
     db.session.commit()
     click.echo(f"{len(failed)} abandoned job(s) marked failed.")

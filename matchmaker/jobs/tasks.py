@@ -20,18 +20,17 @@ from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
 from matchmaker.scheduling import building, exports, publishing, versions
 from matchmaker.scheduling.versions import ScheduleError
+from matchmaker.scheduling.views import agenda_pages, print_context
 
 log = logging.getLogger(__name__)
 MAIL_CHUNK = 20
 
 
 def worker_app() -> Flask:
-    """Return the app the worker pushed before forking, or create one (a plain ``rq worker``)."""
-    if has_app_context():
-        return current_app._get_current_object()
-    from matchmaker.app import create_app
-
-    return create_app()
+    """Return the app the worker pushed before forking (``flask jobs worker``)."""
+    if not has_app_context():
+        raise RuntimeError("Run the worker with `flask jobs worker`: it provides the app.")
+    return current_app._get_current_object()
 
 
 def run(job_id: int) -> str:
@@ -108,7 +107,7 @@ def publish(job: Job) -> tuple[dict, None]:
     """Publish the draft (committed at once), then send the e-mails with progress."""
     event = _event(job)
     services.report(job.id, 5, "publishing")
-    version, changed = publishing.publish(event, job.requested_by)
+    version, changed = publishing.publish(event, job.requested_by, job.params.get("confirmed"))
     ids = db.session.info.pop(mail.SESSION_KEY, [])
     result = {"version": version.number, "notified": len(changed), "sent": 0, "unsent": 0}
     # The publication and its outbox messages are one transaction; the sending follows, and
@@ -127,8 +126,6 @@ def publish(job: Job) -> tuple[dict, None]:
 
 def agendas_pdf(job: Job) -> tuple[dict, JobFile]:
     """Render every agenda into one PDF and keep it with the job."""
-    from matchmaker.scheduling.views import agenda_pages, print_context
-
     event = _event(job)
     version = versions.latest_version(event)
     if version is None:

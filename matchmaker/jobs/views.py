@@ -11,9 +11,18 @@ from matchmaker.jobs import services
 from matchmaker.jobs.forms import CancelJobForm
 from matchmaker.jobs.models import FINISHED, Job
 from matchmaker.scheduling import publishing, versions
-from matchmaker.web import organiser_required
+from matchmaker.scheduling.forms import PublishForm, ReplanForm, ScheduleActionForm
+from matchmaker.scheduling.versions import ScheduleError
+from matchmaker.scheduling.views import bp as schedule_bp
+from matchmaker.scheduling.views import overview_url, version_or_404
+from matchmaker.web import flash_form_errors, organiser_required
 
 bp = Blueprint("jobs", __name__)
+
+# Schedule jobs of one event exclude each other (one build, re-plan or publish at a time);
+# PDFs have a lane of their own.
+SCHEDULE_LANE = "schedule"
+PDF_LANE = "pdf"
 
 
 def get_job_or_404(job_id: int) -> Job:
@@ -94,3 +103,70 @@ def download(job_id: int):
         mimetype=file.mimetype,
         headers={"Content-Disposition": f"attachment; filename={file.filename}"},
     )
+
+
+# The schedule's long actions start jobs. They are routes of the schedule blueprint (their
+# endpoints stay scheduling.*), lent from here because the jobs area sits above scheduling.
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/build")
+@organiser_required
+def build(event_id: int):
+    """Queue a fresh build of the draft; the job page shows its progress."""
+    event = db.get_or_404(Event, event_id)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    return start("build", event, lane=SCHEDULE_LANE)
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/reoptimise")
+@organiser_required
+def reoptimise(event_id: int):
+    """Queue a re-optimisation around the locked meetings, or a re-plan from a slot."""
+    event = db.get_or_404(Event, event_id)
+    form = ReplanForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(overview_url(event_id))
+    from_slot = form.from_slot.data
+    if from_slot is not None and not 1 <= from_slot <= event.slot_count:
+        flash(_("Choose a slot from 1 to %(n)d.", n=event.slot_count), "error")
+        return redirect(overview_url(event_id))
+    kind = "replan" if from_slot else "reoptimise"
+    return start(kind, event, lane=SCHEDULE_LANE, params={"from_slot": from_slot})
+
+
+@schedule_bp.route("/events/<int:event_id>/schedule/publish", methods=["GET", "POST"])
+@organiser_required
+def publish(event_id: int):
+    """Show who gets an e-mail; queue the publication once the organiser confirms that page."""
+    event = db.get_or_404(Event, event_id)
+    try:
+        preview = publishing.publish_preview(event)
+    except ScheduleError as error:
+        flash(error.message, "error")
+        return redirect(overview_url(event_id))
+    form = PublishForm()
+    # Only the confirmation page's form carries the token; any other POST just asks.
+    if form.validate_on_submit():
+        if form.confirmed.data == preview.token:
+            # The job checks the token again: the draft may still change before it runs.
+            return start("publish", event, lane=SCHEDULE_LANE, params={"confirmed": preview.token})
+        flash(_("The draft has changed since; please check who gets an e-mail again."), "error")
+    form.confirmed.data = preview.token
+    return render_template(
+        "scheduling/confirm_publish.html", event=event, preview=preview, form=form
+    )
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/agendas.pdf")
+@organiser_required
+def agendas_pdf(event_id: int):
+    """Queue the PDF of every agenda (one A4 page each); the job page offers the download."""
+    event = db.get_or_404(Event, event_id)
+    version_or_404(event)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    return start("agendas_pdf", event, lane=PDF_LANE)

@@ -2,20 +2,21 @@
 
 Every request that needs suggestions reads the ``profiles`` data version (one
 indexed row) and compares it with the version the cached engine was fitted on.
-Any change to profiles or solutions bumps that version (directory services), so
+Any change to profiles or solutions bumps that version (``directory.indexing``), so
 every gunicorn worker on every host refits exactly once per change and never per
 request.
 """
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from matchmaker.directory.indexing import current_version
 from matchmaker.directory.models import Profile, Solution
-from matchmaker.directory.services import current_version
 from matchmaker.extensions import db
 from matchmaker.matching.engine import MatchEngine, Suggestion
 from matchmaker.matching.engine import Profile as EngineProfile
@@ -96,7 +97,7 @@ def fit_model(version: int) -> FittedModel:
     by_ref = {p.ref: p for p in profiles}
     engine = None
     if profiles:
-        params = current_app.config.get("MATCHING_PARAMS", {})
+        params = current_app.config["MATCHING_PARAMS"]
         try:
             engine = MatchEngine(**params).fit([engine_profile(p) for p in profiles])
         except ValueError:
@@ -115,6 +116,28 @@ def cache() -> MatchingCache:
     return current_app.extensions.setdefault("matching_cache", MatchingCache())
 
 
+def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """Score pairs of profiles with the fitted matching engine (0 for unknown profiles)."""
+    model = cache().get()
+    engine = model.engine
+    scores: dict[tuple[int, int], float] = {}
+    for a, b in pairs:
+        ref_a, ref_b = model.ids.get(a), model.ids.get(b)
+        known = engine is not None and ref_a is not None and ref_b is not None
+        scores[(a, b)] = engine.score_pair(ref_a, ref_b) if known else 0.0
+    return scores
+
+
+def pair_reasons(a: int, b: int) -> list[str]:
+    """Return the matching engine's reasons why two profiles (by id) fit (may be empty)."""
+    model = cache().get()
+    ref_a, ref_b = model.ids.get(a), model.ids.get(b)
+    if model.engine is None or ref_a is None or ref_b is None:
+        return []
+    # The engine words reasons from the SME's side; either order gives the same reasons.
+    return list(model.engine.explain(ref_a, ref_b).reasons)
+
+
 @dataclass(frozen=True)
 class ShownSuggestion:
     """A suggestion with the profile it points to, ready for a page or the API."""
@@ -122,11 +145,12 @@ class ShownSuggestion:
     profile: Profile
     score: float
     reasons: tuple[str, ...]
+    level: str = ""  # calibrated: "very_good", "good", "possible" or "" (see the engine)
 
 
 def _shown(model: FittedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
     return [
-        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons)
+        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons, s.level)
         for s in suggestions
         if s.ref in model.profiles
     ]

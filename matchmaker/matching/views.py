@@ -14,6 +14,8 @@ from matchmaker.matching.highlight import highlight
 from matchmaker.web import bad_request, organiser_required
 
 bp = Blueprint("matching", __name__)
+# A profile page (directory) shows its suggestions without importing the matching area.
+bp.add_app_template_global(services.suggestions_for, "suggestions_for")
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")

@@ -1,17 +1,32 @@
 """Schedule read models: a participant's agenda with its "why you meet" lines, the master grid,
-the organisers' participant rows and the schedule document."""
+the organisers' participant rows and the schedule document.
+
+Besides the meetings, an agenda shows the event's breaks as rows at their times, says who asked
+whom for an agreed meeting ("Request from X", "Your request to Y"), and explains why somebody
+got fewer meetings than they wanted, from the version's own problem and meetings.
+"""
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import ngettext
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.accounts.models import User
 from matchmaker.directory.models import Profile
-from matchmaker.events.models import NOT_INTERESTED, Event, ProfileMark
+from matchmaker.events.models import (
+    ACCEPTED,
+    NOT_INTERESTED,
+    Availability,
+    Event,
+    MeetingRequest,
+    ProfileMark,
+)
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
 from matchmaker.scheduling.models import (
@@ -26,11 +41,11 @@ from matchmaker.scheduling.problem import absent_profiles, participant_id, profi
 from matchmaker.scheduling.versions import participants_of
 
 
-def why_line(meeting: ScheduleMeeting) -> str:
-    """Return one line on why two participants meet."""
+def why_line(meeting: ScheduleMeeting, viewer: int | None = None) -> str:
+    """Return one line on why two participants meet, seen by ``viewer`` or the organisers."""
     reasons = ", ".join(meeting.reasons or [])
     if meeting.origin == REQUEST:
-        return _("Your requested meeting")
+        return request_line(meeting, viewer)
     if meeting.origin == WISH:
         return _("Must-meet wish") + (f": {reasons}" if reasons else "")
     if meeting.origin == MANUAL and not reasons:
@@ -70,7 +85,7 @@ def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[Agen
                 meeting=meeting,
                 partner=meeting.partner_of(profile_id) if meeting else None,
                 table=event.table_label(meeting.table) if meeting else "",
-                why=why_line(meeting) if meeting else "",
+                why=why_line(meeting, profile_id) if meeting else "",
                 unavailable=number in unavailable,
             )
         )
@@ -213,3 +228,205 @@ def my_agendas(user: User) -> list[tuple[Event, ScheduleVersion, Profile]]:
                 found.append((version.event, version, profile))
     found.sort(key=lambda item: (item[0].date, item[2].name))
     return found
+
+
+# -- breaks, who asked whom, fewer meetings than wanted ----------------------------------------
+
+
+@dataclass
+class BreakRow:
+    """A break of the event's networking session, between two slots."""
+
+    is_break: ClassVar[bool] = True
+    after_slot: int
+    start: datetime
+    end: datetime
+    label: str
+
+
+def break_rows(event: Event) -> list[BreakRow]:
+    """Return the event's breaks with their start and end, in session order."""
+    times = slot_times(event)
+    rows = []
+    for item in sorted(event.breaks or [], key=lambda b: int(b["after_slot"])):
+        after = int(item["after_slot"])
+        if not 1 <= after < len(times):
+            continue
+        start = times[after - 1][1]
+        rows.append(
+            BreakRow(
+                after_slot=after,
+                start=start,
+                end=start + timedelta(minutes=int(item["minutes"])),
+                label=item.get("label") or _("Break"),
+            )
+        )
+    return rows
+
+
+def with_breaks(event: Event, rows: list) -> list:
+    """Return slot rows (agenda rows or grid rows) with the break rows put after their slot."""
+    after: dict[int, list[BreakRow]] = defaultdict(list)
+    for row in break_rows(event):
+        after[row.after_slot].append(row)
+    merged = []
+    for row in rows:
+        merged.append(row)
+        slot = row["slot"] if isinstance(row, dict) else row.slot
+        merged.extend(after.pop(slot, []))
+    return merged
+
+
+def score_level(meeting: ScheduleMeeting) -> str:
+    """Return "high", "mid" or "low": how well a meeting's pair fits, for the grid's colours.
+
+    "mid" starts at the fairness threshold (a candidate good enough that nobody should miss it),
+    "high" at twice that.
+    """
+    good = float(current_app.config["SCHEDULE_FAIRNESS_THRESHOLD"])
+    if meeting.score >= 2 * good:
+        return "high"
+    return "mid" if meeting.score >= good else "low"
+
+
+def request_line(meeting: ScheduleMeeting, viewer: int | None) -> str:
+    """Say who asked whom for an agreed meeting, seen by ``viewer`` (or by the organisers)."""
+    a, b = meeting.profile_a_id, meeting.profile_b_id
+    senders = set(
+        db.session.scalars(
+            select(MeetingRequest.from_profile_id).where(
+                MeetingRequest.event_id == meeting.version.event_id,
+                MeetingRequest.status == ACCEPTED,
+                or_(
+                    and_(MeetingRequest.from_profile_id == a, MeetingRequest.to_profile_id == b),
+                    and_(MeetingRequest.from_profile_id == b, MeetingRequest.to_profile_id == a),
+                ),
+            )
+        )
+    )
+    if viewer is None:
+        if len(senders) == 1:
+            sender = meeting.profile_a if a in senders else meeting.profile_b
+            receiver = meeting.partner_of(sender.id)
+            return _("Request from %(a)s to %(b)s", a=sender.name, b=receiver.name)
+        return _("Agreed meeting request")
+    partner = meeting.partner_of(viewer)
+    if senders == {viewer}:
+        return _("Your request to %(name)s", name=partner.name)
+    if senders == {partner.id}:
+        return _("Request from %(name)s", name=partner.name)
+    return _("Agreed meeting request with %(name)s", name=partner.name)
+
+
+@dataclass
+class Shortfall:
+    """Why a participant got fewer meetings than they wanted."""
+
+    wanted: int
+    planned: int
+    chose_count: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def shortfall(version: ScheduleVersion, profile_id: int) -> Shortfall | None:
+    """Explain a participant's missing meetings from the version's problem and meetings.
+
+    Every candidate partner the participant does not meet is put in the first group that fits:
+    at their own limit, unavailable or busy in each of the participant's free slots, no free
+    table in the slots both have free, or none of those (then the organisers could add it).
+    """
+    problem = version.problem or {}
+    me = participant_id(profile_id)
+    people = {p["id"]: p for p in problem.get("participants", [])}
+    if me not in people:
+        return None
+    slots = int(problem.get("slots") or 0)
+    tables = int(problem.get("tables") or 0)
+
+    def limit(pid: str) -> int:
+        cap = people[pid].get("max_meetings")
+        return min(cap if cap is not None else slots, slots)
+
+    busy: dict[str, set[int]] = defaultdict(set)
+    used_tables: Counter[int] = Counter()
+    partners: set[str] = set()
+    for m in version.meetings:
+        pa, pb = participant_id(m.profile_a_id), participant_id(m.profile_b_id)
+        busy[pa].add(m.slot)
+        busy[pb].add(m.slot)
+        used_tables[m.slot] += 1
+        if me in (pa, pb):
+            partners.add(pb if pa == me else pa)
+    wanted, planned = limit(me), len(busy[me])
+    if planned >= wanted:
+        return None
+    availability = db.session.scalar(
+        select(Availability).where(
+            Availability.event_id == version.event_id, Availability.profile_id == profile_id
+        )
+    )
+    result = Shortfall(wanted, planned, bool(availability and availability.desired_meetings))
+
+    def blocked(pid: str) -> set[int]:
+        return set(people[pid].get("unavailable") or [])
+
+    every_slot = set(range(1, slots + 1))
+    free = every_slot - busy[me] - blocked(me)
+    candidates = {
+        other
+        for m in problem.get("meetings", [])
+        if me in (m["a"], m["b"])
+        for other in (m["b"] if m["a"] == me else m["a"],)
+        if other in people and other not in partners
+    }
+    if not candidates:
+        result.reasons.append(_("There were no further matching participants."))
+        return result
+    if not free:
+        result.reasons.append(_("You are not available in the remaining slots."))
+        return result
+    groups: Counter[str] = Counter()
+    for other in candidates:
+        their_free = every_slot - busy[other] - blocked(other)
+        if len(busy[other]) >= limit(other):
+            groups["full"] += 1
+        elif not free & their_free:
+            groups["unavailable" if free <= blocked(other) else "busy"] += 1
+        elif all(used_tables[s] >= tables for s in free & their_free):
+            groups["tables"] += 1
+        else:
+            groups["open"] += 1
+    messages = {
+        "busy": lambda n: ngettext(
+            "%(num)d further matching partner was busy in your free slots.",
+            "%(num)d further matching partners were busy in your free slots.",
+            n,
+        ),
+        "unavailable": lambda n: ngettext(
+            "%(num)d further matching partner was not available in your free slots.",
+            "%(num)d further matching partners were not available in your free slots.",
+            n,
+        ),
+        "full": lambda n: ngettext(
+            "%(num)d further matching partner already had as many meetings as they wanted.",
+            "%(num)d further matching partners already had as many meetings as they wanted.",
+            n,
+        ),
+        "tables": lambda n: ngettext(
+            "For %(num)d further matching partner every table was taken in the slots you both "
+            "had free.",
+            "For %(num)d further matching partners every table was taken in the slots you both "
+            "had free.",
+            n,
+        ),
+        "open": lambda n: ngettext(
+            "%(num)d further matching partner still had time; the organisers can add the meeting.",
+            "%(num)d further matching partners still had time; the organisers can add the "
+            "meetings.",
+            n,
+        ),
+    }
+    for key, message in messages.items():
+        if groups[key]:
+            result.reasons.append(message(groups[key]))
+    return result

@@ -17,7 +17,7 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.matching.services import cache
+from matchmaker.matching.services import pair_reasons
 from matchmaker.scheduling.models import (
     MANUAL,
     MATCH,
@@ -33,7 +33,7 @@ from matchmaker.scheduling.problem import (
     participant_id,
     profile_id_of,
 )
-from matchmaker.scheduling.solver import InvalidLockError, Result, solve
+from matchmaker.scheduling.solver import InvalidLockError, Lock, Meeting, Result, solve
 from matchmaker.scheduling.versions import (
     ScheduleError,
     editable_version,
@@ -42,16 +42,6 @@ from matchmaker.scheduling.versions import (
     names_of,
     new_version,
 )
-
-
-def matching_reasons(a: int, b: int) -> list[str]:
-    """Return the matching engine's reasons why two profiles fit (may be empty)."""
-    model = cache().get()
-    ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-    if model.engine is None or ref_a is None or ref_b is None:
-        return []
-    # The engine words reasons from the SME's side; either order gives the same reasons.
-    return list(model.engine.explain(ref_a, ref_b).reasons)
 
 
 def origin_of(key: str, problem: dict) -> str:
@@ -115,14 +105,14 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
                 origin=REQUEST
                 if before and before.origin == REQUEST
                 else origin_of(placed.id, version.problem),
-                reasons=list(before.reasons) if before else matching_reasons(a, b),
+                reasons=list(before.reasons) if before else pair_reasons(a, b),
                 locked=placed.id in locked_keys,
             )
         )
     db.session.flush()
 
 
-def _solve(data: ProblemData, locked: list[dict], frozen: list[int]) -> Result:
+def _solve(data: ProblemData, locked: list[Lock], frozen: list[int]) -> Result:
     config = current_app.config
     try:
         return solve(
@@ -143,14 +133,14 @@ def _solve(data: ProblemData, locked: list[dict], frozen: list[int]) -> Result:
 def build(event: Event, user: User | None) -> ScheduleVersion:
     """Build a fresh draft from the event's participants, scores and wishes."""
     data = build_problem(event)
-    if not data.problem["participants"]:
+    if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
     # Solve before writing anything: a build in a job commits only at the end, and holding a
     # write during the solve would block every other writer on SQLite.
     result = _solve(data, [], [])
     latest = latest_version(event)
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
-    version.problem = data.problem
+    version.problem = data.document()
     version.stats = stats_of(result, data.names, kind="build")
     _replace_meetings(version, result, set())
     current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
@@ -192,12 +182,13 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
         keep_pairs=[(m.profile_a_id, m.profile_b_id) for m in current],
         absent_from=from_slot,
     )
-    listed = {m["id"] for m in data.problem["meetings"]}
-    unavailable = {p["id"]: set(p["unavailable"]) for p in data.problem["participants"]}
+    listed = {m.id for m in data.problem.meetings}
+    unavailable = {p.id: p.unavailable for p in data.problem.participants}
     names = {**names_of(pid for m in current for pid in pair_of(m.key)), **data.names}
     past = from_slot or 1
     notes: list[str] = []
-    locked: list[dict] = []
+    locked: list[Lock] = []
+    again: list[tuple[Meeting, bool]] = []  # past meetings no longer candidates: kept listed
     locked_keys: set[str] = set()
     for m in current:
         frozen = m.slot < past
@@ -207,7 +198,7 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
         if m.key not in listed:
             if frozen:
                 # It happened (or was due) before the re-plan; keep it listed so it stays put.
-                data.problem["meetings"].append(_listed_again(m))
+                again.append((_listed_again(m), m.origin in (REQUEST, WISH)))
                 listed.add(m.key)
             else:
                 notes.append(_("No longer possible, released: %(pair)s.", pair=pair))
@@ -216,13 +207,14 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
         if not frozen and any(m.slot in unavailable.get(q, ()) for q in ids):
             notes.append(_("Someone is absent or unavailable, released: %(pair)s.", pair=pair))
             continue
-        locked.append({"id": m.key, "slot": m.slot, "table": m.table})
+        locked.append(Lock(m.key, m.slot, m.table))
         if m.locked:
             locked_keys.add(m.key)
     frozen_slots = list(range(1, past))
+    data = data.with_meetings(again)
     result = _solve(data, locked, frozen_slots)
     version = editable_version(event, user)
-    version.problem = data.problem
+    version.problem = data.document()
     version.stats = stats_of(
         result, names, kind="replan" if from_slot else "reoptimise", from_slot=from_slot
     )
@@ -233,14 +225,11 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
     return Reoptimised(version, notes)
 
 
-def _listed_again(m: ScheduleMeeting) -> dict:
-    return {
-        "id": m.key,
-        "a": participant_id(m.profile_a_id),
-        "b": participant_id(m.profile_b_id),
-        "score": m.score,
-        "required": False,
-        "window": "any",
-        "fixed_slot": None,
-        "requested": m.origin in (REQUEST, WISH),
-    }
+def _listed_again(m: ScheduleMeeting) -> Meeting:
+    return Meeting(
+        id=m.key,
+        a=participant_id(m.profile_a_id),
+        b=participant_id(m.profile_b_id),
+        score=m.score,
+        required=False,
+    )

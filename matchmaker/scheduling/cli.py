@@ -1,18 +1,20 @@
 """Flask commands of the schedule area: build and publish a schedule from the shell."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.mail import services as mail
+from matchmaker.scheduling import building, publishing, versions
 
 schedule = AppGroup("schedule", help="Build and publish networking schedules.")
 
 
 def find_event(event_id: int | None):
     """Return the event with this id, or the demo event when no id is given."""
-    from matchmaker.events.models import Event
-
     if event_id is not None:
         event = db.session.get(Event, event_id)
     else:
@@ -30,11 +32,6 @@ def find_event(event_id: int | None):
 @click.option("--publish", is_flag=True, help="Publish the draft right away (sends e-mails).")
 def build_command(event_id: int | None, time_limit: float | None, publish: bool) -> None:
     """Build a draft schedule for an event (default: the demo event) and print its summary."""
-    from flask import current_app
-
-    from matchmaker.mail import services as mail
-    from matchmaker.scheduling import building, publishing, versions
-
     if time_limit is not None:
         current_app.config["SCHEDULE_TIME_LIMIT"] = time_limit
     event = find_event(event_id)

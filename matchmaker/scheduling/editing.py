@@ -10,9 +10,10 @@ from matchmaker.accounts.models import User
 from matchmaker.events.models import Event
 from matchmaker.events.queries import pair_vetoed
 from matchmaker.extensions import db
-from matchmaker.scheduling.building import matching_reasons, origin_of
+from matchmaker.matching.services import pair_reasons, pair_scores
+from matchmaker.scheduling.building import origin_of
 from matchmaker.scheduling.models import ScheduleMeeting, ScheduleVersion
-from matchmaker.scheduling.problem import meeting_key, pair_scores, participant_id, profile_id_of
+from matchmaker.scheduling.problem import meeting_key, participant_id, profile_id_of
 from matchmaker.scheduling.solver import Problem, check
 from matchmaker.scheduling.versions import (
     ScheduleError,
@@ -68,9 +69,8 @@ def _refuse_breaks(
             if other["table"] == table:
                 raise ScheduleError(
                     _(
-                        "Table %(table)s is already taken in slot %(slot)d "
-                        "(%(a)s and %(b)s meet there).",
-                        table=event.table_label(table),
+                        "%(table)s is already taken in slot %(slot)d (%(a)s and %(b)s meet there).",
+                        table=event.table_title(table),
                         slot=slot,
                         a=name(other_meeting.a),
                         b=name(other_meeting.b),
@@ -247,7 +247,7 @@ def add_meeting(
         table=table,
         score=next(m["score"] for m in version.problem["meetings"] if m["id"] == key),
         origin=origin_of(key, version.problem),
-        reasons=matching_reasons(low, high),
+        reasons=pair_reasons(low, high),
         locked=False,
     )
     version.meetings.append(meeting)

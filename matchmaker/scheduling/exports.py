@@ -8,10 +8,8 @@ reaches the network.
 import csv
 import io
 import mimetypes
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,6 +18,7 @@ from icalendar import Event as CalendarEvent
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from matchmaker.core.clock import local_zone, utcnow
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
@@ -75,12 +74,12 @@ def meetings_csv(event: Event, version: ScheduleVersion) -> str:
 
 def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> bytes:
     """Return a participant's meetings as an iCalendar file with Europe/Berlin times."""
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin"))
+    zone = local_zone()
     calendar = Calendar()
     calendar.add("prodid", "-//Matchmaker//Networking schedule//DE")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{event.title} – {profile.name}")
-    stamp = datetime.now(UTC)
+    stamp = utcnow()
     for row in agenda(event, version, profile.id):
         if row.meeting is None:
             continue
@@ -91,7 +90,7 @@ def agenda_ics(event: Event, version: ScheduleVersion, profile: Profile) -> byte
         item.add("dtstart", row.start.replace(tzinfo=zone))
         item.add("dtend", row.end.replace(tzinfo=zone))
         item.add("summary", _("Meeting with %(name)s", name=row.partner.name))
-        item.add("location", f"{event.venue} – " + _("Table %(table)s", table=row.table))
+        item.add("location", f"{event.venue} – " + event.table_title(row.meeting.table))
         item.add("description", row.why)
         # A new version with the same meeting updates the entry instead of duplicating it.
         item.add("sequence", version.number)

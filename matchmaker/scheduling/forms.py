@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 SLOT_RANGE = NumberRange(min=1, max=1000, message=_l("Choose a slot."))
@@ -11,7 +11,13 @@ MEETING_ACTIONS = ("lock", "unlock", "remove")
 
 
 class ScheduleActionForm(FlaskForm):
-    """Confirm an action without further input (build, publish)."""
+    """Confirm an action without further input (build)."""
+
+
+class PublishForm(FlaskForm):
+    """Publish the draft the organiser checked on the confirmation page (its token)."""
+
+    confirmed = HiddenField(validators=[DataRequired(), Length(max=40)])
 
 
 class ReplanForm(FlaskForm):

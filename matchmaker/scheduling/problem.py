@@ -1,4 +1,8 @@
-"""Turn an event's confirmed participants, wishes and match scores into a solver problem.
+"""Turn an event's confirmed participants, wishes and match scores into the solver's Problem.
+
+One typed hop: the events area's read model (``events.queries.scheduling_input``) becomes the
+solver's ``Problem`` dataclasses here. A schedule version stores the problem it was made for
+as JSON (:func:`problem_document`, the solver's format plus ``requested`` per meeting).
 
 Participants are ``p<profile id>``; a meeting's id is ``<smaller profile id>-<larger profile id>``
 and stays the same across versions. Candidates are:
@@ -12,7 +16,7 @@ A pair that either side marked "not interested" is never listed.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,7 +24,8 @@ from sqlalchemy import select
 from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
 from matchmaker.events.queries import scheduling_input
 from matchmaker.extensions import db
-from matchmaker.matching.services import cache
+from matchmaker.matching.services import pair_scores
+from matchmaker.scheduling.solver import Meeting, Participant, Problem
 
 
 def participant_id(profile_id: int) -> str:
@@ -49,13 +54,35 @@ def pair_of(key: str) -> tuple[int, int]:
 class ProblemData:
     """A solver problem with the facts about the event the app needs besides it."""
 
-    problem: dict
+    problem: Problem
     names: dict[int, str]
     kinds: dict[int, str]
     required: set[tuple[int, int]] = field(default_factory=set)
     wishes: set[tuple[int, int]] = field(default_factory=set)
     vetoed: set[tuple[int, int]] = field(default_factory=set)
     absent: set[int] = field(default_factory=set)
+    # Meetings someone asked for (an agreed request or a "must meet" wish).
+    requested: set[str] = field(default_factory=set)
+
+    def with_meetings(self, extra: Iterable[tuple[Meeting, bool]]) -> "ProblemData":
+        """Return the data with more candidate meetings, each with its ``requested`` flag."""
+        extra = list(extra)
+        problem = replace(self.problem, meetings=[*self.problem.meetings, *(m for m, _ in extra)])
+        requested = self.requested | {m.id for m, asked in extra if asked}
+        return replace(self, problem=problem, requested=requested)
+
+    def document(self) -> dict:
+        """Return the problem as a schedule version stores it."""
+        return problem_document(self.problem, self.requested)
+
+
+def problem_document(problem: Problem, requested: set[str]) -> dict:
+    """Return a problem in the solver's JSON format, with ``requested`` on every meeting."""
+    document = problem.to_dict()
+    document.setdefault("morning_slots", None)
+    for meeting in document["meetings"]:
+        meeting["requested"] = meeting["id"] in requested
+    return document
 
 
 def absent_profiles(event: Event) -> set[int]:
@@ -75,18 +102,6 @@ def absent_profiles(event: Event) -> set[int]:
     return {pid for pid, here in present.items() if not here}
 
 
-def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
-    """Score pairs of profiles with the fitted matching engine (0 for unknown profiles)."""
-    model = cache().get()
-    engine = model.engine
-    scores: dict[tuple[int, int], float] = {}
-    for a, b in pairs:
-        ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-        known = engine is not None and ref_a is not None and ref_b is not None
-        scores[(a, b)] = engine.score_pair(ref_a, ref_b) if known else 0.0
-    return scores
-
-
 def build_problem(
     event: Event,
     *,
@@ -100,14 +115,14 @@ def build_problem(
     config = current_app.config
     min_score = float(config["SCHEDULE_MIN_SCORE"])
     bonus = float(config["SCHEDULE_WISH_BONUS"])
-    data = scheduling_input(event)
-    people = data["participants"]
-    ids = [p["profile_id"] for p in people]
-    kinds = {p["profile_id"]: p["kind"] for p in people}
-    names = {p["profile_id"]: p["name"] for p in people}
-    required = {tuple(p) for p in data["required_pairs"]}
-    wishes = {tuple(p) for p in data["must_meet_pairs"]}
-    vetoed = {tuple(p) for p in data["vetoed_pairs"]}
+    wanted = scheduling_input(event)
+    people = wanted.participants
+    ids = [p.profile_id for p in people]
+    kinds = {p.profile_id: p.kind for p in people}
+    names = {p.profile_id: p.name for p in people}
+    required = set(wanted.required_pairs)
+    wishes = set(wanted.must_meet_pairs)
+    vetoed = set(wanted.vetoed_pairs)
     keep = {tuple(sorted(p)) for p in keep_pairs} - vetoed
     absent = absent_profiles(event)
     gone = set(range(absent_from or 1, event.slot_count + 1))
@@ -120,41 +135,46 @@ def build_problem(
     # A no-show cannot keep an agreed meeting any more: it stops being required.
     due = {pair for pair in required if not absent.intersection(pair)}
     meetings = [
-        _meeting(pair, score, pair in due, pair in wishes or pair in required, bonus)
+        candidate(
+            pair,
+            score,
+            required=pair in due,
+            wished=pair in wishes or pair in required,
+            bonus=bonus,
+        )
         for pair, score in scores.items()
         if pair in listed or score >= min_score
     ]
+    requested = {meeting_key(*pair) for pair in scores if pair in wishes or pair in required}
     participants = [
-        {
-            "id": participant_id(p["profile_id"]),
-            "side": p["kind"],
-            "max_meetings": p["max_meetings"],
-            "unavailable": sorted(
-                set(p["unavailable"]) | (gone if p["profile_id"] in absent else set())
-            ),
-        }
+        Participant(
+            id=participant_id(p.profile_id),
+            max_meetings=p.max_meetings,
+            unavailable=frozenset(p.unavailable) | (gone if p.profile_id in absent else set()),
+            side=p.kind,
+        )
         for p in people
     ]
-    problem = {
-        "slots": event.slot_count,
-        "tables": event.table_count,
-        "morning_slots": event.morning_slots or None,
-        "fairness_threshold": float(config["SCHEDULE_FAIRNESS_THRESHOLD"]),
-        "participants": participants,
-        "meetings": meetings,
-    }
-    return ProblemData(problem, names, kinds, required, wishes, vetoed, absent)
+    problem = Problem(
+        slots=event.slot_count,
+        tables=event.table_count,
+        participants=participants,
+        meetings=meetings,
+        morning_slots=event.morning_slots or None,
+        fairness_threshold=float(config["SCHEDULE_FAIRNESS_THRESHOLD"]),
+    )
+    return ProblemData(problem, names, kinds, required, wishes, vetoed, absent, requested)
 
 
-def _meeting(pair: tuple[int, int], score: float, required: bool, wished: bool, bonus: float):
+def candidate(
+    pair: tuple[int, int], score: float, *, required: bool, wished: bool, bonus: float = 0.0
+) -> Meeting:
+    """Return the candidate meeting of two profiles (a wish not yet required gets the bonus)."""
     a, b = pair
-    return {
-        "id": meeting_key(a, b),
-        "a": participant_id(a),
-        "b": participant_id(b),
-        "score": round(score + (bonus if wished and not required else 0.0), 4),
-        "required": required,
-        "window": "any",
-        "fixed_slot": None,
-        "requested": required or wished,
-    }
+    return Meeting(
+        id=meeting_key(a, b),
+        a=participant_id(a),
+        b=participant_id(b),
+        score=round(score + (bonus if wished and not required else 0.0), 4),
+        required=required,
+    )

@@ -4,6 +4,7 @@ Publishing tells every participant whose meetings changed by e-mail (on the firs
 everybody). Services change models and flush; the caller commits, then sends the queued e-mails.
 """
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -48,8 +49,29 @@ def changed_participants(old: ScheduleVersion | None, new: ScheduleVersion) -> s
     return {pid for pid in ids if before.get(pid, []) != after.get(pid, [])}
 
 
-def publish(event: Event, user: User | None) -> tuple[ScheduleVersion, set[int]]:
-    """Publish the draft; e-mail every participant whose meetings changed."""
+@dataclass
+class PublishPreview:
+    """What publishing the draft would do: which version, and who gets an e-mail."""
+
+    draft: ScheduleVersion
+    previous: ScheduleVersion | None
+    #: each participant to notify, with the addresses the e-mail goes to, by name
+    recipients: list[tuple[Profile, list[str]]]
+
+    @property
+    def first(self) -> bool:
+        """Tell whether nothing was published before (then everybody is told)."""
+        return self.previous is None
+
+    @property
+    def token(self) -> str:
+        """Identify this draft and these recipients, for the confirmation form."""
+        ids = ",".join(str(profile.id) for profile, _addresses in self.recipients)
+        return f"{self.draft.id}-{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
+
+
+def publish_preview(event: Event) -> PublishPreview:
+    """Return the draft to publish and the participants who would be e-mailed, changing nothing."""
     draft = latest_version(event)
     if draft is None:
         raise ScheduleError(_("Build the schedule first."))
@@ -58,16 +80,37 @@ def publish(event: Event, user: User | None) -> tuple[ScheduleVersion, set[int]]
     previous = published_version(event)
     # The first publication goes to everybody, later ones to those whose meetings changed.
     changed = participants_of(draft) if previous is None else changed_participants(previous, draft)
-    if previous is not None:
-        previous.status = SUPERSEDED
+    profiles = db.session.scalars(select(Profile).where(Profile.id.in_(changed or {0}))).all()
+    recipients = [
+        (profile, [address for address, _locale in notifications.recipients(event, profile)])
+        for profile in sorted(profiles, key=lambda p: (p.name.casefold(), p.id))
+    ]
+    return PublishPreview(draft, previous, recipients)
+
+
+def publish(
+    event: Event, user: User | None, confirmed: str | None = None
+) -> tuple[ScheduleVersion, set[int]]:
+    """Publish the draft; e-mail every participant whose meetings changed.
+
+    With ``confirmed`` (the token of the preview the organiser confirmed), refuse when the draft
+    or its recipients have changed since, so the e-mails go to the people that page named.
+    """
+    preview = publish_preview(event)
+    draft = preview.draft
+    if confirmed is not None and confirmed != preview.token:
+        raise ScheduleError(
+            _("The draft has changed since; please check who gets an e-mail again.")
+        )
+    if preview.previous is not None:
+        preview.previous.status = SUPERSEDED
     draft.status = PUBLISHED
     draft.published_at = utcnow()
     db.session.flush()
-    profiles = db.session.scalars(select(Profile).where(Profile.id.in_(changed or {0}))).all()
-    for profile in sorted(profiles, key=lambda p: p.name):
+    for profile, _addresses in preview.recipients:
         rows = [row for row in agenda(event, draft, profile.id) if row.meeting is not None]
-        notifications.agenda_changed(event, profile, rows, first=previous is None)
-    return draft, changed
+        notifications.agenda_changed(event, profile, rows, first=preview.first)
+    return draft, {profile.id for profile, _addresses in preview.recipients}
 
 
 @dataclass

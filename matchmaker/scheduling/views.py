@@ -12,16 +12,7 @@ from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
-from matchmaker.jobs import views as jobs
-from matchmaker.scheduling import (
-    agendas,
-    building,
-    editing,
-    exports,
-    publishing,
-    settings,
-    versions,
-)
+from matchmaker.scheduling import agendas, building, editing, exports, publishing, versions
 from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
@@ -36,17 +27,6 @@ from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.web import commit_and_send, flash_form_errors, organiser_required, refuse
 
 bp = Blueprint("scheduling", __name__)
-
-# Schedule jobs of one event exclude each other (one build, re-plan or publish at a time);
-# PDFs have a lane of their own.
-SCHEDULE_LANE = "schedule"
-PDF_LANE = "pdf"
-
-
-@bp.record_once
-def configure(state) -> None:
-    """Fill in the schedule settings when the blueprint is registered."""
-    settings.configure(state.app)
 
 
 def overview_url(event_id: int, anchor: str = "") -> str:
@@ -92,7 +72,8 @@ def overview(event_id: int):
         printed, changes = publishing.changes_since_print(event)
         absent = absent_profiles(event)
         context.update(
-            grid=agendas.grid(event, version),
+            grid=agendas.with_breaks(event, agendas.grid(event, version)),
+            score_level=agendas.score_level,
             rows=agendas.participant_rows(event, version),
             printed=printed,
             changes=changes,
@@ -100,45 +81,6 @@ def overview(event_id: int):
             open_slot=building.first_open_slot(event, local_now()),
         )
     return render_template("scheduling/overview.html", **context)
-
-
-@bp.post("/events/<int:event_id>/schedule/build")
-@organiser_required
-def build(event_id: int):
-    """Queue a fresh build of the draft; the job page shows its progress."""
-    event = db.get_or_404(Event, event_id)
-    if not ScheduleActionForm().validate_on_submit():
-        flash_form_errors(ScheduleActionForm())
-        return redirect(overview_url(event_id))
-    return jobs.start("build", event, lane=SCHEDULE_LANE)
-
-
-@bp.post("/events/<int:event_id>/schedule/reoptimise")
-@organiser_required
-def reoptimise(event_id: int):
-    """Queue a re-optimisation around the locked meetings, or a re-plan from a slot."""
-    event = db.get_or_404(Event, event_id)
-    form = ReplanForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(overview_url(event_id))
-    from_slot = form.from_slot.data
-    if from_slot is not None and not 1 <= from_slot <= event.slot_count:
-        flash(_("Choose a slot from 1 to %(n)d.", n=event.slot_count), "error")
-        return redirect(overview_url(event_id))
-    kind = "replan" if from_slot else "reoptimise"
-    return jobs.start(kind, event, lane=SCHEDULE_LANE, params={"from_slot": from_slot})
-
-
-@bp.post("/events/<int:event_id>/schedule/publish")
-@organiser_required
-def publish(event_id: int):
-    """Queue the publication of the draft and the e-mails to those whose meetings changed."""
-    event = db.get_or_404(Event, event_id)
-    if not ScheduleActionForm().validate_on_submit():
-        flash_form_errors(ScheduleActionForm())
-        return redirect(overview_url(event_id))
-    return jobs.start("publish", event, lane=SCHEDULE_LANE)
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings/<key>")
@@ -289,11 +231,14 @@ def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
         rows = [r for r in rows if r.profile.id == profile_id]
         if not rows:
             abort(404)
-    pages = [
-        {"profile": r.profile, "rows": agendas.agenda(event, version, r.profile.id)}
+    return [
+        {
+            "profile": r.profile,
+            "rows": agendas.with_breaks(event, agendas.agenda(event, version, r.profile.id)),
+            "shortfall": agendas.shortfall(version, r.profile.id),
+        }
         for r in sorted(rows, key=lambda r: r.profile.name.lower())
     ]
-    return pages
 
 
 @bp.get("/events/<int:event_id>/schedule/print/agendas")
@@ -310,25 +255,13 @@ def print_agendas(event_id: int):
     )
 
 
-@bp.post("/events/<int:event_id>/schedule/agendas.pdf")
-@organiser_required
-def agendas_pdf(event_id: int):
-    """Queue the PDF of every agenda (one A4 page each); the job page offers the download."""
-    event = db.get_or_404(Event, event_id)
-    version_or_404(event)
-    if not ScheduleActionForm().validate_on_submit():
-        flash_form_errors(ScheduleActionForm())
-        return redirect(overview_url(event_id))
-    return jobs.start("agendas_pdf", event, lane=PDF_LANE)
-
-
 @bp.get("/events/<int:event_id>/schedule/print/tables")
 @organiser_required
 def print_tables(event_id: int):
     """Show one print page per table: who sits there in which slot."""
     event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = agendas.grid(event, version)
+    grid = agendas.with_breaks(event, agendas.grid(event, version))
     publishing.record_print(version, "tables", current_user)
     db.session.commit()
     return render_template(
@@ -342,7 +275,7 @@ def print_grid(event_id: int):
     """Show the master grid (slots × tables) ready to print."""
     event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
-    grid = agendas.grid(event, version)
+    grid = agendas.with_breaks(event, agendas.grid(event, version))
     publishing.record_print(version, "grid", current_user)
     db.session.commit()
     return render_template("scheduling/print_grid.html", grid=grid, **print_context(event, version))
@@ -428,7 +361,8 @@ def my_agenda(event_id: int, profile_id: int):
         profile=profile,
         version=version,
         taking_part=taking_part,
-        rows=rows,
+        rows=agendas.with_breaks(event, rows),
+        shortfall=agendas.shortfall(version, profile.id) if taking_part else None,
         attendees=attendee_names(event).get(profile.id, []),
     )
 

@@ -1,4 +1,7 @@
-"""Journey: register until full, land on the waiting list, cancel one seat, see the promotion."""
+"""Journey: register until full, land on the waiting list, cancel one seat, see the promotion.
+
+Then the promoted registration is cancelled as a whole, through its confirmation page.
+"""
 
 import pytest
 from test_events_services import event_data
@@ -69,3 +72,12 @@ def test_waiting_list_promotion(browser, live_app, world):
 
     second.goto(waiting_url)
     assert "bestätigt" in second.locator(".status").inner_text()
+
+    # Cancelling the whole registration asks first; "No" keeps it, "Yes" cancels.
+    second.get_by_role("link", name="Gesamte Anmeldung stornieren").click()
+    second.get_by_role("heading", name="Wirklich stornieren?").wait_for()
+    second.get_by_role("link", name="Nein, behalten").click()
+    assert "bestätigt" in second.locator(".status").inner_text()
+    second.get_by_role("link", name="Gesamte Anmeldung stornieren").click()
+    second.get_by_role("button", name="Ja, stornieren").click()
+    second.get_by_text("Die Anmeldung wurde storniert.").wait_for()

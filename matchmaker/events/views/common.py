@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from matchmaker.directory.models import Profile
-from matchmaker.directory.services import profiles_of
+from matchmaker.directory.queries import profiles_of
 from matchmaker.events import queries
 from matchmaker.events.models import Attendee, Event, Registration
 from matchmaker.extensions import db

@@ -198,4 +198,4 @@ def badges(event_id: int):
 @organiser_required
 def scheduling_input(event_id: int):
     """Return the scheduler's input for the event as JSON."""
-    return queries.scheduling_input(db.get_or_404(Event, event_id))
+    return queries.scheduling_input(db.get_or_404(Event, event_id)).to_dict()

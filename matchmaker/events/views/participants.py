@@ -3,17 +3,19 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from matchmaker.core import clock
 from matchmaker.core.i18n import current_language
 from matchmaker.directory.models import Profile
-from matchmaker.directory.services import profiles_of
+from matchmaker.directory.queries import profiles_of
 from matchmaker.events import programme, queries, registrations, wishes
 from matchmaker.events.errors import EventError
 from matchmaker.events.forms import (
     ActionForm,
     AvailabilityForm,
+    ConfirmCancellationForm,
     ConfirmForm,
     MarkForm,
     MeetingRequestForm,
@@ -28,7 +30,7 @@ from matchmaker.events.views.common import (
     get_registration,
 )
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, commit_and_send, refuse
+from matchmaker.web import bad_request, commit_and_send, refuse, refuse_conflict
 
 
 @bp.get("/events")
@@ -83,12 +85,14 @@ def register(event_id: int):
                 user=current_user,
                 locale=current_language(),
             )
-        except EventError as error:
-            refuse(error, form)
-        else:
             position = queries.waiting_position(registration)
             registration_id = registration.id
             commit_and_send()
+        except EventError as error:
+            refuse(error, form)
+        except IntegrityError:
+            refuse_conflict(form)
+        else:
             if position is None:
                 flash(_("You are registered. A confirmation is on its way by e-mail."), "success")
             else:
@@ -122,7 +126,6 @@ def registration(registration_id: int):
         event=reg.event,
         position=queries.waiting_position(reg),
         availability=queries.availability_of(reg.event, reg.profile),
-        form=ConfirmForm(),
     )
 
 
@@ -131,7 +134,8 @@ def registration(registration_id: int):
 def cancel(registration_id: int):
     """Ask, then cancel a whole registration (owner or organiser)."""
     reg = get_registration(registration_id)
-    form = ConfirmForm()
+    # A POST without the confirmation page's field (an old button, a stray form) only asks.
+    form = ConfirmCancellationForm()
     back = url_for("events.registration", registration_id=reg.id)
     if form.validate_on_submit():
         try:
@@ -147,6 +151,7 @@ def cancel(registration_id: int):
                 flash_promoted(promoted)
         return redirect(back)
     what = _("the registration of %(name)s (%(n)d seats)", name=reg.profile.name, n=reg.seats)
+    form.confirm.data = "yes"
     return render_template(
         "events/confirm_cancel.html", form=form, what=what, cancel_url=back, event=reg.event
     )

@@ -2,14 +2,9 @@
 
 from matchmaker.scheduling.solver.check import check, evaluate
 from matchmaker.scheduling.solver.instance import InvalidLockError, Lock
+from matchmaker.scheduling.solver.pipeline import replan, solve
 from matchmaker.scheduling.solver.problem import Meeting, Participant, Problem
-from matchmaker.scheduling.solver.solver import (
-    RequiredIssue,
-    Result,
-    ScheduledMeeting,
-    replan,
-    solve,
-)
+from matchmaker.scheduling.solver.result import RequiredIssue, Result, ScheduledMeeting
 
 __all__ = [
     "InvalidLockError",

@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from matchmaker.scheduling.solver.pipeline import solve
 from matchmaker.scheduling.solver.problem import Problem
-from matchmaker.scheduling.solver.solver import solve
 
 #: Seconds kept back for numbering tables, writing the schedule and exiting.
 EXIT_RESERVE = 0.5
@@ -54,6 +54,14 @@ def main(argv: Sequence[str] | None = None, started: float | None = None) -> int
     )
     p_solve.add_argument("--seed", type=int, default=0, help="CP-SAT random seed (default 0)")
     p_solve.add_argument("--workers", type=int, default=2, help="CP-SAT threads (default 2)")
+    p_solve.add_argument(
+        "--work-limit",
+        type=float,
+        help="CP-SAT deterministic time for all phases (reproducible; default: the time limit)",
+    )
+    p_solve.add_argument(
+        "--skip", action="append", default=[], help="phase not to run (ablation; repeatable)"
+    )
     p_solve.add_argument("--output", "-o", help="write the schedule here instead of stdout")
     args = parser.parse_args(argv)
 
@@ -64,6 +72,8 @@ def main(argv: Sequence[str] | None = None, started: float | None = None) -> int
         time_limit=max(0.01, args.time_limit - spent - EXIT_RESERVE),
         seed=args.seed,
         workers=args.workers,
+        work_limit=args.work_limit,
+        skip=args.skip,
     )
     text = json.dumps(result.to_dict(), indent=1)
     if args.output:

@@ -1,0 +1,85 @@
+"""Fit the score thresholds of the calibrated levels and write the engine's table.
+
+Usage: python bench/calibrate_levels.py [--labelled tests/data/matching-dev.json] [--check]
+
+Fits the default engine on the labelled file, scores every SME × startup pair, and fits an
+isotonic regression of "relevant" (grade >= 2) on the score.  Each level's threshold is the
+lowest score whose calibrated probability of being relevant reaches the level's target
+(very good 0.6, good 0.3, possible 0.1).  The result goes to
+``matchmaker/matching/engine/levels.json`` with the data and method it came from; ``--check``
+only compares it with the shipped table.  Deterministic: same file, same engine, same table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matchmaker.matching.engine import MatchEngine  # noqa: E402
+from matchmaker.matching.engine.calibration import LEVELS  # noqa: E402
+from matchmaker.matching.evaluation import load_labelled  # noqa: E402
+
+TABLE = ROOT / "matchmaker/matching/engine/levels.json"
+TARGETS = {"very_good": 0.6, "good": 0.3, "possible": 0.1}
+
+
+def calibrate(path: Path) -> dict:
+    """Return the level table fitted on one labelled file."""
+    smes, startups, qrels = load_labelled(path)
+    engine = MatchEngine().fit([*smes, *startups])
+    rows, cols, S = engine.score_matrix("sme")
+    scores = S.ravel().astype(np.float64)
+    relevant = np.array(
+        [int(qrels.get(r, {}).get(c, 0)) >= 2 for r in rows for c in cols], dtype=np.float64
+    )
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso.fit(scores, relevant)
+    grid = np.unique(scores)
+    prob = iso.predict(grid)
+    thresholds = {}
+    for level in LEVELS:
+        reached = np.flatnonzero(prob >= TARGETS[level])
+        # a target never reached: the level starts above every observed score
+        thresholds[level] = round(float(grid[reached[0]]), 4) if len(reached) else 1.0
+    shares = {
+        level: round(float(relevant[scores >= t].mean()) if (scores >= t).any() else 0.0, 3)
+        for level, t in thresholds.items()
+    }
+    return {
+        "thresholds": thresholds,
+        "targets": TARGETS,
+        "relevant_share_at_or_above": shares,
+        "method": "isotonic regression of grade>=2 on the default engine's score, "
+        "lowest score reaching each target probability (bench/calibrate_levels.py)",
+        "labelled_file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "pairs": len(scores),
+        "relevant_pairs": int(relevant.sum()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labelled", type=Path, default=ROOT / "tests/data/matching-dev.json")
+    parser.add_argument("--check", action="store_true", help="compare with the shipped table")
+    args = parser.parse_args()
+    table = calibrate(args.labelled.resolve())
+    print(json.dumps(table, indent=2, ensure_ascii=False))
+    if args.check:
+        shipped = json.loads(TABLE.read_text(encoding="utf-8"))
+        same = shipped["thresholds"] == table["thresholds"]
+        print("shipped table is up to date" if same else "shipped table differs")
+        sys.exit(0 if same else 1)
+    TABLE.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {TABLE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The search index and the data versions, written by the use cases that change profiles.
+
+Every use case that changes a profile or its solutions calls :func:`profile_changed` (a
+deleted profile: :func:`profile_removed`), which rewrites the profile's search postings and
+bumps the ``profiles`` data version right away, in the use case's transaction; the data
+version tells every worker's caches (``directory.cache``, ``matching.services``) to rebuild.
+An import of thousands of rows wraps its writes in :func:`batch`: the postings and increments
+are collected and written in a handful of statements when the batch ends, instead of several
+per row.
+"""
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from matchmaker.directory.models import DataVersion, Profile, ProfileWord, SearchWord
+from matchmaker.directory.search import index_words
+from matchmaker.extensions import db
+
+PROFILES_VERSION = "profiles"
+# Sectors and categories change only through migrations. A migration that changes them must
+# bump this version, so running workers reload their cached lists (directory/cache.py):
+#   UPDATE data_versions SET version = version + 1 WHERE name = 'taxonomy';
+#   INSERT INTO data_versions (name, version) SELECT 'taxonomy', 1
+#     WHERE NOT EXISTS (SELECT 1 FROM data_versions WHERE name = 'taxonomy');
+# on upgrade and on downgrade (the counter only grows). No migration adds the row up front:
+# a restore (core/backup.py) needs data_versions empty in a new database.
+TAXONOMY_VERSION = "taxonomy"
+_BATCH = "directory.index_batch"  # session.info: the open batch of this session, if any
+_CHUNK = 500
+
+
+@dataclass
+class _Batch:
+    """Postings and version increments collected until a batch ends."""
+
+    words: dict[int, set[str]] = field(default_factory=dict)  # profile id -> words
+    bumps: Counter[str] = field(default_factory=Counter)  # data set name -> increments
+
+
+def profile_changed(profile: Profile) -> None:
+    """Re-index a created or changed profile and bump the ``profiles`` version."""
+    words = index_words(*searchable_texts(profile))
+    pending = db.session.info.get(_BATCH)
+    if pending is not None:
+        pending.words[profile.id] = words
+        pending.bumps[PROFILES_VERSION] += 1
+        return
+    _write_index({profile.id: words})
+    _write_bumps({PROFILES_VERSION: 1})
+
+
+def profile_removed(profile: Profile) -> None:
+    """Drop the postings of a profile about to be deleted and bump the ``profiles`` version."""
+    pending = db.session.info.get(_BATCH)
+    if pending is not None:
+        pending.words.pop(profile.id, None)
+    db.session.execute(delete(ProfileWord).where(ProfileWord.profile_id == profile.id))
+    bump_version()
+
+
+def bump_version(name: str = PROFILES_VERSION) -> None:
+    """Mark a data set as changed, so every worker rebuilds what it derived from it."""
+    pending = db.session.info.get(_BATCH)
+    if pending is not None:
+        pending.bumps[name] += 1
+    else:
+        _write_bumps({name: 1})
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Collect the index writes and version increments of a block; write them when it ends.
+
+    Nothing reads the index inside the block. When the block raises, the collected writes
+    are dropped with it (the caller rolls the transaction back).
+    """
+    if db.session.info.get(_BATCH) is not None:
+        yield  # already inside a batch: the outer one writes
+        return
+    pending = db.session.info[_BATCH] = _Batch()
+    try:
+        yield
+    finally:
+        del db.session.info[_BATCH]
+    _write_index(pending.words)
+    _write_bumps(pending.bumps)
+
+
+def searchable_texts(profile: Profile) -> list[str]:
+    """Return the texts of a profile that directory search looks at."""
+    texts = [
+        profile.name,
+        profile.sector_detail,
+        profile.city,
+        profile.region,
+        profile.description,
+        " ".join(profile.tags or []),
+    ]
+    if profile.sector is not None:
+        texts += [profile.sector.label_de, profile.sector.label_en]
+    for solution in profile.solutions:
+        texts += [solution.title, solution.description, solution.references]
+    return texts
+
+
+def current_version(name: str = PROFILES_VERSION) -> int:
+    """Return the version counter of a data set (0 when it never changed)."""
+    return db.session.scalar(select(DataVersion.version).where(DataVersion.name == name)) or 0
+
+
+def current_versions(*names: str) -> tuple[int, ...]:
+    """Return the version counters of several data sets in one query (0 if never changed)."""
+    rows = dict(
+        db.session.execute(
+            select(DataVersion.name, DataVersion.version).where(DataVersion.name.in_(names))
+        )
+        .tuples()
+        .all()
+    )
+    return tuple(rows.get(name, 0) for name in names)
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert(table):
+    """Return an INSERT for the session's database that knows ON CONFLICT."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
+
+
+def _write_bumps(bumps: dict[str, int]) -> None:
+    # One upsert per counter: the first change of a data set may happen in two requests at once.
+    for name, count in sorted(bumps.items()):
+        statement = _insert(DataVersion.__table__).values(name=name, version=count)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"version": DataVersion.__table__.c.version + statement.excluded.version},
+            )
+        )
+
+
+def _write_index(pending: dict[int, set[str]]) -> None:
+    """Replace the postings of the given profiles (words looked up or added in chunks)."""
+    session = db.session
+    ids = sorted(pending)
+    # A profile may have been deleted since it was collected (ORM delete, cascade).
+    existing: set[int] = set()
+    for chunk in _chunks(ids):
+        existing.update(session.scalars(select(Profile.id).where(Profile.id.in_(chunk))))
+    ids = [pid for pid in ids if pid in existing]
+    words = sorted(set().union(*(pending[pid] for pid in ids))) if ids else []
+    known = _word_ids(words)
+    missing = [w for w in words if w not in known]
+    if missing:
+        # Profiles saved at the same moment may bring the same new word: the loser of that
+        # race skips it instead of failing, then reads the winner's id. Sorted rows take the
+        # row locks in one order, so two such inserts wait for each other but never deadlock.
+        for chunk in _chunks(missing):
+            session.execute(
+                _insert(SearchWord.__table__).on_conflict_do_nothing(index_elements=["word"]),
+                [{"word": w} for w in chunk],
+            )
+        known.update(_word_ids(missing))
+    for chunk in _chunks(ids):
+        session.execute(delete(ProfileWord).where(ProfileWord.profile_id.in_(chunk)))
+    postings = [{"profile_id": pid, "word_id": known[w]} for pid in ids for w in pending[pid]]
+    for chunk in _chunks(postings, 5000):
+        session.execute(ProfileWord.__table__.insert(), chunk)
+
+
+def _word_ids(words: list[str]) -> dict[str, int]:
+    """Return the ids of those of the words that are in the vocabulary."""
+    known: dict[str, int] = {}
+    for chunk in _chunks(words):
+        known.update(
+            db.session.execute(
+                select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(chunk))
+            )
+            .tuples()
+            .all()
+        )
+    return known

@@ -1,0 +1,213 @@
+"""Directory read models: the directory's search with filters and sorts, lists and lookups."""
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.sql.util import ClauseAdapter
+
+from matchmaker.accounts.models import User
+from matchmaker.directory.models import (
+    Category,
+    Profile,
+    ProfileWord,
+    SearchWord,
+    Sector,
+    Solution,
+    profile_categories,
+    solution_categories,
+)
+from matchmaker.directory.search import is_substring_term, query_terms
+from matchmaker.extensions import db
+
+SORTS = {
+    "name": (Profile.name.asc(), Profile.id.asc()),
+    "newest": (Profile.created_at.desc(), Profile.id.desc()),
+    "city": (Profile.city.asc(), Profile.name.asc(), Profile.id.asc()),
+    "size": (Profile.employees.desc().nulls_last(), Profile.name.asc(), Profile.id.asc()),
+}
+
+
+# The columns the sorts use: the directory's set of matches carries only these.
+_SORT_KEYS = (Profile.id, Profile.name, Profile.created_at, Profile.city, Profile.employees)
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """What the directory is asked to show: search text, filters, order."""
+
+    q: str = ""
+    kind: str = ""
+    sector: str = ""
+    category: str = ""
+    region: str = ""
+    sort: str = "name"
+
+
+def directory_select(query: DirectoryQuery, word_ids=None):
+    """Build the SELECT for the directory from a validated query.
+
+    ``word_ids``, if given, maps a search term to the ids of the indexed words it matches
+    (from a worker's copy of the vocabulary), or to None to match the term in SQL.
+    """
+    stmt = select(Profile).where(Profile.deleted_at.is_(None))
+    if query.kind:
+        stmt = stmt.where(Profile.kind == query.kind)
+    if query.sector:
+        # sector_id = (scalar subquery) can use the index on profiles.sector_id;
+        # an EXISTS per row (relationship.has) cannot.
+        sector_id = select(Sector.id).where(Sector.code == query.sector).scalar_subquery()
+        stmt = stmt.where(Profile.sector_id == sector_id)
+    if query.category:
+        in_profile = (
+            select(profile_categories.c.profile_id)
+            .join(Category)
+            .where(Category.code == query.category)
+        )
+        in_solution = (
+            select(Solution.profile_id)
+            .join(solution_categories, solution_categories.c.solution_id == Solution.id)
+            .join(Category, Category.id == solution_categories.c.category_id)
+            .where(Category.code == query.category)
+        )
+        stmt = stmt.where(or_(Profile.id.in_(in_profile), Profile.id.in_(in_solution)))
+    if query.region:
+        stmt = stmt.where(or_(Profile.region == query.region, Profile.city == query.region))
+    for term in query_terms(query.q):
+        ids = word_ids(term) if word_ids is not None else None
+        if ids is not None:
+            if not ids:
+                return stmt.where(false()).order_by(*SORTS[query.sort])
+            words = ProfileWord.word_id.in_(ids)
+        else:
+            if is_substring_term(term):
+                word_match = SearchWord.word.contains(term, autoescape=True)
+            else:
+                word_match = SearchWord.word == term
+            # Match the term against the small vocabulary first, then follow the postings
+            # by word id (indexed); a join would test the LIKE once per posting instead.
+            words = ProfileWord.word_id.in_(select(SearchWord.id).where(word_match))
+        stmt = stmt.where(Profile.id.in_(select(ProfileWord.profile_id).where(words)))
+    return stmt.order_by(*SORTS[query.sort])
+
+
+def directory_ids(
+    query: DirectoryQuery, page: int, per_page: int, word_ids=None
+) -> tuple[list[int], int]:
+    """Return the ids of one page of matches, sorted, and the number of matches.
+
+    The filters (search postings, category, region ...) are evaluated once, into a
+    materialised set of matches that carries only the id and the sort keys; the page's ids
+    (sorted, limited) and the number of matches are read from that set in one query. The
+    usual ``paginate`` evaluates the filters twice (count, then rows) and carries every
+    column of every match through the sort. Keeping ORDER BY and LIMIT outside the set also
+    stops PostgreSQL from walking the name index and testing the filters profile by
+    profile, a plan it otherwise picks for broad searches.
+    """
+    select_all = directory_select(query, word_ids)
+    matches = (
+        select_all.with_only_columns(*_SORT_KEYS, maintain_column_froms=True)
+        .order_by(None)
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    order = [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
+    total = select(func.count()).select_from(matches).scalar_subquery()
+    narrow = (
+        select(matches.c.id, total).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    )
+    rows = db.session.execute(narrow).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    if page == 1:
+        return [], 0
+    # Beyond the last page: count the matches on their own.
+    counted = select_all.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return [], db.session.scalar(counted) or 0
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    """What the directory list shows of one profile (plain data, no ORM state)."""
+
+    id: int
+    kind: str
+    name: str
+    sector_id: int | None
+    city: str
+    region: str
+    employees: int | None
+    description: str  # the first EXCERPT_CHARS characters
+
+
+EXCERPT_CHARS = 300  # enough for the list's excerpt (220 characters at a word boundary)
+
+
+def directory_rows(ids: list[int]) -> list[DirectoryRow]:
+    """Load the listed columns of the profiles with the ids, in the order of the ids."""
+    if not ids:
+        return []
+    stmt = select(
+        Profile.id,
+        Profile.kind,
+        Profile.name,
+        Profile.sector_id,
+        Profile.city,
+        Profile.region,
+        Profile.employees,
+        func.substr(Profile.description, 1, EXCERPT_CHARS),
+    ).where(Profile.id.in_(ids))
+    by_id = {row[0]: DirectoryRow(*row) for row in db.session.execute(stmt)}
+    return [by_id[pid] for pid in ids if pid in by_id]
+
+
+class ResultPage(Pagination):
+    """A page of directory results whose items and total are already known."""
+
+    def __init__(self, items: list, total: int, page: int, per_page: int) -> None:
+        self._items, self._total = items, total
+        super().__init__(page=page, per_page=per_page, max_per_page=None, error_out=False)
+
+    def _query_items(self) -> list:
+        return self._items
+
+    def _query_count(self) -> int:
+        return self._total
+
+
+def regions() -> list[str]:
+    """Return the regions and towns that occur in the directory, for the filter."""
+    rows = db.session.execute(
+        select(Profile.region)
+        .where(Profile.region != "", Profile.deleted_at.is_(None))
+        .distinct()
+        .order_by(Profile.region)
+    ).scalars()
+    return list(rows)
+
+
+def count_profiles_by_kind() -> dict[str, int]:
+    """Return how many SME and startup profiles exist."""
+    return dict(
+        db.session.execute(
+            select(Profile.kind, func.count())
+            .where(Profile.deleted_at.is_(None))
+            .group_by(Profile.kind)
+        ).all()
+    )
+
+
+def profiles_of(user: User) -> list[Profile]:
+    """Return the profiles a member owns."""
+    return list(
+        db.session.scalars(
+            select(Profile)
+            .where(Profile.owner_id == user.id, Profile.deleted_at.is_(None))
+            .order_by(Profile.name)
+        )
+    )
+
+
+def find_by_ref(ref: str) -> Profile | None:
+    """Return the profile with the external reference."""
+    return db.session.scalar(select(Profile).where(and_(Profile.external_ref == ref)))

@@ -1,0 +1,491 @@
+"""The matching estimator: fit on all profiles, then suggest, score and explain.
+
+How the score works
+-------------------
+Each profile becomes L2-normalised TF-IDF blocks (:mod:`.features`): character n-grams of its
+words (typos, compounds, inflection), stemmed words plus German compound parts, thesaurus
+concepts (:mod:`.thesaurus`; "Eingangsrechnung" and "invoice" both give the concept
+``invoice``), use-case categories (explicit codes plus codes implied by concepts), and a latent
+semantic block (truncated SVD of the word block over all fitted profiles, so words that keep
+the same company in the event's texts meet).  The score is the weighted mean of the block
+cosines, so it lies in [0, 1].  Reasons (:mod:`.explain`) name the shared concepts and stems;
+levels (:mod:`.calibration`) turn scores into "very good / good / possible match".
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import chain
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from matchmaker.matching.engine.calibration import level_of, load_levels
+from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
+from matchmaker.matching.engine.features import (
+    BlockWeights,
+    ConceptTables,
+    Counts,
+    Vocabulary,
+    count_blocks,
+    make_segments,
+    tokenize_profiles,
+)
+from matchmaker.matching.engine.records import (
+    KINDS,
+    Explanation,
+    Profile,
+    Suggestion,
+)
+from matchmaker.matching.engine.thesaurus import load_cached
+from matchmaker.matching.engine.topk import exact_top, top_k_pairs
+
+__all__ = ["MatchEngine"]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Suggestions and reasons are tuples and strings without cycles; collections triggered by
+    allocating a hundred thousand of them only rescan the heap (about a fifth of the time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class MatchEngine(BaseEstimator):
+    """Match SMEs and AI startups by TF-IDF over characters, stems, concepts and categories.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default=(3, 5)
+        Lengths of the character n-grams taken inside each word (``char_wb`` style).
+    char_weight, word_weight, concept_weight, category_weight, semantic_weight : float
+        Weights of the similarity blocks; the score is their weighted mean.
+    semantic_components : int, default=40
+        Dimensions of the latent semantic block (truncated SVD of the stem block over all
+        fitted profiles; fewer when there are fewer profiles).
+    tag_weight : float, default=1.0
+        Weight of a tag's words relative to a word of the free text.
+    sector_weight : float, default=0.5
+        Weight of the sector's words.
+    compound_weight : float, default=0.5
+        Weight of a German compound's parts as extra word features.
+    category_text_weight : float, default=0.5
+        Weight of categories implied by thesaurus concepts in the text, relative to an
+        explicit category code.
+    char_max_df : float, default=0.3
+        Character n-grams found in more than this share of profiles are dropped (they carry
+        almost no evidence and dominate the cost of the similarity products).
+    char_top_n : int or None, default=100
+        Keep only the strongest ``char_top_n`` character n-grams (by TF-IDF weight) of each
+        profile; bounds the cost of the all-pairs products at little loss in quality.
+    thesaurus : str, Path, mapping or None, default=None
+        Thesaurus to use instead of the packaged ``thesaurus.txt``.
+    extra_thesaurus : str, Path, mapping or None, default=None
+        Additional groups or overrides merged on top of ``thesaurus``.
+    levels : str, Path, mapping or None, default=None
+        Level thresholds instead of the packaged calibration table ``levels.json``.
+    min_score : float, default=0.05
+        Suggestions scoring below this are left out.
+    max_reasons : int, default=3
+        Maximum number of reasons per suggestion.
+    block_size : int, default=2048
+        Rows per block in the all-pairs products (bounds memory).
+
+    Attributes
+    ----------
+    refs_ : list of str
+        Profile references in fit order.
+    kinds_ : ndarray of str
+        Kind of each profile.
+    X_ : scipy.sparse.csr_matrix of shape (n_profiles, n_features), float32
+        Profile vectors; the dot product of two rows is their score.
+    thesaurus_ : Thesaurus
+        The compiled thesaurus.
+    vocabulary_ : Vocabulary
+        Tokens with their analysis and feature columns (never changed after ``fit``).
+    levels_ : dict
+        Score thresholds of the calibrated levels.
+    """
+
+    def __init__(
+        self,
+        *,
+        ngram_range=(3, 5),
+        char_weight=0.3,
+        word_weight=0.2,
+        concept_weight=0.4,
+        category_weight=0.1,
+        semantic_weight=0.33,
+        semantic_components=40,
+        tag_weight=1.0,
+        sector_weight=0.5,
+        compound_weight=0.5,
+        category_text_weight=0.5,
+        char_max_df=0.3,
+        char_top_n=100,
+        thesaurus=None,
+        extra_thesaurus=None,
+        levels=None,
+        min_score=0.05,
+        max_reasons=3,
+        block_size=2048,
+    ):
+        self.ngram_range = ngram_range
+        self.char_weight = char_weight
+        self.word_weight = word_weight
+        self.concept_weight = concept_weight
+        self.category_weight = category_weight
+        self.semantic_weight = semantic_weight
+        self.semantic_components = semantic_components
+        self.tag_weight = tag_weight
+        self.sector_weight = sector_weight
+        self.compound_weight = compound_weight
+        self.category_text_weight = category_text_weight
+        self.char_max_df = char_max_df
+        self.char_top_n = char_top_n
+        self.thesaurus = thesaurus
+        self.extra_thesaurus = extra_thesaurus
+        self.levels = levels
+        self.min_score = min_score
+        self.max_reasons = max_reasons
+        self.block_size = block_size
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, profiles: Iterable[Profile], y=None) -> MatchEngine:
+        """Fit vocabulary, IDF weights, profile vectors and the tables reasons need.
+
+        Parameters
+        ----------
+        profiles : iterable of Profile
+            All SMEs and startups; ``ref`` must be unique.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MatchEngine
+        """
+        profiles = list(profiles)
+        refs = [p.ref for p in profiles]
+        if len(set(refs)) != len(refs):
+            raise ValueError("profile refs must be unique")
+        for p in profiles:
+            if p.kind not in KINDS:
+                raise ValueError(f"profile {p.ref!r}: kind must be 'sme' or 'startup'")
+        sources = (
+            [self.thesaurus, self.extra_thesaurus] if self.extra_thesaurus else [self.thesaurus]
+        )
+        self.thesaurus_ = load_cached(*sources)
+        self.concepts_ = ConceptTables(self.thesaurus_)
+        self.levels_ = load_levels(self.levels)
+        self.profiles_ = profiles
+        self.refs_ = refs
+        self.index_ = {r: i for i, r in enumerate(refs)}
+        self.kinds_ = np.array([p.kind for p in profiles])
+        self.rows_ = {k: np.flatnonzero(self.kinds_ == k) for k in KINDS}
+
+        vocab = Vocabulary(self.thesaurus_, self.ngram_range, self.compound_weight)
+        seg_tokens, seg_doc, seg_w, display = tokenize_profiles(
+            profiles, self.tag_weight, self.sector_weight
+        )
+        vocab.add(seg_tokens, display, grow=True)
+        self.vocabulary_ = vocab
+        counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
+        weights = {
+            "char": self.char_weight,
+            "word": self.word_weight,
+            "concept": self.concept_weight,
+            "category": self.category_weight,
+            "semantic": self.semantic_weight,
+        }
+        self.weights_ = BlockWeights(
+            weights, self.char_max_df, self.char_top_n, self.semantic_components
+        ).fit(counts.blocks, self.concepts_.scale)
+        self.X_ = self.weights_.transform(counts.blocks)
+        self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
+        self.reason_tables_ = ReasonTables.from_thesaurus(vocab.words, self.thesaurus_)
+        self.reason_side_ = self._reason_side(self.X_, counts)
+        # candidates of each querying kind, transposed once for single-profile queries
+        self.candidates_ = {
+            kind: self.X_[self._side(kind)[1]].T.tocsr().astype(np.float64) for kind in KINDS
+        }
+        return self
+
+    def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
+        segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
+        return count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+
+    def _reason_side(self, X: sp.csr_matrix, counts: Counts) -> Side:
+        return self.reason_tables_.side(
+            X,
+            self.offsets_["word"],
+            self.offsets_["concept"],
+            counts.surface_word,
+            counts.surface_concept,
+            counts.surfaces,
+        )
+
+    def _transform(self, profiles: list[Profile]) -> tuple[sp.csr_matrix, Side, Vocabulary]:
+        """Vectorise new profiles with the fitted vocabulary; the fitted state stays unchanged."""
+        seg_tokens, seg_doc, seg_w, display = tokenize_profiles(
+            profiles, self.tag_weight, self.sector_weight
+        )
+        vocab = self.vocabulary_
+        if not vocab.knows(t for toks in seg_tokens for t in toks):
+            vocab = vocab.copy()
+            vocab.add(seg_tokens, display, grow=False)
+        counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
+        X = self.weights_.transform(counts.blocks)
+        return X, self._reason_side(X, counts), vocab
+
+    # ------------------------------------------------------------------ scoring
+
+    def _side(self, direction: str) -> tuple[np.ndarray, np.ndarray]:
+        if direction not in KINDS:
+            raise ValueError("direction must be 'sme' or 'startup'")
+        other = "startup" if direction == "sme" else "sme"
+        return self.rows_[direction], self.rows_[other]
+
+    def score_matrix(self, direction: str = "sme") -> tuple[list[str], list[str], np.ndarray]:
+        """Score every profile of ``direction`` against every profile of the other kind.
+
+        Parameters
+        ----------
+        direction : {"sme", "startup"}
+            Kind of the querying side (rows).
+
+        Returns
+        -------
+        row_refs, col_refs : list of str
+            References of rows and columns, in fit order.
+        scores : ndarray of shape (n_rows, n_cols), float32
+            Dense score matrix; meant for evaluation-sized data.
+        """
+        check_is_fitted(self, "X_")
+        rows, cols = self._side(direction)
+        scores = (self.X_[rows] @ self.X_[cols].T).toarray()
+        return [self.refs_[i] for i in rows], [self.refs_[j] for j in cols], scores
+
+    def score_pair(self, ref_a: str, ref_b: str) -> float:
+        """Return the score of two fitted profiles, in [0, 1]."""
+        check_is_fitted(self, "X_")
+        a, b = self.index_[ref_a], self.index_[ref_b]
+        # latent semantic cosines may be slightly negative; a score is never below 0
+        return float(np.clip(self.X_[a].multiply(self.X_[b]).sum(), 0.0, 1.0))
+
+    def level(self, score: float) -> str:
+        """Return the calibrated level of a score: ``"very_good"``, ``"good"``, ``"possible"``."""
+        check_is_fitted(self, "levels_")
+        return level_of([score], self.levels_)[0]
+
+    def _suggestions(
+        self, q_side: Side, q_kind: str, found, cand: np.ndarray, with_reasons: bool
+    ) -> list[list[Suggestion]]:
+        """Turn top-k candidates of query rows into suggestions, reasons computed in one batch.
+
+        ``found`` holds per query row of ``q_side`` the candidate positions and scores.
+        """
+        lengths = np.fromiter((len(f[0]) for f in found), dtype=np.int64, count=len(found))
+        total = int(lengths.sum())
+        pos = np.fromiter(chain.from_iterable(f[0] for f in found), dtype=np.int64, count=total)
+        vals = np.fromiter(chain.from_iterable(f[1] for f in found), dtype=np.float64, count=total)
+        q_rows = np.repeat(np.arange(len(found)), lengths)
+        # candidates come best first, so the kept ones are a prefix of every row
+        keep = vals >= max(self.min_score, 1e-12)
+        q_pos, c_rows = q_rows[keep], cand[pos[keep]]
+        scores = np.minimum(vals[keep], 1.0).tolist()
+        counts = np.bincount(q_pos, minlength=len(found)).tolist()
+        with _gc_paused():
+            return self._build(q_side, q_kind, q_pos, c_rows, scores, counts, with_reasons)
+
+    def _build(self, q_side, q_kind, q_pos, c_rows, scores, counts, with_reasons):
+        if with_reasons and len(q_pos):
+            reasons = pair_reasons(
+                q_side.rows(q_pos),
+                self.reason_side_.rows(c_rows),
+                self.reason_tables_,
+                q_kind == "sme",
+                self.max_reasons,
+            )
+        else:
+            reasons = [()] * len(q_pos)
+        levels = level_of(scores, self.levels_)
+        refs = self.refs_
+        made = [
+            Suggestion(refs[c], s, r, lv)
+            for c, s, r, lv in zip(c_rows.tolist(), scores, reasons, levels, strict=True)
+        ]
+        out, start = [], 0
+        for n in counts:
+            out.append(made[start : start + n])
+            start += n
+        return out
+
+    def suggest(self, ref: str, k: int = 10) -> list[Suggestion]:
+        """Suggest the best profiles of the other kind for one fitted profile.
+
+        Parameters
+        ----------
+        ref : str
+            Reference of a fitted profile.
+        k : int, default=10
+            Maximum number of suggestions.
+
+        Returns
+        -------
+        list of Suggestion
+            Best first; only scores >= ``min_score``.
+        """
+        check_is_fitted(self, "X_")
+        i = self.index_[ref]
+        kind = self.kinds_[i]
+        _, cand = self._side(kind)
+        found = exact_top(self._candidate_scores(self.X_[i], kind), k)
+        q_side = self.reason_side_.rows(np.array([i]))
+        return self._suggestions(q_side, kind, found, cand, True)[0]
+
+    def suggest_text(
+        self,
+        text: str,
+        kind: str,
+        k: int = 10,
+        *,
+        categories: tuple[str, ...] = (),
+        tags: tuple[str, ...] = (),
+        sector: str = "",
+    ) -> list[Suggestion]:
+        """Suggest fitted profiles of the other kind for an ad-hoc text.
+
+        The fitted model is not changed: words the engine has not seen are analysed in a copy
+        of its vocabulary.
+
+        Parameters
+        ----------
+        text : str
+            Free text of the querying side (needs of an SME or offering of a startup).
+        kind : {"sme", "startup"}
+            Kind of the querying side.
+        k : int, default=10
+            Maximum number of suggestions.
+        categories, tags, sector
+            Optional structured fields, as in :class:`Profile`.
+
+        Returns
+        -------
+        list of Suggestion
+        """
+        check_is_fitted(self, "X_")
+        if kind not in KINDS:
+            raise ValueError("kind must be 'sme' or 'startup'")
+        profile = Profile(
+            "", kind, text, sector=sector, categories=tuple(categories), tags=tuple(tags)
+        )
+        q, q_side, _ = self._transform([profile])
+        _, cand = self._side(kind)
+        found = exact_top(self._candidate_scores(q, kind), k)
+        return self._suggestions(q_side, kind, found, cand, True)[0]
+
+    def _candidate_scores(self, q: sp.csr_matrix, kind: str) -> np.ndarray:
+        """Scores of one query row against all candidates, as :func:`top_k_pairs` computes them.
+
+        Summed in float64 and rounded to float32, so they equal the batch scores exactly.
+        """
+        q = sp.csr_matrix(q, dtype=np.float64)
+        return (q @ self.candidates_[kind]).toarray().astype(np.float32)
+
+    def top_k_all(
+        self, k: int = 10, direction: str = "sme", *, reasons: bool = True
+    ) -> dict[str, list[Suggestion]]:
+        """Suggest the top ``k`` for every profile of one kind.
+
+        Parameters
+        ----------
+        k : int, default=10
+            Suggestions per profile.
+        direction : {"sme", "startup"}
+            ``"sme"``: every SME -> startups; ``"startup"``: every startup -> SMEs.
+        reasons : bool, default=True
+            Compute reasons (``False`` leaves them empty).
+
+        Returns
+        -------
+        dict
+            Reference -> list of Suggestion, best first (same as :meth:`suggest`).
+        """
+        check_is_fitted(self, "X_")
+        rows, cand = self._side(direction)
+        found, _ = top_k_pairs(self.X_[rows], self.X_[cand], k, block_size=self.block_size)
+        return self._collect(rows, cand, found, direction, reasons)
+
+    def top_k_both(
+        self, k: int = 10, *, reasons: bool = True
+    ) -> tuple[dict[str, list[Suggestion]], dict[str, list[Suggestion]]]:
+        """Return ``(top_k_all(k, "sme"), top_k_all(k, "startup"))`` from one pass of products."""
+        check_is_fitted(self, "X_")
+        smes, startups = self.rows_["sme"], self.rows_["startup"]
+        by_sme, by_startup = top_k_pairs(
+            self.X_[smes], self.X_[startups], k, block_size=self.block_size, columns=True
+        )
+        return (
+            self._collect(smes, startups, by_sme, "sme", reasons),
+            self._collect(startups, smes, by_startup, "startup", reasons),
+        )
+
+    def _collect(self, rows, cand, found, kind, reasons) -> dict[str, list[Suggestion]]:
+        suggestions = self._suggestions(self.reason_side_.rows(rows), kind, found, cand, reasons)
+        return {self.refs_[i]: s for i, s in zip(rows.tolist(), suggestions, strict=True)}
+
+    # ------------------------------------------------------------------ explanations
+
+    def explain(self, ref_a: str, ref_b: str) -> Explanation:
+        """Explain the score of two fitted profiles with reasons and highlight spans.
+
+        Parameters
+        ----------
+        ref_a, ref_b : str
+            References of two fitted profiles (usually an SME and a startup).
+
+        Returns
+        -------
+        Explanation
+            Score, level, reasons, and for both profiles the spans of words carrying shared
+            concepts and stems (label = concept or stem), plus shared explicit categories.
+        """
+        check_is_fitted(self, "X_")
+        a, b = self.index_[ref_a], self.index_[ref_b]
+        side_a = self.reason_side_.rows(np.array([a]))
+        side_b = self.reason_side_.rows(np.array([b]))
+        reasons = pair_reasons(
+            side_a, side_b, self.reason_tables_, self.kinds_[a] == "sme", self.max_reasons
+        )[0]
+        shared_row = side_a.weight.multiply(side_b.weight).tocoo()
+        shared = dict(zip(shared_row.col.tolist(), shared_row.data.tolist(), strict=True))
+        top = max(shared.values(), default=0.0)
+        shared = {f: v for f, v in shared.items() if v >= 0.02 * top}
+        pa, pb = self.profiles_[a], self.profiles_[b]
+        args = (self.vocabulary_, self.concepts_, self.reason_tables_)
+        cats = tuple(c for c in dict.fromkeys(pa.categories) if c in set(pb.categories))
+        score = self.score_pair(ref_a, ref_b)
+        return Explanation(
+            ref_a,
+            ref_b,
+            score,
+            reasons,
+            spans(*args, pa, shared),
+            spans(*args, pb, shared),
+            cats,
+            self.level(score),
+        )
