@@ -307,6 +307,37 @@ def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world
     assert "2 participants get an e-mail" in stale.get_data(as_text=True)
 
 
+def test_the_publish_job_refuses_a_draft_changed_after_the_confirmation(
+    client, login, world, job, run_jobs
+):
+    """The job checks the confirmed token again: the draft changed while the job was queued."""
+    w = world
+    build(client, login, w, job)
+    publish(client, job, w.event.id)
+    db.session.expire_all()
+    meetings = [m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST]
+    first = meetings[0]
+    pair = {first.profile_a_id, first.profile_b_id}
+    second = next(m for m in meetings if not pair & {m.profile_a_id, m.profile_b_id})
+    editing.remove_meeting(w.event, w.organiser, first.key)
+    db.session.commit()
+    before = set(db.session.scalars(select(OutboxMessage.id)))
+    url = f"/events/{w.event.id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    queued = client.post(url, data={"confirmed": token})
+    assert queued.status_code == 302 and "/jobs/" in queued.headers["Location"]
+    # While the job waits in the queue, a further edit changes who would get an e-mail.
+    editing.remove_meeting(w.event, w.organiser, second.key)
+    db.session.commit()
+    run_jobs()
+    job_page = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert "please check who gets an e-mail again" in job_page
+    db.session.expire_all()
+    assert versions.published_version(w.event).number == 1
+    assert set(db.session.scalars(select(OutboxMessage.id))) == before
+
+
 def test_no_show_re_plan_keeps_past_slots(client, login, world, job):
     w = world
     version = build(client, login, w, job)
