@@ -19,6 +19,7 @@ from matchmaker.directory.import_views import bp as imports_bp
 from matchmaker.directory.views import bp as directory_bp
 from matchmaker.events.views import bp as events_bp
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
+from matchmaker.jobs.views import bp as jobs_bp
 from matchmaker.matching.views import bp as matching_bp
 from matchmaker.privacy.views import bp as privacy_bp
 from matchmaker.scheduling.views import bp as schedules_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(schedules_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api_bp)
 
 

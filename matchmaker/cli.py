@@ -29,6 +29,7 @@ from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.jobs.cli import jobs
 from matchmaker.matching.evaluation import evaluate_file, format_report
 from matchmaker.matching.services import export_suggestions
 from matchmaker.privacy.services import purge_old_events
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(privacy)
     app.cli.add_command(events_outbox)
     app.cli.add_command(schedule)
+    app.cli.add_command(jobs)
 
 
 @click.command("create-organiser")

@@ -52,6 +52,24 @@ class Config:
         # (e.g. redis://127.0.0.1:6379/0); memory:// suits the embedded default.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Background jobs (matchmaker/jobs/): RQ queues on Redis; the jobs' state is in the
+        # database. One queue name per deployment (tests use their own).
+        self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.JOBS_QUEUE = env.get("JOBS_QUEUE", "matchmaker")
+        schedule_timeout = int(env.get("JOBS_SCHEDULE_TIMEOUT", 900))
+        self.JOBS_DEFAULT_TIMEOUT = int(env.get("JOBS_DEFAULT_TIMEOUT", 1800))
+        self.JOBS_TIMEOUTS = {
+            "build": schedule_timeout,
+            "reoptimise": schedule_timeout,
+            "replan": schedule_timeout,
+        }
+        # How long RQ keeps a finished job in Redis (our record stays in the database).
+        self.JOBS_RESULT_TTL = int(env.get("JOBS_RESULT_TTL", 3600))
+        # A worker's heartbeat; a job whose worker missed it by 60 s more is given up.
+        self.JOBS_HEARTBEAT_SECONDS = int(env.get("JOBS_HEARTBEAT_SECONDS", 10))
+        self.JOBS_MAINTENANCE_SECONDS = int(env.get("JOBS_MAINTENANCE_SECONDS", 60))
+        # The job page reloads itself this often while the job is queued or running.
+        self.JOBS_REFRESH_SECONDS = int(env.get("JOBS_REFRESH_SECONDS", 2))
         # A ceiling per client address that a whole venue behind one address stays below;
         # failures are counted per account and address, and per account (accounts/throttling.py).
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "100 per minute;1000 per hour")
@@ -78,7 +96,7 @@ class Config:
         # Keyword arguments of the matching engine (MatchEngine(**MATCHING_PARAMS)), as JSON;
         # empty: the engine's defaults.
         self.MATCHING_PARAMS = json.loads(env.get("MATCHING_PARAMS") or "{}")
-        # The networking schedule. Seconds the solver may run inside the organiser's request
+        # The networking schedule. Seconds the solver may run in a schedule job
         # (50 seats: well under this).
         self.SCHEDULE_TIME_LIMIT = float(env.get("SCHEDULE_TIME_LIMIT", 20.0))
         # CP-SAT threads per solve.

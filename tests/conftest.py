@@ -7,6 +7,7 @@ cloned for each test (file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
 PostgreSQL).
 """
 
+import contextlib
 import itertools
 import os
 import re
@@ -18,10 +19,12 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from redis.exceptions import RedisError
 
 from matchmaker.app import create_app
 from matchmaker.config import normalise_database_url
 from matchmaker.extensions import db
+from matchmaker.jobs import queue as jobs_queue
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()
@@ -37,6 +40,8 @@ def base_config(uri: str) -> dict:
         "SERVER_NAME": "localhost",
         # a cheap hash keeps account fixtures fast; production uses scrypt
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # a queue of its own: tests run in parallel against one Redis (and maybe a dev worker)
+        "JOBS_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
     }
 
 
@@ -139,6 +144,9 @@ def app_factory(database_uri, tmp_path):
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
+            if "jobs_redis" in application.extensions:
+                with contextlib.suppress(RedisError):  # tests of an unreachable Redis
+                    jobs_queue.discard(application)
 
 
 @pytest.fixture
@@ -154,6 +162,32 @@ def app(app_factory):
 def client(app):
     """A test client for the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Return a function that runs every queued job in this process (RQ burst worker)."""
+    from matchmaker.jobs.worker import work
+
+    def run() -> None:
+        work(app, burst=True, in_process=True)
+        db.session.expire_all()
+
+    return run
+
+
+@pytest.fixture
+def job(client, run_jobs):
+    """Return a function that posts a schedule action, runs its job and returns the job page."""
+
+    def post_and_run(path: str, data: dict | None = None) -> str:
+        response = client.post(path, data=data or {})
+        assert response.status_code == 302
+        assert "/jobs/" in response.headers["Location"], response.headers["Location"]
+        run_jobs()
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+
+    return post_and_run
 
 
 @pytest.fixture

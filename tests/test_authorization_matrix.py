@@ -131,7 +131,6 @@ route("scheduling.print_css", "/schedule-print.css", PUBLIC)
 route("scheduling.overview", "/events/{event}/schedule", ORGANISERS)
 route("scheduling.meeting", "/events/{event}/schedule/meetings/{meeting}", ORGANISERS)
 for name, path in [
-    ("scheduling.agendas_pdf", "agendas.pdf"),
     ("scheduling.meetings_csv", "meetings.csv"),
     ("scheduling.print_agendas", "print/agendas"),
     ("scheduling.print_grid", "print/grid"),
@@ -144,6 +143,7 @@ route("scheduling.add", "/events/{event}/schedule/add", ORGANISERS)
 route("scheduling.publish", "/events/{event}/schedule/publish", ORGANISERS)
 for name, path in [
     ("scheduling.add", "add"),
+    ("scheduling.agendas_pdf", "agendas.pdf"),
     ("scheduling.build", "build"),
     ("scheduling.meeting_action", "meeting-action"),
     ("scheduling.move", "move"),
@@ -152,6 +152,11 @@ for name, path in [
     ("scheduling.swap", "swap"),
 ]:
     route(name, f"/events/{{event}}/schedule/{path}", ORGANISERS, "POST")
+
+# jobs (the world holds a finished PDF job with its file)
+route("jobs.show", "/jobs/{job}", ORGANISERS)
+route("jobs.download", "/jobs/{job}/download", ORGANISERS)
+route("jobs.cancel", "/jobs/{job}/cancel", ORGANISERS, "POST")
 
 # API (session-authenticated here; tokens are tested in test_api_*)
 route("api.openapi_document", "/api/v1/openapi.json", PUBLIC)
@@ -191,6 +196,7 @@ def build_world() -> dict:
     from matchmaker.directory import services as directory
     from matchmaker.events import registrations, wishes
     from matchmaker.events.models import Attendee
+    from matchmaker.jobs.models import FINISHED, Job, JobFile
     from matchmaker.scheduling import building, publishing
 
     organiser = create_user("orga@welt.example", "Orga", PASSWORD, organiser=True)
@@ -228,6 +234,13 @@ def build_world() -> dict:
     staged = importing.stage_upload(
         organiser, "welt.csv", "id,name,needs\nw-import,Import GmbH,Belege prüfen.\n".encode()
     )
+    job = Job(rq_id="world-pdf", kind="agendas_pdf", event_id=event.id, status=FINISHED)
+    job.result = {"version": version.number, "pages": 2}
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(
+        JobFile(job_id=job.id, filename="a.pdf", mimetype="application/pdf", data=b"%PDF")
+    )
     db.session.commit()
     attendee = db.session.scalar(
         select(Attendee).where(Attendee.registration_id == registration.id)
@@ -247,6 +260,7 @@ def build_world() -> dict:
         "meeting": version.meetings[0].key if version.meetings else "none",
         "owner_token": token.id,
         "import_token": staged.token,
+        "job": job.id,
         "emails": {
             "owner": owner.email,
             "other": other.email,

@@ -23,6 +23,7 @@ LAYERS = (
     ("matchmaker.matching",),
     ("matchmaker.events",),
     ("matchmaker.scheduling",),
+    ("matchmaker.jobs",),
     ("matchmaker.privacy", "matchmaker.api"),
     ("matchmaker.cli", "matchmaker.app", "matchmaker.demo"),
 )

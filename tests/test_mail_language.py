@@ -8,9 +8,8 @@ import re
 from datetime import time
 
 import pytest
-from fixtures_events import event_data
+from fixtures_events import event_data, publish
 from sqlalchemy import select
-from test_schedules_flow import publish
 
 from matchmaker.events import registrations as events
 from matchmaker.events.models import MeetingRequest, Registration
@@ -138,7 +137,7 @@ def people(app, make_user, make_profile):
     }
 
 
-def test_every_email_type_is_german_by_default(client, people):
+def test_every_email_type_is_german_by_default(client, people, job):
     p = people
     event_id = p["event"].id
     browser = Browser(client)
@@ -185,8 +184,8 @@ def test_every_email_type_is_german_by_default(client, people):
     collect("request", "abgelehnt")
 
     browser.as_user(p["organiser"])
-    browser.post(f"/events/{event_id}/schedule/build")
-    publish(client, event_id)
+    job(f"/events/{event_id}/schedule/build")
+    publish(client, job, event_id)
     collect("schedule", "Ihre Termine bei KI-Tag Lausitz", "steht fest", "Tisch")
     db.session.expire_all()
     version = scheduling.latest_version(p["event"])
@@ -194,7 +193,7 @@ def test_every_email_type_is_german_by_default(client, people):
     browser.post(
         f"/events/{event_id}/schedule/meeting-action", {"meeting": meeting.key, "action": "remove"}
     )
-    publish(client, event_id)
+    publish(client, job, event_id)
     changed = collect("schedule", "geändert")
     to_anna = [m for m in changed if m.to_address.startswith("anna")]
     assert to_anna and "Für Sie sind keine Termine geplant." in to_anna[0].body

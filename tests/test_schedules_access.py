@@ -16,7 +16,7 @@ ORGANISER_ROUTES = [
     ("get", "/events/{e}/schedule/print/agendas"),
     ("get", "/events/{e}/schedule/print/tables"),
     ("get", "/events/{e}/schedule/print/grid"),
-    ("get", "/events/{e}/schedule/agendas.pdf"),
+    ("post", "/events/{e}/schedule/agendas.pdf"),
     ("get", "/events/{e}/schedule/meetings.csv"),
     ("get", "/events/{e}/schedule/schedule.json"),
     ("get", "/events/{e}/schedule/problem.json"),

@@ -24,11 +24,11 @@ VISION = "VisionCheck Görlitz"
 TABLES = ["Tisch Brezel", "Tisch Laugen", "Tisch Stulle"]
 
 
-def build_and_publish(client, login, w) -> None:
-    """Build and publish the schedule as the organiser, through the pages."""
+def build_and_publish(client, login, w, job) -> None:
+    """Build and publish the schedule as the organiser, through the pages and their jobs."""
     login(w.organiser)
-    assert client.post(f"/events/{w.event.id}/schedule/build").status_code == 302
-    publish(client, w.event.id)
+    assert "finished" in job(f"/events/{w.event.id}/schedule/build")
+    assert "finished" in publish(client, job, w.event.id)[1]
     db.session.expire_all()
 
 
@@ -48,7 +48,7 @@ def text_of(response) -> str:
 
 
 @pytest.fixture
-def agreed(schedule_world, client, login):  # noqa: F811 (the imported fixture)
+def agreed(schedule_world, client, login, job):  # noqa: F811 (the imported fixture)
     """RechnungsKI asked the bakery for a meeting, the bakery agreed; published, named tables."""
     w = schedule_world
     p = w.profiles
@@ -58,7 +58,7 @@ def agreed(schedule_world, client, login):  # noqa: F811 (the imported fixture)
     # The bakery wants exactly the one agreed meeting: its agenda has no shortfall.
     wishes.save_availability(w.event, p[MUELLER], [], 1)
     db.session.commit()
-    build_and_publish(client, login, w)
+    build_and_publish(client, login, w, job)
     return w
 
 
@@ -84,7 +84,7 @@ def test_the_receiver_reads_request_from_the_sender_reads_your_request(client, l
     assert f"Anfrage von {RECHNUNG}" in mail.body
 
 
-def test_breaks_are_rows_at_their_time_everywhere(client, login, agreed):
+def test_breaks_are_rows_at_their_time_everywhere(client, login, agreed, run_jobs):
     w = agreed
     event_id = w.event.id
     # Slots of 20 minutes from 10:00; the 30-minute coffee break follows slot 2.
@@ -105,7 +105,12 @@ def test_breaks_are_rows_at_their_time_everywhere(client, login, agreed):
     overview = text_of(client.get(f"/events/{event_id}/schedule"))
     assert "Kaffee 10:40–11:10" in overview  # the break's name is in the slot column
 
-    pdf = client.get(f"/events/{event_id}/schedule/agendas.pdf")
+    # The PDF is made by a job; its page offers the download.
+    started = client.post(f"/events/{event_id}/schedule/agendas.pdf")
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    run_jobs()
+    pdf = client.get(started.headers["Location"] + "/download")
+    assert pdf.mimetype == "application/pdf"
     pages = [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages]
     assert len(pages) == sheets and all("Kaffee" in p for p in pages)
 
@@ -138,14 +143,19 @@ def test_table_names_are_printed_as_entered(client, login, agreed):
     assert TABLES[meeting.table - 1] in mail.body and "Tisch Tisch" not in mail.body
 
 
-def test_an_unnamed_table_is_called_by_its_number(client, login, schedule_world):  # noqa: F811
+def test_an_unnamed_table_is_called_by_its_number(client, login, schedule_world, job):  # noqa: F811
     w = schedule_world
-    build_and_publish(client, login, w)
+    build_and_publish(client, login, w, job)
     tables = text_of(client.get(f"/events/{w.event.id}/schedule/print/tables"))
     assert all(f"Tisch {n}" in tables for n in (1, 2, 3))
 
 
-def test_fewer_meetings_come_with_the_reason_from_the_schedule(client, login, schedule_world):  # noqa: F811
+def test_fewer_meetings_come_with_the_reason_from_the_schedule(
+    client,
+    login,
+    schedule_world,  # noqa: F811
+    job,
+):
     """The bakery wants 2 and is free in slots 1 and 2; slot 1 is taken, slot 2 nobody can."""
     w = schedule_world
     p = w.profiles
@@ -156,7 +166,7 @@ def test_fewer_meetings_come_with_the_reason_from_the_schedule(client, login, sc
     db.session.commit()
     login(w.organiser)
     url = f"/events/{w.event.id}/schedule"
-    assert client.post(f"{url}/build").status_code == 302
+    assert "finished" in job(f"{url}/build")
     db.session.expire_all()
     for m in list(versions.latest_version(w.event).meetings):
         editing.remove_meeting(w.event, w.organiser, m.key)
@@ -165,7 +175,7 @@ def test_fewer_meetings_come_with_the_reason_from_the_schedule(client, login, sc
     for a, b, slot in placed:
         data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": 1}
         assert client.post(f"{url}/add", data=data).status_code == 302
-    publish(client, w.event.id)
+    publish(client, job, w.event.id)
     printed = text_of(client.get(f"{url}/print/agendas?profile={w.pid(MUELLER)}"))
     client.post("/account/logout")
 
@@ -184,6 +194,7 @@ def test_no_further_candidates_is_the_reason_when_all_others_are_ruled_out(
     client,
     login,
     schedule_world,  # noqa: F811
+    job,
 ):
     w = schedule_world
     p = w.profiles
@@ -191,7 +202,7 @@ def test_no_further_candidates_is_the_reason_when_all_others_are_ruled_out(
     wishes.set_mark(w.event, p[MUELLER], p[PUMPS], NOT_INTERESTED)
     wishes.set_mark(w.event, p[MUELLER], p[VISION], NOT_INTERESTED)
     db.session.commit()
-    build_and_publish(client, login, w)
+    build_and_publish(client, login, w, job)
     client.post("/account/logout")
     login(w.owner)
     agenda = text_of(client.get(f"/events/{w.event.id}/agenda/{w.pid(MUELLER)}"))

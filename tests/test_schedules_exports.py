@@ -30,9 +30,15 @@ def published(schedule_world, client, login):  # noqa: F811 (the imported fixtur
     return w, version
 
 
-def test_pdf_has_one_a4_page_per_participant_with_umlauts(client, published):
+def test_pdf_has_one_a4_page_per_participant_with_umlauts(client, published, run_jobs):
     w, version = published
-    response = client.get(f"/events/{w.event.id}/schedule/agendas.pdf")
+    started = client.post(f"/events/{w.event.id}/schedule/agendas.pdf")
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    run_jobs()
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    download = started.headers["Location"] + "/download"
+    assert download in page
+    response = client.get(download)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))

@@ -58,26 +58,26 @@ def log_in_english(client, login, user) -> None:
     client.post("/language/en")
 
 
-def build(client, login, w):
+def build(client, login, w, job):
     log_in_english(client, login, w.organiser)
-    response = client.post(f"/events/{w.event.id}/schedule/build")
-    assert response.status_code == 302
+    page = job(f"/events/{w.event.id}/schedule/build")
+    assert "finished" in page, page
     db.session.expire_all()
     return versions.latest_version(w.event)
 
 
-def empty_draft(client, login, w):
+def empty_draft(client, login, w, job):
     """Build, then take every meeting out, so tests place meetings where they want them."""
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     for m in list(version.meetings):
         editing.remove_meeting(w.event, w.organiser, m.key)
     db.session.commit()
     return version
 
 
-def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, world):
+def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, world, job):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     assert version.number == 1 and version.status == "draft"
     keys = {m.key: m for m in version.meetings}
     agreed = meeting_key(w.pid(MUELLER), w.pid(PUMPS))
@@ -101,9 +101,9 @@ def test_build_makes_a_valid_draft_from_wishes_scores_and_vetoes(client, login, 
     assert "Version 1" in page and MUELLER in page and "draft" in page
 
 
-def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, world):
+def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, world, job):
     w = world
-    empty_draft(client, login, w)
+    empty_draft(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
     a, b = w.pid(MUELLER), w.pid(RECHNUNG)
 
@@ -167,9 +167,9 @@ def test_hand_edits_are_checked_and_a_refusal_changes_nothing(client, login, wor
     assert "Action" in flashes(client)
 
 
-def test_locked_meetings_stay_when_re_optimising(client, login, world):
+def test_locked_meetings_stay_when_re_optimising(client, login, world, job):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
     # Put one meeting somewhere the solver would not, then lock it.
     target = next(m for m in version.meetings if m.origin != REQUEST)
@@ -188,8 +188,7 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
     locked = next(p for p in places(w.event) if p[0] == key)
     assert locked[1] == slot and locked[3] is True
 
-    response = client.post(f"{url}/reoptimise", data={})
-    assert response.status_code == 302
+    assert "finished" in job(f"{url}/reoptimise")
     db.session.expire_all()
     assert locked in places(w.event)
     version = versions.latest_version(w.event)
@@ -201,10 +200,10 @@ def test_locked_meetings_stay_when_re_optimising(client, login, world):
 
 
 def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the_diff(
-    client, login, world
+    client, login, world, job
 ):
     w = world
-    version = build(client, login, w)
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
     # The button only asks: a POST without the confirmation page's token publishes nothing.
     asked = client.post(f"{url}/publish")
@@ -213,11 +212,12 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert (
         db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.kind == "schedule")) is None
     )
-    page = publish(client, w.event.id)
+    page, done = publish(client, job, w.event.id)
     # The first publication e-mails everybody, and the page said so, name by name.
     assert "7 participants get an e-mail" in page
     assert all(name in page for name in (MUELLER, STADTWERKE, RECHNUNG, PUMPS, VISION))
     assert "mueller@example.de" not in page and "sme0@teilnehmer.example" in page
+    assert "7 participants were notified" in done
     db.session.expire_all()
     assert versions.published_version(w.event).number == 1
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all()
@@ -255,7 +255,7 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "Version 1" in agenda.get_data(as_text=True)
 
     before = {m.id for m in db.session.scalars(select(OutboxMessage))}
-    page = publish(client, w.event.id)
+    page, _done = publish(client, job, w.event.id)
     # The confirmation named exactly the two participants whose meetings changed.
     assert "2 participants get an e-mail" in page
     listed = re.search(r'<table id="recipients">(.*?)</table>', page, re.S).group(1)
@@ -280,13 +280,13 @@ def test_publish_then_change_makes_a_new_version_mails_the_changed_and_shows_the
     assert "already published" in flashes(client)
 
 
-def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world):
+def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world, job):
     w = world
-    build(client, login, w)
+    build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule/publish"
     page = client.get(url).get_data(as_text=True)
     token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
-    publish(client, w.event.id)
+    publish(client, job, w.event.id)
     # a change after the confirmation page was opened: that page's recipients are stale
     moved = next(m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST)
     editing.remove_meeting(w.event, w.organiser, moved.key)
@@ -299,11 +299,42 @@ def test_publish_refuses_a_confirmation_of_other_recipients(client, login, world
     assert "2 participants get an e-mail" in stale.get_data(as_text=True)
 
 
-def test_no_show_re_plan_keeps_past_slots(client, login, world):
+def test_the_publish_job_refuses_a_draft_changed_after_the_confirmation(
+    client, login, world, job, run_jobs
+):
+    """The job checks the confirmed token again: the draft changed while the job was queued."""
     w = world
-    version = build(client, login, w)
+    build(client, login, w, job)
+    publish(client, job, w.event.id)
+    db.session.expire_all()
+    meetings = [m for m in versions.latest_version(w.event).meetings if m.origin != REQUEST]
+    first = meetings[0]
+    pair = {first.profile_a_id, first.profile_b_id}
+    second = next(m for m in meetings if not pair & {m.profile_a_id, m.profile_b_id})
+    editing.remove_meeting(w.event, w.organiser, first.key)
+    db.session.commit()
+    before = set(db.session.scalars(select(OutboxMessage.id)))
+    url = f"/events/{w.event.id}/schedule/publish"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+    queued = client.post(url, data={"confirmed": token})
+    assert queued.status_code == 302 and "/jobs/" in queued.headers["Location"]
+    # While the job waits in the queue, a further edit changes who would get an e-mail.
+    editing.remove_meeting(w.event, w.organiser, second.key)
+    db.session.commit()
+    run_jobs()
+    job_page = client.get(queued.headers["Location"]).get_data(as_text=True)
+    assert "please check who gets an e-mail again" in job_page
+    db.session.expire_all()
+    assert versions.published_version(w.event).number == 1
+    assert set(db.session.scalars(select(OutboxMessage.id))) == before
+
+
+def test_no_show_re_plan_keeps_past_slots(client, login, world, job):
+    w = world
+    version = build(client, login, w, job)
     url = f"/events/{w.event.id}/schedule"
-    publish(client, w.event.id)
+    publish(client, job, w.event.id)
     db.session.expire_all()
     version = versions.latest_version(w.event)
     later = [m for m in version.meetings if m.slot >= 3]
@@ -321,14 +352,14 @@ def test_no_show_re_plan_keeps_past_slots(client, login, world):
     registrations.set_attendance(attendee, "noshow")
     db.session.commit()
 
-    response = client.post(f"{url}/reoptimise", data={"from_slot": 3})
-    assert response.status_code == 302
+    page = job(f"{url}/reoptimise", {"from_slot": 3})
     db.session.expire_all()
     latest = versions.latest_version(w.event)
     assert latest.is_draft
     assert sorted((m.key, m.slot, m.table) for m in latest.meetings if m.slot < 3) == past
     assert not [m for m in latest.meetings if m.slot >= 3 and m.involves(gone)]
     assert check(latest.problem, agendas.schedule_document(latest)) == []
+    assert "finished" in page
     assert "no-show" in flashes(client)
 
     client.post(f"{url}/reoptimise", data={"from_slot": 99})
@@ -343,13 +374,13 @@ def test_the_first_open_slot_follows_the_clock(world):
     assert building.first_open_slot(event, start + timedelta(hours=5)) == 5
 
 
-def test_build_without_participants_is_refused(client, login, app, make_user):
+def test_build_without_participants_is_refused(client, login, app, make_user, job):
     organiser = make_user(organiser=True)
     event = registrations.create_event(
         event_data(title="Leer", slot_count=4, morning_slots=2, breaks=[], max_meetings=3)
     )
     db.session.commit()
     log_in_english(client, login, organiser)
-    client.post(f"/events/{event.id}/schedule/build")
-    assert "Nobody is confirmed" in flashes(client, event.id)
+    page = job(f"/events/{event.id}/schedule/build")
+    assert "failed" in page and "Nobody is confirmed" in page
     assert versions.latest_version(event) is None

@@ -1,7 +1,7 @@
 """Schedule use cases that run the solver: build a draft, re-optimise or re-plan it.
 
-Solving runs inside the organiser's request: for a 50-seat event the solver proves the optimum
-in seconds, and ``SCHEDULE_TIME_LIMIT`` caps it; it always returns the best schedule found.
+Solving runs in a background job (matchmaker/jobs/): ``SCHEDULE_TIME_LIMIT`` caps it, and it always
+returns the best schedule found; the job commits the new draft in one transaction at the end.
 
 Services change models and flush; the caller commits.
 """
@@ -135,10 +135,12 @@ def build(event: Event, user: User | None) -> ScheduleVersion:
     data = build_problem(event)
     if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
+    # Solve before writing anything: a build in a job commits only at the end, and holding a
+    # write during the solve would block every other writer on SQLite.
+    result = _solve(data, [], [])
     latest = latest_version(event)
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
     version.problem = data.document()
-    result = _solve(data, [], [])
     version.stats = stats_of(result, data.names, kind="build")
     _replace_meetings(version, result, set())
     current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
@@ -170,8 +172,11 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
     """
     if from_slot is not None and not 1 <= from_slot <= event.slot_count:
         raise ScheduleError(_("Choose a slot from 1 to %(n)d.", n=event.slot_count))
-    version = editable_version(event, user)
-    current = list(version.meetings)
+    latest = latest_version(event)
+    if latest is None:
+        raise ScheduleError(_("Build the schedule first."))
+    # The draft (maybe a copy of the published version) is made after the solve, see build().
+    current = list(latest.meetings)
     data = build_problem(
         event,
         keep_pairs=[(m.profile_a_id, m.profile_b_id) for m in current],
@@ -208,6 +213,7 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
     frozen_slots = list(range(1, past))
     data = data.with_meetings(again)
     result = _solve(data, locked, frozen_slots)
+    version = editable_version(event, user)
     version.problem = data.document()
     version.stats = stats_of(
         result, names, kind="replan" if from_slot else "reoptimise", from_slot=from_slot

@@ -4,7 +4,6 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from matchmaker.core.clock import local_now
@@ -18,7 +17,6 @@ from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
     MoveForm,
-    PublishForm,
     ReplanForm,
     ScheduleActionForm,
     SwapForm,
@@ -83,96 +81,6 @@ def overview(event_id: int):
             open_slot=building.first_open_slot(event, local_now()),
         )
     return render_template("scheduling/overview.html", **context)
-
-
-@bp.post("/events/<int:event_id>/schedule/build")
-@organiser_required
-def build(event_id: int):
-    """Build a fresh draft with the solver (synchronously: seconds for a 50-seat event)."""
-    event = db.get_or_404(Event, event_id)
-    if not ScheduleActionForm().validate_on_submit():
-        flash_form_errors(ScheduleActionForm())
-        return redirect(overview_url(event_id))
-    try:
-        version = building.build(event, current_user)
-    except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        placed = version.stats["placed"]
-        message = ngettext(
-            "Draft %(n)d built: %(num)d meeting.",
-            "Draft %(n)d built: %(num)d meetings.",
-            placed,
-            n=version.number,
-        )
-        flash(message, "success")
-    return redirect(overview_url(event_id))
-
-
-@bp.post("/events/<int:event_id>/schedule/reoptimise")
-@organiser_required
-def reoptimise(event_id: int):
-    """Re-optimise around the locked meetings, or re-plan the rest of the day from a slot."""
-    event = db.get_or_404(Event, event_id)
-    form = ReplanForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(overview_url(event_id))
-    try:
-        outcome = building.reoptimise(event, current_user, form.from_slot.data)
-    except ScheduleError as error:
-        refuse(error)
-    else:
-        commit_and_send()
-        for note in outcome.notes:
-            flash(note, "info")
-        flash(
-            ngettext(
-                "Re-optimised: %(num)d meeting in draft %(n)d.",
-                "Re-optimised: %(num)d meetings in draft %(n)d.",
-                outcome.version.stats["placed"],
-                n=outcome.version.number,
-            ),
-            "success",
-        )
-    return redirect(overview_url(event_id))
-
-
-@bp.route("/events/<int:event_id>/schedule/publish", methods=["GET", "POST"])
-@organiser_required
-def publish(event_id: int):
-    """Show who gets an e-mail; publish the draft once the organiser confirms that page."""
-    event = db.get_or_404(Event, event_id)
-    try:
-        preview = publishing.publish_preview(event)
-    except ScheduleError as error:
-        flash(error.message, "error")
-        return redirect(overview_url(event_id))
-    form = PublishForm()
-    # Only the confirmation page's form carries the token; any other POST just asks.
-    if form.validate_on_submit():
-        try:
-            version, changed = publishing.publish(event, current_user, form.confirmed.data)
-        except ScheduleError as error:
-            refuse(error)
-            preview = publishing.publish_preview(event)
-        else:
-            commit_and_send()
-            flash(
-                ngettext(
-                    "Version %(n)d is published; %(num)d participant was notified.",
-                    "Version %(n)d is published; %(num)d participants were notified.",
-                    len(changed),
-                    n=version.number,
-                ),
-                "success",
-            )
-            return redirect(overview_url(event_id))
-    form.confirmed.data = preview.token
-    return render_template(
-        "scheduling/confirm_publish.html", event=event, preview=preview, form=form
-    )
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings/<key>")
@@ -344,30 +252,6 @@ def print_agendas(event_id: int):
     db.session.commit()
     return render_template(
         "scheduling/print_agendas.html", pages=pages, **print_context(event, version)
-    )
-
-
-@bp.get("/events/<int:event_id>/schedule/agendas.pdf")
-@organiser_required
-def agendas_pdf(event_id: int):
-    """Download every agenda as one PDF (one A4 page each)."""
-    event = db.get_or_404(Event, event_id)
-    version = version_or_404(event)
-    pages = agenda_pages(event, version, None)
-    html = render_template(
-        "scheduling/print_agendas.html", pages=pages, pdf=True, **print_context(event, version)
-    )
-    pdf = exports.html_to_pdf(html)
-    publishing.record_print(version, "pdf", current_user)
-    db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=event-{event.id}-agendas-v{version.number}.pdf"
-            )
-        },
     )
 
 

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from live_processes import start_worker, stop_worker
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,15 +36,18 @@ def read_files_at_once(response):
 
 
 @pytest.fixture
-def live_app(app_factory):
-    """Serve a fresh app (CSRF on, as in production) on a free loopback port."""
+def live_app(app_factory, tmp_path):
+    """Serve a fresh app (CSRF on, as in production) on a free loopback port, with a job worker."""
     application = app_factory(WTF_CSRF_ENABLED=True, SERVER_NAME=None)
     application.after_request(read_files_at_once)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     application.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    # Keep the journeys quick; the solver returns its best schedule when the time is up.
+    worker = start_worker(application, tmp_path / "worker.log", SCHEDULE_TIME_LIMIT=5)
     yield application
+    stop_worker(worker)
     server.shutdown()
     thread.join(timeout=5)
 

@@ -1,0 +1,172 @@
+"""Job pages: progress that reloads itself, cancel, and the download of a job's file."""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from matchmaker.core.i18n import current_language
+from matchmaker.events.models import Event
+from matchmaker.extensions import db
+from matchmaker.jobs import services
+from matchmaker.jobs.forms import CancelJobForm
+from matchmaker.jobs.models import FINISHED, Job
+from matchmaker.scheduling import publishing, versions
+from matchmaker.scheduling.forms import PublishForm, ReplanForm, ScheduleActionForm
+from matchmaker.scheduling.versions import ScheduleError
+from matchmaker.scheduling.views import bp as schedule_bp
+from matchmaker.scheduling.views import overview_url, version_or_404
+from matchmaker.web import flash_form_errors, organiser_required
+
+bp = Blueprint("jobs", __name__)
+
+# Schedule jobs of one event exclude each other (one build, re-plan or publish at a time);
+# PDFs have a lane of their own.
+SCHEDULE_LANE = "schedule"
+PDF_LANE = "pdf"
+
+
+def get_job_or_404(job_id: int) -> Job:
+    """Return the job or answer 404."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def start(kind: str, event: Event, *, lane: str | None, params: dict | None = None):
+    """Queue a job for the event and answer with its page; tell the user when one already runs."""
+    try:
+        job = services.submit(
+            kind, event, current_user, lane=lane, locale=current_language(), params=params
+        )
+    except services.JobConflict as conflict:
+        flash(
+            _("A schedule job is already running for this event; please wait until it ends."),
+            "error",
+        )
+        if conflict.active is not None:
+            return redirect(url_for("jobs.show", job_id=conflict.active.id))
+        return redirect(url_for("scheduling.overview", event_id=event.id))
+    db.session.commit()
+    if not services.enqueue(job):
+        db.session.commit()
+        flash(job.error, "error")
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.get("/jobs/<int:job_id>")
+@organiser_required
+def show(job_id: int):
+    """Show a job's progress (reloading while it runs) and its outcome."""
+    job = get_job_or_404(job_id)
+    services.fail_abandoned_job(job)
+    db.session.commit()
+    file = services.result_file(job) if job.status == FINISHED else None
+    return render_template(
+        "jobs/show.html",
+        job=job,
+        file=file,
+        form=CancelJobForm(),
+        step=services.step_label(job),
+        kind=services.kind_label(job),
+    )
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+@organiser_required
+def cancel(job_id: int):
+    """Cancel a queued or running job."""
+    job = get_job_or_404(job_id)
+    if not CancelJobForm().validate_on_submit():
+        flash(_("The form has expired; please try again."), "error")
+    elif services.cancel(job):
+        flash(_("The job was cancelled; nothing of it was saved."), "success")
+    else:
+        flash(_("The job had already ended."), "info")
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@organiser_required
+def download(job_id: int):
+    """Download the file a finished job produced."""
+    job = get_job_or_404(job_id)
+    file = services.result_file(job) if job.status == FINISHED else None
+    if file is None:
+        abort(404)
+    version = job.event and versions.latest_version(job.event)
+    if version is not None and version.number == (job.result or {}).get("version"):
+        publishing.record_print(version, "pdf", current_user)
+        db.session.commit()
+    return Response(
+        file.data,
+        mimetype=file.mimetype,
+        headers={"Content-Disposition": f"attachment; filename={file.filename}"},
+    )
+
+
+# The schedule's long actions start jobs. They are routes of the schedule blueprint (their
+# endpoints stay scheduling.*), lent from here because the jobs area sits above scheduling.
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/build")
+@organiser_required
+def build(event_id: int):
+    """Queue a fresh build of the draft; the job page shows its progress."""
+    event = db.get_or_404(Event, event_id)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    return start("build", event, lane=SCHEDULE_LANE)
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/reoptimise")
+@organiser_required
+def reoptimise(event_id: int):
+    """Queue a re-optimisation around the locked meetings, or a re-plan from a slot."""
+    event = db.get_or_404(Event, event_id)
+    form = ReplanForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(overview_url(event_id))
+    from_slot = form.from_slot.data
+    if from_slot is not None and not 1 <= from_slot <= event.slot_count:
+        flash(_("Choose a slot from 1 to %(n)d.", n=event.slot_count), "error")
+        return redirect(overview_url(event_id))
+    kind = "replan" if from_slot else "reoptimise"
+    return start(kind, event, lane=SCHEDULE_LANE, params={"from_slot": from_slot})
+
+
+@schedule_bp.route("/events/<int:event_id>/schedule/publish", methods=["GET", "POST"])
+@organiser_required
+def publish(event_id: int):
+    """Show who gets an e-mail; queue the publication once the organiser confirms that page."""
+    event = db.get_or_404(Event, event_id)
+    try:
+        preview = publishing.publish_preview(event)
+    except ScheduleError as error:
+        flash(error.message, "error")
+        return redirect(overview_url(event_id))
+    form = PublishForm()
+    # Only the confirmation page's form carries the token; any other POST just asks.
+    if form.validate_on_submit():
+        if form.confirmed.data == preview.token:
+            # The job checks the token again: the draft may still change before it runs.
+            return start("publish", event, lane=SCHEDULE_LANE, params={"confirmed": preview.token})
+        flash(_("The draft has changed since; please check who gets an e-mail again."), "error")
+    form.confirmed.data = preview.token
+    return render_template(
+        "scheduling/confirm_publish.html", event=event, preview=preview, form=form
+    )
+
+
+@schedule_bp.post("/events/<int:event_id>/schedule/agendas.pdf")
+@organiser_required
+def agendas_pdf(event_id: int):
+    """Queue the PDF of every agenda (one A4 page each); the job page offers the download."""
+    event = db.get_or_404(Event, event_id)
+    version_or_404(event)
+    if not ScheduleActionForm().validate_on_submit():
+        flash_form_errors(ScheduleActionForm())
+        return redirect(overview_url(event_id))
+    return start("agendas_pdf", event, lane=PDF_LANE)
