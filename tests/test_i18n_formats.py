@@ -96,10 +96,10 @@ def test_scores_are_percentages_wherever_a_number_is_shown(
     assert scores and all(re.fullmatch(r"\d{1,3}%", score) for score in scores), scores
 
 
-def test_schedule_pages_use_the_decimal_comma(client, login, schedule_world):  # noqa: F811
+def test_schedule_pages_use_the_decimal_comma(client, login, job, schedule_world):  # noqa: F811
     w = schedule_world
     login(w.organiser)
-    client.post(f"/events/{w.event.id}/schedule/build")
+    job(f"/events/{w.event.id}/schedule/build")
     overview = text_of(client.get(f"/events/{w.event.id}/schedule"))
     total = re.search(r"Gesamtpassung (\S+)", overview).group(1)
     assert re.fullmatch(r"\d+,\d\d", total), total
