@@ -4,6 +4,9 @@ A batch of profiles becomes raw counts per block (:func:`count_blocks`); :class:
 learns IDF weights on the fitted profiles and turns counts into the weighted, L2-normalised
 blocks whose concatenation is the profile vector.  Alongside the counts, :func:`count_blocks`
 records which word of each profile carries each concept and stem (the *surfaces* reasons show).
+
+Why one file of ~600 lines: the blocks share one counting pass over the analysed tokens and one
+weighting object; split apart, each block would repeat the pass or expose its internals.
 """
 
 from __future__ import annotations
