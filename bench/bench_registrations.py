@@ -10,7 +10,7 @@ a temporary directory) in turn:
 3. fire 200 registrations at once (one thread each, released by a barrier) and check: every
    request answered with a redirect, 200 registrations stored, arrival numbers ``seq`` 1..200
    without gaps, exactly 50 seats confirmed (seq 1..50) and 150 waiting in seq order;
-4. fire 20 cancellations of confirmed seats at once and check that exactly seq 51..70 were
+4. fire 20 confirmed cancellations (the confirmation page's field set) of confirmed seats at once and check that exactly seq 51..70 were
    promoted, in that order, and that 50 seats are still taken.
 
 "Arrival order" is the order in which the server accepted the registrations: the arrival
@@ -347,7 +347,9 @@ def run_backend(backend: str) -> dict:
         def cancel(row):
             session, token = sessions[by_profile[row["profile_id"]]]
             status, _h, _b = session.request(
-                "POST", f"/registrations/{row['id']}/cancel", {"csrf_token": token}
+                "POST",
+                f"/registrations/{row['id']}/cancel",
+                {"csrf_token": token, "confirm": "yes"},
             )
             return status
 
