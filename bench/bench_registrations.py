@@ -10,8 +10,9 @@ a temporary directory) in turn:
 3. fire 200 registrations at once (one thread each, released by a barrier) and check: every
    request answered with a redirect, 200 registrations stored, arrival numbers ``seq`` 1..200
    without gaps, exactly 50 seats confirmed (seq 1..50) and 150 waiting in seq order;
-4. fire 20 confirmed cancellations (the confirmation page's field set) of confirmed seats at once and check that exactly seq 51..70 were
-   promoted, in that order, and that 50 seats are still taken.
+4. fire 20 cancellations of confirmed seats at once (each with the confirmation page's field)
+   and check that exactly seq 51..70 were promoted, in that order, and that 50 seats are still
+   taken.
 
 "Arrival order" is the order in which the server accepted the registrations: the arrival
 number is taken under the event's row lock in the same transaction as the registration.
