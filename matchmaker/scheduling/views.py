@@ -259,26 +259,26 @@ def print_agendas(event_id: int):
 @organiser_required
 def print_tables(event_id: int):
     """Show one print page per table: who sits there in which slot."""
-    event = db.get_or_404(Event, event_id)
-    version = version_or_404(event)
-    grid = agendas.with_breaks(event, agendas.grid(event, version))
-    publishing.record_print(version, "tables", current_user)
-    db.session.commit()
-    return render_template(
-        "scheduling/print_tables.html", grid=grid, **print_context(event, version)
-    )
+    return grid_print_page(event_id, "tables")
 
 
 @bp.get("/events/<int:event_id>/schedule/print/grid")
 @organiser_required
 def print_grid(event_id: int):
     """Show the master grid (slots × tables) ready to print."""
+    return grid_print_page(event_id, "grid")
+
+
+def grid_print_page(event_id: int, kind: str):
+    """Render a print page built from the slot × table grid ("tables" or "grid") and log it."""
     event = db.get_or_404(Event, event_id)
     version = version_or_404(event)
     grid = agendas.with_breaks(event, agendas.grid(event, version))
-    publishing.record_print(version, "grid", current_user)
+    publishing.record_print(version, kind, current_user)
     db.session.commit()
-    return render_template("scheduling/print_grid.html", grid=grid, **print_context(event, version))
+    return render_template(
+        f"scheduling/print_{kind}.html", grid=grid, **print_context(event, version)
+    )
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings.csv")
