@@ -57,10 +57,10 @@ One hole more
 Symmetry
 --------
 Tables carry none (above). Slots are not interchangeable (the holes objective depends on their
-order), but reading the day backwards keeps every hole: when every meeting of a fixed selection
-may take slot ``s`` exactly when it may take ``slots + 1 - s`` (no windows, availability or
-precedence that tell morning from afternoon, as at TIC events), one meeting is kept in the first
-half of the day.
+order); reading the day backwards keeps every hole, but breaking that symmetry (one meeting kept
+in the first half of the day where no window tells morning from afternoon) changed nothing on
+the TIC and forumt instances where it applies, so the model leaves symmetry to CP-SAT's presolve,
+which finds orbits of interchangeable participants itself.
 """
 
 from __future__ import annotations
@@ -347,10 +347,6 @@ class SlotModel:
                 col = [row[s] for row in self.busy.values() if s in row]
                 if len(col) > 2 * inst.n_tables:
                     m.Add(sum(col) <= 2 * inst.n_tables)
-            if not bg and all(self._mirrored(i) for i in self.meetings) and self.meetings:
-                i0 = self.meetings[0]
-                n = inst.n_slots + 1
-                m.Add(sum((2 * s - n) * v for s, v in self.x[i0].items()) <= 0)
         else:
             self._objective_levels(soft_required)
         self.later: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -360,14 +356,6 @@ class SlotModel:
         self.hole_lits: dict[int, list[cp_model.IntVar]] = {}
         holes = [self._holes(q, target) for q in sorted(self.busy)] if holes else []
         self.levels["holes"] = (sum(h for hs in holes for h in hs), MIN)
-
-    def _mirrored(self, i: int) -> bool:
-        """Tell whether meeting ``i`` allows each slot exactly when it allows its mirror."""
-        inst = self.inst
-        dom = set(self.x[i])
-        n = inst.n_slots + 1
-        linked = inst.before[i] or i in inst.successors() or i in inst.locked
-        return not linked and all(n - s in dom for s in dom)
 
     def _precedence(self) -> None:
         """Meeting ``j`` in ``before[i]`` takes place in an earlier slot than ``i``."""

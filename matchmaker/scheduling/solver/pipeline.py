@@ -5,7 +5,8 @@ building at the end.)
 
 Objective, lexicographic: (0) place every required meeting, (1) fewest eligible participants
 without a meeting (fairness), (2) highest total score, (3) fewest holes. The phases, in order
-(``docs/solver.md`` explains the model and the measurements behind each phase):
+(the docstring of ``model.py`` describes the model, and the ablation in ``bench/RESULTS.md``
+what each phase buys):
 
 ``construct``
     Greedy schedule: always valid, the fallback and the first hint.
