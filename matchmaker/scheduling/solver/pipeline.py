@@ -63,7 +63,7 @@ BUDGETS: dict[str, tuple[float, str]] = {
     "select": (0.6, "wall clock for HiGHS: under 2 s at 2,000 people; the score proof rests on it"),
     "fit": (0.4, "the greedy colouring misses a handful at most; the rest goes to holes"),
     "levels": (0.6, "small problems only, where the levels are proven in well under a unit"),
-    "holes:target": (0.3, "found or refuted in under 1.5 units on the B2B instances"),
+    "holes:target": (0.5, "decides B2B events in 0.03-2.4 units; half: busy machines"),
     "holes:relax": (0.3, "one hole more, found in under 1 unit (small, forumt-14crafe, 13crafc)"),
     "holes:improve": (1.0, "the rest: improves until proven or out of work"),
 }
