@@ -359,6 +359,23 @@ def test_refuted_target_one_hole_more_for_one_participant_is_optimal(tmp_path: P
     assert judge(prob, result.to_dict(), tmp_path)["n_violations"] == 0
 
 
+def test_every_participant_refuted_one_hole_more_raises_the_bound_by_two() -> None:
+    # Four firms, each meeting the other three, at one table in seven slots: a slot holds one
+    # meeting, so no firm meets in one block, and no single firm with one hole is enough.
+    people = [person(f"f{k}") for k in range(4)]
+    meetings = [
+        meeting(f"m{a}{b}", f"f{a}", f"f{b}", required=True)
+        for a in range(4)
+        for b in range(a + 1, 4)
+    ]
+    prob = {"slots": 7, "tables": 1, "participants": people, "meetings": meetings}
+    result = run_solver(prob, 5.0, workers=1)
+    relax = next(p for p in result.phases if p["name"] == "holes:relax")
+    assert relax["bound"] == 2
+    assert result.holes_optimal
+    assert result.holes == fewest_holes_by_search(prob, [m["id"] for m in meetings])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("skip", "workers"), [((), 1), ((), 2), (("holes:relax",), 1), (("holes:relax",), 2)]

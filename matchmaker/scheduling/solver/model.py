@@ -47,7 +47,8 @@ One hole more
     Each participant's shape at the bound is switched by a literal ``at_bound[q]``; off its
     shape it may have at most one hole more than its bound. When the target is refuted, some
     participant has a hole above its bound. :meth:`SlotModel.relax_only` lets one participant
-    at a time leave its shape while every other keeps it fixed (a fixed literal, not an
+    at a time (the pipeline tries first those with the most holes above their bound in the best
+    schedule so far) leave its shape while every other keeps it fixed (a fixed literal, not an
     assumption, so that CP-SAT's presolve and probing see the block form of everybody else:
     they refute most of these problems in a few hundredths of a unit, where a search with the
     literals as assumptions finds neither a core nor a schedule). The first schedule found has
