@@ -330,21 +330,26 @@ def test_b2bsp_best_known_holes(tmp_path: Path, name: str, best_known: int) -> N
     assert verdict["holes"] == best_known
 
 
-def test_target_without_holes_refuted_proves_a_higher_bound() -> None:
-    # Four firms, each meeting the other three, in four slots at one table per pair of slots:
-    # nobody can meet in one block, so the lower bound (0) is refuted and the schedule found
-    # is proven minimal above it.
+def four_firms_meeting_each_other(slots: int, tables: int) -> dict:
+    """Four firms, each with a required meeting with each of the other three."""
     people = [person(f"f{k}") for k in range(4)]
     meetings = [
         meeting(f"m{a}{b}", f"f{a}", f"f{b}", required=True)
         for a in range(4)
         for b in range(a + 1, 4)
     ]
-    prob = {"slots": 5, "tables": 2, "participants": people, "meetings": meetings}
+    return {"slots": slots, "tables": tables, "participants": people, "meetings": meetings}
+
+
+def test_target_without_holes_refuted_proves_a_higher_bound() -> None:
+    # Four firms, each meeting the other three, in four slots at one table per pair of slots:
+    # nobody can meet in one block, so the lower bound (0) is refuted and the schedule found
+    # is proven minimal above it.
+    prob = four_firms_meeting_each_other(slots=5, tables=2)
     result = run_solver(prob, 5.0, workers=1)
     assert not result.required_unplaced
     assert result.holes_optimal
-    assert result.holes == fewest_holes_by_search(prob, [m["id"] for m in meetings])
+    assert result.holes == fewest_holes_by_search(prob, [m["id"] for m in prob["meetings"]])
 
 
 def test_refuted_target_one_hole_more_for_one_participant_is_optimal(tmp_path: Path) -> None:
@@ -362,18 +367,12 @@ def test_refuted_target_one_hole_more_for_one_participant_is_optimal(tmp_path: P
 def test_every_participant_refuted_one_hole_more_raises_the_bound_by_two() -> None:
     # Four firms, each meeting the other three, at one table in seven slots: a slot holds one
     # meeting, so no firm meets in one block, and no single firm with one hole is enough.
-    people = [person(f"f{k}") for k in range(4)]
-    meetings = [
-        meeting(f"m{a}{b}", f"f{a}", f"f{b}", required=True)
-        for a in range(4)
-        for b in range(a + 1, 4)
-    ]
-    prob = {"slots": 7, "tables": 1, "participants": people, "meetings": meetings}
+    prob = four_firms_meeting_each_other(slots=7, tables=1)
     result = run_solver(prob, 5.0, workers=1)
     relax = next(p for p in result.phases if p["name"] == "holes:relax")
     assert relax["bound"] == 2
     assert result.holes_optimal
-    assert result.holes == fewest_holes_by_search(prob, [m["id"] for m in meetings])
+    assert result.holes == fewest_holes_by_search(prob, [m["id"] for m in prob["meetings"]])
 
 
 @pytest.mark.slow
