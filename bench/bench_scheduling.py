@@ -66,6 +66,7 @@ ABLATION_CASES = [
     ("conference-6-tables", 5.0),
     ("medium", 5.0),
     ("b2bsp-forum-14", 10.0),
+    ("b2bsp-forum-13crafc", 10.0),
     ("b2bsp-forumt-14crafe", 10.0),
     ("b2bsp-tic-14crafc", 10.0),
 ]

@@ -39,6 +39,14 @@ VARIANTS = [
     ("forum-13", 5, 0.7, 8, 8),
     ("forumt-14", 1, 0.2, 0, 2),
     ("forumt-14", 2, 0.6, 0, 4),
+    # The crafted class (fewer tables, tighter windows): holes above the bound are needed.
+    ("forum-13crafc", 1, 0.3, 4, 2),
+    ("forum-13crafc", 2, 1.0, 8, 4),
+    ("forum-13crafc", 3, 0.6, 0, 0),
+    ("forumt-14crafe", 1, 0.3, 0, 2),
+    ("tic-14crafc", 1, 0.5, 0, 2),
+    ("ticf-14crafa", 1, 0.3, 0, 2),
+    ("forum-14", 1, 0.3, 4, 2),
 ]
 
 

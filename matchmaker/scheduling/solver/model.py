@@ -43,20 +43,25 @@ Target form (``target``)
     hole literals: a schedule at the bound is found (or refuted) in about a unit of deterministic
     time on the real B2B events, with one worker and no LP relaxation. When it is refuted, the
     sum of the bounds plus one is a proven lower bound.
-Relaxation by cores
-    Each participant's shape at the bound is switched by a literal ``at_bound[q]``. When the
-    target is refuted, solving it again with those literals as assumptions returns a core: a set
-    of participants that cannot all be at their bound. Like the core-guided MaxSAT algorithms,
-    the next search lets the participants of the cores found so far leave their shape, with one
-    hole above their bounds in all per core found, until a schedule is found.
+One hole more
+    Each participant's shape at the bound is switched by a literal ``at_bound[q]``; off its
+    shape it may have at most one hole more than its bound. When the target is refuted, some
+    participant has a hole above its bound. :meth:`SlotModel.relax_only` lets one participant
+    at a time (the pipeline tries first those with the most holes above their bound in the best
+    schedule so far) leave its shape while every other keeps it fixed (a fixed literal, not an
+    assumption, so that CP-SAT's presolve and probing see the block form of everybody else:
+    they refute most of these problems in a few hundredths of a unit, where a search with the
+    literals as assumptions finds neither a core nor a schedule). The first schedule found has
+    the bound plus one hole, which is optimal; when every participant is refuted, the bound
+    plus two is a proven lower bound.
 
 Symmetry
 --------
 Tables carry none (above). Slots are not interchangeable (the holes objective depends on their
-order), but reading the day backwards keeps every hole: when every meeting of a fixed selection
-may take slot ``s`` exactly when it may take ``slots + 1 - s`` (no windows, availability or
-precedence that tell morning from afternoon, as at TIC events), one meeting is kept in the first
-half of the day.
+order); reading the day backwards keeps every hole, but breaking that symmetry (one meeting kept
+in the first half of the day where no window tells morning from afternoon) changed nothing on
+the TIC and forumt instances where it applies, so the model leaves symmetry to CP-SAT's presolve,
+which finds orbits of interchangeable participants itself.
 """
 
 from __future__ import annotations
@@ -256,8 +261,8 @@ class SlotModel:
         Count unplaced required meetings as a level instead of forcing them.
     target : bool or None
         With ``place_all``: every participant has at most its lower bound of holes (a feasibility
-        problem; participants at zero meet in one block). ``True``: each participant's
-        ``at_bound`` literal is left to the caller, as an assumption or relaxed by :meth:`relax`.
+        problem; participants at zero meet in one block). ``True``: the ``at_bound`` literals
+        are fixed by :meth:`relax_only` (a participant off its shape: one hole more at most).
     background : mapping of int to int, optional
         Meetings kept at these slots outside the model (a neighbourhood search frees only the
         others): they occupy their participants, tables, caps and precede as they are.
@@ -343,10 +348,6 @@ class SlotModel:
                 col = [row[s] for row in self.busy.values() if s in row]
                 if len(col) > 2 * inst.n_tables:
                     m.Add(sum(col) <= 2 * inst.n_tables)
-            if not bg and all(self._mirrored(i) for i in self.meetings) and self.meetings:
-                i0 = self.meetings[0]
-                n = inst.n_slots + 1
-                m.Add(sum((2 * s - n) * v for s, v in self.x[i0].items()) <= 0)
         else:
             self._objective_levels(soft_required)
         self.later: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -356,14 +357,6 @@ class SlotModel:
         self.hole_lits: dict[int, list[cp_model.IntVar]] = {}
         holes = [self._holes(q, target) for q in sorted(self.busy)] if holes else []
         self.levels["holes"] = (sum(h for hs in holes for h in hs), MIN)
-
-    def _mirrored(self, i: int) -> bool:
-        """Tell whether meeting ``i`` allows each slot exactly when it allows its mirror."""
-        inst = self.inst
-        dom = set(self.x[i])
-        n = inst.n_slots + 1
-        linked = inst.before[i] or i in inst.successors() or i in inst.locked
-        return not linked and all(n - s in dom for s in dom)
 
     def _precedence(self) -> None:
         """Meeting ``j`` in ``before[i]`` takes place in an earlier slot than ``i``."""
@@ -433,10 +426,12 @@ class SlotModel:
             m.Add(sum(starts) >= bound)
         self.hole_lits[q] = starts
         if target is not None:
-            # at_bound[q]: q has no more holes than its bound (fixed true, or an assumption).
+            # at_bound[q]: q has no more holes than its bound (fixed true, or by relax_only).
             a = self.at_bound[q] = m.NewBoolVar(f"at_bound{q}")
             if not target:
                 m.AddBoolOr([a])
+            elif starts:
+                m.Add(sum(starts) <= bound + 1)
             if bound == 0:
                 self._blocks(q, a)
             else:
@@ -460,11 +455,11 @@ class SlotModel:
             cover = [self.block[(q, lo)] for lo in starts if lo <= s < lo + k]
             m.Add(v == sum(cover)).OnlyEnforceIf(at_bound)
 
-    def relax(self, people: Iterable[int], extra: int) -> None:
-        """Let ``people`` leave their shape at the bound, with ``extra`` holes above it in all."""
-        people = list(people)
-        lits = [h for q in people for h in self.hole_lits.get(q, [])]
-        self.model.Add(sum(lits) <= sum(self.bounds.get(q, 0) for q in people) + extra)
+    def relax_only(self, person: int) -> None:
+        """Fix every ``at_bound`` literal to true but ``person``'s, which is left free."""
+        proto = self.model.Proto()
+        for q, lit in self.at_bound.items():
+            proto.variables[lit.Index()].domain[0] = int(q != person)
 
     # -- solving ----------------------------------------------------------------------------------
 
@@ -509,13 +504,8 @@ class SlotModel:
         hint: Mapping[int, int] | None = None,
         workers: int | None = None,
         lp: bool = True,
-        assume: Iterable[cp_model.IntVar] = (),
     ) -> Outcome:
-        """Optimise level ``name`` (or just find a solution when ``None``) from ``hint``.
-
-        With ``assume`` (one worker), an infeasible run sets :attr:`core`: the assumptions that
-        together are already infeasible.
-        """
+        """Optimise level ``name`` (or just find a solution when ``None``) from ``hint``."""
         m = self.model
         if name is None:
             m.ClearObjective()
@@ -530,13 +520,8 @@ class SlotModel:
                 workers = 1
         else:
             m.ClearHints()
-        m.ClearAssumptions()
-        m.AddAssumptions(list(assume))
         solver = self.settings.make_solver(work, seconds, workers, lp)
         status = solver.Solve(m)
-        self.core: list[int] = []
-        if status == cp_model.INFEASIBLE and assume:
-            self.core = list(solver.SufficientAssumptionsForInfeasibility())
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         solution = self.read(solver) if found else None
         value = bound = None
