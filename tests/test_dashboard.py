@@ -375,7 +375,8 @@ def recipient_names(page: str) -> list[str]:
     table = re.search(r'<table id="recipients".*?</table>', page, re.S)
     if table is None:
         return []
-    return re.findall(r'<tr><td data-label="Teilnehmende Organisation">([^<]+)</td>', table.group(0))
+    cells = r'<tr><td data-label="Teilnehmende Organisation">([^<]+)</td>'
+    return re.findall(cells, table.group(0))
 
 
 def reminder_mails() -> list[OutboxMessage]:
