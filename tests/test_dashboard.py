@@ -199,6 +199,12 @@ def text_of(page: str, element_id: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
 
 
+def distribution(page: str) -> list[tuple[str, str]]:
+    """Return the (meetings, participants) rows of the distribution table."""
+    row = r'<tr><th scope="row" class="number">(\d+)</th><td class="number">(\d+)</td>'
+    return re.findall(row, page)
+
+
 def test_dashboard_counts_sides_requests_wishes_meetings_and_attendance(client, login, waiting):
     w = waiting
     login(w.organiser)
@@ -220,7 +226,7 @@ def test_dashboard_counts_sides_requests_wishes_meetings_and_attendance(client, 
 
     # counted in the published version 1, not in the newer draft
     assert text_of(page, "counted-version") == "Gezählt in der veröffentlichten Version 1."
-    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th><td>(\d+)</td>", page)
+    rows = distribution(page)
     # 0 meetings: Möbelwerk, Kreis, VisionCheck; 1: Stadtwerke, RechnungsKI; 2: Müller, Pumps
     assert rows == [("0", "3"), ("1", "2"), ("2", "2")]
     assert text_of(page, "without-meeting") == f"KMU: {KREIS} KMU: {MOEBEL} Startup: {VISION}"
@@ -238,7 +244,7 @@ def test_before_the_first_build_nobody_has_a_meeting(client, login, schedule_wor
     login(schedule_world.organiser)
     page = client.get(f"/events/{schedule_world.event.id}/dashboard").get_data(as_text=True)
     assert text_of(page, "counted-version") == "Noch kein Terminplan: niemand hat einen Termin."
-    assert re.findall(r"<tr><th scope=\"row\">(\d+)</th><td>(\d+)</td>", page) == [("0", "7")]
+    assert distribution(page) == [("0", "7")]
 
 
 def test_without_a_published_version_the_draft_is_counted(client, login, schedule_world):  # noqa: F811
@@ -246,7 +252,7 @@ def test_without_a_published_version_the_draft_is_counted(client, login, schedul
     login(schedule_world.organiser)
     page = client.get(f"/events/{schedule_world.event.id}/dashboard").get_data(as_text=True)
     assert "Entwurf Version 1" in text_of(page, "counted-version")
-    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th><td>(\d+)</td>", page)
+    rows = distribution(page)
     assert rows == [("0", "5"), ("1", "2")]
 
 
