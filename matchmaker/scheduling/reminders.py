@@ -92,8 +92,9 @@ def reminder_preview(
     """Return who a reminder to the group would reach, changing nothing."""
     if audience not in REMINDER_AUDIENCES:
         raise ScheduleError(_("Choose who gets the reminder."))
-    board = queries.dashboard(event)
-    group = board.without_request if audience == NO_REQUEST else board.without_meeting
+    rows = queries.participant_rows(event, queries.counted_version(event))
+    pick = queries.without_request if audience == NO_REQUEST else queries.without_meeting
+    group = pick(rows)
     contacts = queries.contacts_of(event)
     recently = queries.reminded_since(event, audience, (now or utcnow()) - repeat_after)
     recipients, recent = [], []
@@ -109,7 +110,7 @@ def reminder_preview(
         again=again,
         recipients=recipients,
         recent=recent,
-        last_sent=board.last_reminders.get(audience),
+        last_sent=queries.last_reminders(event).get(audience),
     )
 
 
