@@ -70,6 +70,9 @@ class Config:
         self.JOBS_MAINTENANCE_SECONDS = int(env.get("JOBS_MAINTENANCE_SECONDS", 60))
         # The job page reloads itself this often while the job is queued or running.
         self.JOBS_REFRESH_SECONDS = int(env.get("JOBS_REFRESH_SECONDS", 2))
+        # A participant reminded within this many hours is left out of the next reminder to the
+        # same group, unless the organiser includes them explicitly.
+        self.REMINDER_REPEAT_HOURS = int(env.get("REMINDER_REPEAT_HOURS", 24))
         # A ceiling per client address that a whole venue behind one address stays below;
         # failures are counted per account and address, and per account (accounts/throttling.py).
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "100 per minute;1000 per hour")

@@ -173,6 +173,49 @@ def test_events_show_seats_and_waiting_list(client, world):
     assert client.get(f"/api/v1/events/{2**40}").status_code == 404
 
 
+def test_events_show_seats_per_side(client, world, make_profile):
+    """Clients see each side's quota: capacity, taken and free, as the OpenAPI document says."""
+    event = registrations.create_event(
+        event_data(title="Seiten", capacity=3, sme_capacity=1, startup_capacity=None)
+    )
+    db.session.commit()
+    for ref in ("sme-1", "su-1"):
+        response = client.post(
+            f"/api/v1/events/{event.id}/registrations",
+            json={"profile": ref, "attendees": [{"name": ref, "email": f"{ref}@example.de"}]},
+            headers=world.headers("organiser"),
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+    make_profile(external_ref="sme-2", name="Zweite GmbH")
+    second = client.post(
+        f"/api/v1/events/{event.id}/registrations",
+        json={"profile": "sme-2", "attendees": [{"name": "Z", "email": "z@example.de"}]},
+        headers=world.headers("organiser"),
+    )
+    assert second.get_json()["status"] == "waiting"  # the SMEs' one seat is taken
+
+    body = client.get(f"/api/v1/events/{event.id}").get_json()
+    assert body["seats_per_side"] is True
+    assert body["sides"] == [
+        {"kind": "sme", "capacity": 1, "seats_taken": 1, "seats_free": 0,
+         "waiting_registrations": 1},
+        {"kind": "startup", "capacity": None, "seats_taken": 1, "seats_free": 1,
+         "waiting_registrations": 0},
+    ]  # fmt: skip
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert set(schemas["Event"]["required"]) == set(body)
+    assert schemas["Event"]["properties"]["sides"]["items"] == {"$ref": "#/components/schemas/Side"}
+    assert all(set(schemas["Side"]["required"]) == set(side) for side in body["sides"])
+
+    # without seats per side both sides share the event's free seats
+    plain = client.get(f"/api/v1/events/{world.event.id}").get_json()
+    assert plain["seats_per_side"] is False
+    assert [(s["kind"], s["capacity"], s["seats_free"]) for s in plain["sides"]] == [
+        ("sme", None, 2),
+        ("startup", None, 2),
+    ]
+
+
 def test_errors_follow_the_language(client, world):
     german = client.get("/api/v1/events/999999", headers={"Accept-Language": "de"})
     english = client.get("/api/v1/events/999999", headers={"Accept-Language": "en"})

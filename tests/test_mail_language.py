@@ -30,7 +30,15 @@ GERMAN_WORDS = re.compile(
     r"anmeldung|grüßen|veranstaltungsteam|nachricht|tisch|passwort)\b",
     re.IGNORECASE,
 )
-ALL_KINDS = {"registered", "promoted", "cancelled", "request", "schedule", "password_reset"}
+ALL_KINDS = {
+    "registered",
+    "promoted",
+    "cancelled",
+    "request",
+    "schedule",
+    "reminder",
+    "password_reset",
+}
 
 
 def prose(message: OutboxMessage) -> str:
@@ -197,6 +205,23 @@ def test_every_email_type_is_german_by_default(client, people, job):
     changed = collect("schedule", "geändert")
     to_anna = [m for m in changed if m.to_address.startswith("anna")]
     assert to_anna and "Für Sie sind keine Termine geplant." in to_anna[0].body
+
+    # Reminders to both groups: RechnungsKI sent no request; the bakery lost its meeting.
+    for audience in ("no_request", "no_meeting"):
+        page = client.get(f"/events/{event_id}/reminders?audience={audience}").get_data(
+            as_text=True
+        )
+        token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
+        job(f"/events/{event_id}/reminders", {"audience": audience, "confirmed": token})
+        (reminder,) = collect("reminder", "Guten Tag", "Mit freundlichen Grüßen")
+        if audience == "no_request":
+            assert reminder.to_address == "bert.brandt@firma.example"
+            assert reminder.subject == "Wen möchten Sie bei KI-Tag Lausitz treffen?"
+            assert "noch niemanden um einen Termin gebeten" in reminder.body
+        else:
+            assert reminder.to_address == "anna.adler@firma.example"
+            assert reminder.subject == "Sie haben noch keinen Termin bei KI-Tag Lausitz"
+            assert "noch kein Termin geplant" in reminder.body
 
     browser.as_user(p["anna"])
     registration_id = min(

@@ -143,6 +143,24 @@ def components() -> dict:
         {"number": {"type": "integer", "minimum": 1}, "start": LOCAL_TIME, "end": LOCAL_TIME}
     )
     count = {"type": "integer", "minimum": 0}
+    side = obj(
+        {
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "capacity": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "Seats of this side; null: it may take any free seat of the event.",
+            },
+            "seats_taken": count,
+            "seats_free": {
+                **count,
+                "description": "Seats a registration of this side may take now "
+                "(within the event's free seats).",
+            },
+            "waiting_registrations": count,
+        },
+        "Seats and waiting list of one participant type.",
+    )
     event = obj(
         {
             "id": {"type": "integer"},
@@ -159,6 +177,12 @@ def components() -> dict:
             "seats_free": count,
             "waiting_registrations": count,
             "waiting_seats": count,
+            "seats_per_side": {
+                "type": "boolean",
+                "description": "Whether SMEs and startups have seats and waiting lists "
+                "of their own.",
+            },
+            "sides": {"type": "array", "items": ref("Side")},
             "max_meetings": count,
             "slots": {"type": "array", "items": ref("Slot")},
             "url": STRING,
@@ -270,6 +294,7 @@ def components() -> dict:
                 }
             ),
             "Slot": slot,
+            "Side": side,
             "Event": event,
             "EventList": obj({"items": {"type": "array", "items": ref("Event")}}),
             "Meeting": meeting,

@@ -105,6 +105,17 @@ def event_payload(event: Event) -> dict:
         "seats_free": figures.free,
         "waiting_registrations": figures.waiting_registrations,
         "waiting_seats": figures.waiting_seats,
+        "seats_per_side": event.seats_per_side,
+        "sides": [
+            {
+                "kind": side.kind,
+                "capacity": side.capacity,
+                "seats_taken": side.taken,
+                "seats_free": side.free,
+                "waiting_registrations": side.waiting_registrations,
+            }
+            for side in (figures.sides or queries.side_figures(event))
+        ],
         "max_meetings": event.max_meetings,
         "slots": slots(event),
         "url": url_for("events.detail", event_id=event.id),

@@ -115,11 +115,16 @@ def waiting_position(registration: Registration) -> int | None:
 
 @dataclass
 class SideFigures:
-    """Seats and waiting list of one participant type, when the event has seats per side."""
+    """Seats and waiting list of one participant type.
+
+    ``capacity`` is None when the side has no seats of its own (it may take any free seat);
+    ``free`` is what a registration of this side may take now, within the event's capacity.
+    """
 
     kind: str
     capacity: int | None
     taken: int
+    free: int
     waiting_registrations: int
 
 
@@ -139,25 +144,35 @@ class EventFigures:
         return max(self.capacity - self.taken, 0)
 
 
+def side_figures(event: Event, waiting: list[Registration] | None = None) -> list[SideFigures]:
+    """Count the seats taken, free and waiting of each participant type."""
+    waiting = waiting_list(event.id) if waiting is None else waiting
+    free = max(event.capacity - seats_taken(event.id), 0)
+    sides = []
+    for kind in KINDS:
+        capacity = event.side_capacity(kind)
+        taken = seats_taken(event.id, kind)
+        sides.append(
+            SideFigures(
+                kind=kind,
+                capacity=capacity,
+                taken=taken,
+                free=free if capacity is None else max(min(free, capacity - taken), 0),
+                waiting_registrations=sum(1 for r in waiting if r.profile.kind == kind),
+            )
+        )
+    return sides
+
+
 def event_figures(event: Event) -> EventFigures:
     """Count seats taken and waiting (per side too, when the event has seats per side)."""
     waiting = waiting_list(event.id)
-    sides = [
-        SideFigures(
-            kind=kind,
-            capacity=event.side_capacity(kind),
-            taken=seats_taken(event.id, kind),
-            waiting_registrations=sum(1 for r in waiting if r.profile.kind == kind),
-        )
-        for kind in KINDS
-        if event.seats_per_side
-    ]
     return EventFigures(
         capacity=event.capacity,
         taken=seats_taken(event.id),
         waiting_registrations=len(waiting),
         waiting_seats=sum(r.seats for r in waiting),
-        sides=sides,
+        sides=side_figures(event, waiting) if event.seats_per_side else [],
     )
 
 

@@ -61,6 +61,7 @@ KINDS = {
     "replan": _l("Re-plan the rest of the day"),
     "publish": _l("Publish the schedule and send e-mails"),
     "agendas_pdf": _l("PDF of all agendas"),
+    "reminders": _l("Send reminders"),
 }
 
 # A job row without an RQ job is only abandoned once the submitting request had time to enqueue.

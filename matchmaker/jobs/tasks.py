@@ -7,6 +7,7 @@ why the job failed.
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context, render_template
 from flask_babel import force_locale
@@ -18,7 +19,7 @@ from matchmaker.extensions import db
 from matchmaker.jobs import services
 from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
-from matchmaker.scheduling import building, exports, publishing, versions
+from matchmaker.scheduling import building, exports, publishing, reminders, versions
 from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.scheduling.views import agenda_pages, print_context
 
@@ -108,10 +109,17 @@ def publish(job: Job) -> tuple[dict, None]:
     event = _event(job)
     services.report(job.id, 5, "publishing")
     version, changed = publishing.publish(event, job.requested_by, job.params.get("confirmed"))
+    return commit_and_deliver(job, {"version": version.number, "notified": len(changed)}), None
+
+
+def commit_and_deliver(job: Job, result: dict) -> dict:
+    """Commit the work with its queued e-mails, then send them in chunks with progress.
+
+    The work and its outbox messages are one transaction; the sending follows, and what a killed
+    worker did not send stays in the outbox for `flask outbox send`.
+    """
     ids = db.session.info.pop(mail.SESSION_KEY, [])
-    result = {"version": version.number, "notified": len(changed), "sent": 0, "unsent": 0}
-    # The publication and its outbox messages are one transaction; the sending follows, and
-    # what a killed worker did not send stays in the outbox for `flask outbox send`.
+    result = {**result, "sent": 0, "unsent": 0}
     if not services.keep_result(job.id, result):
         db.session.rollback()
         raise services.JobCancelled
@@ -121,7 +129,27 @@ def publish(job: Job) -> tuple[dict, None]:
         sent, failed = mail.deliver(ids[start : start + MAIL_CHUNK])
         result["sent"] += sent
         result["unsent"] += failed
-    return result, None
+    return result
+
+
+def remind(job: Job) -> tuple[dict, None]:
+    """Queue the reminder the organiser confirmed, record it, then send the e-mails."""
+    event = _event(job)
+    services.report(job.id, 5, "reading")
+    preview = reminders.send_reminders(
+        event,
+        job.requested_by,
+        job.params.get("audience", ""),
+        again=bool(job.params.get("again")),
+        repeat_after=timedelta(hours=current_app.config["REMINDER_REPEAT_HOURS"]),
+        confirmed=job.params.get("confirmed", ""),
+    )
+    result = {
+        "audience": preview.audience,
+        "organisations": len(preview.recipients),
+        "emails": preview.emails,
+    }
+    return commit_and_deliver(job, result), None
 
 
 def agendas_pdf(job: Job) -> tuple[dict, JobFile]:
@@ -152,4 +180,5 @@ KINDS: dict[str, Callable[[Job], tuple[dict, JobFile | None]]] = {
     "replan": reoptimise,
     "publish": publish,
     "agendas_pdf": agendas_pdf,
+    "reminders": remind,
 }

@@ -1,6 +1,18 @@
 """Job pages: progress that reloads itself, cancel, and the download of a job's file."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,12 +22,13 @@ from matchmaker.extensions import db
 from matchmaker.jobs import services
 from matchmaker.jobs.forms import CancelJobForm
 from matchmaker.jobs.models import FINISHED, Job
-from matchmaker.scheduling import publishing, versions
-from matchmaker.scheduling.forms import PublishForm, ReplanForm, ScheduleActionForm
+from matchmaker.scheduling import publishing, reminders, versions
+from matchmaker.scheduling.forms import PublishForm, ReminderForm, ReplanForm, ScheduleActionForm
+from matchmaker.scheduling.models import NO_REQUEST, REMINDER_AUDIENCES
 from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.scheduling.views import bp as schedule_bp
 from matchmaker.scheduling.views import overview_url, version_or_404
-from matchmaker.web import flash_form_errors, organiser_required
+from matchmaker.web import bad_request, flash_form_errors, organiser_required
 
 bp = Blueprint("jobs", __name__)
 
@@ -23,6 +36,8 @@ bp = Blueprint("jobs", __name__)
 # PDFs have a lane of their own.
 SCHEDULE_LANE = "schedule"
 PDF_LANE = "pdf"
+# One reminder job per event at a time: a second confirmation waits for the first to end.
+REMINDER_LANE = "reminders"
 
 
 def get_job_or_404(job_id: int) -> Job:
@@ -40,10 +55,13 @@ def start(kind: str, event: Event, *, lane: str | None, params: dict | None = No
             kind, event, current_user, lane=lane, locale=current_language(), params=params
         )
     except services.JobConflict as conflict:
-        flash(
-            _("A schedule job is already running for this event; please wait until it ends."),
-            "error",
-        )
+        if lane == REMINDER_LANE:
+            flash(_("Reminders are already being sent for this event."), "error")
+        else:
+            flash(
+                _("A schedule job is already running for this event; please wait until it ends."),
+                "error",
+            )
         if conflict.active is not None:
             return redirect(url_for("jobs.show", job_id=conflict.active.id))
         return redirect(url_for("scheduling.overview", event_id=event.id))
@@ -170,3 +188,41 @@ def agendas_pdf(event_id: int):
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
     return start("agendas_pdf", event, lane=PDF_LANE)
+
+
+def repeat_after() -> timedelta:
+    """Return how long a reminded participant is left out of the same group's next reminder."""
+    return timedelta(hours=current_app.config["REMINDER_REPEAT_HOURS"])
+
+
+@schedule_bp.route("/events/<int:event_id>/reminders", methods=["GET", "POST"])
+@organiser_required
+def remind(event_id: int):
+    """Show who gets a reminder; queue the e-mails once the organiser confirms that page."""
+    event = db.get_or_404(Event, event_id)
+    form = ReminderForm()
+    if request.method == "POST":
+        audience, again = form.audience.data, bool(form.again.data)
+    else:
+        audience = request.args.get("audience", NO_REQUEST)
+        again = request.args.get("again") == "1"
+    if audience not in REMINDER_AUDIENCES:
+        raise bad_request(_("Choose who gets the reminder."))
+    preview = reminders.reminder_preview(event, audience, again=again, repeat_after=repeat_after())
+    if form.validate_on_submit():
+        if form.confirmed.data == preview.token and preview.recipients:
+            # The job checks the token again: the group may still change before it runs.
+            params = {"audience": audience, "again": again, "confirmed": preview.token}
+            return start("reminders", event, lane=REMINDER_LANE, params=params)
+        flash(_("Who gets the reminder has changed since; please check the list again."), "error")
+    elif request.method == "POST":
+        flash_form_errors(form)
+    form.audience.data, form.again.data, form.confirmed.data = audience, again, preview.token
+    return render_template(
+        "scheduling/confirm_reminders.html",
+        event=event,
+        preview=preview,
+        form=form,
+        audiences=reminders.AUDIENCES,
+        repeat_hours=current_app.config["REMINDER_REPEAT_HOURS"],
+    )

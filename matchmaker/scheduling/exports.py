@@ -6,6 +6,7 @@ reaches the network.
 """
 
 import mimetypes
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from matchmaker.core.safe_csv import csv_document
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
+from matchmaker.scheduling import queries
 from matchmaker.scheduling.agendas import agenda, why_line
 from matchmaker.scheduling.models import ScheduleVersion
 
@@ -121,3 +123,84 @@ def html_to_pdf(html: str) -> bytes:
     """Render print-ready HTML to PDF without touching the network."""
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf()
+
+
+def _side(kind: str) -> str:
+    return _("SME") if kind == "sme" else _("Startup")
+
+
+def _people(contacts: list[tuple[str, str]]) -> tuple[str, str]:
+    return "; ".join(n for n, _e in contacts), "; ".join(e for _n, e in contacts)
+
+
+def _participant_csv(rows: list[queries.ParticipantRow], event: Event) -> str:
+    contacts = queries.contacts_of(event)
+    header = [
+        _("Organisation"),
+        _("Side"),
+        _("Attendees"),
+        _("E-mail"),
+        _("Meeting requests sent"),
+        _("Meetings"),
+        _("Checked in"),
+        _("No-shows"),
+    ]
+    return csv_document(
+        header,
+        (
+            [
+                row.name,
+                _side(row.kind),
+                *_people(contacts.get(row.profile_id, [])),
+                row.requests_sent,
+                row.meetings,
+                row.checked_in,
+                row.no_shows,
+            ]
+            for row in rows
+        ),
+    )
+
+
+def _attendee_csv(rows: list[queries.AttendeeRow]) -> str:
+    header = [_("Name"), _("E-mail"), _("Organisation"), _("Side"), _("Checked in at")]
+    zone = local_zone()
+    return csv_document(
+        header,
+        (
+            [
+                row.name,
+                row.email,
+                row.organisation,
+                _side(row.kind),
+                _local(row.checked_in_at, zone),
+            ]
+            for row in rows
+        ),
+    )
+
+
+def _local(moment, zone) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:  # SQLite returns timezone-aware columns naive (in UTC)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+#: The dashboard's lists, each downloadable as CSV (the name is the file's and the URL's).
+DASHBOARD_LISTS = ("participants", "without-meeting", "without-request", "no-shows", "checked-in")
+
+
+def dashboard_csv(event: Event, name: str) -> str:
+    """Return one of the dashboard's lists as CSV, headers in the current language."""
+    if name == "no-shows":
+        return _attendee_csv(queries.attendee_rows(event, no_show=True))
+    if name == "checked-in":
+        return _attendee_csv(queries.attendee_rows(event, checked_in=True))
+    rows = queries.participant_rows(event, queries.counted_version(event))
+    if name == "without-meeting":
+        rows = queries.without_meeting(rows)
+    elif name == "without-request":
+        rows = queries.without_request(rows)
+    return _participant_csv(rows, event)

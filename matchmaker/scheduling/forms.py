@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
+
+from matchmaker.scheduling.models import REMINDER_AUDIENCES
 
 SLOT_RANGE = NumberRange(min=1, max=1000, message=_l("Choose a slot."))
 TABLE_RANGE = NumberRange(min=1, max=100_000, message=_l("Choose a table."))
@@ -17,6 +19,16 @@ class ScheduleActionForm(FlaskForm):
 class PublishForm(FlaskForm):
     """Publish the draft the organiser checked on the confirmation page (its token)."""
 
+    confirmed = HiddenField(validators=[DataRequired(), Length(max=40)])
+
+
+class ReminderForm(FlaskForm):
+    """Send the reminder the organiser checked on its preview page (group, repeat, token)."""
+
+    audience = HiddenField(
+        validators=[AnyOf(REMINDER_AUDIENCES, message=_l("Choose who gets the reminder."))]
+    )
+    again = BooleanField(_l("Also remind those who got this reminder recently"))
     confirmed = HiddenField(validators=[DataRequired(), Length(max=40)])
 
 

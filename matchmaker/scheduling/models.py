@@ -7,7 +7,17 @@ one until the organiser publishes again.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.accounts.models import User
@@ -30,6 +40,11 @@ MANUAL = "manual"
 ORIGINS = (REQUEST, WISH, MATCH, MANUAL)
 
 PRINT_KINDS = ("agendas", "tables", "grid", "pdf")
+
+#: Whom a reminder goes to: participants who sent no meeting request, or who have no meeting.
+NO_REQUEST = "no_request"
+NO_MEETING = "no_meeting"
+REMINDER_AUDIENCES = (NO_REQUEST, NO_MEETING)
 
 
 class ScheduleVersion(db.Model):
@@ -151,3 +166,30 @@ class SchedulePrint(db.Model):
 
     def __repr__(self) -> str:
         return f"<SchedulePrint {self.id} version={self.version_id} {self.kind}>"
+
+
+class ReminderSent(db.Model):
+    """A reminder e-mailed to one participant of an event, and which group it was sent to."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (
+        Index("ix_reminders_sent_event_id_audience_sent_at", "event_id", "audience", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    )
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    audience: Mapped[str] = mapped_column(String(20), nullable=False)
+    sent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    sent_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+    def __repr__(self) -> str:
+        return f"<ReminderSent event={self.event_id} profile={self.profile_id} {self.audience}>"

@@ -12,7 +12,16 @@ from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
-from matchmaker.scheduling import agendas, building, editing, exports, publishing, versions
+from matchmaker.scheduling import (
+    agendas,
+    building,
+    editing,
+    exports,
+    publishing,
+    queries,
+    reminders,
+    versions,
+)
 from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
@@ -81,6 +90,33 @@ def overview(event_id: int):
             open_slot=building.first_open_slot(event, local_now()),
         )
     return render_template("scheduling/overview.html", **context)
+
+
+@bp.get("/events/<int:event_id>/dashboard")
+@organiser_required
+def dashboard(event_id: int):
+    """Show the event at a glance: seats, requests, wishes, meetings, attendance, reminders."""
+    event = db.get_or_404(Event, event_id)
+    return render_template(
+        "scheduling/dashboard.html",
+        event=event,
+        board=queries.dashboard(event),
+        audiences=reminders.AUDIENCES,
+    )
+
+
+@bp.get("/events/<int:event_id>/dashboard/<name>.csv")
+@organiser_required
+def dashboard_csv(event_id: int, name: str):
+    """Download one of the dashboard's lists as CSV."""
+    event = db.get_or_404(Event, event_id)
+    if name not in exports.DASHBOARD_LISTS:
+        abort(404)
+    return Response(
+        exports.dashboard_csv(event, name),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=event-{event.id}-{name}.csv"},
+    )
 
 
 @bp.get("/events/<int:event_id>/schedule/meetings/<key>")

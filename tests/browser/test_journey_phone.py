@@ -124,3 +124,42 @@ def test_member_agenda_and_organiser_grid_on_a_phone(phone, shots, assert_access
     assert lunch.is_visible()  # the break's name scrolls along in the slot column
     page.screenshot(path=shots / "phone-5-grid-scrolled.png")
     assert_accessible(page)
+
+
+def test_organiser_dashboard_and_reminder_preview_on_a_phone(phone, shots, assert_accessible):
+    """Open the event's dashboard, preview a reminder, send it, and see when it was sent."""
+    page = phone
+    log_in(page, ORGANISER)
+    page.goto("/events")
+    page.get_by_role("link", name="KI-Tag Lausitz 2027").first.click()
+    page.locator("a[href$='/dashboard']").click()
+    page.locator("table#sides").wait_for()
+    assert page_width(page) <= WIDTH
+    # the demo's event is booked out and its schedule published
+    assert "veröffentlichten Version" in page.locator("#counted-version").inner_text()
+    assert page.locator("#distribution tbody tr").count() >= 2
+    assert int(page.locator("#requests-sent").inner_text()) >= 1
+    page.screenshot(path=shots / "phone-6-dashboard.png", full_page=True)
+    assert_accessible(page)
+
+    page.locator("#last-reminders").get_by_text("noch nicht erinnert").first.wait_for()
+    page.get_by_label("Teilnehmende, die noch keine Terminanfrage gesendet haben").check()
+    page.get_by_role("button", name="Zeigen, wer sie bekommt").click()
+    page.locator("#recipient-count").wait_for()
+    assert page_width(page) <= WIDTH
+    rows = page.locator("table#recipients tbody tr")
+    count = rows.count()
+    assert count >= 1
+    assert f"{count} teilnehmende Organisation" in page.locator("#recipient-count").inner_text()
+    for cell in page.locator("table#recipients td").all():
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH + 0.5, cell.inner_text()
+    page.screenshot(path=shots / "phone-7-reminder-preview.png", full_page=True)
+    assert_accessible(page)
+
+    page.locator("form[action$='/reminders'] button").click()
+    page.wait_for_url("**/jobs/*")
+    page.locator("#job[data-status=finished]").wait_for(timeout=120_000)
+    assert page.locator("#job-error").count() == 0
+    page.locator("a[href$='/dashboard']").click()
+    assert "zuletzt erinnert am" in page.locator("#last-reminders").inner_text()
