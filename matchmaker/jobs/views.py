@@ -8,7 +8,7 @@ from matchmaker.core.i18n import current_language
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs import services
-from matchmaker.jobs.forms import CancelJobForm
+from matchmaker.jobs.forms import CancelJobForm, TrainReRankerForm
 from matchmaker.jobs.models import FINISHED, Job
 from matchmaker.scheduling import publishing, versions
 from matchmaker.scheduling.forms import PublishForm, ReplanForm, ScheduleActionForm
@@ -170,3 +170,20 @@ def agendas_pdf(event_id: int):
         flash_form_errors(ScheduleActionForm())
         return redirect(overview_url(event_id))
     return start("agendas_pdf", event, lane=PDF_LANE)
+
+
+@bp.post("/organiser/reranker/train")
+@organiser_required
+def train_reranker():
+    """Queue training the re-ranker on all feedback; the job page shows the outcome."""
+    if not TrainReRankerForm().validate_on_submit():
+        flash_form_errors(TrainReRankerForm())
+        return redirect(url_for("core.index"))
+    job = services.submit(
+        "train_reranker", None, current_user, lane=None, locale=current_language()
+    )
+    db.session.commit()
+    if not services.enqueue(job):
+        db.session.commit()
+        flash(job.error, "error")
+    return redirect(url_for("jobs.show", job_id=job.id))
