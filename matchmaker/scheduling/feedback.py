@@ -98,11 +98,14 @@ def rate_meeting(
         raise RatingError(_("You can rate this meeting once it has begun."))
     if stars not in STARS:
         raise RatingError(_("Please give 1 to 5 stars."), "stars")
+    partner_id = (
+        meeting.profile_b_id if profile.id == meeting.profile_a_id else meeting.profile_a_id
+    )
     rating = rating_of(event, key, profile)
     if rating is None:
         rating = MeetingRating(event_id=event.id, meeting_key=key, rater_profile_id=profile.id)
         db.session.add(rating)
-    rating.partner_profile_id = meeting.partner_of(profile.id).id
+    rating.partner_profile_id = partner_id
     rating.stars = stars
     rating.follow_up = bool(follow_up)
     db.session.flush()
