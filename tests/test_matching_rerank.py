@@ -94,3 +94,21 @@ def test_pair_features_describe_score_blocks_categories_and_kind():
     assert X[0, FEATURES.index("cat:bookkeeping")] == 1
     assert X[:, FEATURES.index("viewer_sme")].tolist() == [1, 1]
     assert pair_features(engine, "t1", ["s1"])[0, FEATURES.index("viewer_sme")] == 0
+
+
+def test_feedback_that_does_not_carry_over_keeps_the_engines_order():
+    rng = np.random.default_rng(3)
+    X = rng.random((120, len(FEATURES)))
+    noise = rng.integers(0, 2, 120)  # labels unrelated to any feature
+    viewers = np.repeat(np.arange(12), 10)
+    reranker = ReRanker(min_pairs=50).fit(X, noise, groups=viewers)
+    assert reranker.blend_ == 0.0
+    listed = rng.random((8, len(FEATURES)))
+    listed[:, 0] = np.linspace(0.9, 0.2, 8)  # the engine's order, best first
+    assert reranker.order(listed) == list(range(8))
+
+
+def test_feedback_that_carries_over_to_other_viewers_gets_weight():
+    X, y = region_data(120)
+    reranker = ReRanker(min_pairs=50).fit(X, y, groups=np.repeat(np.arange(12), 10))
+    assert reranker.blend_ > 0.5

@@ -155,14 +155,15 @@ def train(signals: Iterable[Signal]) -> TrainingOutcome:
         if model.profiles[ref_v].kind == model.profiles[ref_c].kind:
             continue
         by_viewer.setdefault(ref_v, []).append((ref_c, label))
-    rows, labels = [], []
+    rows, labels, viewers = [], [], []
     for viewer, items in by_viewer.items():
         rows.append(services.rerank_features(model, viewer, [ref for ref, _label in items]))
         labels += [label for _ref, label in items]
+        viewers += [viewer] * len(items)
     positives = sum(labels)
     if not enough_feedback(labels, min_pairs):
         return TrainingOutcome(len(labels), positives, min_pairs, None)
-    reranker = ReRanker(min_pairs=min_pairs).fit(np.vstack(rows), labels)
+    reranker = ReRanker(min_pairs=min_pairs).fit(np.vstack(rows), labels, groups=viewers)
     artefact = ReRankerArtefact(
         model=reranker.to_dict(),
         pairs=len(labels),

@@ -35,6 +35,7 @@ from matchmaker.matching.engine.features import BLOCKS
 from matchmaker.matching.engine.thesaurus import CATEGORY_CODES
 
 __all__ = [
+    "BLENDS",
     "FEATURES",
     "MIN_PER_CLASS",
     "NotEnoughFeedback",
@@ -139,25 +140,84 @@ def pair_features(
     return out
 
 
+#: Weights of the learnt order against the engine's that cross-validation chooses from.
+BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def _pairwise_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Share of (fitting, not fitting) pairs ordered right; None without both kinds."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if not len(pos) or not len(neg):
+        return None
+    diff = pos[:, None] - neg[None, :]
+    return float(((diff > 0) + 0.5 * (diff == 0)).mean())
+
+
 class ReRanker(BaseEstimator):
     """Order suggestions by the chance that the viewer finds them fitting.
 
     A logistic regression on standardised :data:`FEATURES`, with balanced class weights;
-    it refuses to fit below the minimum (:func:`enough_feedback`).
+    it refuses to fit below the minimum (:func:`enough_feedback`). Its order is blended with
+    the engine's: within one list, ``(1 - blend_) * z(engine score) + blend_ * z(learnt
+    log-odds)`` (z: standardised over the list). ``blend_`` comes from cross-validation over
+    viewers (what orders the feedback of viewers left out best), so feedback that does not
+    carry over to other viewers leaves the engine's order as it is (``blend_ = 0``).
 
     Parameters
     ----------
     min_pairs : int, default=50
         Least number of labelled pairs to fit on.
-    C : float, default=1.0
+    C : float, default=0.1
         Inverse strength of the L2 regularisation.
+    folds : int, default=5
+        Folds of viewers for choosing the blend.
     """
 
-    def __init__(self, *, min_pairs: int = 50, C: float = 1.0):
+    def __init__(self, *, min_pairs: int = 50, C: float = 0.1, folds: int = 5):
         self.min_pairs = min_pairs
         self.C = C
+        self.folds = folds
 
-    def fit(self, X: np.ndarray, y: Sequence[int]) -> ReRanker:
+    def _fit_linear(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        scaler = StandardScaler().fit(X)
+        model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
+        model.fit(scaler.transform(X), y)
+        return scaler.mean_, scaler.scale_, model.coef_[0], float(model.intercept_[0])
+
+    def _choose_blend(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+        """Return the blend whose order of left-out viewers' feedback is best (ties: less)."""
+        viewers = np.unique(groups)
+        folds = min(self.folds, len(viewers))
+        if folds < 2:
+            return 0.0
+        rng = np.random.default_rng(0)
+        fold_of = dict(zip(rng.permutation(viewers).tolist(), range(len(viewers)), strict=True))
+        assigned = np.array([fold_of[g] % folds for g in groups.tolist()])
+        totals = np.zeros(len(BLENDS))
+        counted = 0
+        for fold in range(folds):
+            train, test = assigned != fold, assigned == fold
+            if min(int(y[train].sum()), int((1 - y[train]).sum())) < 2:
+                continue
+            mean, scale, coef, intercept = self._fit_linear(X[train], y[train])
+            for viewer in np.unique(groups[test]):
+                rows = test & (groups == viewer)
+                learnt = _standardised((X[rows] - mean) / scale @ coef + intercept)
+                engine = _standardised(X[rows, 0])
+                aucs = [_pairwise_auc((1 - b) * engine + b * learnt, y[rows]) for b in BLENDS]
+                if aucs[0] is not None:
+                    totals += aucs
+                    counted += 1
+        if not counted:
+            return 0.0
+        return BLENDS[int(np.argmax(np.round(totals / counted, 9)))]
+
+    def fit(self, X: np.ndarray, y: Sequence[int], groups: Sequence | None = None) -> ReRanker:
         """Learn from labelled pairs.
 
         Parameters
@@ -166,12 +226,15 @@ class ReRanker(BaseEstimator):
             Rows of :func:`pair_features`.
         y : sequence of int
             1 for "fits", 0 for "does not fit".
+        groups : sequence, optional
+            The viewer of each pair, for choosing the blend by cross-validation over viewers;
+            without it the learnt order is used alone (``blend_ = 1``).
 
         Returns
         -------
         ReRanker
-            ``self``, with ``mean_``, ``scale_``, ``coef_``, ``intercept_``, ``n_pairs_`` and
-            ``n_positive_``.
+            ``self``, with ``mean_``, ``scale_``, ``coef_``, ``intercept_``, ``blend_``,
+            ``n_pairs_`` and ``n_positive_``.
 
         Raises
         ------
@@ -187,26 +250,25 @@ class ReRanker(BaseEstimator):
                 f"{len(y)} labelled pairs ({int(y.sum())} fitting); need {self.min_pairs} "
                 f"with at least {MIN_PER_CLASS} of each kind"
             )
-        scaler = StandardScaler().fit(X)
-        model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
-        model.fit(scaler.transform(X), y)
-        self.mean_ = scaler.mean_
-        self.scale_ = scaler.scale_
-        self.coef_ = model.coef_[0]
-        self.intercept_ = float(model.intercept_[0])
+        self.mean_, self.scale_, self.coef_, self.intercept_ = self._fit_linear(X, y)
+        self.blend_ = 1.0 if groups is None else self._choose_blend(X, y, np.asarray(groups))
         self.n_pairs_ = len(y)
         self.n_positive_ = int(y.sum())
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Return the log-odds that each pair fits (higher first)."""
+        """Return the learnt log-odds that each pair fits (without the engine's blend)."""
         check_is_fitted(self, "coef_")
         X = np.asarray(X, dtype=np.float64).reshape(-1, len(FEATURES))
         return (X - self.mean_) / self.scale_ @ self.coef_ + self.intercept_
 
     def order(self, X: np.ndarray) -> list[int]:
-        """Return row indices best first; ties keep the given (engine's) order."""
-        return np.argsort(-self.decision_function(X), kind="stable").tolist()
+        """Return the rows of one list of suggestions best first (ties: the given order)."""
+        X = np.asarray(X, dtype=np.float64).reshape(-1, len(FEATURES))
+        blended = (1 - self.blend_) * _standardised(X[:, 0]) + self.blend_ * _standardised(
+            self.decision_function(X)
+        )
+        return np.argsort(-np.round(blended, 9), kind="stable").tolist()
 
     def to_dict(self) -> dict:
         """Return the fitted re-ranker as plain JSON-ready data (no pickle)."""
@@ -215,6 +277,8 @@ class ReRanker(BaseEstimator):
             "features": list(FEATURES),
             "min_pairs": self.min_pairs,
             "C": self.C,
+            "folds": self.folds,
+            "blend": self.blend_,
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
             "coef": self.coef_.tolist(),
@@ -234,7 +298,10 @@ class ReRanker(BaseEstimator):
         """
         if list(data.get("features", ())) != list(FEATURES):
             raise ValueError("the re-ranker was fitted on other features; train it again")
-        reranker = cls(min_pairs=int(data["min_pairs"]), C=float(data["C"]))
+        reranker = cls(
+            min_pairs=int(data["min_pairs"]), C=float(data["C"]), folds=int(data["folds"])
+        )
+        reranker.blend_ = float(data["blend"])
         reranker.mean_ = np.asarray(data["mean"], dtype=np.float64)
         reranker.scale_ = np.asarray(data["scale"], dtype=np.float64)
         reranker.coef_ = np.asarray(data["coef"], dtype=np.float64)
