@@ -38,6 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import cpu_model  # noqa: E402
+
 from matchmaker.matching.engine import MatchEngine  # noqa: E402
 from matchmaker.matching.engine.rerank import ReRanker, enough_feedback, pair_features  # noqa: E402
 from matchmaker.matching.evaluation import RELEVANT, load_labelled, mrr, ndcg_at_k  # noqa: E402
@@ -201,7 +203,7 @@ def main() -> None:
     text = (
         f"{HEADING}\n\n"
         f"`python bench/bench_feedback.py --splits {args.splits} --noise {args.noise}`: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load "
+        f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, load "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the start, {seconds:.0f} s in all.\n"
         "Simulated users of half of the SMEs (random halves, one split per row of the average) "
         'mark suggestions of their engine\'s top 15 "passt" when the label grade is >= 2, with '
