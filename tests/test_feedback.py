@@ -197,7 +197,7 @@ def test_a_participant_rates_a_meeting_after_it_began_and_changes_it(client, log
     assert (rating.stars, rating.follow_up) == (2, False)
 
 
-@pytest.mark.parametrize("stars", ["0", "6", "abc", "", "-3", "4.5"])
+@pytest.mark.parametrize("stars", ["0", "6", "abc", "", "-3", "4.5", "²", "99999999999999999999"])
 def test_an_invalid_rating_is_refused_in_german(client, login, published, stars):
     w = published
     after_the_event(w)

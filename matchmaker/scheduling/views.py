@@ -383,6 +383,14 @@ def my_agenda(event_id: int, profile_id: int):
     )
 
 
+def parse_stars(raw: str | None) -> int | None:
+    """Read the stars of the rating form (None when it is no whole number)."""
+    try:
+        return int(raw or "")
+    except ValueError:
+        return None
+
+
 @bp.route(
     "/events/<int:event_id>/agenda/<int:profile_id>/meetings/<key>/rating",
     methods=["GET", "POST"],
@@ -406,14 +414,9 @@ def rate(event_id: int, profile_id: int, key: str):
             flash_form_errors(form)
             status = 400
         else:
-            stars = form.stars.data.strip() if form.stars.data else ""
             try:
                 feedback.rate_meeting(
-                    event,
-                    key,
-                    profile,
-                    int(stars) if stars.isdigit() else None,
-                    form.follow_up.data,
+                    event, key, profile, parse_stars(form.stars.data), form.follow_up.data
                 )
             except feedback.RatingError as error:
                 refuse(error, form)
