@@ -30,9 +30,11 @@ from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs.cli import jobs
+from matchmaker.matching import feedback as matching_feedback
 from matchmaker.matching.evaluation import evaluate_file, format_report
 from matchmaker.matching.services import export_suggestions
 from matchmaker.privacy.services import purge_old_events
+from matchmaker.scheduling import feedback as event_feedback
 from matchmaker.scheduling.cli import schedule
 
 DEMO_FILE = Path(__file__).parent / "demo" / "lausitz.json"
@@ -206,6 +208,24 @@ def match_export(limit: int, direction: str | None) -> None:
 def match_evaluate(file: Path) -> None:
     """Fit on a labelled file and print nDCG@5, P@3 and MRR in both directions."""
     click.echo(format_report(evaluate_file(file)))
+
+
+@match.command("train-reranker")
+def match_train_reranker() -> None:
+    """Train the re-ranker on all feedback now (the web page queues the same as a job)."""
+    outcome = matching_feedback.train(event_feedback.all_signals())
+    db.session.commit()
+    click.echo(
+        f"Labelled pairs: {outcome.pairs} ({outcome.positives} fit, "
+        f"{outcome.pairs - outcome.positives} do not fit)."
+    )
+    if outcome.trained:
+        click.echo(f"Re-ranker {outcome.artefact.id} stored; suggestions follow it from now on.")
+    else:
+        click.echo(
+            f"Not enough feedback: need {outcome.min_pairs} labelled pairs with at least "
+            "5 of each kind. Suggestions keep the engine's order."
+        )
 
 
 @click.command("backup")

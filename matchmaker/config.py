@@ -99,6 +99,10 @@ class Config:
         # Keyword arguments of the matching engine (MatchEngine(**MATCHING_PARAMS)), as JSON;
         # empty: the engine's defaults.
         self.MATCHING_PARAMS = json.loads(env.get("MATCHING_PARAMS") or "{}")
+        # Feedback re-ranker: least number of labelled pairs (with at least 5 of each kind)
+        # before suggestions are re-ordered, and how many of the engine's best are re-ordered.
+        self.RERANK_MIN_PAIRS = int(env.get("RERANK_MIN_PAIRS", 50))
+        self.RERANK_POOL = int(env.get("RERANK_POOL", 20))
         # The networking schedule. Seconds the solver may run in a schedule job
         # (50 seats: well under this).
         self.SCHEDULE_TIME_LIMIT = float(env.get("SCHEDULE_TIME_LIMIT", 20.0))

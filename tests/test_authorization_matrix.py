@@ -93,6 +93,14 @@ route("matching.explain", "/matches/{sme}/{startup}", PUBLIC)
 route("matching.overview", "/organiser/matches", ORGANISERS)
 route("matching.overview_csv", "/organiser/matches.csv", ORGANISERS)
 route("matching.unmatched", "/organiser/unmatched", ORGANISERS)
+# only the profile's owner marks its suggestions (organisers neither)
+route(
+    "matching.verdict",
+    "/profiles/{sme}/suggestions/{other_profile}/verdict",
+    OWNER_ONLY,
+    "POST",
+    {"verdict": "fits"},
+)
 
 # events
 route("events.index", "/events", PUBLIC)
@@ -127,6 +135,16 @@ route("events.outbox_send", "/outbox/send", ORGANISERS, "POST")
 route("scheduling.mine", "/agenda", MEMBERS)
 route("scheduling.my_agenda", "/events/{event}/agenda/{sme}", OWNER)
 route("scheduling.my_agenda_ics", "/events/{event}/agenda/{sme}.ics", OWNER)
+# only a participant rates its meeting (organisers neither)
+route("scheduling.rate", "/events/{event}/agenda/{sme}/meetings/{meeting}/rating", OWNER_ONLY)
+route(
+    "scheduling.rate",
+    "/events/{event}/agenda/{sme}/meetings/{meeting}/rating",
+    OWNER_ONLY,
+    "POST",
+    {"stars": "5"},
+)
+route("scheduling.feedback_summary", "/events/{event}/feedback", ORGANISERS)
 route("scheduling.print_css", "/schedule-print.css", PUBLIC)
 route("scheduling.overview", "/events/{event}/schedule", ORGANISERS)
 route("scheduling.meeting", "/events/{event}/schedule/meetings/{meeting}", ORGANISERS)
@@ -161,6 +179,7 @@ for name, path in [
 route("jobs.show", "/jobs/{job}", ORGANISERS)
 route("jobs.download", "/jobs/{job}/download", ORGANISERS)
 route("jobs.cancel", "/jobs/{job}/cancel", ORGANISERS, "POST")
+route("jobs.train_reranker", "/organiser/reranker/train", ORGANISERS, "POST")
 
 # API (session-authenticated here; tokens are tested in test_api_*)
 route("api.openapi_document", "/api/v1/openapi.json", PUBLIC)

@@ -50,6 +50,7 @@ STEPS = {
     "publishing": _l("Publishing"),
     "sending": _l("Sending e-mails"),
     "rendering": _l("Rendering the agendas"),
+    "training": _l("Learning from the feedback"),
     "done": _l("Done"),
     "failed": _l("Failed"),
     "cancelled": _l("Cancelled"),
@@ -62,6 +63,7 @@ KINDS = {
     "publish": _l("Publish the schedule and send e-mails"),
     "agendas_pdf": _l("PDF of all agendas"),
     "reminders": _l("Send reminders"),
+    "train_reranker": _l("Train the re-ranker on the feedback"),
 }
 
 # A job row without an RQ job is only abandoned once the submitting request had time to enqueue.
@@ -99,7 +101,7 @@ def active_job(event: Event, lane: str) -> Job | None:
 
 def submit(
     kind: str,
-    event: Event,
+    event: Event | None,
     user: User | None,
     *,
     lane: str | None,
@@ -107,6 +109,8 @@ def submit(
     params: dict | None = None,
 ) -> Job:
     """Record a new queued job; refuse it while another job of its lane runs for the event.
+
+    A job of no event (training the re-ranker) has no lane.
 
     The caller commits, then calls ``enqueue``. Call this before any other change of the
     request: a refused job rolls the session back.
@@ -119,7 +123,7 @@ def submit(
         rq_id=uuid.uuid4().hex,
         kind=kind,
         lane=lane,
-        event_id=event.id,
+        event_id=event.id if event is not None else None,
         requested_by_id=user.id if user else None,
         params=params or {},
         locale=locale,

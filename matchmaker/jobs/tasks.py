@@ -19,7 +19,9 @@ from matchmaker.extensions import db
 from matchmaker.jobs import services
 from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
+from matchmaker.matching import feedback as matching_feedback
 from matchmaker.scheduling import building, exports, publishing, reminders, versions
+from matchmaker.scheduling import feedback as event_feedback
 from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.scheduling.views import agenda_pages, print_context
 
@@ -174,6 +176,15 @@ def agendas_pdf(job: Job) -> tuple[dict, JobFile]:
     return {"version": version.number, "pages": len(pages)}, file
 
 
+def train_reranker(job: Job) -> tuple[dict, None]:
+    """Fit the re-ranker on all feedback and store it (nothing below the minimum)."""
+    services.report(job.id, 10, "reading")
+    signals = event_feedback.all_signals()
+    # No progress write after this: the artefact and "finished" are committed together.
+    services.report(job.id, 30, "training")
+    return matching_feedback.train(signals).as_dict(), None
+
+
 KINDS: dict[str, Callable[[Job], tuple[dict, JobFile | None]]] = {
     "build": build,
     "reoptimise": reoptimise,
@@ -181,4 +192,5 @@ KINDS: dict[str, Callable[[Job], tuple[dict, JobFile | None]]] = {
     "publish": publish,
     "agendas_pdf": agendas_pdf,
     "reminders": remind,
+    "train_reranker": train_reranker,
 }

@@ -20,7 +20,7 @@ from matchmaker.core.i18n import current_language
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs import services
-from matchmaker.jobs.forms import CancelJobForm
+from matchmaker.jobs.forms import CancelJobForm, TrainReRankerForm
 from matchmaker.jobs.models import FINISHED, Job
 from matchmaker.scheduling import publishing, reminders, versions
 from matchmaker.scheduling.forms import PublishForm, ReminderForm, ReplanForm, ScheduleActionForm
@@ -226,3 +226,20 @@ def remind(event_id: int):
         audiences=reminders.AUDIENCES,
         repeat_hours=current_app.config["REMINDER_REPEAT_HOURS"],
     )
+
+
+@bp.post("/organiser/reranker/train")
+@organiser_required
+def train_reranker():
+    """Queue training the re-ranker on all feedback; the job page shows the outcome."""
+    if not TrainReRankerForm().validate_on_submit():
+        flash_form_errors(TrainReRankerForm())
+        return redirect(url_for("core.index"))
+    job = services.submit(
+        "train_reranker", None, current_user, lane=None, locale=current_language()
+    )
+    db.session.commit()
+    if not services.enqueue(job):
+        db.session.commit()
+        flash(job.error, "error")
+    return redirect(url_for("jobs.show", job_id=job.id))

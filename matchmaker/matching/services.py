@@ -4,9 +4,12 @@ Every request that needs suggestions reads the ``profiles`` data version (one
 indexed row) and compares it with the version the cached engine was fitted on.
 Any change to profiles or solutions bumps that version (``directory.indexing``), so
 every gunicorn worker on every host refits exactly once per change and never per
-request.
+request. The re-ranker learnt from feedback (``matching.feedback``) works the same way:
+it lives in the database as an artefact, training bumps the ``reranker`` data version,
+and each worker loads the newest artefact once per version.
 """
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +23,11 @@ from matchmaker.directory.models import Profile, Solution
 from matchmaker.extensions import db
 from matchmaker.matching.engine import MatchEngine, Suggestion
 from matchmaker.matching.engine import Profile as EngineProfile
+from matchmaker.matching.engine.rerank import ReRanker, pair_features
+from matchmaker.matching.models import ReRankerArtefact
+
+log = logging.getLogger(__name__)
+RERANKER_VERSION = "reranker"
 
 
 @dataclass
@@ -38,6 +46,7 @@ class MatchingCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._model: FittedModel | None = None
+        self._reranker: tuple[int, ReRanker | None] | None = None
         self.fits = 0
 
     def get(self) -> FittedModel:
@@ -53,6 +62,29 @@ class MatchingCache:
                 self._model = model
                 self.fits += 1
         return model
+
+    def reranker(self) -> ReRanker | None:
+        """Return the newest stored re-ranker (None before the first successful training)."""
+        version = current_version(RERANKER_VERSION)
+        cached = self._reranker
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._lock:
+            self._reranker = (version, load_reranker())
+            return self._reranker[1]
+
+
+def load_reranker() -> ReRanker | None:
+    """Load the newest re-ranker artefact from the database."""
+    row = db.session.scalar(select(ReRankerArtefact).order_by(ReRankerArtefact.id.desc()).limit(1))
+    if row is None:
+        return None
+    try:
+        return ReRanker.from_dict(row.model)
+    except (KeyError, TypeError, ValueError):
+        # an artefact of an older feature set: the engine's order until the next training
+        log.warning("Re-ranker artefact %s does not fit this version; not used", row.id)
+        return None
 
 
 def engine_profile(profile: Profile) -> EngineProfile:
@@ -156,12 +188,31 @@ def _shown(model: FittedModel, suggestions: list[Suggestion]) -> list[ShownSugge
     ]
 
 
+def rerank_features(model: FittedModel, viewer_ref: str, refs: list[str]):
+    """Describe the pairs viewer -> each of ``refs`` for the re-ranker (engine and region)."""
+    region = (model.profiles[viewer_ref].region or "").strip().lower()
+    same_region = [
+        bool(region) and (model.profiles[ref].region or "").strip().lower() == region
+        for ref in refs
+    ]
+    return pair_features(model.engine, viewer_ref, refs, same_region)
+
+
 def suggestions_for(profile: Profile, k: int = 5) -> list[ShownSuggestion]:
-    """Suggest the best partners of the other kind for one profile."""
+    """Suggest the best partners of the other kind for one profile.
+
+    Once a re-ranker has been trained on this installation's feedback, it re-orders the
+    engine's best ``RERANK_POOL`` suggestions; scores and reasons stay the engine's.
+    """
     model = cache().get()
     if model.engine is None or profile.ref not in model.profiles:
         return []
-    return _shown(model, model.engine.suggest(profile.ref, k=k))
+    reranker = cache().reranker()
+    if reranker is None:
+        return _shown(model, model.engine.suggest(profile.ref, k=k))
+    pool = model.engine.suggest(profile.ref, k=max(k, current_app.config["RERANK_POOL"]))
+    order = reranker.order(rerank_features(model, profile.ref, [s.ref for s in pool]))
+    return _shown(model, [pool[i] for i in order[:k]])
 
 
 def explain(profile_a: Profile, profile_b: Profile):

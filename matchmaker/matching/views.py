@@ -1,19 +1,23 @@
 """Suggestions: explanation pages and the organisers' overview (the JSON API is in api/)."""
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
 from matchmaker.core.safe_csv import csv_document
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
-from matchmaker.matching import services
+from matchmaker.matching import feedback, services
+from matchmaker.matching.forms import SuggestionVerdictForm
 from matchmaker.matching.highlight import highlight
-from matchmaker.web import bad_request, organiser_required
+from matchmaker.web import bad_request, flash_form_errors, organiser_required, refuse
 
 bp = Blueprint("matching", __name__)
 # A profile page (directory) shows its suggestions without importing the matching area.
 bp.add_app_template_global(services.suggestions_for, "suggestions_for")
+bp.add_app_template_global(feedback.verdicts_of, "suggestion_verdicts")
+bp.add_app_template_global(SuggestionVerdictForm, "SuggestionVerdictForm")
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
@@ -130,3 +134,33 @@ def unmatched():
     return render_template(
         "matching/unmatched.html", items=services.unmatched(threshold), threshold=threshold
     )
+
+
+@bp.post("/profiles/<int:profile_id>/suggestions/<int:other_id>/verdict")
+@login_required
+def verdict(profile_id: int, other_id: int):
+    """Mark a suggestion "passt" / "passt nicht", or take the mark back (the profile's owner)."""
+    profile = db.session.get(Profile, profile_id)
+    other = db.session.get(Profile, other_id)
+    if profile is None or other is None or profile.deleted_at is not None:
+        abort(404)
+    if profile.owner_id != current_user.id:
+        abort(403)
+    back = url_for("directory.detail", profile_id=profile.id) + "#suggestions-heading"
+    form = SuggestionVerdictForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(back)
+    try:
+        now = feedback.toggle_verdict(profile, other, form.verdict.data)
+    except feedback.FeedbackError as error:
+        refuse(error)
+        return redirect(back)
+    db.session.commit()
+    if now is None:
+        flash(_("Your mark on %(name)s was taken back.", name=other.name), "info")
+    elif now == "fits":
+        flash(_("Noted: %(name)s fits.", name=other.name), "success")
+    else:
+        flash(_("Noted: %(name)s does not fit.", name=other.name), "success")
+    return redirect(back)

@@ -29,7 +29,8 @@ from matchmaker.events.models import (
 )
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
-from matchmaker.scheduling.models import ScheduleMeeting
+from matchmaker.matching.models import SuggestionMark
+from matchmaker.scheduling.models import MeetingRating, ScheduleMeeting
 
 ANONYMOUS_EMAIL = "anonymised-{id}@invalid"
 
@@ -63,6 +64,16 @@ def personal_data(user: User) -> dict:
     ).all()
     marks = db.session.scalars(
         select(ProfileMark).where(ProfileMark.from_profile_id.in_(ids)).order_by(ProfileMark.id)
+    ).all()
+    verdicts = db.session.scalars(
+        select(SuggestionMark)
+        .where(SuggestionMark.viewer_profile_id.in_(ids))
+        .order_by(SuggestionMark.id)
+    ).all()
+    ratings = db.session.scalars(
+        select(MeetingRating)
+        .where(MeetingRating.rater_profile_id.in_(ids))
+        .order_by(MeetingRating.id)
     ).all()
     availabilities = db.session.scalars(
         select(Availability).where(Availability.profile_id.in_(ids)).order_by(Availability.id)
@@ -130,6 +141,27 @@ def personal_data(user: User) -> dict:
         "marks": [
             {"event_id": m.event_id, "profile_id": m.to_profile_id, "kind": m.kind} for m in marks
         ],
+        "suggestion_verdicts": [
+            {
+                "profile_id": v.viewer_profile_id,
+                "suggested_profile_id": v.suggested_profile_id,
+                "verdict": v.verdict,
+                "updated_at": _iso(v.updated_at),
+            }
+            for v in verdicts
+        ],
+        "meeting_ratings": [
+            {
+                "event_id": r.event_id,
+                "meeting_key": r.meeting_key,
+                "profile_id": r.rater_profile_id,
+                "partner_profile_id": r.partner_profile_id,
+                "stars": r.stars,
+                "follow_up": r.follow_up,
+                "updated_at": _iso(r.updated_at),
+            }
+            for r in ratings
+        ],
         "availability": [
             {
                 "event_id": a.event_id,
@@ -192,6 +224,23 @@ def delete_account(user: User, today: date | None = None) -> dict[str, int]:
             )
         )
         db.session.execute(delete(Availability).where(Availability.profile_id == profile.id))
+        # feedback given by the profile, and others' feedback about it
+        db.session.execute(
+            delete(SuggestionMark).where(
+                or_(
+                    SuggestionMark.viewer_profile_id == profile.id,
+                    SuggestionMark.suggested_profile_id == profile.id,
+                )
+            )
+        )
+        db.session.execute(
+            delete(MeetingRating).where(
+                or_(
+                    MeetingRating.rater_profile_id == profile.id,
+                    MeetingRating.partner_profile_id == profile.id,
+                )
+            )
+        )
         for request in db.session.scalars(
             select(MeetingRequest).where(
                 or_(

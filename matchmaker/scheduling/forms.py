@@ -74,3 +74,11 @@ class AddMeetingForm(FlaskForm):
     b = IntegerField(_l("Partner"), validators=[InputRequired()])
     slot = IntegerField(_l("Slot"), validators=[InputRequired(), SLOT_RANGE])
     table = IntegerField(_l("Table"), validators=[Optional(), TABLE_RANGE])
+
+
+class MeetingRatingForm(FlaskForm):
+    """Rate a meeting: 1 to 5 stars and whether a follow-up was agreed."""
+
+    # radio buttons 1-5 in the template; the use case checks the value and says what is wrong
+    stars = StringField(_l("Stars"))
+    follow_up = BooleanField(_l("Follow-up agreed"))

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -193,3 +194,46 @@ class ReminderSent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReminderSent event={self.event_id} profile={self.profile_id} {self.audience}>"
+
+
+class MeetingRating(db.Model):
+    """A participant's rating of one meeting of a published schedule, and the follow-up."""
+
+    __tablename__ = "meeting_ratings"
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id",
+            "meeting_key",
+            "rater_profile_id",
+            name="uq_meeting_ratings_event_id_meeting_key_rater_profile_id",
+        ),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The meeting's key (stable across versions) and both sides, so the rating outlives
+    # re-publishing.
+    meeting_key: Mapped[str] = mapped_column(String(40), nullable=False)
+    rater_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    partner_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    stars: Mapped[int] = mapped_column(Integer, nullable=False)
+    follow_up: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"<MeetingRating {self.meeting_key} by={self.rater_profile_id} {self.stars}"
+            f"{' follow-up' if self.follow_up else ''}>"
+        )

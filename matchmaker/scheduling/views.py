@@ -12,11 +12,13 @@ from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.events.queries import confirmed_attendees
 from matchmaker.extensions import db
+from matchmaker.matching import feedback as matching_feedback
 from matchmaker.scheduling import (
     agendas,
     building,
     editing,
     exports,
+    feedback,
     publishing,
     queries,
     reminders,
@@ -25,6 +27,7 @@ from matchmaker.scheduling import (
 from matchmaker.scheduling.forms import (
     AddMeetingForm,
     MeetingActionForm,
+    MeetingRatingForm,
     MoveForm,
     ReplanForm,
     ScheduleActionForm,
@@ -102,6 +105,7 @@ def dashboard(event_id: int):
         event=event,
         board=queries.dashboard(event),
         audiences=reminders.AUDIENCES,
+        summary=feedback.event_summary(event),
     )
 
 
@@ -400,6 +404,87 @@ def my_agenda(event_id: int, profile_id: int):
         rows=agendas.with_breaks(event, rows),
         shortfall=agendas.shortfall(version, profile.id) if taking_part else None,
         attendees=attendee_names(event).get(profile.id, []),
+        # only the participant rates a meeting, once its slot has begun
+        can_rate=profile.owner_id == current_user.id,
+        started={
+            r.meeting.key for r in rows if r.meeting and feedback.has_started(event, r.meeting)
+        },
+        ratings=feedback.ratings_by_key(event, profile),
+    )
+
+
+def parse_stars(raw: str | None) -> int | None:
+    """Read the stars of the rating form (None when it is no whole number)."""
+    try:
+        return int(raw or "")
+    except ValueError:
+        return None
+
+
+@bp.route(
+    "/events/<int:event_id>/agenda/<int:profile_id>/meetings/<key>/rating",
+    methods=["GET", "POST"],
+)
+@login_required
+def rate(event_id: int, profile_id: int, key: str):
+    """Rate a meeting of the published agenda: stars and follow-up (its participant only)."""
+    event = db.get_or_404(Event, event_id)
+    profile = db.get_or_404(Profile, profile_id)
+    if profile.owner_id != current_user.id:
+        abort(403)
+    try:
+        meeting = feedback.rateable_meeting(event, key, profile)
+    except feedback.RatingError:
+        abort(404)
+    rating = feedback.rating_of(event, key, profile)
+    form = MeetingRatingForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash_form_errors(form)
+            status = 400
+        else:
+            try:
+                feedback.rate_meeting(
+                    event, key, profile, parse_stars(form.stars.data), form.follow_up.data
+                )
+            except feedback.RatingError as error:
+                refuse(error, form)
+                status = 400
+            else:
+                db.session.commit()
+                flash(_("Thank you, your rating was saved."), "success")
+                return redirect(
+                    url_for("scheduling.my_agenda", event_id=event.id, profile_id=profile.id)
+                )
+    elif rating is not None:
+        form.stars.data = str(rating.stars)
+        form.follow_up.data = rating.follow_up
+    return (
+        render_template(
+            "scheduling/rate.html",
+            event=event,
+            profile=profile,
+            meeting=meeting,
+            partner=meeting.partner_of(profile.id),
+            started=feedback.has_started(event, meeting),
+            form=form,
+            stars=feedback.STARS,
+        ),
+        status,
+    )
+
+
+@bp.get("/events/<int:event_id>/feedback")
+@organiser_required
+def feedback_summary(event_id: int):
+    """Show the organisers what the participants of an event said (counts only)."""
+    event = db.get_or_404(Event, event_id)
+    return render_template(
+        "events/feedback.html",
+        event=event,
+        summary=feedback.event_summary(event),
+        artefact=matching_feedback.current_artefact(),
     )
 
 
