@@ -31,6 +31,7 @@ Interface
 Nothing here changes a fitted engine after ``fit``: new texts are analysed in a copy.
 """
 
+from matchmaker.language.thesaurus import CATEGORY_CODES
 from matchmaker.matching.engine.estimator import MatchEngine
 from matchmaker.matching.engine.records import (
     KINDS,
@@ -40,7 +41,6 @@ from matchmaker.matching.engine.records import (
     Span,
     Suggestion,
 )
-from matchmaker.matching.engine.thesaurus import CATEGORY_CODES
 from matchmaker.matching.engine.topk import top_k_pairs
 
 __all__ = [
