@@ -169,7 +169,11 @@ CONCEPT_PROFILES = {
     "Zahlenwerk Buchhaltung": ("sme", "Ein Steuerbüro mit zwölf Beschäftigten.", []),
     "Bäckerei Beck": ("sme", "Unsere Kreditorenbuchhaltung kostet viel Zeit.", []),
     "Maschinenbau Mitte": ("sme", "Wir wollen die vorausschauende Wartung unserer Pressen.", []),
-    "Pumpenwerk Pohl": ("sme", "Ausfälle der Pumpen sollen früher erkannt werden.", ["predictive_maintenance"]),
+    "Pumpenwerk Pohl": (
+        "sme",
+        "Ausfälle der Pumpen sollen früher erkannt werden.",
+        ["predictive_maintenance"],  # its label: "Vorausschauende Wartung", "Predictive ..."
+    ),
     "Sensorik Start": ("startup", "Predictive Maintenance für Pumpen und Motoren.", []),
     "Schutzschild": ("startup", "Cybersicherheit und Penetrationstests für KMU.", []),
     "Lernwerk": ("startup", "Wir trainieren KI für den Kundendienst.", []),
@@ -220,7 +224,9 @@ PREDICTIVE = ["Maschinenbau Mitte", "Pumpenwerk Pohl", "Sensorik Start"]
         ("?q=Buchführung+Gärtnerei", []),
     ],
 )
-def test_search_understands_the_concepts_of_matching(client, concept_directory, lang, query, expected):
+def test_search_understands_the_concepts_of_matching(
+    client, concept_directory, lang, query, expected
+):
     assert listed(client, query, lang) == expected
 
 
@@ -239,9 +245,8 @@ def test_name_hits_rank_before_description_hits_whatever_the_sort(client, concep
 
 def test_solution_titles_count_like_names(client, concept_directory, make_profile):
     startup = make_profile(kind="startup", name="Aaa Software", description="Wir bauen Apps.")
-    services.save_solution(
-        startup, {"title": "Belegerfassung für die Buchführung", "description": "", "categories": []}
-    )
+    solution = {"title": "Belegerfassung für die Buchführung", "description": "", "categories": []}
+    services.save_solution(startup, solution)
     db.session.commit()
     page = client.get("/directory?q=Buchf%C3%BChrung").get_data(as_text=True)
     shown = sorted([*BOOKKEEPING, "Aaa Software"], key=lambda name: page.index(f">{name}</a>"))

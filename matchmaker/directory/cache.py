@@ -123,9 +123,7 @@ def match_words(words: dict[str, int], term: str) -> tuple[int, ...]:
     """Return the ids of the words a search term matches (substring, or whole word/concept)."""
     if is_substring_term(term):
         # concepts ("#bookkeeping") are matched whole only
-        return tuple(
-            wid for word, wid in words.items() if term in word and word[0] != CONCEPT_MARK
-        )
+        return tuple(wid for word, wid in words.items() if term in word and word[0] != CONCEPT_MARK)
     wid = words.get(term)
     return (wid,) if wid is not None else ()
 

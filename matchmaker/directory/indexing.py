@@ -44,7 +44,13 @@ _BATCH = "directory.index_batch"  # session.info: the open batch of this session
 _CHUNK = 500
 # The profile columns searchable_texts reads (rebuild_index loads only these).
 _INDEXED_COLUMNS = (
-    "name", "sector_id", "sector_detail", "city", "region", "description", "tags",
+    "name",
+    "sector_id",
+    "sector_detail",
+    "city",
+    "region",
+    "description",
+    "tags",
 )
 
 
@@ -142,9 +148,7 @@ def rebuild_index(session: Session) -> int:
             .where(Profile.id.in_(chunk))
             .options(
                 load_only(*(getattr(Profile, name) for name in _INDEXED_COLUMNS)),
-                selectinload(Profile.sector).options(
-                    load_only(Sector.label_de, Sector.label_en)
-                ),
+                selectinload(Profile.sector).options(load_only(Sector.label_de, Sector.label_en)),
                 selectinload(Profile.categories).options(*labels),
                 selectinload(Profile.solutions)
                 .options(load_only(Solution.title, Solution.description, Solution.references))
@@ -154,7 +158,8 @@ def rebuild_index(session: Session) -> int:
         )
         _write_index(session, {p.id: index_terms(searchable_texts(p)) for p in profiles})
         session.expunge_all()
-    _write_bumps(session, {PROFILES_VERSION: 1})
+    if profile_ids:  # a new, empty database keeps data_versions empty (core/backup.py restores)
+        _write_bumps(session, {PROFILES_VERSION: 1})
     return len(profile_ids)
 
 

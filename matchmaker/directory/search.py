@@ -105,9 +105,7 @@ def query_groups(query: str) -> tuple[QueryGroup, ...]:
         mention = mentions.get(position)
         end = mention.end if mention is not None else position + 1
         terms = tuple(
-            dict.fromkeys(
-                _search_term(w) for w in words[position:end] if w not in QUERY_STOP_WORDS
-            )
+            dict.fromkeys(_search_term(w) for w in words[position:end] if w not in QUERY_STOP_WORDS)
         )
         concepts = tuple(sorted(map(concept_term, mention.concepts))) if mention else ()
         group = QueryGroup(terms, concepts)
