@@ -5,8 +5,10 @@ fits one :class:`MatchEngine` per change of the profiles, and asks it for sugges
 
 Modules, by concern
 -------------------
-``text``         tokens, folding, stop words, stems, compound parts (:class:`~.text.Lexicon`)
-``thesaurus``    the bilingual concept thesaurus and its data file ``thesaurus.txt``
+The text analysis (tokens, folding, stop words, stems, compound parts: ``Lexicon``) and the
+bilingual concept thesaurus with its data file live in :mod:`matchmaker.language`, shared with
+directory search.
+
 ``features``     feature blocks (characters, stems, concepts, categories) and their weighting
 ``topk``         exact top-k over sparse products in row blocks
 ``explain``      reasons (shared concepts and stems) and highlight spans
