@@ -222,6 +222,7 @@ PREDICTIVE = ["Maschinenbau Mitte", "Pumpenwerk Pohl", "Sensorik Start"]
         # every group must match: the concept and the other word
         ("?q=predictive+maintenance+Pumpen", ["Pumpenwerk Pohl", "Sensorik Start"]),
         ("?q=Buchführung+Gärtnerei", []),
+        ("?q=ecurity", []),  # a word part never matches the concept "#it_security"
     ],
 )
 def test_search_understands_the_concepts_of_matching(
@@ -264,3 +265,16 @@ def test_search_follows_changes_and_the_api_ranks_alike(client, concept_director
     assert listed(client, "?q=Cybersecurity") == ["Gärtnerei Grün", "Schutzschild"]
     api = client.get("/api/v1/profiles?q=Buchf%C3%BChrung").get_json()
     assert [item["name"] for item in api["items"]] == BOOKKEEPING
+
+
+def test_concepts_and_ranking_without_the_caches(app, client, concept_directory):
+    # terms matched in SQL instead of against the worker's copy of the vocabulary
+    app.config["DIRECTORY_CACHE"] = False
+    assert listed(client, "?q=Buchführung") == BOOKKEEPING
+    assert listed(client, "?q=vorausschauende+Wartung") == PREDICTIVE
+    assert listed(client, "?q=Cybersecurity") == ["Schutzschild"]
+    assert listed(client, "?q=predictive+maintenance+Pumpen") == [
+        "Pumpenwerk Pohl",
+        "Sensorik Start",
+    ]
+    assert listed(client, "?q=ecurity") == []  # a word part never matches "#it_security"

@@ -37,7 +37,8 @@ PROFILES_VERSION = "profiles"
 #   UPDATE data_versions SET version = version + 1 WHERE name = 'taxonomy';
 #   INSERT INTO data_versions (name, version) SELECT 'taxonomy', 1
 #     WHERE NOT EXISTS (SELECT 1 FROM data_versions WHERE name = 'taxonomy');
-# on upgrade and on downgrade (the counter only grows). No migration adds the row up front:
+# on upgrade and on downgrade (the counter only grows); the labels are indexed for search, so
+# it must also call rebuild_index. No migration adds the row up front:
 # a restore (core/backup.py) needs data_versions empty in a new database.
 TAXONOMY_VERSION = "taxonomy"
 _BATCH = "directory.index_batch"  # session.info: the open batch of this session, if any

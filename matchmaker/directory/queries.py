@@ -5,7 +5,7 @@ import operator
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, or_, select
 from sqlalchemy.sql.util import ClauseAdapter
 
 from matchmaker.accounts.models import User
@@ -128,7 +128,7 @@ def _hits(groups: tuple[QueryGroup, ...], word_ids):
         if not ids:
             return None
         literal.update(ids)
-        return posting.in_(ids)
+        return _word_id_in(ids)
 
     def seen(clause) -> ColumnElement:
         return func.max(case((clause, 1), else_=0))
@@ -150,7 +150,7 @@ def _hits(groups: tuple[QueryGroup, ...], word_ids):
         field_scores.append(func.max(case((found_in, ProfileWord.weight), else_=0)))
         match_scores.append(score)
         conditions.append(score > 0)
-    postings = [posting.in_(sorted(literal))] if literal else []
+    postings = [_word_id_in(sorted(literal))] if literal else []
     postings += [posting.in_(found) for found in in_sql]
     return (
         select(
@@ -163,6 +163,15 @@ def _hits(groups: tuple[QueryGroup, ...], word_ids):
         .having(and_(*conditions))
         .subquery("hits")
     )
+
+
+def _word_id_in(ids) -> ColumnElement:
+    """Return "the posting's word is one of ids", the ids written into the SQL.
+
+    A broad term matches up to ``MAX_LITERAL_WORDS`` words and a query repeats its ids for
+    each score; as bound parameters they could pass SQLite's limit on parameters.
+    """
+    return ProfileWord.word_id.in_(bindparam(None, list(ids), expanding=True, literal_execute=True))
 
 
 def directory_ids(
