@@ -5,7 +5,18 @@ import operator
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.util import ClauseAdapter
 
 from matchmaker.accounts.models import User
@@ -89,14 +100,17 @@ def _filtered(query: DirectoryQuery, word_ids) -> tuple[Select, list]:
     groups = query_groups(query.q)
     if not groups:
         return stmt, []
-    hits = _hits(groups, word_ids)
+    # With filters, only the postings of the profiles they keep are scored.
+    filtered = query.kind or query.sector or query.category or query.region
+    within = stmt.with_only_columns(Profile.id) if filtered else None
+    hits = _hits(groups, word_ids, within)
     if hits is None:
         return stmt.where(false()), []
     stmt = stmt.join(hits, hits.c.profile_id == Profile.id)
     return stmt, [hits.c.field_score, hits.c.match_score]
 
 
-def _hits(groups: tuple[QueryGroup, ...], word_ids):
+def _hits(groups: tuple[QueryGroup, ...], word_ids, within: Select | None):
     """Return the profiles every group matches, with their relevance, as a subquery.
 
     One pass over the postings of every term, grouped by profile. A group matches a profile
@@ -104,6 +118,7 @@ def _hits(groups: tuple[QueryGroup, ...], word_ids):
     best field weight it was found in (name or title before the rest), ``match_score`` counts
     the ways each group matched (its concept, all its words: the query's own words and a
     thesaurus phrase found as written rank first). None when some group can match nothing.
+    ``within``, if given, selects the ids of the profiles the filters keep.
     """
     posting = ProfileWord.word_id
     literal: set[int] = set()
@@ -159,6 +174,9 @@ def _hits(groups: tuple[QueryGroup, ...], word_ids):
             functools.reduce(operator.add, match_scores).label("match_score"),
         )
         .where(or_(*postings))
+        # "+ 0": SQLite must follow the postings by word id, never look up every filtered
+        # profile's postings by profile id (many times slower for a broad filter).
+        .where((ProfileWord.profile_id + 0).in_(within) if within is not None else true())
         .group_by(ProfileWord.profile_id)
         .having(and_(*conditions))
         .subquery("hits")
