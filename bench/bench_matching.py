@@ -35,8 +35,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from matchmaker.language.thesaurus import parse_text  # noqa: E402
 from matchmaker.matching.engine import MatchEngine, Profile, top_k_pairs  # noqa: E402
-from matchmaker.matching.engine.thesaurus import parse_text  # noqa: E402
 from matchmaker.matching.evaluation import (  # noqa: E402
     _both_directions,
     baseline_scores,
@@ -252,7 +252,7 @@ def _engine_scores(**params):
 
 def _thesaurus_without_sector_concepts() -> dict:
     """The packaged thesaurus minus the sector use-case groups (the part added for real texts)."""
-    packaged = ROOT / "matchmaker/matching/engine/thesaurus.txt"
+    packaged = ROOT / "matchmaker/language/thesaurus.txt"
     text = packaged.read_text(encoding="utf-8")
     groups = parse_text(text)
     first_new = parse_text(text[text.index(SECTOR_MARKER) + len(SECTOR_MARKER) :])[0]["id"]

@@ -25,6 +25,7 @@ from matchmaker.directory.importing import (
     discard_expired_uploads,
     import_profiles,
 )
+from matchmaker.directory.indexing import rebuild_index
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(match)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(reindex_search_command)
     app.cli.add_command(privacy)
     app.cli.add_command(events_outbox)
     app.cli.add_command(schedule)
@@ -248,6 +250,14 @@ def restore_command(file: Path) -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(f"Restored {sum(counts.values())} rows in {len(counts)} tables.")
+
+
+@click.command("reindex-search")
+def reindex_search_command() -> None:
+    """Rebuild the directory's search index (after the thesaurus changed)."""
+    count = rebuild_index(db.session)
+    db.session.commit()
+    click.echo(f"Re-indexed {count} profiles.")
 
 
 privacy = AppGroup("privacy", help="Data protection: retention of personal data.")

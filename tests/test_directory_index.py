@@ -5,14 +5,16 @@ the postings in the database are exactly the words of the profiles' current text
 ``profiles`` data version moved (so every worker's caches rebuild).
 """
 
+import re
 from pathlib import Path
 
-from sqlalchemy import select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import delete, select
 
 from matchmaker.core.backup import dump
 from matchmaker.directory.indexing import PROFILES_VERSION, current_version, searchable_texts
 from matchmaker.directory.models import Profile, ProfileWord, SearchWord
-from matchmaker.directory.search import index_words
+from matchmaker.directory.search import BODY, TITLE, index_terms
 from matchmaker.extensions import db
 from tests.conftest import clone_database
 from tests.test_directory_profiles import SME_FORM
@@ -20,26 +22,26 @@ from tests.test_directory_profiles import SME_FORM
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def stored_index() -> dict[int, set[str]]:
-    """Return the postings in the database: profile id -> words."""
-    found: dict[int, set[str]] = {}
+def stored_index() -> dict[int, dict[str, int]]:
+    """Return the postings in the database: profile id -> words and concepts with weights."""
+    found: dict[int, dict[str, int]] = {}
     rows = db.session.execute(
-        select(ProfileWord.profile_id, SearchWord.word).join(
+        select(ProfileWord.profile_id, SearchWord.word, ProfileWord.weight).join(
             SearchWord, SearchWord.id == ProfileWord.word_id
         )
     )
-    for profile_id, word in rows:
-        found.setdefault(profile_id, set()).add(word)
+    for profile_id, word, weight in rows:
+        found.setdefault(profile_id, {})[word] = weight
     return found
 
 
-def expected_index() -> dict[int, set[str]]:
+def expected_index() -> dict[int, dict[str, int]]:
     """Return the postings the profiles' current texts call for."""
     expected = {}
     for profile in db.session.scalars(select(Profile)):
-        words = index_words(*searchable_texts(profile))
-        if words:
-            expected[profile.id] = words
+        terms = index_terms(searchable_texts(profile))
+        if terms:
+            expected[profile.id] = terms
     return expected
 
 
@@ -83,7 +85,8 @@ def test_profile_and_solution_forms(client, make_user, login):
         "maturity": "pilot",
     }
     changed(client.post(f"/profiles/{profile_id}/solutions/new", data=solution))
-    assert "zahlerablesung" in stored_index()[profile_id]
+    assert stored_index()[profile_id]["zahlerablesung"] == TITLE  # a title weighs more
+    assert stored_index()[profile_id]["zahler"] == BODY
     solution_id = db.session.get(Profile, profile_id).solutions[0].id
     changed(client.post(f"/solutions/{solution_id}/edit", data=dict(solution, title="Zählerfoto")))
     assert "zahlerablesung" not in stored_index()[profile_id]
@@ -134,3 +137,32 @@ def test_restore(runner, make_profile, tmp_path, app_factory, database_template)
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_upgrade_reindexes_existing_profiles(client, runner):
+    # an installation from before concepts were indexed: plain words, no weights
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    downgrade(revision="0020_jobs")
+    db.session.remove()
+    assert db.session.scalar(select(SearchWord.id).where(SearchWord.word.like("#%"))) is None
+    before = current_version(PROFILES_VERSION)
+    upgrade()
+    db.session.remove()
+    assert_index_current()
+    assert current_version(PROFILES_VERSION) > before  # every worker's caches rebuild
+    # no manual step: the directory finds profiles by concept right after the upgrade
+    page = client.get("/directory?q=vorausschauende+Wartung").get_data(as_text=True)
+    assert int(re.search(r"(\d+) Profile? gefunden", page).group(1)) > 0
+
+
+def test_reindex_command_follows_the_thesaurus(runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    concepts = select(SearchWord.id).where(SearchWord.word.like("#%"))
+    db.session.execute(delete(ProfileWord).where(ProfileWord.word_id.in_(concepts)))
+    db.session.commit()
+    before = current_version(PROFILES_VERSION)
+    result = runner.invoke(args=["reindex-search"])
+    assert result.exit_code == 0, result.output
+    assert "Re-indexed" in result.output
+    assert current_version(PROFILES_VERSION) > before
+    assert_index_current()

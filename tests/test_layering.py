@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "matchmaker"
 
 # Lowest first. A module may import modules of its own layer and of the layers below it.
 LAYERS = (
-    ("matchmaker.config", "matchmaker.extensions", "matchmaker.core"),
+    ("matchmaker.config", "matchmaker.extensions", "matchmaker.core", "matchmaker.language"),
     ("matchmaker.mail",),
     ("matchmaker.web",),
     ("matchmaker.accounts",),
@@ -30,7 +30,7 @@ LAYERS = (
 # Views of any area may use the shared view helpers (they sit above mail, below the areas).
 VIEW_HELPERS = "matchmaker.web"
 # Pure parts: importable and runnable with Flask and SQLAlchemy absent.
-PURE = ("matchmaker.scheduling.solver", "matchmaker.matching.engine")
+PURE = ("matchmaker.scheduling.solver", "matchmaker.matching.engine", "matchmaker.language")
 WEB_STACK = ("flask", "flask_sqlalchemy", "flask_babel", "flask_login", "flask_wtf", "sqlalchemy")
 
 
@@ -104,14 +104,16 @@ def test_every_area_is_in_a_layer():
 
 
 def test_pure_parts_import_and_work_without_the_web_stack():
-    """Fit the engine and solve a small problem with Flask and SQLAlchemy blocked."""
+    """Find concepts, fit the engine and solve a small problem with the web stack blocked."""
     problem = Path(__file__).parent / "data" / "schedule" / "small.json"
     script = f"""
 import sys
 for name in {WEB_STACK!r}:
     sys.modules[name] = None
+from matchmaker.language.concepts import packaged_finder
 from matchmaker.matching.engine import MatchEngine, Profile
 from matchmaker.scheduling.solver import Problem, check, solve
+assert packaged_finder().concepts(["vorausschauende", "wartung"]) == {{"predictive_maintenance"}}
 engine = MatchEngine().fit([
     Profile(ref="s1", kind="sme", text="Wir suchen KI für die Rechnungsprüfung und Belege."),
     Profile(ref="s2", kind="sme", text="Vorausschauende Wartung unserer Maschinen."),

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import Stemmer
 
+from matchmaker.language.text import fold, tokenize
 from matchmaker.matching.engine import MatchEngine, Profile
 from matchmaker.matching.engine.features import canonical_stem
-from matchmaker.matching.engine.text import fold, tokenize
 from matchmaker.matching.evaluation import load_labelled
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -449,7 +449,12 @@ def paths() -> dict:
     sectors = [s.code for s in taxonomy.all_sectors()]
     categories = [c.code for c in taxonomy.all_categories()]
     directory_parameters = [
-        query("q", text_schema(200), "Search text (German-aware: stems, compounds)."),
+        query(
+            "q",
+            text_schema(200),
+            "Search text (German and English: stems, compounds, thesaurus concepts); "
+            "results come best match first, then in the chosen sort.",
+        ),
         query("kind", {"type": "string", "enum": list(KINDS)}, "Only SMEs or only startups."),
         query("sector", {"type": "string", "enum": sectors}, "A sector code (see /taxonomy)."),
         query(

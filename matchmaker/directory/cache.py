@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 
 from matchmaker.directory import indexing, queries
 from matchmaker.directory.models import Category, SearchWord, Sector
-from matchmaker.directory.search import is_substring_term
+from matchmaker.directory.search import CONCEPT_MARK, is_substring_term
 from matchmaker.extensions import db
 
 RESULTS_SIZE = 2048  # (query, page) -> ids and total: a few hundred bytes each
@@ -120,9 +120,10 @@ class Vocabulary:
 
 
 def match_words(words: dict[str, int], term: str) -> tuple[int, ...]:
-    """Return the ids of the words a search term matches (substring or whole word)."""
+    """Return the ids of the words a search term matches (substring, or whole word/concept)."""
     if is_substring_term(term):
-        return tuple(wid for word, wid in words.items() if term in word)
+        # concepts ("#bookkeeping") are matched whole only
+        return tuple(wid for word, wid in words.items() if term in word and word[0] != CONCEPT_MARK)
     wid = words.get(term)
     return (wid,) if wid is not None else ()
 

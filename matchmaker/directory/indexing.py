@@ -17,9 +17,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, load_only, selectinload
 
-from matchmaker.directory.models import DataVersion, Profile, ProfileWord, SearchWord
-from matchmaker.directory.search import index_words
+from matchmaker.directory.models import (
+    Category,
+    DataVersion,
+    Profile,
+    ProfileWord,
+    SearchWord,
+    Sector,
+    Solution,
+)
+from matchmaker.directory.search import BODY, TITLE, index_terms
 from matchmaker.extensions import db
 
 PROFILES_VERSION = "profiles"
@@ -28,38 +37,49 @@ PROFILES_VERSION = "profiles"
 #   UPDATE data_versions SET version = version + 1 WHERE name = 'taxonomy';
 #   INSERT INTO data_versions (name, version) SELECT 'taxonomy', 1
 #     WHERE NOT EXISTS (SELECT 1 FROM data_versions WHERE name = 'taxonomy');
-# on upgrade and on downgrade (the counter only grows). No migration adds the row up front:
+# on upgrade and on downgrade (the counter only grows); the labels are indexed for search, so
+# it must also call rebuild_index. No migration adds the row up front:
 # a restore (core/backup.py) needs data_versions empty in a new database.
 TAXONOMY_VERSION = "taxonomy"
 _BATCH = "directory.index_batch"  # session.info: the open batch of this session, if any
 _CHUNK = 500
+# The profile columns searchable_texts reads (rebuild_index loads only these).
+_INDEXED_COLUMNS = (
+    "name",
+    "sector_id",
+    "sector_detail",
+    "city",
+    "region",
+    "description",
+    "tags",
+)
 
 
 @dataclass
 class _Batch:
     """Postings and version increments collected until a batch ends."""
 
-    words: dict[int, set[str]] = field(default_factory=dict)  # profile id -> words
+    terms: dict[int, dict[str, int]] = field(default_factory=dict)  # profile id -> term weights
     bumps: Counter[str] = field(default_factory=Counter)  # data set name -> increments
 
 
 def profile_changed(profile: Profile) -> None:
     """Re-index a created or changed profile and bump the ``profiles`` version."""
-    words = index_words(*searchable_texts(profile))
+    terms = index_terms(searchable_texts(profile))
     pending = db.session.info.get(_BATCH)
     if pending is not None:
-        pending.words[profile.id] = words
+        pending.terms[profile.id] = terms
         pending.bumps[PROFILES_VERSION] += 1
         return
-    _write_index({profile.id: words})
-    _write_bumps({PROFILES_VERSION: 1})
+    _write_index(db.session, {profile.id: terms})
+    _write_bumps(db.session, {PROFILES_VERSION: 1})
 
 
 def profile_removed(profile: Profile) -> None:
     """Drop the postings of a profile about to be deleted and bump the ``profiles`` version."""
     pending = db.session.info.get(_BATCH)
     if pending is not None:
-        pending.words.pop(profile.id, None)
+        pending.terms.pop(profile.id, None)
     db.session.execute(delete(ProfileWord).where(ProfileWord.profile_id == profile.id))
     bump_version()
 
@@ -70,7 +90,7 @@ def bump_version(name: str = PROFILES_VERSION) -> None:
     if pending is not None:
         pending.bumps[name] += 1
     else:
-        _write_bumps({name: 1})
+        _write_bumps(db.session, {name: 1})
 
 
 @contextmanager
@@ -88,25 +108,60 @@ def batch() -> Iterator[None]:
         yield
     finally:
         del db.session.info[_BATCH]
-    _write_index(pending.words)
-    _write_bumps(pending.bumps)
+    _write_index(db.session, pending.terms)
+    _write_bumps(db.session, pending.bumps)
 
 
-def searchable_texts(profile: Profile) -> list[str]:
-    """Return the texts of a profile that directory search looks at."""
-    texts = [
-        profile.name,
-        profile.sector_detail,
-        profile.city,
-        profile.region,
-        profile.description,
-        " ".join(profile.tags or []),
-    ]
+def searchable_texts(profile: Profile) -> list[tuple[str, int]]:
+    """Return the texts of a profile that directory search looks at, each with its weight.
+
+    The name and the solutions' titles weigh more (``TITLE``) than the other texts; each tag
+    and label is a text of its own, so no phrase spans two of them.
+    """
+    texts = [(profile.name, TITLE)]
+    body = [profile.sector_detail, profile.city, profile.region, profile.description]
+    body += profile.tags or []
     if profile.sector is not None:
-        texts += [profile.sector.label_de, profile.sector.label_en]
+        body += [profile.sector.label_de, profile.sector.label_en]
+    categories = list(profile.categories)
     for solution in profile.solutions:
-        texts += [solution.title, solution.description, solution.references]
-    return texts
+        texts.append((solution.title, TITLE))
+        body += [solution.description, solution.references]
+        categories += solution.categories
+    for category in dict.fromkeys(categories):
+        body += [category.label_de, category.label_en]
+    return texts + [(text, BODY) for text in body]
+
+
+def rebuild_index(session: Session) -> int:
+    """Re-index every profile in chunks and bump the ``profiles`` version; return the count.
+
+    For an upgrade that changes what the index holds (migration ``0021_search_concepts``)
+    and after the thesaurus changed (``flask reindex-search``). It runs on the session given,
+    so a migration can pass one bound to its own connection, and loads only the columns the
+    index reads, so it keeps working for migrations that later add columns.
+    """
+    profile_ids = list(session.scalars(select(Profile.id).order_by(Profile.id)))
+    labels = (load_only(Category.label_de, Category.label_en),)
+    for chunk in _chunks(profile_ids):
+        profiles = session.scalars(
+            select(Profile)
+            .where(Profile.id.in_(chunk))
+            .options(
+                load_only(*(getattr(Profile, name) for name in _INDEXED_COLUMNS)),
+                selectinload(Profile.sector).options(load_only(Sector.label_de, Sector.label_en)),
+                selectinload(Profile.categories).options(*labels),
+                selectinload(Profile.solutions)
+                .options(load_only(Solution.title, Solution.description, Solution.references))
+                .selectinload(Solution.categories)
+                .options(*labels),
+            )
+        )
+        _write_index(session, {p.id: index_terms(searchable_texts(p)) for p in profiles})
+        session.expunge_all()
+    if profile_ids:  # a new, empty database keeps data_versions empty (core/backup.py restores)
+        _write_bumps(session, {PROFILES_VERSION: 1})
+    return len(profile_ids)
 
 
 def current_version(name: str = PROFILES_VERSION) -> int:
@@ -131,18 +186,18 @@ def _chunks(items: list, size: int = _CHUNK):
         yield items[start : start + size]
 
 
-def _insert(table):
+def _insert(session: Session, table):
     """Return an INSERT for the session's database that knows ON CONFLICT."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert(table)
     return sqlite_insert(table)
 
 
-def _write_bumps(bumps: dict[str, int]) -> None:
+def _write_bumps(session: Session, bumps: dict[str, int]) -> None:
     # One upsert per counter: the first change of a data set may happen in two requests at once.
     for name, count in sorted(bumps.items()):
-        statement = _insert(DataVersion.__table__).values(name=name, version=count)
-        db.session.execute(
+        statement = _insert(session, DataVersion.__table__).values(name=name, version=count)
+        session.execute(
             statement.on_conflict_do_update(
                 index_elements=["name"],
                 set_={"version": DataVersion.__table__.c.version + statement.excluded.version},
@@ -150,9 +205,8 @@ def _write_bumps(bumps: dict[str, int]) -> None:
         )
 
 
-def _write_index(pending: dict[int, set[str]]) -> None:
+def _write_index(session: Session, pending: dict[int, dict[str, int]]) -> None:
     """Replace the postings of the given profiles (words looked up or added in chunks)."""
-    session = db.session
     ids = sorted(pending)
     # A profile may have been deleted since it was collected (ORM delete, cascade).
     existing: set[int] = set()
@@ -160,7 +214,7 @@ def _write_index(pending: dict[int, set[str]]) -> None:
         existing.update(session.scalars(select(Profile.id).where(Profile.id.in_(chunk))))
     ids = [pid for pid in ids if pid in existing]
     words = sorted(set().union(*(pending[pid] for pid in ids))) if ids else []
-    known = _word_ids(words)
+    known = _word_ids(session, words)
     missing = [w for w in words if w not in known]
     if missing:
         # Profiles saved at the same moment may bring the same new word: the loser of that
@@ -168,23 +222,29 @@ def _write_index(pending: dict[int, set[str]]) -> None:
         # row locks in one order, so two such inserts wait for each other but never deadlock.
         for chunk in _chunks(missing):
             session.execute(
-                _insert(SearchWord.__table__).on_conflict_do_nothing(index_elements=["word"]),
+                _insert(session, SearchWord.__table__).on_conflict_do_nothing(
+                    index_elements=["word"]
+                ),
                 [{"word": w} for w in chunk],
             )
-        known.update(_word_ids(missing))
+        known.update(_word_ids(session, missing))
     for chunk in _chunks(ids):
         session.execute(delete(ProfileWord).where(ProfileWord.profile_id.in_(chunk)))
-    postings = [{"profile_id": pid, "word_id": known[w]} for pid in ids for w in pending[pid]]
+    postings = [
+        {"profile_id": pid, "word_id": known[word], "weight": weight}
+        for pid in ids
+        for word, weight in pending[pid].items()
+    ]
     for chunk in _chunks(postings, 5000):
         session.execute(ProfileWord.__table__.insert(), chunk)
 
 
-def _word_ids(words: list[str]) -> dict[str, int]:
+def _word_ids(session: Session, words: list[str]) -> dict[str, int]:
     """Return the ids of those of the words that are in the vocabulary."""
     known: dict[str, int] = {}
     for chunk in _chunks(words):
         known.update(
-            db.session.execute(
+            session.execute(
                 select(SearchWord.word, SearchWord.id).where(SearchWord.word.in_(chunk))
             )
             .tuples()

@@ -14,7 +14,7 @@ from jinja2.filters import do_truncate
 
 from matchmaker.directory import queries
 from matchmaker.directory.cache import Snapshot
-from matchmaker.directory.search import query_terms
+from matchmaker.directory.search import query_groups
 
 EXCERPT_LENGTH = 220  # characters of the description, cut at a word boundary
 
@@ -35,8 +35,8 @@ def matching_ids(
     snapshot: Snapshot, query: queries.DirectoryQuery, page: int, per_page: int
 ) -> tuple[list[int], int]:
     """Return one page of matching ids and the number of matches, from the snapshot if it can."""
-    # The search text as the terms it becomes ("Rechnungen" and "rechnung" share results).
-    key = (tuple(query_terms(query.q)), replace(query, q=""), page, per_page)
+    # The search text as the groups it becomes ("Rechnungen" and "rechnung" share results).
+    key = (query_groups(query.q), replace(query, q=""), page, per_page)
     found = snapshot.results.get(key)
     if found is None:
         found = queries.directory_ids(query, page, per_page, snapshot.word_ids)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -189,7 +190,8 @@ class Solution(db.Model):
 
 
 class SearchWord(db.Model):
-    """A distinct normalised word of the directory's texts, searchable by substring."""
+    """A distinct normalised word of the directory's texts (searchable by substring) or a
+    thesaurus concept (``#`` and its id, matched whole)."""
 
     __tablename__ = "search_words"
 
@@ -201,7 +203,7 @@ class SearchWord(db.Model):
 
 
 class ProfileWord(db.Model):
-    """Posting: a profile contains a search word."""
+    """Posting: a profile contains a search word (or names a concept), with the field's weight."""
 
     __tablename__ = "profile_words"
 
@@ -211,9 +213,13 @@ class ProfileWord(db.Model):
     word_id: Mapped[int] = mapped_column(
         ForeignKey("search_words.id", ondelete="CASCADE"), primary_key=True
     )
+    # 2: in the profile's name or a solution's title, 1: elsewhere (directory/search.py)
+    weight: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="1")
 
-    # word -> profiles without visiting the table (covering index for directory search)
-    __table_args__ = (Index("ix_profile_words_word_id_profile_id", "word_id", "profile_id"),)
+    # word -> profiles and weights without visiting the table (covering index for search)
+    __table_args__ = (
+        Index("ix_profile_words_word_id_profile_id_weight", "word_id", "profile_id", "weight"),
+    )
 
     def __repr__(self) -> str:
         return f"<ProfileWord {self.profile_id}:{self.word_id}>"

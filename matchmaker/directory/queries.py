@@ -1,9 +1,22 @@
-"""Directory read models: the directory's search with filters and sorts, lists and lookups."""
+"""Directory read models: the directory's search with relevance, filters and sorts, lookups."""
 
+import functools
+import operator
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.util import ClauseAdapter
 
 from matchmaker.accounts.models import User
@@ -17,7 +30,12 @@ from matchmaker.directory.models import (
     profile_categories,
     solution_categories,
 )
-from matchmaker.directory.search import is_substring_term, query_terms
+from matchmaker.directory.search import (
+    CONCEPT_MARK,
+    QueryGroup,
+    is_substring_term,
+    query_groups,
+)
 from matchmaker.extensions import db
 
 SORTS = {
@@ -45,11 +63,17 @@ class DirectoryQuery:
 
 
 def directory_select(query: DirectoryQuery, word_ids=None):
-    """Build the SELECT for the directory from a validated query.
+    """Build the SELECT for the directory from a validated query, best matches first.
 
     ``word_ids``, if given, maps a search term to the ids of the indexed words it matches
     (from a worker's copy of the vocabulary), or to None to match the term in SQL.
     """
+    stmt, ranking = _filtered(query, word_ids)
+    return stmt.order_by(*(column.desc() for column in ranking), *SORTS[query.sort])
+
+
+def _filtered(query: DirectoryQuery, word_ids) -> tuple[Select, list]:
+    """Return the SELECT of the matching profiles (unordered) and its relevance columns."""
     stmt = select(Profile).where(Profile.deleted_at.is_(None))
     if query.kind:
         stmt = stmt.where(Profile.kind == query.kind)
@@ -73,45 +97,122 @@ def directory_select(query: DirectoryQuery, word_ids=None):
         stmt = stmt.where(or_(Profile.id.in_(in_profile), Profile.id.in_(in_solution)))
     if query.region:
         stmt = stmt.where(or_(Profile.region == query.region, Profile.city == query.region))
-    for term in query_terms(query.q):
+    groups = query_groups(query.q)
+    if not groups:
+        return stmt, []
+    # With filters, only the postings of the profiles they keep are scored.
+    filtered = query.kind or query.sector or query.category or query.region
+    within = stmt.with_only_columns(Profile.id) if filtered else None
+    hits = _hits(groups, word_ids, within)
+    if hits is None:
+        return stmt.where(false()), []
+    stmt = stmt.join(hits, hits.c.profile_id == Profile.id)
+    return stmt, [hits.c.field_score, hits.c.match_score]
+
+
+def _hits(groups: tuple[QueryGroup, ...], word_ids, within: Select | None):
+    """Return the profiles every group matches, with their relevance, as a subquery.
+
+    One pass over the postings of every term, grouped by profile. A group matches a profile
+    that has one of its concepts or all of its words; ``field_score`` adds up, per group, the
+    best field weight it was found in (name or title before the rest), ``match_score`` counts
+    the ways each group matched (its concept, all its words: the query's own words and a
+    thesaurus phrase found as written rank first). None when some group can match nothing.
+    ``within``, if given, selects the ids of the profiles the filters keep.
+    """
+    posting = ProfileWord.word_id
+    literal: set[int] = set()
+    in_sql: list = []
+
+    def matcher(term: str):
+        """Return the clause "the posting is of a word the term matches", or None if none."""
         ids = word_ids(term) if word_ids is not None else None
-        if ids is not None:
-            if not ids:
-                return stmt.where(false()).order_by(*SORTS[query.sort])
-            words = ProfileWord.word_id.in_(ids)
-        else:
+        if ids is None:
             if is_substring_term(term):
-                word_match = SearchWord.word.contains(term, autoescape=True)
+                word_match = and_(
+                    SearchWord.word.contains(term, autoescape=True),
+                    SearchWord.word.not_like(CONCEPT_MARK + "%"),
+                )
             else:
                 word_match = SearchWord.word == term
             # Match the term against the small vocabulary first, then follow the postings
             # by word id (indexed); a join would test the LIKE once per posting instead.
-            words = ProfileWord.word_id.in_(select(SearchWord.id).where(word_match))
-        stmt = stmt.where(Profile.id.in_(select(ProfileWord.profile_id).where(words)))
-    return stmt.order_by(*SORTS[query.sort])
+            found = select(SearchWord.id).where(word_match)
+            in_sql.append(found)
+            return posting.in_(found)
+        if not ids:
+            return None
+        literal.update(ids)
+        return _word_id_in(ids)
+
+    def seen(clause) -> ColumnElement:
+        return func.max(case((clause, 1), else_=0))
+
+    field_scores, match_scores, conditions = [], [], []
+    for group in groups:
+        words = [matcher(term) for term in group.words]
+        concepts = [c for c in map(matcher, group.concepts) if c is not None]
+        all_words = bool(words) and all(w is not None for w in words)
+        if not concepts and not all_words:
+            return None
+        matched = []
+        if concepts:
+            matched.append(seen(or_(*concepts)))
+        if all_words:
+            matched.append(functools.reduce(operator.mul, map(seen, words)))
+        score = functools.reduce(operator.add, matched)
+        found_in = or_(*concepts, *(w for w in words if w is not None))
+        field_scores.append(func.max(case((found_in, ProfileWord.weight), else_=0)))
+        match_scores.append(score)
+        conditions.append(score > 0)
+    postings = [_word_id_in(sorted(literal))] if literal else []
+    postings += [posting.in_(found) for found in in_sql]
+    return (
+        select(
+            ProfileWord.profile_id,
+            functools.reduce(operator.add, field_scores).label("field_score"),
+            functools.reduce(operator.add, match_scores).label("match_score"),
+        )
+        .where(or_(*postings))
+        # "+ 0": SQLite must follow the postings by word id, never look up every filtered
+        # profile's postings by profile id (many times slower for a broad filter).
+        .where((ProfileWord.profile_id + 0).in_(within) if within is not None else true())
+        .group_by(ProfileWord.profile_id)
+        .having(and_(*conditions))
+        .subquery("hits")
+    )
+
+
+def _word_id_in(ids) -> ColumnElement:
+    """Return "the posting's word is one of ids", the ids written into the SQL.
+
+    A broad term matches up to ``MAX_LITERAL_WORDS`` words and a query repeats its ids for
+    each score; as bound parameters they could pass SQLite's limit on parameters.
+    """
+    return ProfileWord.word_id.in_(bindparam(None, list(ids), expanding=True, literal_execute=True))
 
 
 def directory_ids(
     query: DirectoryQuery, page: int, per_page: int, word_ids=None
 ) -> tuple[list[int], int]:
-    """Return the ids of one page of matches, sorted, and the number of matches.
+    """Return the ids of one page of matches, best first, and the number of matches.
 
     The filters (search postings, category, region ...) are evaluated once, into a
-    materialised set of matches that carries only the id and the sort keys; the page's ids
-    (sorted, limited) and the number of matches are read from that set in one query. The
-    usual ``paginate`` evaluates the filters twice (count, then rows) and carries every
-    column of every match through the sort. Keeping ORDER BY and LIMIT outside the set also
-    stops PostgreSQL from walking the name index and testing the filters profile by
+    materialised set of matches that carries only the id, the relevance and the sort keys;
+    the page's ids (sorted, limited) and the number of matches are read from that set in one
+    query. The usual ``paginate`` evaluates the filters twice (count, then rows) and carries
+    every column of every match through the sort. Keeping ORDER BY and LIMIT outside the set
+    also stops PostgreSQL from walking the name index and testing the filters profile by
     profile, a plan it otherwise picks for broad searches.
     """
-    select_all = directory_select(query, word_ids)
+    select_all, ranking = _filtered(query, word_ids)
     matches = (
-        select_all.with_only_columns(*_SORT_KEYS, maintain_column_froms=True)
-        .order_by(None)
+        select_all.with_only_columns(*_SORT_KEYS, *ranking, maintain_column_froms=True)
         .cte("matches")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    order = [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
+    order = [matches.c[column.name].desc() for column in ranking]
+    order += [ClauseAdapter(matches).traverse(column) for column in SORTS[query.sort]]
     total = select(func.count()).select_from(matches).scalar_subquery()
     narrow = (
         select(matches.c.id, total).order_by(*order).limit(per_page).offset((page - 1) * per_page)
@@ -122,7 +223,7 @@ def directory_ids(
     if page == 1:
         return [], 0
     # Beyond the last page: count the matches on their own.
-    counted = select_all.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    counted = select_all.with_only_columns(func.count(), maintain_column_froms=True)
     return [], db.session.scalar(counted) or 0
 
 

@@ -5,8 +5,10 @@ fits one :class:`MatchEngine` per change of the profiles, and asks it for sugges
 
 Modules, by concern
 -------------------
-``text``         tokens, folding, stop words, stems, compound parts (:class:`~.text.Lexicon`)
-``thesaurus``    the bilingual concept thesaurus and its data file ``thesaurus.txt``
+The text analysis (tokens, folding, stop words, stems, compound parts: ``Lexicon``) and the
+bilingual concept thesaurus with its data file live in :mod:`matchmaker.language`, shared with
+directory search.
+
 ``features``     feature blocks (characters, stems, concepts, categories) and their weighting
 ``topk``         exact top-k over sparse products in row blocks
 ``explain``      reasons (shared concepts and stems) and highlight spans
@@ -31,6 +33,7 @@ Interface
 Nothing here changes a fitted engine after ``fit``: new texts are analysed in a copy.
 """
 
+from matchmaker.language.thesaurus import CATEGORY_CODES
 from matchmaker.matching.engine.estimator import MatchEngine
 from matchmaker.matching.engine.records import (
     KINDS,
@@ -40,7 +43,6 @@ from matchmaker.matching.engine.records import (
     Span,
     Suggestion,
 )
-from matchmaker.matching.engine.thesaurus import CATEGORY_CODES
 from matchmaker.matching.engine.topk import top_k_pairs
 
 __all__ = [

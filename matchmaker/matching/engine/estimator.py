@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from matchmaker.language.thesaurus import load_cached
 from matchmaker.matching.engine.calibration import level_of, load_levels
 from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
 from matchmaker.matching.engine.features import (
@@ -41,7 +42,6 @@ from matchmaker.matching.engine.records import (
     Profile,
     Suggestion,
 )
-from matchmaker.matching.engine.thesaurus import load_cached
 from matchmaker.matching.engine.topk import exact_top, top_k_pairs
 
 __all__ = ["MatchEngine"]

@@ -14,10 +14,10 @@ from itertools import pairwise
 import numpy as np
 import scipy.sparse as sp
 
+from matchmaker.language.text import tokenize_spans
+from matchmaker.language.thesaurus import Thesaurus
 from matchmaker.matching.engine.features import ConceptTables, Vocabulary
 from matchmaker.matching.engine.records import Profile, Reason, Span
-from matchmaker.matching.engine.text import tokenize_spans
-from matchmaker.matching.engine.thesaurus import Thesaurus
 
 __all__ = ["ReasonTables", "Side", "pair_reasons", "spans"]
 

@@ -21,9 +21,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from matchmaker.language.text import TOKEN_RE, Lexicon
+from matchmaker.language.thesaurus import CATEGORY_CODES, Thesaurus
 from matchmaker.matching.engine.records import Profile
-from matchmaker.matching.engine.text import TOKEN_RE, Lexicon
-from matchmaker.matching.engine.thesaurus import CATEGORY_CODES, Thesaurus
 
 __all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 

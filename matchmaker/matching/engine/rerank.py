@@ -30,9 +30,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from matchmaker.language.thesaurus import CATEGORY_CODES
 from matchmaker.matching.engine.estimator import MatchEngine
 from matchmaker.matching.engine.features import BLOCKS
-from matchmaker.matching.engine.thesaurus import CATEGORY_CODES
 
 __all__ = [
     "BLENDS",

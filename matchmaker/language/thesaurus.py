@@ -2,7 +2,7 @@
 
 The packaged data (``thesaurus.txt`` next to this module) describes its format in its header;
 organisers extend it without code.  :class:`Thesaurus` compiles the groups into lookup tables
-that :class:`~matchmaker.matching.engine.text.Lexicon` queries once per distinct token.
+that :class:`~matchmaker.language.text.Lexicon` queries once per distinct token.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import Stemmer
 
-from matchmaker.matching.engine.text import (
+from matchmaker.language.text import (
     INFLECTIONS,
     MIN_PART,
     SHORT_MODIFIERS,
@@ -126,7 +126,7 @@ def load_thesaurus(*sources: str | Path | Mapping | Iterable | None) -> Thesauru
     merged: dict[str, ConceptGroup] = {}
     for source in sources:
         if source is None:
-            source = resources.files("matchmaker.matching.engine").joinpath("thesaurus.txt")
+            source = resources.files("matchmaker.language").joinpath("thesaurus.txt")
             groups = parse_text(source.read_text(encoding="utf-8"))
         else:
             groups = _read_groups(source)

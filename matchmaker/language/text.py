@@ -17,7 +17,7 @@ import Stemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 if TYPE_CHECKING:
-    from matchmaker.matching.engine.thesaurus import Thesaurus
+    from matchmaker.language.thesaurus import Thesaurus
 
 __all__ = ["STOP_WORDS", "Lexicon", "fold", "tokenize", "tokenize_spans"]
 
