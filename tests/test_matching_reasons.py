@@ -141,3 +141,18 @@ def test_reason_reads_label_then_words():
     # the startup's view names the SME's word first, too
     back = engine.suggest("b")[0].reasons
     assert forecast in back
+
+
+def test_pairs_sharing_only_unnamed_features_have_no_reasons():
+    # Real texts (tests/data/matching-real-dev.json, a copy of the bench's real-text dev set):
+    # some pairs share only features no word names (concepts reached through narrower ones).
+    # They are explained without reasons; this used to raise IndexError (a 500 on the pair page).
+    smes, startups, _ = load_labelled(ROOT / "tests/data/matching-real-dev.json")
+    engine = MatchEngine().fit([*smes, *startups])
+    unexplained = []
+    for sme in smes:
+        for startup in startups:
+            explanation = engine.explain(sme.ref, startup.ref)
+            if not explanation.reasons and explanation.score > 0:
+                unexplained.append((sme.ref, startup.ref))
+    assert ("rd-sme-02", "rd-st-01") in unexplained
