@@ -8,9 +8,10 @@ request.
 """
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -125,6 +126,25 @@ def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float
         ref_a, ref_b = model.ids.get(a), model.ids.get(b)
         known = engine is not None and ref_a is not None and ref_b is not None
         scores[(a, b)] = engine.score_pair(ref_a, ref_b) if known else 0.0
+    return scores
+
+
+def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
+    """Score every profile of ``ids_a`` with every one of ``ids_b`` (by id; 0 when unknown).
+
+    One sparse product for the whole block, where :func:`pair_scores` goes pair by pair: the
+    candidates of an event with thousands of participants.
+    """
+    model = cache().get()
+    scores = np.zeros((len(ids_a), len(ids_b)))
+    if model.engine is None:
+        return scores
+    rows = [i for i, pid in enumerate(ids_a) if pid in model.ids]
+    cols = [j for j, pid in enumerate(ids_b) if pid in model.ids]
+    if rows and cols:
+        scores[np.ix_(rows, cols)] = model.engine.score_block(
+            [model.ids[ids_a[i]] for i in rows], [model.ids[ids_b[j]] for j in cols]
+        )
     return scores
 
 

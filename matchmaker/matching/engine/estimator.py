@@ -15,7 +15,7 @@ levels (:mod:`.calibration`) turn scores into "very good / good / possible match
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 
@@ -285,6 +285,22 @@ class MatchEngine(BaseEstimator):
         a, b = self.index_[ref_a], self.index_[ref_b]
         # latent semantic cosines may be slightly negative; a score is never below 0
         return float(np.clip(self.X_[a].multiply(self.X_[b]).sum(), 0.0, 1.0))
+
+    def score_block(self, refs_a: Sequence[str], refs_b: Sequence[str]) -> np.ndarray:
+        """Score every profile of ``refs_a`` with every profile of ``refs_b`` in one product.
+
+        The same scores as :meth:`score_pair` (up to the order of summation), for many pairs at
+        once: the candidates of a large event are a block of SMEs times a block of startups.
+
+        Returns
+        -------
+        ndarray of shape (len(refs_a), len(refs_b)), float64 in [0, 1]
+        """
+        check_is_fitted(self, "X_")
+        rows = [self.index_[ref] for ref in refs_a]
+        cols = [self.index_[ref] for ref in refs_b]
+        block = (self.X_[rows] @ self.X_[cols].T).toarray()
+        return np.clip(block, 0.0, 1.0)
 
     def level(self, score: float) -> str:
         """Return the calibrated level of a score: ``"very_good"``, ``"good"``, ``"possible"``."""
