@@ -112,6 +112,9 @@ class Config:
         self.SCHEDULE_WISH_BONUS = float(env.get("SCHEDULE_WISH_BONUS", 0.5))
         # Participants with a candidate this good should not be left without a meeting.
         self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.1))
+        # Agendas rendered per part of the PDF of all agendas (the parts are joined): bounds
+        # the memory WeasyPrint needs, about 1 MiB per agenda of a part.
+        self.PDF_AGENDAS_PER_PART = max(1, int(env.get("PDF_AGENDAS_PER_PART", 200)))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(env.get("MAIL_PORT", 25))

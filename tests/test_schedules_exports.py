@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.scheduling import building, publishing
+from matchmaker.scheduling import building, exports, publishing
 from matchmaker.scheduling.exports import CSV_COLUMNS, PDF_BASE_URL, StaticOnlyFetcher
 from matchmaker.scheduling.solver import check
 
@@ -124,3 +124,34 @@ def test_json_is_the_solver_format_and_passes_its_check(client, published):
     assert len(schedule["meetings"]) == len(version.meetings)
     assert {"slots", "tables", "participants", "meetings"} <= set(problem)
     assert check(problem, schedule) == []
+
+
+def _pdf_download(client, event_id: int, run_jobs) -> PdfReader:
+    started = client.post(f"/events/{event_id}/schedule/agendas.pdf")
+    assert started.status_code == 302
+    run_jobs()
+    response = client.get(started.headers["Location"] + "/download")
+    assert response.status_code == 200
+    return PdfReader(io.BytesIO(response.data))
+
+
+def test_pdf_in_parts_has_the_pages_and_text_of_the_whole(
+    app, client, published, run_jobs, monkeypatch
+):
+    w, version = published
+    whole = _pdf_download(client, w.event.id, run_jobs)
+    rendered = []
+    render = exports.html_to_pdf
+
+    def counting(html: str) -> bytes:
+        rendered.append(html.count('class="sheet agenda-sheet"'))
+        return render(html)
+
+    monkeypatch.setattr(exports, "html_to_pdf", counting)
+    app.config["PDF_AGENDAS_PER_PART"] = 2
+    parts = _pdf_download(client, w.event.id, run_jobs)
+    assert rendered == [2, 2, 2, 1]  # WeasyPrint laid out at most two agendas at a time
+    assert len(whole.pages) == len(version.problem["participants"]) == len(parts.pages)
+    assert [p.extract_text() for p in parts.pages] == [p.extract_text() for p in whole.pages]
+    assert [p.mediabox for p in parts.pages] == [p.mediabox for p in whole.pages]
+    assert parts.metadata.title == whole.metadata.title

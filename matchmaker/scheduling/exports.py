@@ -5,7 +5,10 @@ fetcher serves only the app's own static files and refuses everything else, so r
 reaches the network.
 """
 
+import io
 import mimetypes
+from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
+from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -121,3 +125,30 @@ def html_to_pdf(html: str) -> bytes:
     """Render print-ready HTML to PDF without touching the network."""
     fetcher = StaticOnlyFetcher(current_app.static_folder)
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf()
+
+
+def htmls_to_pdf(documents: Iterable[str]) -> bytes:
+    """Render print-ready HTML documents one after another into one PDF, their pages in order.
+
+    WeasyPrint lays out a whole document in memory; thousands of agendas in one document take
+    gigabytes and slow down with the size. Rendered in parts and joined, the pages are the same
+    and memory stays at one part's. One document is rendered directly.
+    """
+    documents = iter(documents)
+    first = next(documents, None)
+    if first is None:
+        return b""
+    second = next(documents, None)
+    if second is None:
+        return html_to_pdf(first)
+    writer = PdfWriter()
+    info = None
+    for html in chain((first, second), documents):
+        part = PdfReader(io.BytesIO(html_to_pdf(html)))
+        info = part.metadata if info is None else info
+        writer.append(part)
+    # The first part's document information (title, producer) stands for the whole.
+    writer.add_metadata(dict(info or {}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
