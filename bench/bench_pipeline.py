@@ -219,7 +219,7 @@ def participants(url: str, args) -> dict:
     from matchmaker.directory.models import Profile
     from matchmaker.events import registrations, wishes
     from matchmaker.events.errors import EventError
-    from matchmaker.events.models import MUST_MEET, NOT_INTERESTED
+    from matchmaker.events.models import MUST_MEET, NOT_INTERESTED, Event
     from matchmaker.extensions import db
 
     rng = random.Random(14)
@@ -228,23 +228,39 @@ def participants(url: str, args) -> dict:
     counts = {"registered": 0, "blocked": 0, "requests": 0, "accepted": 0}
     counts.update({"must_meet": 0, "not_interested": 0, "refused": 0})
     with app.app_context():
-        event = registrations.create_event(event_data(args, app_clock.local_now()))
+        event_id = registrations.create_event(event_data(args, app_clock.local_now())).id
         db.session.commit()
-        profiles = db.session.scalars(select(Profile).order_by(Profile.id)).all()
-        smes = [p for p in profiles if p.kind == "sme"]
-        startups = [p for p in profiles if p.kind == "startup"]
-        for n, profile in enumerate(profiles, start=1):
-            person = f"Ansprechpartner {profile.id}"
-            email = f"teilnehmer{profile.id}@pipeline.example"
-            locale = "en" if profile.language == "en" else "de"
-            registrations.register(event.id, profile, [(person, email)], locale=locale)
-            counts["registered"] += 1
-            if n % 500 == 0:
+        kinds = dict(
+            db.session.execute(select(Profile.id, Profile.kind).order_by(Profile.id)).all()
+        )
+        smes = [pid for pid, kind in kinds.items() if kind == "sme"]
+        startups = [pid for pid, kind in kinds.items() if kind == "startup"]
+        done = 0
+
+        def step() -> None:
+            # Commit often and start a fresh session: a session holding thousands of objects
+            # makes every flush slower (the participants act one by one, each on their own).
+            nonlocal done
+            done += 1
+            if done % 100 == 0:
                 db.session.commit()
-        db.session.commit()
+                db.session.expunge_all()
+
+        def profile(pid: int) -> Profile:
+            return db.session.get(Profile, pid)
+
+        def event() -> Event:
+            return db.session.get(Event, event_id)
+
+        for pid in kinds:
+            person, email = f"Ansprechpartner {pid}", f"teilnehmer{pid}@pipeline.example"
+            locale = "en" if profile(pid).language == "en" else "de"
+            registrations.register(event_id, profile(pid), [(person, email)], locale=locale)
+            counts["registered"] += 1
+            step()
         slots = range(1, args.slots + 1)
         half = args.slots // 2
-        for profile in profiles:
+        for pid in kinds:
             draw = rng.random()
             if draw < 0.12:  # only in the morning or only in the afternoon
                 blocked = list(slots[half:]) if rng.random() < 0.5 else list(slots[:half])
@@ -254,27 +270,24 @@ def participants(url: str, args) -> dict:
                 blocked = []
             desired = rng.choice([4, 5, 6]) if rng.random() < 0.15 else None
             if blocked or desired is not None:
-                wishes.save_availability(event, profile, blocked, desired)
+                wishes.save_availability(event(), profile(pid), blocked, desired)
                 counts["blocked"] += bool(blocked)
-        db.session.commit()
+                step()
         pairs: set[tuple[int, int]] = set()
 
         def fresh_pair(pool_a, pool_b):
             while True:
                 a, b = rng.choice(pool_a), rng.choice(pool_b)
-                key = (min(a.id, b.id), max(a.id, b.id))
-                if a.id != b.id and key not in pairs:
+                key = (min(a, b), max(a, b))
+                if a != b and key not in pairs:
                     pairs.add(key)
-                    return a, b
+                    return (a, b) if rng.random() < 0.6 else (b, a)
 
-        n_requests = len(profiles) * 3 // 10
-        for n in range(n_requests):
+        for n in range(len(kinds) * 3 // 10):
             sender, target = fresh_pair(smes, startups) if n % 10 else fresh_pair(smes, smes)
-            if rng.random() < 0.4:
-                sender, target = target, sender
             try:
                 request = wishes.send_meeting_request(
-                    event, sender, target, rng.choice(REQUEST_TEXTS)
+                    event(), profile(sender), profile(target), rng.choice(REQUEST_TEXTS)
                 )
                 counts["requests"] += 1
                 if rng.random() < 0.7:
@@ -282,18 +295,18 @@ def participants(url: str, args) -> dict:
                     counts["accepted"] += 1
             except EventError:
                 counts["refused"] += 1
+            step()
         for kind, share in ((MUST_MEET, 0.4), (NOT_INTERESTED, 0.2)):
-            for _n in range(int(len(profiles) * share)):
+            for _n in range(int(len(kinds) * share)):
                 sender, target = fresh_pair(smes, startups)
-                if rng.random() < 0.4:
-                    sender, target = target, sender
                 try:
-                    wishes.set_mark(event, sender, target, kind)
+                    wishes.set_mark(event(), profile(sender), profile(target), kind)
                     counts[kind] += 1
                 except EventError:
                     counts["refused"] += 1
+                step()
         db.session.commit()
-        counts["event_id"] = event.id
+        counts["event_id"] = event_id
         db.session.remove()
         db.engine.dispose()
     return counts
@@ -467,6 +480,44 @@ def pdf_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
+def prepare(args, database, env: dict, sampler: MemorySampler, workdir: Path, result: dict):
+    """Migrate, import the profiles (timed) and let everybody register; return the event id."""
+    flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
+    stages = result["stages"]
+    result["database_url"] = database.url
+    timed_command([*flask, "db", "upgrade"], env, sampler, "migrate")
+    timed_command(
+        [*flask, "create-organiser", ORGANISER, "--name", "Messe-Team", "--password", PASSWORD],
+        env,
+        sampler,
+        "cli",
+    )
+    profiles = workdir / "profiles.json"
+    document = generate(args.smes, args.startups, seed=14)
+    profiles.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    log(f"import of {args.smes} SMEs and {args.startups} startups")
+    sampler.stage = "import"
+    done = timed_command([*flask, "import-profiles", str(profiles)], env, sampler, "import")
+    stages["import"] = {
+        "seconds": done["seconds"],
+        "cpu": done["cpu"],
+        "note": done["output"].splitlines()[-1],
+    }
+    database.analyze()
+    log("participants register, block slots, send requests and mark wishes")
+    sampler.stage = "participants"
+    t0 = time.perf_counter()
+    counts = participants(database.url, args)
+    result["participants"] = counts
+    result["participants_seconds"] = time.perf_counter() - t0
+    database.analyze()
+    event_id = counts["event_id"]
+    log(f"participants: {counts} in {result['participants_seconds']:.0f} s")
+    result["event_id"] = event_id
+    result["memory_import"] = sampler.peaks.get("import", {})
+    return event_id
+
+
 def run(args, workdir: Path) -> dict:
     database = Database(args.backend, workdir)
     env = dict(os.environ)
@@ -484,39 +535,24 @@ def run(args, workdir: Path) -> dict:
     result: dict = {"stages": {}, "load_start": os.getloadavg()[0]}
     stages = result["stages"]
     server = worker = None
-    database.create()
+    if args.prepared:
+        # a database made by --setup-only: its import and participants are taken from that run
+        earlier = json.loads((Path(args.prepared) / "result.json").read_text())
+        database.url, database.name = earlier["database_url"], earlier["database_url"][-20:]
+        env["DATABASE_URL"] = database.url
+        for key in ("participants", "participants_seconds", "event_id"):
+            result[key] = earlier[key]
+        stages["import"] = earlier["stages"]["import"]
+        result["memory_import"] = earlier["memory_import"]
+        event_id = earlier["event_id"]
+    else:
+        database.create()
     try:
-        timed_command([*flask, "db", "upgrade"], env, sampler, "migrate")
-        timed_command(
-            [*flask, "create-organiser", ORGANISER, "--name", "Messe-Team", "--password", PASSWORD],
-            env,
-            sampler,
-            "cli",
-        )
-        profiles = workdir / "profiles.json"
-        document = generate(args.smes, args.startups, seed=14)
-        profiles.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-        log(f"import of {args.smes} SMEs and {args.startups} startups")
-        sampler.stage = "import"
-        done = timed_command([*flask, "import-profiles", str(profiles)], env, sampler, "import")
-        stages["import"] = {
-            "seconds": done["seconds"],
-            "cpu": done["cpu"],
-            "note": done["output"].splitlines()[-1],
-        }
-        database.analyze()
-        log("participants register, block slots, send requests and mark wishes")
-        sampler.stage = "participants"
-        t0 = time.perf_counter()
-        counts = participants(database.url, args)
-        result["participants"] = counts
-        result["participants_seconds"] = time.perf_counter() - t0
-        database.analyze()
-        event_id = counts["event_id"]
-        log(f"participants: {counts} in {result['participants_seconds']:.0f} s")
-        if args.setup_only:
-            log(f"database ready: {database.url} (event {event_id})")
-            return result
+        if not args.prepared:
+            event_id = prepare(args, database, env, sampler, workdir, result)
+            if args.setup_only:
+                log(f"database ready: {database.url} (event {event_id})")
+                return result
 
         sampler.stage = "start"
         server = Server(env, 2, "gthread", 4, workdir / "gunicorn.log", "warning")
@@ -646,7 +682,7 @@ def run(args, workdir: Path) -> dict:
                 worker.kill()
         if server is not None:
             server.stop()
-        if not args.keep:
+        if not (args.keep or args.prepared):
             database.drop()
         else:
             log(f"kept database {database.url}")
@@ -662,7 +698,8 @@ def machine() -> str:
 
 
 def render(args, result: dict) -> str:
-    stages, memory = result["stages"], result["memory"]
+    stages, memory = result["stages"], dict(result["memory"])
+    memory["import"] = result.get("memory_import") or memory.get("import", {})
     sched = result["schedule"]
     score, bound = sched.get("score") or 0, sched.get("score_bound") or 0
     within = (bound - score) / bound * 100 if bound else float("nan")
@@ -734,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--prepared", help="directory of a --setup-only run: use its database (kept afterwards)"
+    )
     parser.add_argument(
         "--setup-only", action="store_true", help="stop after the participants (implies --keep)"
     )

@@ -115,6 +115,8 @@ class Config:
         # Agendas rendered per part of the PDF of all agendas (the parts are joined): bounds
         # the memory WeasyPrint needs, about 1 MiB per agenda of a part.
         self.PDF_AGENDAS_PER_PART = max(1, int(env.get("PDF_AGENDAS_PER_PART", 200)))
+        # Processes that lay out parts of that PDF at once (WeasyPrint uses one core each).
+        self.PDF_PROCESSES = max(1, int(env.get("PDF_PROCESSES", 2)))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(env.get("MAIL_PORT", 25))

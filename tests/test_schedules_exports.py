@@ -135,22 +135,25 @@ def _pdf_download(client, event_id: int, run_jobs) -> PdfReader:
     return PdfReader(io.BytesIO(response.data))
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 def test_pdf_in_parts_has_the_pages_and_text_of_the_whole(
-    app, client, published, run_jobs, monkeypatch
+    app, client, published, run_jobs, monkeypatch, processes
 ):
     w, version = published
     whole = _pdf_download(client, w.event.id, run_jobs)
     rendered = []
-    render = exports.html_to_pdf
+    render = exports._render
 
-    def counting(html: str) -> bytes:
+    def counting(static_folder: str, html: str) -> bytes:
         rendered.append(html.count('class="sheet agenda-sheet"'))
-        return render(html)
+        return render(static_folder, html)
 
-    monkeypatch.setattr(exports, "html_to_pdf", counting)
-    app.config["PDF_AGENDAS_PER_PART"] = 2
+    if processes == 1:  # (forked processes are handed the function by name)
+        monkeypatch.setattr(exports, "_render", counting)
+    app.config.update(PDF_AGENDAS_PER_PART=2, PDF_PROCESSES=processes)
     parts = _pdf_download(client, w.event.id, run_jobs)
-    assert rendered == [2, 2, 2, 1]  # WeasyPrint laid out at most two agendas at a time
+    if processes == 1:
+        assert rendered == [2, 2, 2, 1]  # WeasyPrint laid out at most two agendas at a time
     assert len(whole.pages) == len(version.problem["participants"]) == len(parts.pages)
     assert [p.extract_text() for p in parts.pages] == [p.extract_text() for p in whole.pages]
     assert [p.mediabox for p in parts.pages] == [p.mediabox for p in whole.pages]

@@ -146,7 +146,7 @@ def agendas_pdf(job: Job) -> tuple[dict, JobFile]:
                 **context,
             )
 
-    pdf = exports.htmls_to_pdf(parts())
+    pdf = exports.htmls_to_pdf(parts(), processes=current_app.config["PDF_PROCESSES"])
     services.report(job.id, 95, "saving")
     file = JobFile(
         filename=f"event-{event.id}-agendas-v{version.number}.pdf",
