@@ -2,6 +2,7 @@
 
     /work/main/.venv/bin/python bench/bench_pipeline.py [--smes 3000 --startups 2000]
         [--slots 16 --tables 700] [--backend postgresql|sqlite] [--no-results]
+        [--setup-only | --prepared DIR]
 
 What it does, as an organiser would, on a fresh database (PostgreSQL on 127.0.0.1:5432, or a
 SQLite file) and the Redis at 127.0.0.1:6379 (a queue of its own, so no other worker takes the
@@ -11,10 +12,11 @@ jobs):
    offerings) and the event: 16 slots (morning 1-8, coffee and lunch breaks), 700 tables, at
    most 8 meetings each;
 2. **import**: ``flask import-profiles`` of the whole file (the organisers' path for large files);
-3. the participants' side (timed, but not one of the organiser's stages): every profile registers
-   one attendee, a share blocks slots and caps its meetings, sends and accepts meeting requests,
-   marks "Unbedingt treffen" (must meet) and "Kein Interesse" (not interested), all through the
-   events area's use cases;
+3. the participants' side (not an organiser stage; rows written in bulk, see
+   ``participants``): every profile registers one attendee, 29 % block slots (morning or
+   afternoon only, or 1-3 slots), 15 % cap their meetings, 30 % send a meeting request (70 %
+   accepted, 1 in 10 between two SMEs), 40 % mark "Unbedingt treffen" (must meet) and 20 %
+   "Kein Interesse" (not interested);
 4. starts gunicorn (2 workers) and one ``flask jobs worker``, logs the organiser in through the
    login form;
 5. **match**: the organisers' match overview and one SME's suggestions;
@@ -211,68 +213,90 @@ REQUEST_TEXTS = [
 
 
 def participants(url: str, args) -> dict:
-    """Register everybody and record their availability and wishes, through the use cases."""
+    """Register everybody and store their availability and wishes, in bulk.
+
+    The rows are those the events use cases write (a confirmed registration with one attendee,
+    availability, meeting requests sent and accepted, marks), written directly: one by one
+    through the use cases they take tens of minutes at this size on a busy machine, and the
+    participants' side is not what this benchmark measures.
+    """
     from sqlalchemy import select
 
     from matchmaker.app import create_app
     from matchmaker.core import clock as app_clock
     from matchmaker.directory.models import Profile
-    from matchmaker.events import registrations, wishes
-    from matchmaker.events.errors import EventError
-    from matchmaker.events.models import MUST_MEET, NOT_INTERESTED, Event
+    from matchmaker.events import registrations
+    from matchmaker.events.models import (
+        ACCEPTED,
+        CONFIRMED,
+        MUST_MEET,
+        NOT_INTERESTED,
+        PENDING,
+        Attendee,
+        Availability,
+        MeetingRequest,
+        ProfileMark,
+        Registration,
+    )
     from matchmaker.extensions import db
 
     rng = random.Random(14)
     url = url.replace("postgresql://", "postgresql+psycopg://")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "pipeline-setup"})
     counts = {"registered": 0, "blocked": 0, "requests": 0, "accepted": 0}
-    counts.update({"must_meet": 0, "not_interested": 0, "refused": 0})
+    counts.update({"must_meet": 0, "not_interested": 0})
     with app.app_context():
-        event_id = registrations.create_event(event_data(args, app_clock.local_now())).id
-        db.session.commit()
-        kinds = dict(
-            db.session.execute(select(Profile.id, Profile.kind).order_by(Profile.id)).all()
-        )
-        smes = [pid for pid, kind in kinds.items() if kind == "sme"]
-        startups = [pid for pid, kind in kinds.items() if kind == "startup"]
-        done = 0
-
-        def step() -> None:
-            # Commit often and start a fresh session: a session holding thousands of objects
-            # makes every flush slower (the participants act one by one, each on their own).
-            nonlocal done
-            done += 1
-            if done % 100 == 0:
-                db.session.commit()
-                db.session.expunge_all()
-
-        def profile(pid: int) -> Profile:
-            return db.session.get(Profile, pid)
-
-        def event() -> Event:
-            return db.session.get(Event, event_id)
-
-        for pid in kinds:
-            person, email = f"Ansprechpartner {pid}", f"teilnehmer{pid}@pipeline.example"
-            locale = "en" if profile(pid).language == "en" else "de"
-            registrations.register(event_id, profile(pid), [(person, email)], locale=locale)
+        event = registrations.create_event(event_data(args, app_clock.local_now()))
+        db.session.flush()
+        rows = db.session.execute(
+            select(Profile.id, Profile.kind, Profile.language).order_by(Profile.id)
+        ).all()
+        smes = [pid for pid, kind, _lang in rows if kind == "sme"]
+        startups = [pid for pid, kind, _lang in rows if kind == "startup"]
+        now = app_clock.utcnow()
+        for seq, (pid, _kind, language) in enumerate(rows, start=1):
+            email = f"teilnehmer{pid}@pipeline.example"
+            registration = Registration(
+                event_id=event.id,
+                profile_id=pid,
+                status=CONFIRMED,
+                seq=seq,
+                priority=seq,
+                locale="en" if language == "en" else "de",
+                confirmed_at=now,
+            )
+            registration.attendees.append(
+                Attendee(
+                    event_id=event.id,
+                    name=f"Ansprechpartner {pid}",
+                    email=email,
+                    email_key=email,
+                )
+            )
+            db.session.add(registration)
+            event.last_seq = seq
             counts["registered"] += 1
-            step()
         slots = range(1, args.slots + 1)
         half = args.slots // 2
-        for pid in kinds:
+        for pid, _kind, _lang in rows:
             draw = rng.random()
             if draw < 0.12:  # only in the morning or only in the afternoon
                 blocked = list(slots[half:]) if rng.random() < 0.5 else list(slots[:half])
             elif draw < 0.30:  # an appointment or a late arrival
-                blocked = rng.sample(list(slots), rng.randint(1, 3))
+                blocked = sorted(rng.sample(list(slots), rng.randint(1, 3)))
             else:
                 blocked = []
             desired = rng.choice([4, 5, 6]) if rng.random() < 0.15 else None
             if blocked or desired is not None:
-                wishes.save_availability(event(), profile(pid), blocked, desired)
+                db.session.add(
+                    Availability(
+                        event_id=event.id,
+                        profile_id=pid,
+                        unavailable_slots=blocked,
+                        desired_meetings=desired,
+                    )
+                )
                 counts["blocked"] += bool(blocked)
-                step()
         pairs: set[tuple[int, int]] = set()
 
         def fresh_pair(pool_a, pool_b):
@@ -283,30 +307,32 @@ def participants(url: str, args) -> dict:
                     pairs.add(key)
                     return (a, b) if rng.random() < 0.6 else (b, a)
 
-        for n in range(len(kinds) * 3 // 10):
+        for n in range(len(rows) * 3 // 10):
             sender, target = fresh_pair(smes, startups) if n % 10 else fresh_pair(smes, smes)
-            try:
-                request = wishes.send_meeting_request(
-                    event(), profile(sender), profile(target), rng.choice(REQUEST_TEXTS)
+            accepted = rng.random() < 0.7
+            db.session.add(
+                MeetingRequest(
+                    event_id=event.id,
+                    from_profile_id=sender,
+                    to_profile_id=target,
+                    message=rng.choice(REQUEST_TEXTS),
+                    status=ACCEPTED if accepted else PENDING,
+                    answered_at=now if accepted else None,
                 )
-                counts["requests"] += 1
-                if rng.random() < 0.7:
-                    wishes.answer_request(request, accept=True)
-                    counts["accepted"] += 1
-            except EventError:
-                counts["refused"] += 1
-            step()
+            )
+            counts["requests"] += 1
+            counts["accepted"] += accepted
         for kind, share in ((MUST_MEET, 0.4), (NOT_INTERESTED, 0.2)):
-            for _n in range(int(len(kinds) * share)):
+            for _n in range(int(len(rows) * share)):
                 sender, target = fresh_pair(smes, startups)
-                try:
-                    wishes.set_mark(event(), profile(sender), profile(target), kind)
-                    counts[kind] += 1
-                except EventError:
-                    counts["refused"] += 1
-                step()
+                db.session.add(
+                    ProfileMark(
+                        event_id=event.id, from_profile_id=sender, to_profile_id=target, kind=kind
+                    )
+                )
+                counts[kind] += 1
         db.session.commit()
-        counts["event_id"] = event_id
+        counts["event_id"] = event.id
         db.session.remove()
         db.engine.dispose()
     return counts
@@ -504,7 +530,7 @@ def prepare(args, database, env: dict, sampler: MemorySampler, workdir: Path, re
         "note": done["output"].splitlines()[-1],
     }
     database.analyze()
-    log("participants register, block slots, send requests and mark wishes")
+    log("participants: registrations, blocked slots, requests and wishes (bulk)")
     sampler.stage = "participants"
     t0 = time.perf_counter()
     counts = participants(database.url, args)
@@ -713,8 +739,8 @@ def render(args, result: dict) -> str:
         "the end (shared machine).",
         "",
         f"Event: {args.smes:,} SMEs + {args.startups:,} startups, {args.slots} slots, "
-        f"{args.tables} tables, at most 8 meetings each. Participants (through the events use "
-        f"cases, {result['participants_seconds']:.0f} s, not an organiser stage): "
+        f"{args.tables} tables, at most 8 meetings each. Participants (rows written in bulk, "
+        f"{result['participants_seconds']:.0f} s, not an organiser stage): "
         + ", ".join(f"{k} {v}" for k, v in result["participants"].items() if k != "event_id")
         + ".",
         "",

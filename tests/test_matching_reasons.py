@@ -141,3 +141,12 @@ def test_reason_reads_label_then_words():
     # the startup's view names the SME's word first, too
     back = engine.suggest("b")[0].reasons
     assert forecast in back
+
+
+def test_pairs_sharing_only_unnamed_concepts_have_no_reasons():
+    # These demo pairs share features, but no concept that a word of either side carries
+    # itself; explaining them used to crash (and with it a schedule build that placed them).
+    engine = MatchEngine().fit(demo_profiles())
+    for a, b in (("demo-sme-23", "demo-st-01"), ("demo-sme-07", "demo-sme-18")):
+        assert engine.explain(a, b).reasons == ()
+        assert engine.score_pair(a, b) >= 0.0
