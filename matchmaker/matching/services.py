@@ -150,12 +150,21 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
 
 def pair_reasons(a: int, b: int) -> list[str]:
     """Return the matching engine's reasons why two profiles (by id) fit (may be empty)."""
+    return reasons_of([(a, b)])[(a, b)]
+
+
+def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+    """Return :func:`pair_reasons` of many pairs, the model looked up once."""
     model = cache().get()
-    ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-    if model.engine is None or ref_a is None or ref_b is None:
-        return []
-    # The engine words reasons from the SME's side; either order gives the same reasons.
-    return list(model.engine.explain(ref_a, ref_b).reasons)
+    found = {}
+    for a, b in pairs:
+        ref_a, ref_b = model.ids.get(a), model.ids.get(b)
+        if model.engine is None or ref_a is None or ref_b is None:
+            found[(a, b)] = []
+        else:
+            # The engine words reasons from the SME's side; either order gives the same reasons.
+            found[(a, b)] = list(model.engine.explain(ref_a, ref_b).reasons)
+    return found
 
 
 @dataclass(frozen=True)
