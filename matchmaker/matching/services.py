@@ -156,14 +156,16 @@ def pair_reasons(a: int, b: int) -> list[str]:
 def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
     """Return :func:`pair_reasons` of many pairs, the model looked up once."""
     model = cache().get()
-    found = {}
-    for a, b in pairs:
-        ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-        if model.engine is None or ref_a is None or ref_b is None:
-            found[(a, b)] = []
-        else:
-            # The engine words reasons from the SME's side; either order gives the same reasons.
-            found[(a, b)] = list(model.engine.explain(ref_a, ref_b).reasons)
+    pairs = list(pairs)
+    found: dict[tuple[int, int], list[str]] = {pair: [] for pair in pairs}
+    known = [
+        (a, b) for a, b in pairs if model.engine is not None and a in model.ids and b in model.ids
+    ]
+    if known:
+        # The engine words reasons from the SME's side; either order gives the same reasons.
+        reasons = model.engine.reasons_of([(model.ids[a], model.ids[b]) for a, b in known])
+        for pair, pair_found in zip(known, reasons, strict=True):
+            found[pair] = list(pair_found)
     return found
 
 

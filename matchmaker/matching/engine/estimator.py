@@ -466,6 +466,34 @@ class MatchEngine(BaseEstimator):
 
     # ------------------------------------------------------------------ explanations
 
+    def reasons_of(self, pairs: Sequence[tuple[str, str]]) -> list[tuple]:
+        """Return the reasons of many pairs of fitted profiles, as :meth:`explain` gives them.
+
+        One batch per side that words the reasons (the SME's), where :meth:`explain` takes one
+        pair at a time with its highlights: the meetings of a schedule of thousands.
+        """
+        check_is_fitted(self, "X_")
+        found: list[tuple] = [()] * len(pairs)
+        if not pairs:
+            return found
+        a = np.array([self.index_[ref_a] for ref_a, _ref_b in pairs], dtype=np.int64)
+        b = np.array([self.index_[ref_b] for _ref_a, ref_b in pairs], dtype=np.int64)
+        a_is_sme = np.array([self.kinds_[i] == "sme" for i in a.tolist()], dtype=bool)
+        for flag in (True, False):
+            where = np.flatnonzero(a_is_sme == flag)
+            if not len(where):
+                continue
+            reasons = pair_reasons(
+                self.reason_side_.rows(a[where]),
+                self.reason_side_.rows(b[where]),
+                self.reason_tables_,
+                flag,
+                self.max_reasons,
+            )
+            for position, pair_reasons_found in zip(where.tolist(), reasons, strict=True):
+                found[position] = pair_reasons_found
+        return found
+
     def explain(self, ref_a: str, ref_b: str) -> Explanation:
         """Explain the score of two fitted profiles with reasons and highlight spans.
 
