@@ -22,7 +22,6 @@ Usage: ``/work/venv/bin/python bench/bench_registrations.py [--backend postgresq
 """
 
 import argparse
-import http.client
 import os
 import platform
 import re
@@ -38,7 +37,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from common import cpu_model, event_data, free_port
+from common import Session, cpu_model, event_data, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,47 +53,6 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 SECTION = "## Registrations under concurrency"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-class Session:
-    """A minimal HTTP client with one cookie jar (the Flask session cookie)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, form: dict | None = None):
-        """Send one request on a fresh connection; return (status, headers, body)."""
-        from urllib.parse import urlencode
-
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        headers = {"Accept-Language": "de"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read().decode("utf-8", "replace")
-            for name, value in response.getheaders():
-                if name.lower() == "set-cookie":
-                    key, _, rest = value.partition("=")
-                    self.cookies[key] = rest.split(";", 1)[0]
-            return response.status, dict(response.getheaders()), data
-        finally:
-            conn.close()
-
-    def csrf(self, path: str) -> str:
-        """Load a page and return its CSRF token."""
-        status, _headers, body = self.request("GET", path)
-        match = CSRF_RE.search(body)
-        if status != 200 or not match:
-            raise RuntimeError(f"no CSRF token on {path} (status {status})")
-        return match.group(1)
 
 
 def parallel(functions, limit: int | None = None) -> list:

@@ -3,6 +3,8 @@
 The scripts run as ``python bench/<script>.py``, so this directory is on ``sys.path``.
 """
 
+import http.client
+import re
 import signal
 import socket
 import subprocess
@@ -11,9 +13,11 @@ import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def log(message: str) -> None:
@@ -123,3 +127,41 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+class Session:
+    """A minimal HTTP client with one cookie jar (the Flask session cookie)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        """Send one request on a fresh connection; return (status, headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        headers = {"Accept-Language": "de"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read().decode("utf-8", "replace")
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key] = rest.split(";", 1)[0]
+            return response.status, dict(response.getheaders()), data
+        finally:
+            conn.close()
+
+    def csrf(self, path: str) -> str:
+        """Load a page and return its CSRF token."""
+        status, _headers, body = self.request("GET", path)
+        match = CSRF_RE.search(body)
+        if status != 200 or not match:
+            raise RuntimeError(f"no CSRF token on {path} (status {status})")
+        return match.group(1)

@@ -110,10 +110,20 @@ class Config:
         self.SCHEDULE_WORKERS = int(env.get("SCHEDULE_WORKERS", 2))
         # SME ↔ startup pairs below this match score are not candidates.
         self.SCHEDULE_MIN_SCORE = float(env.get("SCHEDULE_MIN_SCORE", 0.05))
+        # SME ↔ startup pairs are candidates only among the this many best of either side
+        # (0: no limit): 3,000 x 2,000 pairs would be 6 million, each meets at most a few.
+        self.SCHEDULE_CANDIDATES_PER_PARTICIPANT = int(
+            env.get("SCHEDULE_CANDIDATES_PER_PARTICIPANT", 30)
+        )
         # Added to the score of a "must meet" wish.
         self.SCHEDULE_WISH_BONUS = float(env.get("SCHEDULE_WISH_BONUS", 0.5))
         # Participants with a candidate this good should not be left without a meeting.
         self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.1))
+        # Agendas rendered per part of the PDF of all agendas (the parts are joined): bounds
+        # the memory WeasyPrint needs, about 1 MiB per agenda of a part.
+        self.PDF_AGENDAS_PER_PART = max(1, int(env.get("PDF_AGENDAS_PER_PART", 200)))
+        # Processes that lay out parts of that PDF at once (WeasyPrint uses one core each).
+        self.PDF_PROCESSES = max(1, int(env.get("PDF_PROCESSES", 2)))
         # Outgoing e-mail over SMTP; without MAIL_SERVER messages only land in the outbox.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
         self.MAIL_PORT = int(env.get("MAIL_PORT", 25))

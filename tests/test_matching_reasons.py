@@ -156,3 +156,22 @@ def test_pairs_sharing_only_unnamed_features_have_no_reasons():
             if not explanation.reasons and explanation.score > 0:
                 unexplained.append((sme.ref, startup.ref))
     assert ("rd-sme-02", "rd-st-01") in unexplained
+
+
+def test_pairs_sharing_only_unnamed_concepts_have_no_reasons():
+    # These demo pairs share features, but no concept that a word of either side carries
+    # itself; explaining them used to crash (and with it a schedule build that placed them).
+    engine = MatchEngine().fit(demo_profiles())
+    for a, b in (("demo-sme-23", "demo-st-01"), ("demo-sme-07", "demo-sme-18")):
+        assert engine.explain(a, b).reasons == ()
+        assert engine.score_pair(a, b) >= 0.0
+
+
+def test_reasons_of_many_pairs_are_those_of_each_pair():
+    engine = MatchEngine().fit(demo_profiles())
+    refs = sorted(engine.index_)
+    pairs = [(a, b) for a in refs[:12] for b in refs[-12:] if a != b]
+    pairs += [("demo-sme-23", "demo-st-01"), ("demo-st-01", "demo-sme-23")]
+    assert engine.reasons_of(pairs) == [engine.explain(a, b).reasons for a, b in pairs]
+    assert any(engine.reasons_of(pairs))
+    assert engine.reasons_of([]) == []

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -12,7 +13,7 @@ from pypdf import PdfReader
 
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.scheduling import building, publishing
+from matchmaker.scheduling import building, exports, publishing
 from matchmaker.scheduling.exports import CSV_COLUMNS, PDF_BASE_URL, StaticOnlyFetcher
 from matchmaker.scheduling.solver import check
 
@@ -124,3 +125,42 @@ def test_json_is_the_solver_format_and_passes_its_check(client, published):
     assert len(schedule["meetings"]) == len(version.meetings)
     assert {"slots", "tables", "participants", "meetings"} <= set(problem)
     assert check(problem, schedule) == []
+
+
+def _texts(reader: PdfReader) -> list[str]:
+    """Return each page's text without the minute it was printed (two renders may differ)."""
+    return [re.sub(r"(gedruckt am|printed) .*", r"\1", p.extract_text()) for p in reader.pages]
+
+
+def _pdf_download(client, event_id: int, run_jobs) -> PdfReader:
+    started = client.post(f"/events/{event_id}/schedule/agendas.pdf")
+    assert started.status_code == 302
+    run_jobs()
+    response = client.get(started.headers["Location"] + "/download")
+    assert response.status_code == 200
+    return PdfReader(io.BytesIO(response.data))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_pdf_in_parts_has_the_pages_and_text_of_the_whole(
+    app, client, published, run_jobs, monkeypatch, processes
+):
+    w, version = published
+    whole = _pdf_download(client, w.event.id, run_jobs)
+    rendered = []
+    render = exports._render
+
+    def counting(static_folder: str, html: str) -> bytes:
+        rendered.append(html.count('class="sheet agenda-sheet"'))
+        return render(static_folder, html)
+
+    if processes == 1:  # (forked processes are handed the function by name)
+        monkeypatch.setattr(exports, "_render", counting)
+    app.config.update(PDF_AGENDAS_PER_PART=2, PDF_PROCESSES=processes)
+    parts = _pdf_download(client, w.event.id, run_jobs)
+    if processes == 1:
+        assert rendered == [2, 2, 2, 1]  # WeasyPrint laid out at most two agendas at a time
+    assert len(whole.pages) == len(version.problem["participants"]) == len(parts.pages)
+    assert _texts(parts) == _texts(whole)
+    assert [p.mediabox for p in parts.pages] == [p.mediabox for p in whole.pages]
+    assert parts.metadata.title == whole.metadata.title

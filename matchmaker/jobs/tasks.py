@@ -162,11 +162,21 @@ def agendas_pdf(job: Job) -> tuple[dict, JobFile]:
         raise ScheduleError(_("Build the schedule first."))
     services.report(job.id, 5, "reading")
     pages = agenda_pages(event, version, None)
-    services.report(job.id, 20, "rendering")
-    html = render_template(
-        "scheduling/print_agendas.html", pages=pages, pdf=True, **print_context(event, version)
-    )
-    pdf = exports.html_to_pdf(html)
+    context = print_context(event, version)
+    size = current_app.config["PDF_AGENDAS_PER_PART"]
+
+    def parts():
+        # One part of the agendas at a time (see exports.htmls_to_pdf), progress after each.
+        for start in range(0, max(1, len(pages)), size):
+            services.report(job.id, 20 + 75 * start // max(1, len(pages)), "rendering")
+            yield render_template(
+                "scheduling/print_agendas.html",
+                pages=pages[start : start + size],
+                pdf=True,
+                **context,
+            )
+
+    pdf = exports.htmls_to_pdf(parts(), processes=current_app.config["PDF_PROCESSES"])
     services.report(job.id, 95, "saving")
     file = JobFile(
         filename=f"event-{event.id}-agendas-v{version.number}.pdf",

@@ -11,9 +11,10 @@ and each worker loads the newest artefact once per version.
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -160,14 +161,44 @@ def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float
     return scores
 
 
+def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
+    """Score every profile of ``ids_a`` with every one of ``ids_b`` (by id; 0 when unknown).
+
+    One sparse product for the whole block, where :func:`pair_scores` goes pair by pair: the
+    candidates of an event with thousands of participants.
+    """
+    model = cache().get()
+    scores = np.zeros((len(ids_a), len(ids_b)))
+    if model.engine is None:
+        return scores
+    rows = [i for i, pid in enumerate(ids_a) if pid in model.ids]
+    cols = [j for j, pid in enumerate(ids_b) if pid in model.ids]
+    if rows and cols:
+        scores[np.ix_(rows, cols)] = model.engine.score_block(
+            [model.ids[ids_a[i]] for i in rows], [model.ids[ids_b[j]] for j in cols]
+        )
+    return scores
+
+
 def pair_reasons(a: int, b: int) -> list[str]:
     """Return the matching engine's reasons why two profiles (by id) fit (may be empty)."""
+    return reasons_of([(a, b)])[(a, b)]
+
+
+def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+    """Return :func:`pair_reasons` of many pairs, the model looked up once."""
     model = cache().get()
-    ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-    if model.engine is None or ref_a is None or ref_b is None:
-        return []
-    # The engine words reasons from the SME's side; either order gives the same reasons.
-    return list(model.engine.explain(ref_a, ref_b).reasons)
+    pairs = list(pairs)
+    found: dict[tuple[int, int], list[str]] = {pair: [] for pair in pairs}
+    known = [
+        (a, b) for a, b in pairs if model.engine is not None and a in model.ids and b in model.ids
+    ]
+    if known:
+        # The engine words reasons from the SME's side; either order gives the same reasons.
+        reasons = model.engine.reasons_of([(model.ids[a], model.ids[b]) for a, b in known])
+        for pair, pair_found in zip(known, reasons, strict=True):
+            found[pair] = list(pair_found)
+    return found
 
 
 @dataclass(frozen=True)

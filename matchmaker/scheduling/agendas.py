@@ -72,13 +72,67 @@ class AgendaRow:
         return why_line(self.meeting, self.viewer) if self.meeting else ""
 
 
-def agenda(event: Event, version: ScheduleVersion, profile_id: int) -> list[AgendaRow]:
-    """Return a participant's agenda: every slot with its meeting, if any."""
-    by_slot = {m.slot: m for m in version.meetings if m.involves(profile_id)}
-    unavailable: set[int] = set()
-    for p in version.problem.get("participants", []):
-        if p["id"] == participant_id(profile_id):
-            unavailable = set(p.get("unavailable") or [])
+class VersionIndex:
+    """A version's meetings, participants and candidates by participant, read in one pass.
+
+    Every agenda of an event at once (the PDF, the e-mails of a publish) then costs one pass
+    over the version instead of one per participant.
+    """
+
+    def __init__(self, version: ScheduleVersion) -> None:
+        problem = version.problem or {}
+        self.version = version
+        self.people: dict[str, dict] = {p["id"]: p for p in problem.get("participants", [])}
+        self.slots = int(problem.get("slots") or 0)
+        self.tables = int(problem.get("tables") or 0)
+        self.meetings: dict[int, list[ScheduleMeeting]] = defaultdict(list)
+        self.busy: dict[str, set[int]] = defaultdict(set)
+        self.used_tables: Counter[int] = Counter()
+        for m in version.meetings:
+            self.meetings[m.profile_a_id].append(m)
+            self.meetings[m.profile_b_id].append(m)
+            self.busy[participant_id(m.profile_a_id)].add(m.slot)
+            self.busy[participant_id(m.profile_b_id)].add(m.slot)
+            self.used_tables[m.slot] += 1
+        self.candidates: dict[str, list[str]] = defaultdict(list)
+        for m in problem.get("meetings", []):
+            self.candidates[m["a"]].append(m["b"])
+            self.candidates[m["b"]].append(m["a"])
+        self._availability: dict[int, Availability] | None = None
+
+    def unavailable(self, profile_id: int) -> set[int]:
+        """Return the slots a participant could not meet in."""
+        person = self.people.get(participant_id(profile_id))
+        return set(person.get("unavailable") or []) if person else set()
+
+    def availability(self, profile_id: int) -> Availability | None:
+        """Return a participant's stored availability (all of the event's read at once)."""
+        if self._availability is None:
+            self._availability = {
+                a.profile_id: a
+                for a in db.session.scalars(
+                    select(Availability).where(Availability.event_id == self.version.event_id)
+                )
+            }
+        return self._availability.get(profile_id)
+
+
+def agenda(
+    event: Event, version: ScheduleVersion, profile_id: int, index: VersionIndex | None = None
+) -> list[AgendaRow]:
+    """Return a participant's agenda: every slot with its meeting, if any.
+
+    ``index``: the version read once, when many agendas of it are made.
+    """
+    if index is None:
+        by_slot = {m.slot: m for m in version.meetings if m.involves(profile_id)}
+        unavailable: set[int] = set()
+        for p in version.problem.get("participants", []):
+            if p["id"] == participant_id(profile_id):
+                unavailable = set(p.get("unavailable") or [])
+    else:
+        by_slot = {m.slot: m for m in index.meetings.get(profile_id, [])}
+        unavailable = index.unavailable(profile_id)
     rows = []
     for number, (start, end) in enumerate(slot_times(event), start=1):
         meeting = by_slot.get(number)
@@ -341,56 +395,48 @@ class Shortfall:
     reasons: list[str] = field(default_factory=list)
 
 
-def shortfall(version: ScheduleVersion, profile_id: int) -> Shortfall | None:
+def shortfall(
+    version: ScheduleVersion, profile_id: int, index: VersionIndex | None = None
+) -> Shortfall | None:
     """Explain a participant's missing meetings from the version's problem and meetings.
 
     Every candidate partner the participant does not meet is put in the first group that fits:
     at their own limit, unavailable or busy in each of the participant's free slots, no free
     table in the slots both have free, or none of those (then the organisers could add it).
+    ``index``: the version read once, when many participants are explained.
     """
-    problem = version.problem or {}
+    index = index or VersionIndex(version)
     me = participant_id(profile_id)
-    people = {p["id"]: p for p in problem.get("participants", [])}
+    people = index.people
     if me not in people:
         return None
-    slots = int(problem.get("slots") or 0)
-    tables = int(problem.get("tables") or 0)
+    slots, tables = index.slots, index.tables
+    busy, used_tables = index.busy, index.used_tables
 
     def limit(pid: str) -> int:
         cap = people[pid].get("max_meetings")
         return min(cap if cap is not None else slots, slots)
 
-    busy: dict[str, set[int]] = defaultdict(set)
-    used_tables: Counter[int] = Counter()
-    partners: set[str] = set()
-    for m in version.meetings:
-        pa, pb = participant_id(m.profile_a_id), participant_id(m.profile_b_id)
-        busy[pa].add(m.slot)
-        busy[pb].add(m.slot)
-        used_tables[m.slot] += 1
-        if me in (pa, pb):
-            partners.add(pb if pa == me else pa)
-    wanted, planned = limit(me), len(busy[me])
+    partners = {
+        participant_id(m.profile_b_id if m.profile_a_id == profile_id else m.profile_a_id)
+        for m in index.meetings.get(profile_id, [])
+    }
+    wanted, planned = limit(me), len(busy.get(me, ()))
     if planned >= wanted:
         return None
-    availability = db.session.scalar(
-        select(Availability).where(
-            Availability.event_id == version.event_id, Availability.profile_id == profile_id
-        )
-    )
+    availability = index.availability(profile_id)
     result = Shortfall(wanted, planned, bool(availability and availability.desired_meetings))
 
     def blocked(pid: str) -> set[int]:
         return set(people[pid].get("unavailable") or [])
 
+    def busy_in(pid: str) -> set[int]:
+        return busy.get(pid, set())
+
     every_slot = set(range(1, slots + 1))
-    free = every_slot - busy[me] - blocked(me)
+    free = every_slot - busy_in(me) - blocked(me)
     candidates = {
-        other
-        for m in problem.get("meetings", [])
-        if me in (m["a"], m["b"])
-        for other in (m["b"] if m["a"] == me else m["a"],)
-        if other in people and other not in partners
+        other for other in index.candidates.get(me, []) if other in people and other not in partners
     }
     if not candidates:
         result.reasons.append(_("There were no further matching participants."))
@@ -400,8 +446,8 @@ def shortfall(version: ScheduleVersion, profile_id: int) -> Shortfall | None:
         return result
     groups: Counter[str] = Counter()
     for other in candidates:
-        their_free = every_slot - busy[other] - blocked(other)
-        if len(busy[other]) >= limit(other):
+        their_free = every_slot - busy_in(other) - blocked(other)
+        if len(busy_in(other)) >= limit(other):
             groups["full"] += 1
         elif not free & their_free:
             groups["unavailable" if free <= blocked(other) else "busy"] += 1

@@ -17,7 +17,7 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.matching.services import pair_reasons
+from matchmaker.matching.services import reasons_of
 from matchmaker.scheduling.models import (
     MANUAL,
     MATCH,
@@ -87,6 +87,9 @@ def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
 
 def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
     previous = {m.key: m for m in version.meetings}
+    reasons = reasons_of(
+        pair_of(placed.id) for placed in result.meetings if placed.id not in previous
+    )
     version.meetings.clear()
     # Deletes must reach the database before the inserts that reuse their slot and table.
     db.session.flush()
@@ -105,7 +108,7 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
                 origin=REQUEST
                 if before and before.origin == REQUEST
                 else origin_of(placed.id, version.problem),
-                reasons=list(before.reasons) if before else pair_reasons(a, b),
+                reasons=list(before.reasons) if before else reasons[pair_of(placed.id)],
                 locked=placed.id in locked_keys,
             )
         )

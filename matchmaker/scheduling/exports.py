@@ -5,8 +5,16 @@ fetcher serves only the app's own static files and refuses everything else, so r
 reaches the network.
 """
 
+import io
 import mimetypes
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +22,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
+from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -121,7 +130,11 @@ class StaticOnlyFetcher(URLFetcher):
 
 def html_to_pdf(html: str) -> bytes:
     """Render print-ready HTML to PDF without touching the network."""
-    fetcher = StaticOnlyFetcher(current_app.static_folder)
+    return _render(current_app.static_folder, html)
+
+
+def _render(static_folder: str, html: str) -> bytes:
+    fetcher = StaticOnlyFetcher(static_folder)
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf()
 
 
@@ -204,3 +217,60 @@ def dashboard_csv(event: Event, name: str) -> str:
     elif name == "without-request":
         rows = queries.without_request(rows)
     return _participant_csv(rows, event)
+
+
+def htmls_to_pdf(documents: Iterable[str], *, processes: int = 1) -> bytes:
+    """Render print-ready HTML documents into one PDF, their pages in order.
+
+    WeasyPrint lays out a whole document in memory; thousands of agendas in one document take
+    gigabytes and slow down with the size. Rendered in parts and joined, the pages are the same
+    and memory stays at a few parts'. With ``processes`` > 1 that many parts are laid out at
+    once in forked processes (WeasyPrint uses one core). One document alone is rendered
+    directly.
+    """
+    documents = iter(documents)
+    first = next(documents, None)
+    if first is None:
+        return b""
+    second = next(documents, None)
+    if second is None:
+        return html_to_pdf(first)
+    static_folder = current_app.static_folder
+    writer = PdfWriter()
+    info = None
+    with ExitStack() as stack:
+        if processes > 1:
+            context = multiprocessing.get_context("fork")
+            pool = stack.enter_context(ProcessPoolExecutor(processes, mp_context=context))
+            render = partial(pool.submit, _render, static_folder)
+        else:
+            render = partial(_Done, _render, static_folder)
+        pending: deque = deque()
+        for html in chain((first, second), documents):
+            pending.append(render(html))
+            # At most two parts per process in flight: memory stays bounded.
+            if len(pending) >= 2 * processes:
+                info = _join(writer, pending.popleft().result(), info)
+        while pending:
+            info = _join(writer, pending.popleft().result(), info)
+    # The first part's document information (title, producer) stands for the whole.
+    writer.add_metadata(dict(info or {}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+class _Done:
+    """A part rendered at once, in this process (looks like a finished future)."""
+
+    def __init__(self, function: Callable[..., bytes], *args) -> None:
+        self.value = function(*args)
+
+    def result(self) -> bytes:
+        return self.value
+
+
+def _join(writer: PdfWriter, pdf: bytes, info):
+    part = PdfReader(io.BytesIO(pdf))
+    writer.append(part)
+    return part.metadata if info is None else info

@@ -1,7 +1,10 @@
 """Compose the e-mails that tell participants about their (changed) meetings."""
 
+from collections import defaultdict
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import CONFIRMED, Event, Registration
@@ -12,34 +15,57 @@ from matchmaker.mail.services import queue_mail
 
 def recipients(event: Event, profile: Profile) -> list[tuple[str, str]]:
     """Return (address, language) of the people who hold the profile's seats at the event."""
-    registrations = db.session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.profile_id == profile.id,
-            Registration.status == CONFIRMED,
-        )
-    ).all()
-    found = {
-        attendee.email.lower(): (attendee.email, attendee_language(attendee))
-        for registration in registrations
-        for attendee in registration.active_attendees
-    }
-    if not found:
-        address, locale = profile_address(profile)
-        if address:
-            found[address.lower()] = (address, locale)
-    return list(found.values())
+    return recipients_of(event, [profile])[profile.id]
 
 
-def agenda_changed(event: Event, profile: Profile, rows: list, *, first: bool) -> None:
-    """Queue a participant's agenda rows: "here are your meetings" or "they changed"."""
+def recipients_of(event: Event, profiles: list[Profile]) -> dict[int, list[tuple[str, str]]]:
+    """Return :func:`recipients` of many profiles by profile id, their seats read at once."""
+    ids = {profile.id for profile in profiles}
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == CONFIRMED)
+        .options(selectinload(Registration.attendees))
+    )
+    if len(ids) == 1:
+        query = query.where(Registration.profile_id.in_(ids))
+    seats: dict[int, list[Registration]] = defaultdict(list)
+    for registration in db.session.scalars(query):
+        if registration.profile_id in ids:
+            seats[registration.profile_id].append(registration)
+    found: dict[int, list[tuple[str, str]]] = {}
+    for profile in profiles:
+        people = {
+            attendee.email.lower(): (attendee.email, attendee_language(attendee))
+            for registration in seats.get(profile.id, [])
+            for attendee in registration.active_attendees
+        }
+        if not people:
+            address, locale = profile_address(profile)
+            if address:
+                people[address.lower()] = (address, locale)
+        found[profile.id] = list(people.values())
+    return found
+
+
+def agenda_changed(
+    event: Event,
+    profile: Profile,
+    rows: list,
+    *,
+    first: bool,
+    addresses: list[tuple[str, str]] | None = None,
+) -> None:
+    """Queue a participant's agenda rows: "here are your meetings" or "they changed".
+
+    ``addresses``: the profile's :func:`recipients`, when the caller read them already.
+    """
     link = external_url("scheduling.my_agenda", event_id=event.id, profile_id=profile.id)
     subject = (
         _l("Your meetings at %(title)s", title=event.title)
         if first
         else _l("Your meetings at %(title)s have changed", title=event.title)
     )
-    for address, language in recipients(event, profile):
+    for address, language in recipients(event, profile) if addresses is None else addresses:
         queue_mail(
             address,
             language,

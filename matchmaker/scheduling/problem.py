@@ -7,7 +7,8 @@ as JSON (:func:`problem_document`, the solver's format plus ``requested`` per me
 Participants are ``p<profile id>``; a meeting's id is ``<smaller profile id>-<larger profile id>``
 and stays the same across versions. Candidates are:
 
-* SME ↔ startup pairs whose match score reaches ``SCHEDULE_MIN_SCORE``;
+* SME ↔ startup pairs whose match score reaches ``SCHEDULE_MIN_SCORE`` and that are among the
+  ``SCHEDULE_CANDIDATES_PER_PARTICIPANT`` best of either side (all pairs of a small event);
 * every accepted meeting request (``required``) and every "must meet" wish (score plus
   ``SCHEDULE_WISH_BONUS``), also between two SMEs or two startups;
 * pairs the caller must keep (meetings already placed by hand), unless vetoed.
@@ -18,13 +19,14 @@ A pair that either side marked "not interested" is never listed.
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 
 from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
 from matchmaker.events.queries import scheduling_input
 from matchmaker.extensions import db
-from matchmaker.matching.services import pair_scores
+from matchmaker.matching.services import pair_scores, score_block
 from matchmaker.scheduling.solver import Meeting, Participant, Problem
 
 
@@ -127,11 +129,12 @@ def build_problem(
     absent = absent_profiles(event)
     gone = set(range(absent_from or 1, event.slot_count + 1))
     listed = {p for p in required | wishes | keep if p[0] in kinds and p[1] in kinds}
-    ordered = sorted(ids)
-    cross = {
-        (a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :] if kinds[a] != kinds[b]
-    }
-    scores = pair_scores(sorted((cross | listed) - vetoed))
+    cross = cross_candidates(
+        ids, kinds, vetoed, min_score, int(config["SCHEDULE_CANDIDATES_PER_PARTICIPANT"])
+    )
+    listed_scores = pair_scores(sorted(listed - vetoed))
+    merged = {**cross, **listed_scores}
+    scores = {pair: merged[pair] for pair in sorted(merged)}
     # A no-show cannot keep an agreed meeting any more: it stops being required.
     due = {pair for pair in required if not absent.intersection(pair)}
     meetings = [
@@ -164,6 +167,54 @@ def build_problem(
         fairness_threshold=float(config["SCHEDULE_FAIRNESS_THRESHOLD"]),
     )
     return ProblemData(problem, names, kinds, required, wishes, vetoed, absent, requested)
+
+
+def cross_candidates(
+    ids: list[int],
+    kinds: dict[int, str],
+    vetoed: set[tuple[int, int]],
+    min_score: float,
+    per_participant: int,
+) -> dict[tuple[int, int], float]:
+    """Return the SME ↔ startup pairs worth a meeting, with their scores.
+
+    A pair qualifies with a score from ``min_score`` on when it is among the
+    ``per_participant`` best of the SME or of the startup (0: no such limit). Everybody keeps
+    their best partners, while an event of thousands does not hand the solver millions of
+    pairs nobody would get: each participant meets only a few.
+    """
+    smes = sorted(pid for pid in ids if kinds[pid] == "sme")
+    startups = sorted(pid for pid in ids if kinds[pid] == "startup")
+    if not smes or not startups:
+        return {}
+    scores = score_block(smes, startups)
+    row_of = {pid: i for i, pid in enumerate(smes)}
+    col_of = {pid: j for j, pid in enumerate(startups)}
+    for a, b in vetoed:
+        if a in row_of and b in col_of:
+            scores[row_of[a], col_of[b]] = -1.0
+        elif b in row_of and a in col_of:
+            scores[row_of[b], col_of[a]] = -1.0
+    keep = scores >= min_score
+    if per_participant > 0:
+        best = np.zeros_like(keep)
+        if per_participant < len(startups):
+            # every SME's k-th best score, then every startup's: ties at the k-th all stay
+            kth = -np.partition(-scores, per_participant - 1, axis=1)[:, per_participant - 1]
+            best |= scores >= kth[:, None]
+        else:
+            best[:] = True
+        if per_participant < len(smes):
+            kth = -np.partition(-scores, per_participant - 1, axis=0)[per_participant - 1, :]
+            best |= scores >= kth[None, :]
+        else:
+            best[:] = True
+        keep &= best
+    found = {}
+    for i, j in zip(*np.nonzero(keep), strict=True):
+        a, b = smes[i], startups[j]
+        found[(a, b) if a < b else (b, a)] = float(scores[i, j])
+    return found
 
 
 def candidate(

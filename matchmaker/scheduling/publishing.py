@@ -6,7 +6,7 @@ everybody). Services change models and flush; the caller commits, then sends the
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.scheduling import notifications
-from matchmaker.scheduling.agendas import agenda
+from matchmaker.scheduling.agendas import VersionIndex, agenda
 from matchmaker.scheduling.models import PUBLISHED, SUPERSEDED, SchedulePrint, ScheduleVersion
 from matchmaker.scheduling.problem import pair_of
 from matchmaker.scheduling.versions import (
@@ -57,6 +57,8 @@ class PublishPreview:
     previous: ScheduleVersion | None
     #: each participant to notify, with the addresses the e-mail goes to, by name
     recipients: list[tuple[Profile, list[str]]]
+    #: the same addresses with their languages, by profile id
+    addresses: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def first(self) -> bool:
@@ -81,11 +83,12 @@ def publish_preview(event: Event) -> PublishPreview:
     # The first publication goes to everybody, later ones to those whose meetings changed.
     changed = participants_of(draft) if previous is None else changed_participants(previous, draft)
     profiles = db.session.scalars(select(Profile).where(Profile.id.in_(changed or {0}))).all()
+    addresses = notifications.recipients_of(event, profiles)
     recipients = [
-        (profile, [address for address, _locale in notifications.recipients(event, profile)])
+        (profile, [address for address, _locale in addresses[profile.id]])
         for profile in sorted(profiles, key=lambda p: (p.name.casefold(), p.id))
     ]
-    return PublishPreview(draft, previous, recipients)
+    return PublishPreview(draft, previous, recipients, addresses)
 
 
 def publish(
@@ -107,9 +110,12 @@ def publish(
     draft.status = PUBLISHED
     draft.published_at = utcnow()
     db.session.flush()
+    index = VersionIndex(draft)
     for profile, _addresses in preview.recipients:
-        rows = [row for row in agenda(event, draft, profile.id) if row.meeting is not None]
-        notifications.agenda_changed(event, profile, rows, first=preview.first)
+        rows = [row for row in agenda(event, draft, profile.id, index) if row.meeting is not None]
+        notifications.agenda_changed(
+            event, profile, rows, first=preview.first, addresses=preview.addresses[profile.id]
+        )
     return draft, {profile.id for profile, _addresses in preview.recipients}
 
 

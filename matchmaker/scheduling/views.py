@@ -271,11 +271,12 @@ def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
         rows = [r for r in rows if r.profile.id == profile_id]
         if not rows:
             abort(404)
+    index = agendas.VersionIndex(version)
     return [
         {
             "profile": r.profile,
-            "rows": agendas.with_breaks(event, agendas.agenda(event, version, r.profile.id)),
-            "shortfall": agendas.shortfall(version, r.profile.id),
+            "rows": agendas.with_breaks(event, agendas.agenda(event, version, r.profile.id, index)),
+            "shortfall": agendas.shortfall(version, r.profile.id, index),
         }
         for r in sorted(rows, key=lambda r: r.profile.name.lower())
     ]

@@ -15,7 +15,7 @@ levels (:mod:`.calibration`) turn scores into "very good / good / possible match
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 
@@ -286,6 +286,22 @@ class MatchEngine(BaseEstimator):
         # latent semantic cosines may be slightly negative; a score is never below 0
         return float(np.clip(self.X_[a].multiply(self.X_[b]).sum(), 0.0, 1.0))
 
+    def score_block(self, refs_a: Sequence[str], refs_b: Sequence[str]) -> np.ndarray:
+        """Score every profile of ``refs_a`` with every profile of ``refs_b`` in one product.
+
+        The same scores as :meth:`score_pair` (up to the order of summation), for many pairs at
+        once: the candidates of a large event are a block of SMEs times a block of startups.
+
+        Returns
+        -------
+        ndarray of shape (len(refs_a), len(refs_b)), float64 in [0, 1]
+        """
+        check_is_fitted(self, "X_")
+        rows = [self.index_[ref] for ref in refs_a]
+        cols = [self.index_[ref] for ref in refs_b]
+        block = (self.X_[rows] @ self.X_[cols].T).toarray()
+        return np.clip(block, 0.0, 1.0)
+
     def level(self, score: float) -> str:
         """Return the calibrated level of a score: ``"very_good"``, ``"good"``, ``"possible"``."""
         check_is_fitted(self, "levels_")
@@ -449,6 +465,34 @@ class MatchEngine(BaseEstimator):
         return {self.refs_[i]: s for i, s in zip(rows.tolist(), suggestions, strict=True)}
 
     # ------------------------------------------------------------------ explanations
+
+    def reasons_of(self, pairs: Sequence[tuple[str, str]]) -> list[tuple]:
+        """Return the reasons of many pairs of fitted profiles, as :meth:`explain` gives them.
+
+        One batch per side that words the reasons (the SME's), where :meth:`explain` takes one
+        pair at a time with its highlights: the meetings of a schedule of thousands.
+        """
+        check_is_fitted(self, "X_")
+        found: list[tuple] = [()] * len(pairs)
+        if not pairs:
+            return found
+        a = np.array([self.index_[ref_a] for ref_a, _ref_b in pairs], dtype=np.int64)
+        b = np.array([self.index_[ref_b] for _ref_a, ref_b in pairs], dtype=np.int64)
+        a_is_sme = np.array([self.kinds_[i] == "sme" for i in a.tolist()], dtype=bool)
+        for flag in (True, False):
+            where = np.flatnonzero(a_is_sme == flag)
+            if not len(where):
+                continue
+            reasons = pair_reasons(
+                self.reason_side_.rows(a[where]),
+                self.reason_side_.rows(b[where]),
+                self.reason_tables_,
+                flag,
+                self.max_reasons,
+            )
+            for position, pair_reasons_found in zip(where.tolist(), reasons, strict=True):
+                found[position] = pair_reasons_found
+        return found
 
     def explain(self, ref_a: str, ref_b: str) -> Explanation:
         """Explain the score of two fitted profiles with reasons and highlight spans.

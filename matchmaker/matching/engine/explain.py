@@ -127,7 +127,7 @@ def pair_reasons(
     top[filled] = np.maximum.reduceat(value, P.indptr[filled])
     keep = (value >= 0.1 * top[row]) & named
     row, value, feat, sa, sb = (x[keep] for x in (row, value, feat, sa, sb))
-    if not len(row):  # the pairs share only features nobody names
+    if not len(row):  # shared features only, none named by a word on either side
         return [()] * n
     # one reason per pair of words: its strongest feature (on exact ties the lower column,
     # a stem before a concept)
