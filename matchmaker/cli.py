@@ -30,6 +30,7 @@ from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs.cli import jobs
+from matchmaker.matching import artefacts
 from matchmaker.matching.evaluation import evaluate_file, format_report
 from matchmaker.matching.services import export_suggestions
 from matchmaker.privacy.services import purge_old_events
@@ -146,6 +147,9 @@ def demo_command() -> None:
         if find_user_by_email(email) is None:
             create_user(email, name, "demo-passwort", organiser=organiser)
     db.session.commit()
+    # The first model is fitted here, so the demo's pages show suggestions from the start
+    # and its schedule is built on scores; later changes are refitted by the job worker.
+    fit_model()
     click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
     click.echo(load_demo_event(DEMO_FILE))
     db.session.commit()
@@ -188,6 +192,27 @@ def check_translations() -> None:
 match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 
 
+def fit_model(force: bool = False) -> None:
+    """Fit and store the matching model now unless the stored one is current; say which."""
+    artefact = artefacts.refit(force=force)
+    db.session.commit()
+    if artefact is None:
+        click.echo("The matching model is up to date.")
+    else:
+        click.echo(
+            f"Matching model fitted on {artefact.profile_count} profiles in "
+            f"{artefact.fit_seconds:.1f} s (artefact {artefact.id}, data version "
+            f"{artefact.data_version}, {artefact.size / 1e6:.1f} MB)."
+        )
+
+
+@match.command("fit")
+@click.option("--force", is_flag=True, help="Fit even when the stored model is current.")
+def match_fit(force: bool) -> None:
+    """Fit the matching model now and store it for every worker (the job worker does this too)."""
+    fit_model(force)
+
+
 @match.command("export")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
@@ -198,6 +223,8 @@ match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 )
 def match_export(limit: int, direction: str | None) -> None:
     """Print the suggestions of every profile as JSON, best first."""
+    if artefacts.refit() is not None:  # the command line may fit; web requests never do
+        db.session.commit()
     click.echo(json.dumps(export_suggestions(limit, direction), ensure_ascii=False, indent=2))
 
 

@@ -32,6 +32,9 @@ PROFILES_VERSION = "profiles"
 # a restore (core/backup.py) needs data_versions empty in a new database.
 TAXONOMY_VERSION = "taxonomy"
 _BATCH = "directory.index_batch"  # session.info: the open batch of this session, if any
+# session.info: the data sets this transaction changed, for work that follows its commit
+# (the jobs area enqueues the matching refit after a commit that changed the profiles)
+CHANGED = "directory.changed_versions"
 _CHUNK = 500
 
 
@@ -139,6 +142,7 @@ def _insert(table):
 
 
 def _write_bumps(bumps: dict[str, int]) -> None:
+    db.session.info.setdefault(CHANGED, set()).update(name for name, n in bumps.items() if n)
     # One upsert per counter: the first change of a data set may happen in two requests at once.
     for name, count in sorted(bumps.items()):
         statement = _insert(DataVersion.__table__).values(name=name, version=count)

@@ -15,9 +15,10 @@ from rq import get_current_job
 
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
-from matchmaker.jobs import services
+from matchmaker.jobs import refits, services
 from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
+from matchmaker.matching import artefacts
 from matchmaker.scheduling import building, exports, publishing, versions
 from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.scheduling.views import agenda_pages, print_context
@@ -43,6 +44,34 @@ def run(job_id: int) -> str:
         job = db.session.get(Job, job_id)
         with app.test_request_context(), force_locale(job.locale):
             return _run_started(job)
+
+
+def refit() -> str:
+    """Fit the matching engine on the current profiles and store it; the RQ entry point.
+
+    Refits are not rows of the jobs table (no one waits for them); RQ and the worker's log
+    keep their outcome. A failed or killed fit stores nothing: the previous artefact stays.
+    """
+    app = worker_app()
+    with app.app_context():
+        refits.refit_started(app)
+        try:
+            artefact = artefacts.refit()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("The matching refit failed; the previous model stays in use")
+            raise
+        finally:
+            db.session.remove()
+    return f"artefact {artefact.id}" if artefact else "up to date"
+
+
+def ensure_model() -> None:
+    """Fit and store a first model when none exists yet (jobs may fit; web requests never)."""
+    if artefacts.newest() is None:
+        artefacts.refit()
+        db.session.commit()
 
 
 def _run_started(job: Job) -> str:
@@ -83,6 +112,7 @@ def _event(job: Job) -> Event:
 def build(job: Job) -> tuple[dict, None]:
     """Build a fresh draft with the solver."""
     event = _event(job)
+    ensure_model()
     services.report(job.id, 10, "solving")
     # No progress write after this: the session now holds the new draft, and on SQLite a
     # second writer would wait for it; the draft and "finished" are committed together.
@@ -93,6 +123,7 @@ def build(job: Job) -> tuple[dict, None]:
 def reoptimise(job: Job) -> tuple[dict, None]:
     """Re-optimise around the locked meetings, or re-plan from a slot."""
     event = _event(job)
+    ensure_model()
     services.report(job.id, 10, "solving")
     outcome = building.reoptimise(event, job.requested_by, job.params.get("from_slot"))
     result = {

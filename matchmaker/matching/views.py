@@ -1,6 +1,6 @@
 """Suggestions: explanation pages and the organisers' overview (the JSON API is in api/)."""
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from matchmaker.core.safe_csv import csv_document
@@ -14,6 +14,7 @@ from matchmaker.web import bad_request, organiser_required
 bp = Blueprint("matching", __name__)
 # A profile page (directory) shows its suggestions without importing the matching area.
 bp.add_app_template_global(services.suggestions_for, "suggestions_for")
+bp.add_app_template_global(services.suggestions_pending, "suggestions_pending")
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
@@ -45,7 +46,8 @@ def explain(profile_id: int, other_id: int):
         abort(404)
     explanation = services.explain(profile, other)
     if explanation is None:
-        abort(404)
+        flash(_("Suggestions are being computed … please look again in a moment."), "info")
+        return redirect(url_for("directory.detail", profile_id=profile.id))
     text_a = services.engine_profile(profile).text
     text_b = services.engine_profile(other).text
     return render_template(
