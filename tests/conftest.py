@@ -196,6 +196,7 @@ def job(client, run_jobs):
 @pytest.fixture
 def fit_model(app):
     """Return a function that fits and stores the matching model now, as the refit job does."""
+
     def fit(force: bool = False):
         artefact = artefacts.refit(force=force)
         db.session.commit()
