@@ -1,4 +1,4 @@
-"""Profile import in the browser: upload, preview with per-row errors, confirm (a job), re-import."""
+"""Profile import in the browser: upload, preview with per-row errors, confirm as a job."""
 
 import io
 from datetime import timedelta
