@@ -107,6 +107,9 @@ class Config:
             "true",
             "yes",
         )
+        # A profile change asks for a refit this many seconds later, so a burst of edits
+        # gives one fit (0: at once).
+        self.MATCHING_REFIT_DELAY = int(env.get("MATCHING_REFIT_DELAY", 5))
         # Imports with more rows than this run as a job from the command line too (the
         # browser always imports through a job).
         self.IMPORT_JOB_ROWS = int(env.get("IMPORT_JOB_ROWS", 500))

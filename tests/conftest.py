@@ -45,6 +45,8 @@ def base_config(uri: str) -> dict:
         "JOBS_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
         # a request that notices a new matching model loads it at once: tests see it at once
         "MATCHING_LOAD_IN_BACKGROUND": False,
+        # the refit job is queued at once, so a burst worker runs it
+        "MATCHING_REFIT_DELAY": 0,
     }
 
 

@@ -10,6 +10,7 @@ when it starts and at each maintenance run if the newest artefact is older than 
 """
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
@@ -36,16 +37,22 @@ def request_refit(app: Flask) -> bool:
     connection = rq_side.redis_connection(app)
     try:
         timeout = config["JOBS_TIMEOUTS"]["refit"]
-        if not connection.set(pending_key(app), "1", nx=True, ex=timeout):
+        delay = config["MATCHING_REFIT_DELAY"]
+        if not connection.set(pending_key(app), "1", nx=True, ex=timeout + delay):
             return False
+        options = {
+            "job_timeout": timeout,
+            "result_ttl": config["JOBS_RESULT_TTL"],
+            "failure_ttl": config["JOBS_RESULT_TTL"],
+            "description": "matching refit",
+        }
         try:
-            rq_side.queue(app).enqueue(
-                TASK,
-                job_timeout=timeout,
-                result_ttl=config["JOBS_RESULT_TTL"],
-                failure_ttl=config["JOBS_RESULT_TTL"],
-                description="matching refit",
-            )
+            if delay:
+                # the edits of the next few seconds join this refit (the worker's scheduler
+                # moves the job to the queue when the delay is over)
+                rq_side.queue(app).enqueue_in(timedelta(seconds=delay), TASK, **options)
+            else:
+                rq_side.queue(app).enqueue(TASK, **options)
         except RedisError:
             connection.delete(pending_key(app))
             raise
@@ -73,7 +80,9 @@ def request_if_stale(app: Flask) -> bool:
     if artefacts.is_current():
         return False
     try:
-        if not any(job.func_name == TASK for job in rq_side.queue(app).jobs):
+        queue = rq_side.queue(app)
+        scheduled = queue.scheduled_job_registry.get_job_ids()
+        if not scheduled and not any(job.func_name == TASK for job in queue.jobs):
             rq_side.redis_connection(app).delete(pending_key(app))
     except RedisError:
         log.warning("Cannot look at the job queue", exc_info=True)

@@ -145,7 +145,7 @@ def refit(*, force: bool = False) -> ModelArtefact | None:
     db.session.add(artefact)
     db.session.flush()
     prune(current_app.config["MATCHING_ARTEFACTS_KEPT"])
-    log.warning(
+    log.info(
         "Matching model fitted: artefact %s, data version %s, %s profiles, %.2f s, %.1f MB",
         artefact.id,
         version,
