@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from matchmaker.directory.models import Profile
+from matchmaker.extensions import db
 from matchmaker.matching import artefacts
 from matchmaker.matching.artefacts import LoadedModel, engine_profile, fingerprint, live_profiles
 from matchmaker.matching.engine import Profile as EngineProfile
@@ -153,7 +155,8 @@ class ShownSuggestion:
 def _shown(model: LoadedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
     """Attach the current directory rows; profiles deleted since the fit are left out."""
     ids = [model.ids[s.ref] for s in suggestions if s.ref in model.ids]
-    rows = {p.id: p for p in live_profiles(ids)} if ids else {}
+    query = select(Profile).where(Profile.id.in_(ids), Profile.deleted_at.is_(None))
+    rows = {p.id: p for p in db.session.scalars(query)} if ids else {}
     shown = []
     for s in suggestions:
         profile = rows.get(model.ids.get(s.ref, -1))
