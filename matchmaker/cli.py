@@ -264,7 +264,6 @@ match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 def fit_model(force: bool = False) -> None:
     """Fit and store the matching model now unless the stored one is current; say which."""
     artefact = artefacts.refit(force=force)
-    db.session.commit()
     if artefact is None:
         click.echo("The matching model is up to date.")
     else:
@@ -292,8 +291,7 @@ def match_fit(force: bool) -> None:
 )
 def match_export(limit: int, direction: str | None) -> None:
     """Print the suggestions of every profile as JSON, best first."""
-    if artefacts.refit() is not None:  # the command line may fit; web requests never do
-        db.session.commit()
+    artefacts.refit()  # the command line may fit (when the stored model is old); requests never
     click.echo(json.dumps(export_suggestions(limit, direction), ensure_ascii=False, indent=2))
 
 

@@ -107,8 +107,8 @@ class Config:
             "true",
             "yes",
         )
-        # A profile change asks for a refit this many seconds later, so a burst of edits
-        # gives one fit (0: at once).
+        # A refit job fits no earlier than this many seconds after it was queued, so a burst
+        # of edits gives one fit (0: at once).
         self.MATCHING_REFIT_DELAY = int(env.get("MATCHING_REFIT_DELAY", 5))
         # Imports with more rows than this run as a job from the command line too (the
         # browser always imports through a job).

@@ -45,7 +45,7 @@ def base_config(uri: str) -> dict:
         "JOBS_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
         # a request that notices a new matching model loads it at once: tests see it at once
         "MATCHING_LOAD_IN_BACKGROUND": False,
-        # the refit job is queued at once, so a burst worker runs it
+        # a refit job fits at once (no wait for more edits)
         "MATCHING_REFIT_DELAY": 0,
     }
 
@@ -200,9 +200,7 @@ def fit_model(app):
     """Return a function that fits and stores the matching model now, as the refit job does."""
 
     def fit(force: bool = False):
-        artefact = artefacts.refit(force=force)
-        db.session.commit()
-        return artefact
+        return artefacts.refit(force=force)
 
     return fit
 

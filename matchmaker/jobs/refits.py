@@ -10,7 +10,8 @@ when it starts and at each maintenance run if the newest artefact is older than 
 """
 
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
@@ -47,12 +48,7 @@ def request_refit(app: Flask) -> bool:
             "description": "matching refit",
         }
         try:
-            if delay:
-                # the edits of the next few seconds join this refit (the worker's scheduler
-                # moves the job to the queue when the delay is over)
-                rq_side.queue(app).enqueue_in(timedelta(seconds=delay), TASK, **options)
-            else:
-                rq_side.queue(app).enqueue(TASK, **options)
+            rq_side.queue(app).enqueue(TASK, **options)
         except RedisError:
             connection.delete(pending_key(app))
             raise
@@ -61,6 +57,14 @@ def request_refit(app: Flask) -> bool:
         log.warning("Cannot enqueue the matching refit", exc_info=True)
         return False
     return True
+
+
+def wait_for_edits(app: Flask, enqueued_at: datetime | None) -> None:
+    """Let ``MATCHING_REFIT_DELAY`` seconds pass since the job was queued (a burst's edits join)."""
+    delay = app.config["MATCHING_REFIT_DELAY"]
+    if delay and enqueued_at is not None:
+        waited = (datetime.now(UTC) - enqueued_at.replace(tzinfo=UTC)).total_seconds()
+        time.sleep(max(0.0, min(delay, delay - waited)))
 
 
 def refit_started(app: Flask) -> None:
@@ -80,9 +84,7 @@ def request_if_stale(app: Flask) -> bool:
     if artefacts.is_current():
         return False
     try:
-        queue = rq_side.queue(app)
-        scheduled = queue.scheduled_job_registry.get_job_ids()
-        if not scheduled and not any(job.func_name == TASK for job in queue.jobs):
+        if not any(job.func_name == TASK for job in rq_side.queue(app).jobs):
             rq_side.redis_connection(app).delete(pending_key(app))
     except RedisError:
         log.warning("Cannot look at the job queue", exc_info=True)

@@ -55,24 +55,17 @@ def refit() -> str:
     """
     app = worker_app()
     with app.app_context():
+        rq_job = get_current_job()
+        refits.wait_for_edits(app, rq_job.enqueued_at if rq_job else None)
         refits.refit_started(app)
         try:
             artefact = artefacts.refit()
-            db.session.commit()
         except Exception:
-            db.session.rollback()
             log.exception("The matching refit failed; the previous model stays in use")
             raise
         finally:
             db.session.remove()
     return f"artefact {artefact.id}" if artefact else "up to date"
-
-
-def ensure_model() -> None:
-    """Fit and store a first model when none exists yet (jobs may fit; web requests never)."""
-    if artefacts.newest() is None:
-        artefacts.refit()
-        db.session.commit()
 
 
 def _run_started(job: Job) -> str:
@@ -118,7 +111,6 @@ def _event(job: Job) -> Event:
 def build(job: Job) -> tuple[dict, None]:
     """Build a fresh draft with the solver."""
     event = _event(job)
-    ensure_model()
     services.report(job.id, 10, "solving")
     # No progress write after this: the session now holds the new draft, and on SQLite a
     # second writer would wait for it; the draft and "finished" are committed together.
@@ -129,7 +121,6 @@ def build(job: Job) -> tuple[dict, None]:
 def reoptimise(job: Job) -> tuple[dict, None]:
     """Re-optimise around the locked meetings, or re-plan from a slot."""
     event = _event(job)
-    ensure_model()
     services.report(job.id, 10, "solving")
     outcome = building.reoptimise(event, job.requested_by, job.params.get("from_slot"))
     result = {

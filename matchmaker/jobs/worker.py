@@ -73,7 +73,4 @@ def work(app: Flask, *, burst: bool = False, in_process: bool = False) -> bool:
     if not in_process:
         db.session.remove()
         db.engine.dispose()
-    # The scheduler moves delayed jobs (the matching refit) to the queue when they are due.
-    return make_worker(app, in_process=in_process).work(
-        burst=burst, logging_level="WARNING", with_scheduler=not in_process
-    )
+    return make_worker(app, in_process=in_process).work(burst=burst, logging_level="WARNING")

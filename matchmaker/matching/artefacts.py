@@ -19,9 +19,10 @@ import zlib
 from dataclasses import astuple, dataclass
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import selectinload
 
+from matchmaker.core.clock import utcnow
 from matchmaker.directory.indexing import current_version
 from matchmaker.directory.models import Profile, Solution
 from matchmaker.extensions import db
@@ -109,10 +110,24 @@ def is_current() -> bool:
     return head is not None and head[1] >= current_version()
 
 
-def refit(*, force: bool = False) -> ModelArtefact | None:
+@dataclass(frozen=True)
+class StoredArtefact:
+    """What a fit stored (the blob stays in the database)."""
+
+    id: int
+    data_version: int
+    profile_count: int
+    fit_seconds: float
+    size: int
+
+
+def refit(*, force: bool = False) -> StoredArtefact | None:
     """Fit the engine on the current profiles and store it, unless the newest one is current.
 
-    Returns the new artefact (flushed, not committed), or None when nothing had to be done.
+    The artefact is written and old ones pruned in a transaction of their own, committed at
+    once: a caller's session holds no write meanwhile (a schedule job solves after this), and
+    the model is there for every worker even when the caller's own work is rolled back.
+    Returns what was stored, or None when nothing had to be done.
     """
     version = current_version()
     head = newest()
@@ -135,37 +150,40 @@ def refit(*, force: bool = False) -> ModelArtefact | None:
         "fingerprints": {item.ref: fingerprint(item) for item in inputs},
     }
     data = zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
-    artefact = ModelArtefact(
-        data_version=version,
-        profile_count=len(inputs),
-        fit_seconds=round(time.perf_counter() - started, 3),
-        size=len(data),
-        data=data,
-    )
-    db.session.add(artefact)
-    db.session.flush()
-    prune(current_app.config["MATCHING_ARTEFACTS_KEPT"])
-    log.info(
-        "Matching model fitted: artefact %s, data version %s, %s profiles, %.2f s, %.1f MB",
-        artefact.id,
-        version,
-        len(inputs),
-        artefact.fit_seconds,
-        len(data) / 1e6,
-    )
-    return artefact
+    values = {
+        "data_version": version,
+        "profile_count": len(inputs),
+        "fit_seconds": round(time.perf_counter() - started, 3),
+        "size": len(data),
+    }
+    with db.engine.begin() as connection:
+        artefact_id = connection.execute(
+            insert(ModelArtefact)
+            .values(data=data, created_at=utcnow(), **values)
+            .returning(ModelArtefact.id)
+        ).scalar_one()
+        prune(connection, current_app.config["MATCHING_ARTEFACTS_KEPT"])
+    stored = StoredArtefact(id=artefact_id, **values)
+    log.info("Matching model fitted: %s", stored)
+    return stored
 
 
-def prune(kept: int) -> int:
+def ensure_model() -> None:
+    """Fit and store a first model when none exists (jobs and the command line; never requests)."""
+    if newest() is None:
+        refit()
+
+
+def prune(connection: Connection, kept: int) -> int:
     """Delete all but the newest ``kept`` artefacts (at least one stays); return how many."""
     keep = list(
-        db.session.scalars(
+        connection.scalars(
             select(ModelArtefact.id).order_by(ModelArtefact.id.desc()).limit(max(1, kept))
         )
     )
     if not keep:
         return 0
-    result = db.session.execute(delete(ModelArtefact).where(ModelArtefact.id < min(keep)))
+    result = connection.execute(delete(ModelArtefact).where(ModelArtefact.id < min(keep)))
     return result.rowcount or 0
 
 
