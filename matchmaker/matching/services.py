@@ -55,10 +55,9 @@ class ModelCache:
         return self._model
 
     def _install(self, model: LoadedModel | None) -> None:
-        # a pruned artefact loads as None; the next request asks for the newest again
-        if model is not None and (
-            self._model is None or model.artefact_id > self._model.artefact_id
-        ):
+        # A pruned artefact loads as None; the next request asks for the newest again (and
+        # replaces a model that is not the newest, e.g. after a restore restarted the ids).
+        if model is not None:
             self._model = model
             self.loads += 1
 
