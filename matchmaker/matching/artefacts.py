@@ -121,12 +121,13 @@ class StoredArtefact:
     size: int
 
 
-def refit(*, force: bool = False) -> StoredArtefact | None:
+def refit(*, force: bool = False, in_session: bool = False) -> StoredArtefact | None:
     """Fit the engine on the current profiles and store it, unless the newest one is current.
 
     The artefact is written and old ones pruned in a transaction of their own, committed at
-    once: a caller's session holds no write meanwhile (a schedule job solves after this), and
-    the model is there for every worker even when the caller's own work is rolled back.
+    once, so the model is there for every worker whatever the caller does next; with
+    ``in_session`` they join the session's transaction instead (the caller commits), for a
+    caller whose session may already hold writes (SQLite allows one writer).
     Returns what was stored, or None when nothing had to be done.
     """
     version = current_version()
@@ -156,22 +157,34 @@ def refit(*, force: bool = False) -> StoredArtefact | None:
         "fit_seconds": round(time.perf_counter() - started, 3),
         "size": len(data),
     }
-    with db.engine.begin() as connection:
-        artefact_id = connection.execute(
-            insert(ModelArtefact)
-            .values(data=data, created_at=utcnow(), **values)
-            .returning(ModelArtefact.id)
-        ).scalar_one()
-        prune(connection, current_app.config["MATCHING_ARTEFACTS_KEPT"])
+    if in_session:
+        artefact_id = _store(db.session.connection(), data, values)
+    else:
+        with db.engine.begin() as connection:
+            artefact_id = _store(connection, data, values)
     stored = StoredArtefact(id=artefact_id, **values)
     log.info("Matching model fitted: %s", stored)
     return stored
 
 
+def _store(connection: Connection, data: bytes, values: dict) -> int:
+    """Insert an artefact and prune old ones on ``connection``; return the new id."""
+    artefact_id = connection.execute(
+        insert(ModelArtefact)
+        .values(data=data, created_at=utcnow(), **values)
+        .returning(ModelArtefact.id)
+    ).scalar_one()
+    prune(connection, current_app.config["MATCHING_ARTEFACTS_KEPT"])
+    return artefact_id
+
+
 def ensure_model() -> None:
-    """Fit and store a first model when none exists (jobs and the command line; never requests)."""
+    """Fit and store a first model when none exists (jobs and the command line; never requests).
+
+    The artefact joins the caller's transaction (a schedule build commits it with its draft).
+    """
     if newest() is None:
-        refit()
+        refit(in_session=True)
 
 
 def prune(connection: Connection, kept: int) -> int:
@@ -188,13 +201,13 @@ def prune(connection: Connection, kept: int) -> int:
 
 
 def load(artefact_id: int) -> LoadedModel | None:
-    """Read and unpickle one artefact on a connection of its own (None when it was pruned)."""
-    with db.engine.connect() as connection:
-        row = connection.execute(
-            select(ModelArtefact.data_version, ModelArtefact.data).where(
-                ModelArtefact.id == artefact_id
-            )
-        ).first()
+    """Read and unpickle one artefact (None when it was pruned meanwhile)."""
+    # the session's transaction: it sees a first model a build just stored in it
+    row = db.session.execute(
+        select(ModelArtefact.data_version, ModelArtefact.data).where(
+            ModelArtefact.id == artefact_id
+        )
+    ).first()
     if row is None:
         return None
     # the database is trusted like the code: only the refit job writes artefacts
