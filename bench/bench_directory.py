@@ -118,7 +118,8 @@ def prepare(database, env: dict, profiles: Path) -> float:
     database.create()
     run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env)
     started = time.perf_counter()
-    run([str(VENV_BIN / "flask"), "--app", "wsgi", "import-profiles", str(profiles)], env)
+    flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
+    run([*flask, "import-profiles", "--in-process", str(profiles)], env)
     elapsed = time.perf_counter() - started
     if database.label == "PostgreSQL":
         run([sys.executable, "-c", ANALYZE_PY, database.url], env)

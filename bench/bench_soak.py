@@ -226,7 +226,7 @@ def prepare(database: Database, env: dict, args, workdir: Path) -> dict:
             part[key].append(row)
         path = workdir / f"import-{number}.json"
         path.write_text(json.dumps(part, ensure_ascii=False), encoding="utf-8")
-        run([*flask, "import-profiles", str(path)], env)
+        run([*flask, "import-profiles", "--in-process", str(path)], env)
     import psycopg
 
     with psycopg.connect(database.url, autocommit=True) as conn:

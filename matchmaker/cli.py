@@ -2,12 +2,13 @@
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,13 +25,17 @@ from matchmaker.directory.importing import (
     ImportFileError,
     discard_expired_uploads,
     import_profiles,
+    stage_upload,
 )
 from matchmaker.directory.indexing import rebuild_index
 from matchmaker.events.cli import load_demo_event
 from matchmaker.events.cli import outbox as events_outbox
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.jobs import services as jobs_services
 from matchmaker.jobs.cli import jobs
+from matchmaker.jobs.models import FINISHED, Job
+from matchmaker.matching import artefacts
 from matchmaker.matching import feedback as matching_feedback
 from matchmaker.matching.evaluation import evaluate_file, format_report
 from matchmaker.matching.services import export_suggestions
@@ -78,17 +83,23 @@ def create_organiser(email: str, name: str, password: str) -> None:
     click.echo(f"Organiser {user.email} {action}.")
 
 
-def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
-    """Import (or validate) a file, print the report and say whether it succeeded."""
+def run_import(
+    data: bytes, filename: str, *, dry_run: bool, in_process: bool = True, wait: bool = True
+) -> bool:
+    """Import (or validate) a file, print the report and say whether it succeeded.
+
+    Without ``in_process``, a file of more than ``IMPORT_JOB_ROWS`` rows is written by an
+    import job (``wait``: follow its progress until it ends).
+    """
     try:
-        report = import_profiles(data, filename, dry_run=dry_run)
+        report = import_profiles(data, filename, dry_run=True)
     except ImportFileError as exc:
         click.echo(f"{filename}: {exc}", err=True)
         return False
+    db.session.rollback()
     for error in report.errors:
         click.echo(f"{filename}: {error}", err=True)
     if not report.ok:
-        db.session.rollback()
         click.echo(
             ngettext(
                 "%(num)d invalid row; nothing was imported.",
@@ -100,11 +111,52 @@ def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
         return False
     counts = {"created": report.created, "updated": report.updated}
     if dry_run:
-        db.session.rollback()
         click.echo(_("Dry run: %(created)d new, %(updated)d to update; all rows valid.", **counts))
-    else:
+        return True
+    if not in_process and len(report.rows) > current_app.config["IMPORT_JOB_ROWS"]:
+        return run_import_job(data, filename, len(report.rows), wait=wait)
+    report = import_profiles(data, filename)
+    db.session.commit()
+    click.echo(_("Imported: %(created)d new, %(updated)d updated.", **counts))
+    return True
+
+
+def run_import_job(data: bytes, filename: str, rows: int, *, wait: bool) -> bool:
+    """Hand a file to an import job; follow its progress when ``wait``; say whether it worked."""
+    staged = stage_upload(None, filename, data)
+    job = jobs_services.submit(
+        "import",
+        None,
+        None,
+        lane=None,
+        locale=str(get_locale() or "de"),
+        params={"token": staged.token, "rows": rows},
+    )
+    db.session.commit()
+    if not jobs_services.enqueue(job):
         db.session.commit()
-        click.echo(_("Imported: %(created)d new, %(updated)d updated.", **counts))
+        click.echo(job.error, err=True)
+        return False
+    click.echo(_("%(num)d rows: import job %(id)d queued.", num=rows, id=job.id))
+    if not wait:
+        return True
+    shown = None
+    while True:
+        db.session.expire_all()
+        job = db.session.get(Job, job.id)
+        if (job.status, job.progress) != shown:
+            shown = (job.status, job.progress)
+            click.echo(f"{job.progress:3d} % {jobs_services.step_label(job)}", err=True)
+        if not job.is_active:
+            break
+        time.sleep(1)
+    if job.status != FINISHED:
+        for error in (job.result or {}).get("errors", []):
+            click.echo(f"{filename}: {error}", err=True)
+        click.echo(job.error or jobs_services.step_label(job), err=True)
+        return False
+    counts = {"created": job.result["created"], "updated": job.result["updated"]}
+    click.echo(_("Imported: %(created)d new, %(updated)d updated.", **counts))
     return True
 
 
@@ -117,10 +169,28 @@ def run_import(data: bytes, filename: str, *, dry_run: bool) -> bool:
     default=None,
     help="Language of the messages (default: the app's default language, German).",
 )
-def import_profiles_command(file: Path, dry_run: bool, lang: str | None) -> None:
-    """Import SME and startup profiles from JSON, CSV or Excel (updates by id)."""
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="Write here even when the file is larger than IMPORT_JOB_ROWS (no job).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Follow a large import's job until it ends (default), or only queue it.",
+)
+def import_profiles_command(
+    file: Path, dry_run: bool, lang: str | None, in_process: bool, wait: bool
+) -> None:
+    """Import SME and startup profiles from JSON, CSV or Excel (updates by id).
+
+    Files of more than IMPORT_JOB_ROWS rows are written by an import job (`flask jobs
+    worker` runs it) with its progress shown here.
+    """
     with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
-        succeeded = run_import(file.read_bytes(), file.name, dry_run=dry_run)
+        succeeded = run_import(
+            file.read_bytes(), file.name, dry_run=dry_run, in_process=in_process, wait=wait
+        )
     if not succeeded:
         sys.exit(1)
 
@@ -150,6 +220,9 @@ def demo_command() -> None:
         if find_user_by_email(email) is None:
             create_user(email, name, "demo-passwort", organiser=organiser)
     db.session.commit()
+    # The first model is fitted here, so the demo's pages show suggestions from the start
+    # and its schedule is built on scores; later changes are refitted by the job worker.
+    fit_model()
     click.echo("Demo accounts (password: demo-passwort): " + ", ".join(a[0] for a in accounts))
     click.echo(load_demo_event(DEMO_FILE))
     db.session.commit()
@@ -192,6 +265,26 @@ def check_translations() -> None:
 match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 
 
+def fit_model(force: bool = False) -> None:
+    """Fit and store the matching model now unless the stored one is current; say which."""
+    artefact = artefacts.refit(force=force)
+    if artefact is None:
+        click.echo("The matching model is up to date.")
+    else:
+        click.echo(
+            f"Matching model fitted on {artefact.profile_count} profiles in "
+            f"{artefact.fit_seconds:.1f} s (artefact {artefact.id}, data version "
+            f"{artefact.data_version}, {artefact.size / 1e6:.1f} MB)."
+        )
+
+
+@match.command("fit")
+@click.option("--force", is_flag=True, help="Fit even when the stored model is current.")
+def match_fit(force: bool) -> None:
+    """Fit the matching model now and store it for every worker (the job worker does this too)."""
+    fit_model(force)
+
+
 @match.command("export")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
@@ -202,6 +295,7 @@ match = AppGroup("match", help="Suggestions: export them, evaluate the engine.")
 )
 def match_export(limit: int, direction: str | None) -> None:
     """Print the suggestions of every profile as JSON, best first."""
+    artefacts.refit()  # the command line may fit (when the stored model is old); requests never
     click.echo(json.dumps(export_suggestions(limit, direction), ensure_ascii=False, indent=2))
 
 

@@ -62,6 +62,7 @@ class Config:
             "build": schedule_timeout,
             "reoptimise": schedule_timeout,
             "replan": schedule_timeout,
+            "refit": int(env.get("JOBS_REFIT_TIMEOUT", 600)),
         }
         # How long RQ keeps a finished job in Redis (our record stays in the database).
         self.JOBS_RESULT_TTL = int(env.get("JOBS_RESULT_TTL", 3600))
@@ -103,6 +104,22 @@ class Config:
         # before suggestions are re-ordered, and how many of the engine's best are re-ordered.
         self.RERANK_MIN_PAIRS = int(env.get("RERANK_MIN_PAIRS", 50))
         self.RERANK_POOL = int(env.get("RERANK_POOL", 20))
+        # The fitted engine is stored in the database (model_artefacts) by the refit job;
+        # this many of the newest artefacts are kept (a worker may still be loading one).
+        self.MATCHING_ARTEFACTS_KEPT = int(env.get("MATCHING_ARTEFACTS_KEPT", 3))
+        # Web workers load a newer artefact in a background thread and answer with the one
+        # they have meanwhile (0: load it inside the request that notices it; tests).
+        self.MATCHING_LOAD_IN_BACKGROUND = env.get("MATCHING_LOAD_IN_BACKGROUND", "1").lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+        # A refit job fits no earlier than this many seconds after it was queued, so a burst
+        # of edits gives one fit (0: at once).
+        self.MATCHING_REFIT_DELAY = int(env.get("MATCHING_REFIT_DELAY", 5))
+        # Imports with more rows than this run as a job from the command line too (the
+        # browser always imports through a job).
+        self.IMPORT_JOB_ROWS = int(env.get("IMPORT_JOB_ROWS", 500))
         # The networking schedule. Seconds the solver may run in a schedule job
         # (50 seats: well under this).
         self.SCHEDULE_TIME_LIMIT = float(env.get("SCHEDULE_TIME_LIMIT", 20.0))

@@ -25,6 +25,7 @@ from matchmaker.app import create_app
 from matchmaker.config import normalise_database_url
 from matchmaker.extensions import db
 from matchmaker.jobs import queue as jobs_queue
+from matchmaker.matching import artefacts
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 _counter = itertools.count()
@@ -42,6 +43,10 @@ def base_config(uri: str) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # a queue of its own: tests run in parallel against one Redis (and maybe a dev worker)
         "JOBS_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
+        # a request that notices a new matching model loads it at once: tests see it at once
+        "MATCHING_LOAD_IN_BACKGROUND": False,
+        # a refit job fits at once (no wait for more edits)
+        "MATCHING_REFIT_DELAY": 0,
     }
 
 
@@ -188,6 +193,16 @@ def job(client, run_jobs):
         return client.get(response.headers["Location"]).get_data(as_text=True)
 
     return post_and_run
+
+
+@pytest.fixture
+def fit_model(app):
+    """Return a function that fits and stores the matching model now, as the refit job does."""
+
+    def fit(force: bool = False):
+        return artefacts.refit(force=force)
+
+    return fit
 
 
 @pytest.fixture

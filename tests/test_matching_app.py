@@ -1,4 +1,7 @@
-"""Matching in the app: suggestions with reasons, explanations, overview, API, CLI, caching."""
+"""Matching in the app: suggestions with reasons, explanations, overview, API, CLI.
+
+The stored models (artefacts), refits and the pending state are in test_matching_artefacts.py.
+"""
 
 import csv
 import io
@@ -8,15 +11,13 @@ from pathlib import Path
 import pytest
 from babel.numbers import format_percent
 
-from matchmaker.directory import services as directory
-from matchmaker.extensions import db
 from matchmaker.matching import services
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
-def pair(make_profile):
+def pair(make_profile, fit_model):
     sme = make_profile(
         kind="sme",
         name="Stadtwerke Spremberg",
@@ -34,6 +35,7 @@ def pair(make_profile):
         name="VFX Werk",
         description="Wir rendern Animationen und Compositing für Filmproduktionen.",
     )
+    fit_model()  # what the refit job does after these commits
     return sme, startup
 
 
@@ -91,9 +93,10 @@ def test_explanation_404(client, pair, url):
     assert client.get(url.format(sme=sme.id)).status_code == 404
 
 
-def test_explanation_escapes_text(client, make_profile):
+def test_explanation_escapes_text(client, make_profile, fit_model):
     sme = make_profile(kind="sme", description="<script>alert(1)</script> Rechnungen prüfen")
     startup = make_profile(kind="startup", description="Rechnungen automatisch prüfen <b>KI</b>")
+    fit_model()
     page = client.get(f"/matches/{sme.id}/{startup.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
@@ -173,37 +176,6 @@ def test_unmatched_page_names_profiles_without_good_match(client, login, make_us
     assert "VFX Werk" in page
     section = page[page.index("<tbody>") :]
     assert "BelegKI</a>" not in section
-
-
-def test_cache_refits_only_when_profiles_change(app_factory, make_profile, pair):
-    sme, _startup = pair
-    first = app_factory()
-    second = app_factory()
-    with first.app_context():
-        services.suggestions_for(sme)
-        services.suggestions_for(sme)
-        assert services.cache().fits == 1
-    with second.app_context():
-        before = [s.profile.name for s in services.suggestions_for(sme)]
-        assert "OCR Profis" not in before
-    # a change through the first app (another worker) ...
-    with first.app_context():
-        directory.create_profile(
-            "startup",
-            {
-                "name": "OCR Profis",
-                "description": "Eingangsrechnungen automatisch erfassen und buchen, KI-gestützt.",
-            },
-            owner=None,
-        )
-        db.session.commit()
-    # ... is seen by the second one on its next request, with exactly one refit
-    with second.app_context():
-        after = [s.profile.name for s in services.suggestions_for(sme)]
-        assert "OCR Profis" in after
-        assert services.cache().fits == 2
-        services.suggestions_for(sme)
-        assert services.cache().fits == 2
 
 
 def test_match_export_cli(runner):

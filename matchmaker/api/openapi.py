@@ -285,6 +285,11 @@ def components() -> dict:
                             }
                         ),
                     },
+                    "pending": {
+                        "type": "boolean",
+                        "description": "True while the first model is being fitted "
+                        "(the list is empty until then).",
+                    },
                 }
             ),
             "Taxonomy": obj(

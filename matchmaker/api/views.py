@@ -319,6 +319,8 @@ def suggestions(ref: str):
             }
             for s in matching.suggestions_for(profile, k=limit)
         ],
+        # no model exists yet: the list is empty because suggestions are being computed
+        "pending": matching.suggestions_pending(),
     }
 
 

@@ -66,10 +66,18 @@ def _decode(value: Any, column_type) -> Any:
     return value
 
 
+# Tables of data derived from the rest, left out of a backup: the fitted matching models
+# (megabytes each) are fitted again by the job worker after a restore.
+DERIVED_TABLES = frozenset({"model_artefacts"})
+
+
 def dump() -> dict:
     """Return every row of every table as a JSON-ready document."""
     tables = {}
     for table in db.metadata.sorted_tables:
+        if table.name in DERIVED_TABLES:
+            tables[table.name] = []
+            continue
         columns = list(table.columns)
         order = list(table.primary_key.columns) or columns
         rows = db.session.execute(select(table).order_by(*order)).all()

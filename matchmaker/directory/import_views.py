@@ -1,15 +1,15 @@
 """Profile import for organisers: upload a file, see a preview, then confirm the import.
 
 The uploaded file waits in the database (``staged_imports``) between the preview and the
-confirmation, so any worker can answer either step; the confirmation runs the same
-idempotent import as ``flask import-profiles``.
+confirmation, so any worker can answer either step. The confirmation (a route lent by the jobs
+area, ``jobs/views.py: confirm``) runs the same idempotent import as ``flask import-profiles``
+in a job.
 """
 
 from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     url_for,
@@ -96,31 +96,3 @@ def preview(token: str):
     finally:
         db.session.rollback()
     return preview_page(staged, report, "")
-
-
-@bp.post("/directory/import/<token>")
-@organiser_required
-def confirm(token: str):
-    """Import a staged file after its preview; nothing is written unless every row is valid."""
-    staged = staged_or_404(token)
-    form = ImportConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        report = importing.import_staged(staged)
-    except importing.ImportFileError as exc:
-        db.session.rollback()
-        return preview_page(staged, None, str(exc)), 400
-    if not report.ok:
-        db.session.rollback()
-        return preview_page(staged, report, ""), 400
-    db.session.commit()
-    flash(
-        _(
-            "Import finished: %(created)d new, %(updated)d updated.",
-            created=report.created,
-            updated=report.updated,
-        ),
-        "success",
-    )
-    return redirect(url_for("directory.index"))

@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -490,18 +491,43 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
 # -- writing -----------------------------------------------------------------------------
 
 
-def import_profiles(data: bytes, filename: str, *, dry_run: bool = False) -> ImportReport:
-    """Validate a file and, when every row is valid and it is no dry run, write it (no commit)."""
-    report = validate_rows(read_rows(data, filename))
+#: Rows written between two progress reports of an import.
+PROGRESS_ROWS = 200
+
+
+def import_profiles(
+    data: bytes,
+    filename: str,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Validate a file and, when every row is valid and it is no dry run, write it (no commit).
+
+    ``progress(step, done, total)`` hears ``"validating"`` once, then ``"importing"`` before
+    the first row and after every ``PROGRESS_ROWS`` rows written.
+    """
+    rows = read_rows(data, filename)
+    if progress is not None:
+        progress("validating", 0, len(rows))
+    report = validate_rows(rows)
     if not report.ok or dry_run:
         return report
     # one query for the profiles to update instead of one per row (a browser import of a
     # few thousand rows stays a matter of seconds)
     existing = _profiles_by_ref([row["ref"] for row in report.rows])
+    total = len(report.rows)
     with indexing.batch():  # one batch of index writes for the whole file
-        for row in report.rows:
+        for done, row in enumerate(report.rows):
+            if progress is not None and done % PROGRESS_ROWS == 0:
+                progress("importing", done, total)
             write_row(row, existing.get(row["ref"]))
     return report
+
+
+def count_rows(data: bytes, filename: str) -> int:
+    """Return the number of rows of a file (raise ImportFileError when it cannot be read)."""
+    return len(read_rows(data, filename))
 
 
 def _profiles_by_ref(refs: list[str], chunk: int = 500) -> dict[str, Profile]:
@@ -540,12 +566,15 @@ def discard_expired_uploads() -> int:
     return result.rowcount or 0
 
 
-def stage_upload(user: User, filename: str, data: bytes) -> StagedImport:
-    """Keep an uploaded file for its preview and confirmation; drop expired ones (no commit)."""
+def stage_upload(user: User | None, filename: str, data: bytes) -> StagedImport:
+    """Keep an uploaded file for its preview and confirmation; drop expired ones (no commit).
+
+    ``user`` is None for a file the command line hands to an import job.
+    """
     discard_expired_uploads()
     staged = StagedImport(
         token=secrets.token_urlsafe(32),
-        user_id=user.id,
+        user_id=user.id if user is not None else None,
         filename=filename[:255],
         data=data,
         expires_at=utcnow() + STAGED_LIFETIME,
@@ -553,6 +582,11 @@ def stage_upload(user: User, filename: str, data: bytes) -> StagedImport:
     db.session.add(staged)
     db.session.flush()
     return staged
+
+
+def find_staged_file(token: str) -> StagedImport | None:
+    """Return a staged file by its token whoever staged it (an import job runs it)."""
+    return db.session.scalar(select(StagedImport).where(StagedImport.token == token))
 
 
 def find_staged(token: str, user: User) -> StagedImport | None:
@@ -566,9 +600,11 @@ def find_staged(token: str, user: User) -> StagedImport | None:
     )
 
 
-def import_staged(staged: StagedImport) -> ImportReport:
+def import_staged(
+    staged: StagedImport, progress: Callable[[str, int, int], None] | None = None
+) -> ImportReport:
     """Run the import of a staged file; remove the file when every row was written (no commit)."""
-    report = import_profiles(staged.data, staged.filename)
+    report = import_profiles(staged.data, staged.filename, progress=progress)
     if report.ok:
         db.session.delete(staged)
         db.session.flush()

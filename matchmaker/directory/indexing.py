@@ -42,6 +42,9 @@ PROFILES_VERSION = "profiles"
 # a restore (core/backup.py) needs data_versions empty in a new database.
 TAXONOMY_VERSION = "taxonomy"
 _BATCH = "directory.index_batch"  # session.info: the open batch of this session, if any
+# session.info: the data sets this transaction changed, for work that follows its commit
+# (the jobs area enqueues the matching refit after a commit that changed the profiles)
+CHANGED = "directory.changed_versions"
 _CHUNK = 500
 # The profile columns searchable_texts reads (rebuild_index loads only these).
 _INDEXED_COLUMNS = (
@@ -194,6 +197,7 @@ def _insert(session: Session, table):
 
 
 def _write_bumps(session: Session, bumps: dict[str, int]) -> None:
+    session.info.setdefault(CHANGED, set()).update(name for name, n in bumps.items() if n)
     # One upsert per counter: the first change of a data set may happen in two requests at once.
     for name, count in sorted(bumps.items()):
         statement = _insert(session, DataVersion.__table__).values(name=name, version=count)

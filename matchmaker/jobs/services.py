@@ -51,6 +51,8 @@ STEPS = {
     "sending": _l("Sending e-mails"),
     "rendering": _l("Rendering the agendas"),
     "training": _l("Learning from the feedback"),
+    "validating": _l("Checking every row"),
+    "importing": _l("Writing the profiles"),
     "done": _l("Done"),
     "failed": _l("Failed"),
     "cancelled": _l("Cancelled"),
@@ -64,6 +66,7 @@ KINDS = {
     "agendas_pdf": _l("PDF of all agendas"),
     "reminders": _l("Send reminders"),
     "train_reranker": _l("Train the re-ranker on the feedback"),
+    "import": _l("Import profiles"),
 }
 
 # A job row without an RQ job is only abandoned once the submitting request had time to enqueue.
@@ -80,6 +83,15 @@ class JobConflict(Exception):
 
 class JobCancelled(Exception):
     """The job was cancelled (or given up) while it ran; stop without writing anything."""
+
+
+class JobRefused(Exception):
+    """The work cannot be done as asked: fail the job with a message and what was found."""
+
+    def __init__(self, message: str, result: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
 
 
 def step_label(job: Job) -> str:
@@ -110,7 +122,8 @@ def submit(
 ) -> Job:
     """Record a new queued job; refuse it while another job of its lane runs for the event.
 
-    A job of no event (training the re-ranker) has no lane.
+    ``event`` is None for work of no event (an import, training the re-ranker); such jobs
+    have no lane.
 
     The caller commits, then calls ``enqueue``. Call this before any other change of the
     request: a refused job rolls the session back.
@@ -162,13 +175,21 @@ def enqueue(job: Job) -> bool:
     return True
 
 
-def _end(job_id: int, status: str, *, error: str | None = None, only_from=ACTIVE) -> bool:
+def _end(
+    job_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    result: dict | None = None,
+    only_from=ACTIVE,
+) -> bool:
     """Move a job into a final state on a connection of its own; say whether it moved."""
+    values = {"status": status, "step": status, "error": error, "finished_at": utcnow()}
+    if result is not None:
+        values["result"] = result
     with db.engine.begin() as connection:
         moved = connection.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(only_from))
-            .values(status=status, step=status, error=error, finished_at=utcnow())
+            update(Job).where(Job.id == job_id, Job.status.in_(only_from)).values(**values)
         ).rowcount
     return bool(moved)
 
@@ -231,9 +252,23 @@ def keep_result(job_id: int, result: dict) -> bool:
     return bool(moved)
 
 
-def fail(job_id: int, message: str) -> None:
-    """Mark a queued or running job failed with a message for the organiser."""
-    _end(job_id, FAILED, error=message)
+def fail(job_id: int, message: str, result: dict | None = None) -> None:
+    """Mark a queued or running job failed with a message for the organiser (and what it found)."""
+    _end(job_id, FAILED, error=message, result=result)
+
+
+def reports_while_writing() -> bool:
+    """Tell whether a job may write progress while its session holds uncommitted writes.
+
+    SQLite has one writer at a time: the progress connection would wait for the job's own
+    transaction, so such jobs report their progress only before they start writing.
+    """
+    return db.engine.dialect.name != "sqlite"
+
+
+def active_jobs_of_kind(kind: str) -> list[Job]:
+    """Return the queued or running jobs of a kind (jobs of no event have no lane to lock)."""
+    return list(db.session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(ACTIVE))))
 
 
 def cancel(job: Job) -> bool:

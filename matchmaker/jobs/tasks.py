@@ -10,15 +10,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from rq import get_current_job
 
+from matchmaker.directory import importing
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
-from matchmaker.jobs import services
+from matchmaker.jobs import refits, services
 from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
+from matchmaker.matching import artefacts
 from matchmaker.matching import feedback as matching_feedback
 from matchmaker.scheduling import building, exports, publishing, reminders, versions
 from matchmaker.scheduling import feedback as event_feedback
@@ -48,6 +50,27 @@ def run(job_id: int) -> str:
             return _run_started(job)
 
 
+def refit() -> str:
+    """Fit the matching engine on the current profiles and store it; the RQ entry point.
+
+    Refits are not rows of the jobs table (no one waits for them); RQ and the worker's log
+    keep their outcome. A failed or killed fit stores nothing: the previous artefact stays.
+    """
+    app = worker_app()
+    with app.app_context():
+        rq_job = get_current_job()
+        refits.wait_for_edits(app, rq_job.enqueued_at if rq_job else None)
+        refits.refit_started(app)
+        try:
+            artefact = artefacts.refit()
+        except Exception:
+            log.exception("The matching refit failed; the previous model stays in use")
+            raise
+        finally:
+            db.session.remove()
+    return f"artefact {artefact.id}" if artefact else "up to date"
+
+
 def _run_started(job: Job) -> str:
     work = KINDS[job.kind]
     try:
@@ -67,6 +90,11 @@ def _run_started(job: Job) -> str:
         db.session.rollback()
         mail.discard_new()
         services.fail(job.id, error.message)
+        return "refused"
+    except services.JobRefused as refusal:
+        db.session.rollback()
+        mail.discard_new()
+        services.fail(job.id, refusal.message, refusal.result)
         return "refused"
     except Exception:
         db.session.rollback()
@@ -195,7 +223,40 @@ def train_reranker(job: Job) -> tuple[dict, None]:
     return matching_feedback.train(signals).as_dict(), None
 
 
+def import_file(job: Job) -> tuple[dict, None]:
+    """Import a staged file: validate every row again, then write them all in one transaction.
+
+    Progress is written while rows are written only where the database allows a second
+    writer (``services.reports_while_writing``); the profiles and the job's "finished" mark
+    are committed together, so a killed worker leaves nothing half-imported.
+    """
+    staged = importing.find_staged_file(job.params["token"])
+    if staged is None:
+        raise services.JobRefused(
+            _("The uploaded file is no longer there (already imported or expired).")
+        )
+    live = services.reports_while_writing()
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step == "validating" or live or done == 0:
+            services.report(job.id, 5 + 90 * done // max(1, total), step)
+
+    try:
+        report = importing.import_staged(staged, progress)
+    except importing.ImportFileError as error:
+        raise services.JobRefused(str(error)) from error
+    if not report.ok:
+        message = ngettext(
+            "%(num)d invalid row; nothing was imported.",
+            "%(num)d invalid rows; nothing was imported.",
+            len(report.errors),
+        )
+        raise services.JobRefused(message, {"errors": [str(e) for e in report.errors]})
+    return {"created": report.created, "updated": report.updated, "errors": []}, None
+
+
 KINDS: dict[str, Callable[[Job], tuple[dict, JobFile | None]]] = {
+    "import": import_file,
     "build": build,
     "reoptimise": reoptimise,
     "replan": reoptimise,

@@ -17,6 +17,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from matchmaker.core.i18n import current_language
+from matchmaker.directory import importing
+from matchmaker.directory.forms import ImportConfirmForm
+from matchmaker.directory.import_views import bp as imports_bp
+from matchmaker.directory.import_views import preview_page, staged_or_404
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs import services
@@ -48,7 +52,7 @@ def get_job_or_404(job_id: int) -> Job:
     return job
 
 
-def start(kind: str, event: Event, *, lane: str | None, params: dict | None = None):
+def start(kind: str, event: Event | None, *, lane: str | None, params: dict | None = None):
     """Queue a job for the event and answer with its page; tell the user when one already runs."""
     try:
         job = services.submit(
@@ -243,3 +247,30 @@ def train_reranker():
         db.session.commit()
         flash(job.error, "error")
     return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@imports_bp.post("/directory/import/<token>")
+@organiser_required
+def confirm(token: str):
+    """Queue the import of a staged file after its preview; the job page shows its progress.
+
+    The rows are checked here as in the preview (a file with a bad row is not queued); the
+    job checks them again and writes them all, or nothing.
+    """
+    staged = staged_or_404(token)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    for job in services.active_jobs_of_kind("import"):
+        if job.params.get("token") == token:  # a second click: follow the first job
+            return redirect(url_for("jobs.show", job_id=job.id))
+    try:
+        report = importing.import_profiles(staged.data, staged.filename, dry_run=True)
+    except importing.ImportFileError as exc:
+        db.session.rollback()
+        return preview_page(staged, None, str(exc)), 400
+    if not report.ok:
+        db.session.rollback()
+        return preview_page(staged, report, ""), 400
+    db.session.rollback()
+    return start("import", None, lane=None, params={"token": token, "rows": len(report.rows)})

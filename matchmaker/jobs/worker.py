@@ -7,7 +7,7 @@ jobs table, and its periodic maintenance marks jobs whose worker vanished as fai
 
 import logging
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from rq import SimpleWorker, Worker
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from matchmaker.extensions import db
 from matchmaker.jobs import queue as rq_side
-from matchmaker.jobs import services
+from matchmaker.jobs import refits, services
 from matchmaker.jobs.models import ACTIVE, Job
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class JobsWorker(Worker):
         super().run_maintenance_tasks()
         try:
             services.fail_abandoned()
+            refits.request_if_stale(current_app._get_current_object())
         finally:
             db.session.remove()
 
@@ -67,6 +68,8 @@ def work(app: Flask, *, burst: bool = False, in_process: bool = False) -> bool:
     """Process the app's queue (until it is empty with ``burst``); call inside an app context."""
     services.fail_abandoned()
     db.session.commit()
+    refits.request_if_stale(app)
+    db.session.rollback()
     if not in_process:
         db.session.remove()
         db.engine.dispose()

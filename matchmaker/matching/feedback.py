@@ -146,19 +146,24 @@ def train(signals: Iterable[Signal]) -> TrainingOutcome:
     kind are left out. The previous re-ranker stays in use when there is too little data.
     """
     min_pairs = current_app.config["RERANK_MIN_PAIRS"]
-    model = services.cache().get()
-    by_viewer: dict[str, list[tuple[str, int]]] = {}
+    model = services.current_model()
+    kinds: dict[str, str] = {}
+    refs: dict[int, str] = {}
+    if model is not None and model.engine is not None:
+        kinds = dict(zip(model.engine.refs_, model.engine.kinds_.tolist(), strict=True))
+        refs = model.refs
+    by_viewer: dict[int, list[tuple[int, int]]] = {}
     for (viewer, candidate), label in labelled_pairs(signals).items():
-        ref_v, ref_c = model.ids.get(viewer), model.ids.get(candidate)
-        if model.engine is None or ref_v is None or ref_c is None:
+        ref_v, ref_c = refs.get(viewer), refs.get(candidate)
+        if ref_v is None or ref_c is None or ref_v not in kinds or ref_c not in kinds:
             continue
-        if model.profiles[ref_v].kind == model.profiles[ref_c].kind:
+        if kinds[ref_v] == kinds[ref_c]:
             continue
-        by_viewer.setdefault(ref_v, []).append((ref_c, label))
+        by_viewer.setdefault(viewer, []).append((candidate, label))
     rows, labels, viewers = [], [], []
     for viewer, items in by_viewer.items():
-        rows.append(services.rerank_features(model, viewer, [ref for ref, _label in items]))
-        labels += [label for _ref, label in items]
+        rows.append(services.rerank_features(model, viewer, [pid for pid, _label in items]))
+        labels += [label for _pid, label in items]
         viewers += [viewer] * len(items)
     positives = sum(labels)
     if not enough_feedback(labels, min_pairs):
@@ -168,7 +173,7 @@ def train(signals: Iterable[Signal]) -> TrainingOutcome:
         model=reranker.to_dict(),
         pairs=len(labels),
         positives=positives,
-        profiles_version=model.version,
+        profiles_version=model.version if model else 0,
     )
     db.session.add(artefact)
     bump_version(services.RERANKER_VERSION)

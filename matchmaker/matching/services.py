@@ -1,12 +1,15 @@
-"""Matching in the app: one fitted engine per worker, rebuilt when the profiles change.
+"""Matching in the app: suggestions, pair scores and reasons from the newest stored model.
 
-Every request that needs suggestions reads the ``profiles`` data version (one
-indexed row) and compares it with the version the cached engine was fitted on.
-Any change to profiles or solutions bumps that version (``directory.indexing``), so
-every gunicorn worker on every host refits exactly once per change and never per
-request. The re-ranker learnt from feedback (``matching.feedback``) works the same way:
-it lives in the database as an artefact, training bumps the ``reranker`` data version,
-and each worker loads the newest artefact once per version.
+The engine is fitted by a job once per version of the profiles and stored in the database
+(``matching/artefacts.py``); web requests never fit. Every request that needs the model reads
+the id of the newest artefact (one indexed row) and uses the engine this process loaded for
+it; when a newer artefact appears, a background thread loads it while requests go on with the
+previous one (``MATCHING_LOAD_IN_BACKGROUND``). A profile changed since the fit (its input's
+fingerprint differs) is vectorised with the fitted model, so its own suggestions are current
+at once. Before the first artefact exists, suggestions are empty and pages say they are being
+computed (``suggestions_pending``). The re-ranker learnt from feedback (``matching.feedback``)
+is stored the same way: training bumps the ``reranker`` data version, and each worker loads
+the newest re-ranker once per version.
 """
 
 import logging
@@ -15,15 +18,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from matchmaker.directory.indexing import current_version
-from matchmaker.directory.models import Profile, Solution
+from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
-from matchmaker.matching.engine import MatchEngine, Suggestion
+from matchmaker.matching import artefacts
+from matchmaker.matching.artefacts import LoadedModel, engine_profile, fingerprint, live_profiles
 from matchmaker.matching.engine import Profile as EngineProfile
+from matchmaker.matching.engine import Suggestion
 from matchmaker.matching.engine.rerank import ReRanker, pair_features
 from matchmaker.matching.models import ReRankerArtefact
 
@@ -31,38 +35,57 @@ log = logging.getLogger(__name__)
 RERANKER_VERSION = "reranker"
 
 
-@dataclass
-class FittedModel:
-    """A fitted engine with the directory rows it was fitted on."""
-
-    version: int
-    engine: MatchEngine | None
-    profiles: dict[str, Profile]  # ref -> Profile (detached snapshot for display)
-    ids: dict[int, str]  # profile id -> ref
-
-
-class MatchingCache:
-    """Hold one fitted model per app (per worker process) and refit when the data changes."""
+class ModelCache:
+    """Hold the model this process loaded, keyed by the artefact id the database names."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._model: FittedModel | None = None
+        self._model: LoadedModel | None = None
+        self._loading: threading.Thread | None = None
         self._reranker: tuple[int, ReRanker | None] | None = None
-        self.fits = 0
+        self.loads = 0
 
-    def get(self) -> FittedModel:
-        """Return a model fitted on the current data, refitting if the version moved."""
-        version = current_version()
+    def get(self) -> LoadedModel | None:
+        """Return the loaded model of the newest artefact (or of the previous one while loading)."""
+        head = artefacts.newest()
+        if head is None:
+            return None
         model = self._model
-        if model is not None and model.version == version:
+        if model is not None and model.artefact_id == head[0]:
+            return model
+        app = current_app._get_current_object()
+        if model is not None and app.config["MATCHING_LOAD_IN_BACKGROUND"]:
+            self._load_in_background(app, head[0])
             return model
         with self._lock:
-            model = self._model
-            if model is None or model.version != version:
-                model = fit_model(version)
-                self._model = model
-                self.fits += 1
-        return model
+            if self._model is None or self._model.artefact_id != head[0]:
+                self._install(artefacts.load(head[0]))
+        return self._model
+
+    def _install(self, model: LoadedModel | None) -> None:
+        # A pruned artefact loads as None; the next request asks for the newest again (and
+        # replaces a model that is not the newest, e.g. after a restore restarted the ids).
+        if model is not None:
+            self._model = model
+            self.loads += 1
+
+    def _load_in_background(self, app: Flask, artefact_id: int) -> None:
+        with self._lock:
+            if self._loading is not None and self._loading.is_alive():
+                return
+            self._loading = threading.Thread(
+                target=self._load, args=(app, artefact_id), name="matching-load", daemon=True
+            )
+            self._loading.start()
+
+    def _load(self, app: Flask, artefact_id: int) -> None:
+        try:
+            with app.app_context():
+                model = artefacts.load(artefact_id)
+            with self._lock:
+                self._install(model)
+        except Exception:
+            log.exception("Loading matching artefact %s failed", artefact_id)
 
     def reranker(self) -> ReRanker | None:
         """Return the newest stored re-ranker (None before the first successful training)."""
@@ -73,6 +96,12 @@ class MatchingCache:
         with self._lock:
             self._reranker = (version, load_reranker())
             return self._reranker[1]
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait until a background load has ended (tests and benchmarks)."""
+        thread = self._loading
+        if thread is not None:
+            thread.join(timeout)
 
 
 def load_reranker() -> ReRanker | None:
@@ -88,76 +117,46 @@ def load_reranker() -> ReRanker | None:
         return None
 
 
-def engine_profile(profile: Profile) -> EngineProfile:
-    """Turn a directory profile into the engine's input."""
-    texts = [profile.description]
-    categories = {c.code for c in profile.categories}
-    for solution in profile.solutions:
-        texts += [solution.title, solution.description]
-        categories.update(c.code for c in solution.categories)
-    sector = " ".join(
-        part
-        for part in (
-            profile.sector.label_de if profile.sector else "",
-            profile.sector_detail,
-        )
-        if part
-    )
-    return EngineProfile(
-        ref=profile.ref,
-        kind=profile.kind,
-        text="\n".join(t for t in texts if t),
-        name=profile.name,
-        sector=sector,
-        categories=tuple(sorted(categories)),
-        tags=tuple(profile.tags or ()),
-    )
+def cache() -> ModelCache:
+    """Return this app's model cache."""
+    return current_app.extensions.setdefault("matching_cache", ModelCache())
 
 
-def fit_model(version: int) -> FittedModel:
-    """Load every profile and fit the engine on them."""
-    profiles = list(
-        db.session.scalars(
-            select(Profile)
-            .where(Profile.deleted_at.is_(None))
-            .options(
-                selectinload(Profile.categories),
-                selectinload(Profile.solutions).selectinload(Solution.categories),
-            )
-            .order_by(Profile.id)
-        )
-    )
-    by_ref = {p.ref: p for p in profiles}
-    engine = None
-    if profiles:
-        params = current_app.config["MATCHING_PARAMS"]
-        try:
-            engine = MatchEngine(**params).fit([engine_profile(p) for p in profiles])
-        except ValueError:
-            # Suggestions are an extra on every page; a degenerate directory (e.g. texts
-            # made only of stop words) must not take the pages down with it.
-            current_app.logger.exception("Fitting the matching engine failed")
-    for profile in profiles:
-        db.session.expunge(profile)
-    return FittedModel(
-        version=version, engine=engine, profiles=by_ref, ids={p.id: p.ref for p in profiles}
-    )
+def current_model() -> LoadedModel | None:
+    """Return the model to use now, or None before the first artefact exists."""
+    return cache().get()
 
 
-def cache() -> MatchingCache:
-    """Return this app's matching cache."""
-    return current_app.extensions.setdefault("matching_cache", MatchingCache())
+def suggestions_pending() -> bool:
+    """Tell whether no model exists yet (suggestions are being computed)."""
+    return current_model() is None
+
+
+def _query_item(model: LoadedModel, profile: Profile) -> str | EngineProfile:
+    """Return the engine's reference of a profile fitted as it is, else its current input."""
+    item = engine_profile(profile)
+    ref = model.refs.get(profile.id)
+    if ref is not None and model.fingerprints.get(ref) == fingerprint(item):
+        return ref
+    return item
+
+
+def _query_items(model: LoadedModel, ids: Iterable[int]) -> dict[int, str | EngineProfile]:
+    """Return the query items of the live profiles among ``ids`` (see ``_query_item``)."""
+    return {p.id: _query_item(model, p) for p in live_profiles(sorted(set(ids)))}
 
 
 def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
-    """Score pairs of profiles with the fitted matching engine (0 for unknown profiles)."""
-    model = cache().get()
-    engine = model.engine
-    scores: dict[tuple[int, int], float] = {}
-    for a, b in pairs:
-        ref_a, ref_b = model.ids.get(a), model.ids.get(b)
-        known = engine is not None and ref_a is not None and ref_b is not None
-        scores[(a, b)] = engine.score_pair(ref_a, ref_b) if known else 0.0
+    """Score pairs of profiles with the stored matching engine (0 for unknown profiles)."""
+    pairs = list(pairs)
+    model = current_model()
+    if model is None or model.engine is None:
+        return dict.fromkeys(pairs, 0.0)
+    items = _query_items(model, (i for pair in pairs for i in pair))
+    known = [(a, b) for a, b in pairs if a in items and b in items]
+    values = model.engine.score_pairs([(items[a], items[b]) for a, b in known])
+    scores = dict.fromkeys(pairs, 0.0)
+    scores.update(zip(known, values, strict=True))
     return scores
 
 
@@ -165,40 +164,48 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
     """Score every profile of ``ids_a`` with every one of ``ids_b`` (by id; 0 when unknown).
 
     One sparse product for the whole block, where :func:`pair_scores` goes pair by pair: the
-    candidates of an event with thousands of participants.
+    candidates of an event with thousands of participants. Profiles are scored as the stored
+    model fitted them (builds make sure the model is current first).
     """
-    model = cache().get()
+    model = current_model()
     scores = np.zeros((len(ids_a), len(ids_b)))
-    if model.engine is None:
+    if model is None or model.engine is None:
         return scores
-    rows = [i for i, pid in enumerate(ids_a) if pid in model.ids]
-    cols = [j for j, pid in enumerate(ids_b) if pid in model.ids]
+    rows = [i for i, pid in enumerate(ids_a) if pid in model.refs]
+    cols = [j for j, pid in enumerate(ids_b) if pid in model.refs]
     if rows and cols:
         scores[np.ix_(rows, cols)] = model.engine.score_block(
-            [model.ids[ids_a[i]] for i in rows], [model.ids[ids_b[j]] for j in cols]
+            [model.refs[ids_a[i]] for i in rows], [model.refs[ids_b[j]] for j in cols]
         )
     return scores
 
 
-def pair_reasons(a: int, b: int) -> list[str]:
-    """Return the matching engine's reasons why two profiles (by id) fit (may be empty)."""
-    return reasons_of([(a, b)])[(a, b)]
-
-
 def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
-    """Return :func:`pair_reasons` of many pairs, the model looked up once."""
-    model = cache().get()
+    """Return :func:`pair_reasons` of many pairs of fitted profiles, the model looked up once."""
+    model = current_model()
     pairs = list(pairs)
     found: dict[tuple[int, int], list[str]] = {pair: [] for pair in pairs}
-    known = [
-        (a, b) for a, b in pairs if model.engine is not None and a in model.ids and b in model.ids
-    ]
+    if model is None or model.engine is None:
+        return found
+    known = [(a, b) for a, b in pairs if a in model.refs and b in model.refs]
     if known:
         # The engine words reasons from the SME's side; either order gives the same reasons.
-        reasons = model.engine.reasons_of([(model.ids[a], model.ids[b]) for a, b in known])
+        reasons = model.engine.reasons_of([(model.refs[a], model.refs[b]) for a, b in known])
         for pair, pair_found in zip(known, reasons, strict=True):
             found[pair] = list(pair_found)
     return found
+
+
+def pair_reasons(a: int, b: int) -> list[str]:
+    """Return the matching engine's reasons why two profiles (by id) fit (may be empty)."""
+    model = current_model()
+    if model is None or model.engine is None:
+        return []
+    items = _query_items(model, (a, b))
+    if a not in items or b not in items:
+        return []
+    # The engine words reasons from the SME's side; either order gives the same reasons.
+    return list(model.engine.explain(items[a], items[b]).reasons)
 
 
 @dataclass(frozen=True)
@@ -211,55 +218,64 @@ class ShownSuggestion:
     level: str = ""  # calibrated: "very_good", "good", "possible" or "" (see the engine)
 
 
-def _shown(model: FittedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
-    return [
-        ShownSuggestion(model.profiles[s.ref], s.score, s.reasons, s.level)
-        for s in suggestions
-        if s.ref in model.profiles
-    ]
+def _shown(model: LoadedModel, suggestions: list[Suggestion]) -> list[ShownSuggestion]:
+    """Attach the current directory rows; profiles deleted since the fit are left out."""
+    ids = [model.ids[s.ref] for s in suggestions if s.ref in model.ids]
+    query = select(Profile).where(Profile.id.in_(ids), Profile.deleted_at.is_(None))
+    rows = {p.id: p for p in db.session.scalars(query)} if ids else {}
+    shown = []
+    for s in suggestions:
+        profile = rows.get(model.ids.get(s.ref, -1))
+        if profile is not None:
+            shown.append(ShownSuggestion(profile, s.score, s.reasons, s.level))
+    return shown
 
 
-def rerank_features(model: FittedModel, viewer_ref: str, refs: list[str]):
-    """Describe the pairs viewer -> each of ``refs`` for the re-ranker (engine and region)."""
-    region = (model.profiles[viewer_ref].region or "").strip().lower()
-    same_region = [
-        bool(region) and (model.profiles[ref].region or "").strip().lower() == region
-        for ref in refs
-    ]
-    return pair_features(model.engine, viewer_ref, refs, same_region)
+def rerank_features(model: LoadedModel, viewer_id: int, ids: list[int]):
+    """Describe the pairs viewer -> each of ``ids`` for the re-ranker (engine and region)."""
+    regions = {
+        p.id: (p.region or "").strip().lower() for p in live_profiles(sorted({viewer_id, *ids}))
+    }
+    region = regions.get(viewer_id, "")
+    same_region = [bool(region) and regions.get(pid, "") == region for pid in ids]
+    return pair_features(
+        model.engine, model.refs[viewer_id], [model.refs[pid] for pid in ids], same_region
+    )
 
 
 def suggestions_for(profile: Profile, k: int = 5) -> list[ShownSuggestion]:
     """Suggest the best partners of the other kind for one profile.
 
     Once a re-ranker has been trained on this installation's feedback, it re-orders the
-    engine's best ``RERANK_POOL`` suggestions; scores and reasons stay the engine's.
+    engine's best ``RERANK_POOL`` suggestions of a profile fitted as it is now; scores and
+    reasons stay the engine's.
     """
-    model = cache().get()
-    if model.engine is None or profile.ref not in model.profiles:
+    model = current_model()
+    if model is None or model.engine is None or profile.deleted_at is not None:
         return []
-    reranker = cache().reranker()
+    item = _query_item(model, profile)
+    reranker = cache().reranker() if isinstance(item, str) else None
     if reranker is None:
-        return _shown(model, model.engine.suggest(profile.ref, k=k))
-    pool = model.engine.suggest(profile.ref, k=max(k, current_app.config["RERANK_POOL"]))
-    order = reranker.order(rerank_features(model, profile.ref, [s.ref for s in pool]))
+        return _shown(model, model.engine.suggest(item, k=k))
+    pool = model.engine.suggest(item, k=max(k, current_app.config["RERANK_POOL"]))
+    pool = [s for s in pool if s.ref in model.ids]
+    features = rerank_features(model, profile.id, [model.ids[s.ref] for s in pool])
+    order = reranker.order(features)
     return _shown(model, [pool[i] for i in order[:k]])
 
 
 def explain(profile_a: Profile, profile_b: Profile):
     """Explain why two profiles match (score, reasons, highlight spans), or None."""
-    model = cache().get()
-    if model.engine is None or profile_a.ref not in model.profiles:
+    model = current_model()
+    if model is None or model.engine is None:
         return None
-    if profile_b.ref not in model.profiles:
-        return None
-    return model.engine.explain(profile_a.ref, profile_b.ref)
+    return model.engine.explain(_query_item(model, profile_a), _query_item(model, profile_b))
 
 
 def all_suggestions(direction: str, k: int) -> dict[str, list[Suggestion]]:
-    """Return the top-k suggestions of every SME (``sme``) or startup (``startup``)."""
-    model = cache().get()
-    if model.engine is None:
+    """Return the top-k suggestions of every fitted SME (``sme``) or startup (``startup``)."""
+    model = current_model()
+    if model is None or model.engine is None:
         return {}
     return model.engine.top_k_all(k=k, direction=direction)
 
@@ -274,22 +290,30 @@ class PairRow:
     reasons: tuple[str, ...]
 
 
+def _fitted_rows(model: LoadedModel) -> dict[str, Profile]:
+    """Return the live directory rows of the fitted profiles by the engine's reference."""
+    return {model.refs[p.id]: p for p in live_profiles() if p.id in model.refs}
+
+
 def pairs_above(
     threshold: float, sector: str = "", category: str = "", limit_per_sme: int = 50
 ) -> list[PairRow]:
     """Return every SME × startup pair scoring at least ``threshold``, best first."""
-    model = cache().get()
+    model = current_model()
     rows: list[PairRow] = []
-    if model.engine is None:
+    if model is None or model.engine is None:
         return rows
+    profiles = _fitted_rows(model)
     for sme_ref, suggestions in model.engine.top_k_all(k=limit_per_sme, direction="sme").items():
-        sme = model.profiles[sme_ref]
-        if sector and (sme.sector is None or sme.sector.code != sector):
+        sme = profiles.get(sme_ref)
+        if sme is None or (sector and (sme.sector is None or sme.sector.code != sector)):
             continue
         for s in suggestions:
             if s.score < threshold:
                 break
-            startup = model.profiles[s.ref]
+            startup = profiles.get(s.ref)
+            if startup is None:
+                continue
             if category and category not in _categories_of(sme) | _categories_of(startup):
                 continue
             rows.append(PairRow(sme, startup, s.score, s.reasons))
@@ -314,16 +338,22 @@ class Unmatched:
 
 def unmatched(threshold: float) -> list[Unmatched]:
     """Return the profiles with no suggestion of at least ``threshold``, weakest first."""
-    model = cache().get()
-    if model.engine is None:
+    model = current_model()
+    if model is None or model.engine is None:
         return []
+    profiles = _fitted_rows(model)
     result = []
     for direction in ("sme", "startup"):
         for ref, suggestions in model.engine.top_k_all(k=1, direction=direction).items():
             best = suggestions[0] if suggestions else None
+            if ref not in profiles:
+                continue
             if best is None or best.score < threshold:
-                shown = _shown(model, [best])[0] if best else None
-                result.append(Unmatched(model.profiles[ref], shown))
+                other = profiles.get(best.ref) if best else None
+                shown = (
+                    ShownSuggestion(other, best.score, best.reasons, best.level) if other else None
+                )
+                result.append(Unmatched(profiles[ref], shown))
     result.sort(key=lambda u: (u.best.score if u.best else 0.0, u.profile.name))
     return result
 

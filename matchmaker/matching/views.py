@@ -18,6 +18,7 @@ bp = Blueprint("matching", __name__)
 bp.add_app_template_global(services.suggestions_for, "suggestions_for")
 bp.add_app_template_global(feedback.verdicts_of, "suggestion_verdicts")
 bp.add_app_template_global(SuggestionVerdictForm, "SuggestionVerdictForm")
+bp.add_app_template_global(services.suggestions_pending, "suggestions_pending")
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
@@ -49,7 +50,8 @@ def explain(profile_id: int, other_id: int):
         abort(404)
     explanation = services.explain(profile, other)
     if explanation is None:
-        abort(404)
+        flash(_("Suggestions are being computed … please look again in a moment."), "info")
+        return redirect(url_for("directory.detail", profile_id=profile.id))
     text_a = services.engine_profile(profile).text
     text_b = services.engine_profile(other).text
     return render_template(

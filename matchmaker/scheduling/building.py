@@ -17,6 +17,7 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
+from matchmaker.matching.artefacts import ensure_model
 from matchmaker.matching.services import reasons_of
 from matchmaker.scheduling.models import (
     MANUAL,
@@ -135,6 +136,7 @@ def _solve(data: ProblemData, locked: list[Lock], frozen: list[int]) -> Result:
 
 def build(event: Event, user: User | None) -> ScheduleVersion:
     """Build a fresh draft from the event's participants, scores and wishes."""
+    ensure_model()  # builds run in jobs and the command line, never in a web request
     data = build_problem(event)
     if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
@@ -175,6 +177,7 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
     """
     if from_slot is not None and not 1 <= from_slot <= event.slot_count:
         raise ScheduleError(_("Choose a slot from 1 to %(n)d.", n=event.slot_count))
+    ensure_model()
     latest = latest_version(event)
     if latest is None:
         raise ScheduleError(_("Build the schedule first."))

@@ -45,7 +45,10 @@ def live_app(app_factory, tmp_path):
     thread.start()
     application.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
     # Keep the journeys quick; the solver returns its best schedule when the time is up.
-    worker = start_worker(application, tmp_path / "worker.log", SCHEDULE_TIME_LIMIT=5)
+    # The matching refit fits at once instead of waiting for more edits.
+    worker = start_worker(
+        application, tmp_path / "worker.log", SCHEDULE_TIME_LIMIT=5, MATCHING_REFIT_DELAY=0
+    )
     yield application
     stop_worker(worker)
     server.shutdown()

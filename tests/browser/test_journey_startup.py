@@ -4,6 +4,7 @@ import pytest
 
 from matchmaker.directory import services
 from matchmaker.extensions import db
+from matchmaker.matching import artefacts
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +23,8 @@ def smes(live_app):
                 "sme", {"name": name, "city": "Guben", "description": text}, owner=None
             )
         db.session.commit()
+        # the model the worker would fit; the startup, new since, is matched against it
+        artefacts.refit()
 
 
 def test_startup_lists_solution_and_sees_matching_smes(page, smes, assert_accessible):

@@ -218,10 +218,7 @@ class MatchEngine(BaseEstimator):
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
         self.reason_tables_ = ReasonTables.from_thesaurus(vocab.words, self.thesaurus_)
         self.reason_side_ = self._reason_side(self.X_, counts)
-        # candidates of each querying kind, transposed once for single-profile queries
-        self.candidates_ = {
-            kind: self.X_[self._side(kind)[1]].T.tocsr().astype(np.float64) for kind in KINDS
-        }
+        self.candidates_ = self._candidates()
         return self
 
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
@@ -279,12 +276,61 @@ class MatchEngine(BaseEstimator):
         scores = (self.X_[rows] @ self.X_[cols].T).toarray()
         return [self.refs_[i] for i in rows], [self.refs_[j] for j in cols], scores
 
-    def score_pair(self, ref_a: str, ref_b: str) -> float:
-        """Return the score of two fitted profiles, in [0, 1]."""
+    def _query(self, item: str | Profile) -> tuple[sp.csr_matrix, Side, Vocabulary, Profile]:
+        """Return the vector, reason features, vocabulary and input of one profile.
+
+        ``item`` is the reference of a fitted profile, or a :class:`Profile` (new, or newer
+        than the fit), which is vectorised with the fitted vocabulary and weights.
+        """
+        if isinstance(item, Profile):
+            X, side, vocab = self._transform([item])
+            return X, side, vocab, item
+        i = self.index_[item]
+        return (
+            self.X_[i],
+            self.reason_side_.rows(np.array([i])),
+            self.vocabulary_,
+            self.profiles_[i],
+        )
+
+    def score_pair(self, a: str | Profile, b: str | Profile) -> float:
+        """Return the score of two profiles, in [0, 1].
+
+        Parameters
+        ----------
+        a, b : str or Profile
+            References of fitted profiles, or profiles to vectorise with the fitted model.
+        """
         check_is_fitted(self, "X_")
-        a, b = self.index_[ref_a], self.index_[ref_b]
+        x_a, x_b = self._query(a)[0], self._query(b)[0]
         # latent semantic cosines may be slightly negative; a score is never below 0
-        return float(np.clip(self.X_[a].multiply(self.X_[b]).sum(), 0.0, 1.0))
+        return float(np.clip(x_a.multiply(x_b).sum(), 0.0, 1.0))
+
+    def score_pairs(self, pairs: Iterable[tuple[str | Profile, str | Profile]]) -> list[float]:
+        """Return the scores of many pairs, vectorising each new profile once.
+
+        Parameters
+        ----------
+        pairs : iterable of (str or Profile, str or Profile)
+            As the arguments of :meth:`score_pair`.
+
+        Returns
+        -------
+        list of float
+            One score in [0, 1] per pair, in order.
+        """
+        check_is_fitted(self, "X_")
+        pairs = list(pairs)
+        new = list({id(p): p for pair in pairs for p in pair if isinstance(p, Profile)}.values())
+        rows = {}
+        if new:
+            X_new = self._transform(new)[0]
+            rows = {id(p): X_new[i] for i, p in enumerate(new)}
+
+        def row(item):
+            return rows[id(item)] if isinstance(item, Profile) else self.X_[self.index_[item]]
+
+        return [float(np.clip(row(a).multiply(row(b)).sum(), 0.0, 1.0)) for a, b in pairs]
 
     def score_block(self, refs_a: Sequence[str], refs_b: Sequence[str]) -> np.ndarray:
         """Score every profile of ``refs_a`` with every profile of ``refs_b`` in one product.
@@ -350,13 +396,14 @@ class MatchEngine(BaseEstimator):
             start += n
         return out
 
-    def suggest(self, ref: str, k: int = 10) -> list[Suggestion]:
-        """Suggest the best profiles of the other kind for one fitted profile.
+    def suggest(self, ref: str | Profile, k: int = 10) -> list[Suggestion]:
+        """Suggest the best profiles of the other kind for one profile.
 
         Parameters
         ----------
-        ref : str
-            Reference of a fitted profile.
+        ref : str or Profile
+            Reference of a fitted profile, or a profile (new, or changed since the fit) to
+            vectorise with the fitted model; the fitted state stays unchanged.
         k : int, default=10
             Maximum number of suggestions.
 
@@ -366,12 +413,12 @@ class MatchEngine(BaseEstimator):
             Best first; only scores >= ``min_score``.
         """
         check_is_fitted(self, "X_")
-        i = self.index_[ref]
-        kind = self.kinds_[i]
-        _, cand = self._side(kind)
-        found = exact_top(self._candidate_scores(self.X_[i], kind), k)
-        q_side = self.reason_side_.rows(np.array([i]))
-        return self._suggestions(q_side, kind, found, cand, True)[0]
+        if isinstance(ref, Profile) and ref.kind not in KINDS:
+            raise ValueError("kind must be 'sme' or 'startup'")
+        q, q_side, _, profile = self._query(ref)
+        _, cand = self._side(profile.kind)
+        found = exact_top(self._candidate_scores(q, profile.kind), k)
+        return self._suggestions(q_side, profile.kind, found, cand, True)[0]
 
     def suggest_text(
         self,
@@ -403,16 +450,10 @@ class MatchEngine(BaseEstimator):
         -------
         list of Suggestion
         """
-        check_is_fitted(self, "X_")
-        if kind not in KINDS:
-            raise ValueError("kind must be 'sme' or 'startup'")
         profile = Profile(
             "", kind, text, sector=sector, categories=tuple(categories), tags=tuple(tags)
         )
-        q, q_side, _ = self._transform([profile])
-        _, cand = self._side(kind)
-        found = exact_top(self._candidate_scores(q, kind), k)
-        return self._suggestions(q_side, kind, found, cand, True)[0]
+        return self.suggest(profile, k)
 
     def _candidate_scores(self, q: sp.csr_matrix, kind: str) -> np.ndarray:
         """Scores of one query row against all candidates, as :func:`top_k_pairs` computes them.
@@ -494,13 +535,14 @@ class MatchEngine(BaseEstimator):
                 found[position] = pair_reasons_found
         return found
 
-    def explain(self, ref_a: str, ref_b: str) -> Explanation:
-        """Explain the score of two fitted profiles with reasons and highlight spans.
+    def explain(self, ref_a: str | Profile, ref_b: str | Profile) -> Explanation:
+        """Explain the score of two profiles with reasons and highlight spans.
 
         Parameters
         ----------
-        ref_a, ref_b : str
-            References of two fitted profiles (usually an SME and a startup).
+        ref_a, ref_b : str or Profile
+            References of two fitted profiles (usually an SME and a startup), or profiles to
+            vectorise with the fitted model (new, or changed since the fit).
 
         Returns
         -------
@@ -509,27 +551,43 @@ class MatchEngine(BaseEstimator):
             concepts and stems (label = concept or stem), plus shared explicit categories.
         """
         check_is_fitted(self, "X_")
-        a, b = self.index_[ref_a], self.index_[ref_b]
-        side_a = self.reason_side_.rows(np.array([a]))
-        side_b = self.reason_side_.rows(np.array([b]))
+        x_a, side_a, vocab_a, pa = self._query(ref_a)
+        x_b, side_b, vocab_b, pb = self._query(ref_b)
         reasons = pair_reasons(
-            side_a, side_b, self.reason_tables_, self.kinds_[a] == "sme", self.max_reasons
+            side_a, side_b, self.reason_tables_, pa.kind == "sme", self.max_reasons
         )[0]
         shared_row = side_a.weight.multiply(side_b.weight).tocoo()
         shared = dict(zip(shared_row.col.tolist(), shared_row.data.tolist(), strict=True))
         top = max(shared.values(), default=0.0)
         shared = {f: v for f, v in shared.items() if v >= 0.02 * top}
-        pa, pb = self.profiles_[a], self.profiles_[b]
-        args = (self.vocabulary_, self.concepts_, self.reason_tables_)
+        tables = (self.concepts_, self.reason_tables_)
         cats = tuple(c for c in dict.fromkeys(pa.categories) if c in set(pb.categories))
-        score = self.score_pair(ref_a, ref_b)
+        score = float(np.clip(x_a.multiply(x_b).sum(), 0.0, 1.0))
         return Explanation(
-            ref_a,
-            ref_b,
+            pa.ref,
+            pb.ref,
             score,
             reasons,
-            spans(*args, pa, shared),
-            spans(*args, pb, shared),
+            spans(vocab_a, *tables, pa, shared),
+            spans(vocab_b, *tables, pb, shared),
             cats,
             self.level(score),
         )
+
+    # ------------------------------------------------------------------ storing
+
+    def __getstate__(self) -> dict:
+        """Leave out what is rebuilt from ``X_`` on loading (halves a stored model)."""
+        state = self.__dict__.copy()
+        state.pop("candidates_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a stored model and rebuild its transposed candidate blocks."""
+        self.__dict__.update(state)
+        if "X_" in state:
+            self.candidates_ = self._candidates()
+
+    def _candidates(self) -> dict[str, sp.csr_matrix]:
+        """Candidates of each querying kind, transposed once for single-profile queries."""
+        return {kind: self.X_[self._side(kind)[1]].T.tocsr().astype(np.float64) for kind in KINDS}

@@ -1,0 +1,221 @@
+"""Fitted engines as shared artefacts: fit once per data version, store, load, prune.
+
+The refit job (``jobs/tasks.py: refit``) and the command line call :func:`refit`; it reads the
+``profiles`` data version first, then the profiles, so an artefact never claims a newer
+version than the data it was fitted on. Every web worker on every host loads the newest
+artefact from the database (``matching/services.py``) and never fits.
+
+An artefact is a zlib-compressed pickle of the engine with the profile ids it knows and a
+fingerprint of each profile's input, so a worker can tell which profiles changed since the fit
+and vectorise those with the fitted model instead. Unpickling trusts the database, as
+everything else the app reads from it.
+"""
+
+import hashlib
+import logging
+import pickle
+import time
+import zlib
+from dataclasses import astuple, dataclass
+
+from flask import current_app
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.orm import selectinload
+
+from matchmaker.core.clock import utcnow
+from matchmaker.directory.indexing import current_version
+from matchmaker.directory.models import Profile, Solution
+from matchmaker.extensions import db
+from matchmaker.matching.engine import MatchEngine
+from matchmaker.matching.engine import Profile as EngineProfile
+from matchmaker.matching.models import ModelArtefact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """An engine loaded from an artefact, with what the app needs to use it."""
+
+    artefact_id: int
+    version: int
+    engine: MatchEngine | None
+    refs: dict[int, str]  # profile id -> the engine's reference
+    fingerprints: dict[str, bytes]  # engine reference -> fingerprint of the fitted input
+
+    def __post_init__(self) -> None:
+        self.ids = {ref: pid for pid, ref in self.refs.items()}
+
+
+def engine_profile(profile: Profile) -> EngineProfile:
+    """Turn a directory profile into the engine's input."""
+    texts = [profile.description]
+    categories = {c.code for c in profile.categories}
+    for solution in profile.solutions:
+        texts += [solution.title, solution.description]
+        categories.update(c.code for c in solution.categories)
+    sector = " ".join(
+        part
+        for part in (
+            profile.sector.label_de if profile.sector else "",
+            profile.sector_detail,
+        )
+        if part
+    )
+    return EngineProfile(
+        ref=profile.ref,
+        kind=profile.kind,
+        text="\n".join(t for t in texts if t),
+        name=profile.name,
+        sector=sector,
+        categories=tuple(sorted(categories)),
+        tags=tuple(profile.tags or ()),
+    )
+
+
+def fingerprint(item: EngineProfile) -> bytes:
+    """Return a short digest of everything the engine reads from a profile."""
+    return hashlib.blake2b(repr(astuple(item)).encode("utf-8"), digest_size=12).digest()
+
+
+def live_profiles(ids: list[int] | None = None) -> list[Profile]:
+    """Load the live profiles (all, or those of ``ids``) with what the engine reads."""
+    query = (
+        select(Profile)
+        .where(Profile.deleted_at.is_(None))
+        .options(
+            selectinload(Profile.categories),
+            selectinload(Profile.solutions).selectinload(Solution.categories),
+        )
+        .order_by(Profile.id)
+    )
+    if ids is not None:
+        query = query.where(Profile.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
+def newest() -> tuple[int, int] | None:
+    """Return ``(id, data version)`` of the newest artefact, or None when there is none."""
+    row = db.session.execute(
+        select(ModelArtefact.id, ModelArtefact.data_version)
+        .order_by(ModelArtefact.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def is_current() -> bool:
+    """Tell whether the newest artefact was fitted on the current profiles."""
+    head = newest()
+    return head is not None and head[1] >= current_version()
+
+
+@dataclass(frozen=True)
+class StoredArtefact:
+    """What a fit stored (the blob stays in the database)."""
+
+    id: int
+    data_version: int
+    profile_count: int
+    fit_seconds: float
+    size: int
+
+
+def refit(*, force: bool = False, in_session: bool = False) -> StoredArtefact | None:
+    """Fit the engine on the current profiles and store it, unless the newest one is current.
+
+    The artefact is written and old ones pruned in a transaction of their own, committed at
+    once, so the model is there for every worker whatever the caller does next; with
+    ``in_session`` they join the session's transaction instead (the caller commits), for a
+    caller whose session may already hold writes (SQLite allows one writer).
+    Returns what was stored, or None when nothing had to be done.
+    """
+    version = current_version()
+    head = newest()
+    if head is not None and head[1] >= version and not force:
+        return None
+    started = time.perf_counter()
+    profiles = live_profiles()
+    inputs = [engine_profile(p) for p in profiles]
+    engine = None
+    if inputs:
+        try:
+            engine = MatchEngine(**current_app.config["MATCHING_PARAMS"]).fit(inputs)
+        except ValueError:
+            # Suggestions are an extra on every page; a degenerate directory (e.g. texts
+            # made only of stop words) gets an artefact without an engine, not a failing job.
+            log.exception("Fitting the matching engine failed")
+    payload = {
+        "engine": engine,
+        "refs": {p.id: item.ref for p, item in zip(profiles, inputs, strict=True)},
+        "fingerprints": {item.ref: fingerprint(item) for item in inputs},
+    }
+    data = zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    values = {
+        "data_version": version,
+        "profile_count": len(inputs),
+        "fit_seconds": round(time.perf_counter() - started, 3),
+        "size": len(data),
+    }
+    if in_session:
+        artefact_id = _store(db.session.connection(), data, values)
+    else:
+        with db.engine.begin() as connection:
+            artefact_id = _store(connection, data, values)
+    stored = StoredArtefact(id=artefact_id, **values)
+    log.info("Matching model fitted: %s", stored)
+    return stored
+
+
+def _store(connection: Connection, data: bytes, values: dict) -> int:
+    """Insert an artefact and prune old ones on ``connection``; return the new id."""
+    artefact_id = connection.execute(
+        insert(ModelArtefact)
+        .values(data=data, created_at=utcnow(), **values)
+        .returning(ModelArtefact.id)
+    ).scalar_one()
+    prune(connection, current_app.config["MATCHING_ARTEFACTS_KEPT"])
+    return artefact_id
+
+
+def ensure_model() -> None:
+    """Fit and store a first model when none exists (jobs and the command line; never requests).
+
+    The artefact joins the caller's transaction (a schedule build commits it with its draft).
+    """
+    if newest() is None:
+        refit(in_session=True)
+
+
+def prune(connection: Connection, kept: int) -> int:
+    """Delete all but the newest ``kept`` artefacts (at least one stays); return how many."""
+    keep = list(
+        connection.scalars(
+            select(ModelArtefact.id).order_by(ModelArtefact.id.desc()).limit(max(1, kept))
+        )
+    )
+    if not keep:
+        return 0
+    result = connection.execute(delete(ModelArtefact).where(ModelArtefact.id < min(keep)))
+    return result.rowcount or 0
+
+
+def load(artefact_id: int) -> LoadedModel | None:
+    """Read and unpickle one artefact (None when it was pruned meanwhile)."""
+    # the session's transaction: it sees a first model a build just stored in it
+    row = db.session.execute(
+        select(ModelArtefact.data_version, ModelArtefact.data).where(
+            ModelArtefact.id == artefact_id
+        )
+    ).first()
+    if row is None:
+        return None
+    # the database is trusted like the code: only the refit job writes artefacts
+    payload = pickle.loads(zlib.decompress(row.data))  # noqa: S301
+    return LoadedModel(
+        artefact_id=artefact_id,
+        version=row.data_version,
+        engine=payload["engine"],
+        refs=payload["refs"],
+        fingerprints=payload["fingerprints"],
+    )
