@@ -46,7 +46,7 @@ def verdict_of(profile, other) -> str | None:
 
 
 @pytest.fixture
-def sme_and_startup(make_user, make_profile):
+def sme_and_startup(make_user, make_profile, fit_model):
     """An SME owned by a member, a startup its page suggests, and a second member."""
     owner = make_user(email="owner@example.de")
     sme = make_profile(kind="sme", owner=owner, name="Bäckerei Test")
@@ -55,6 +55,7 @@ def sme_and_startup(make_user, make_profile):
         name="RechnungsKI Test",
         description="Automatische Erfassung von Eingangsrechnungen, Buchhaltung mit KI.",
     )
+    fit_model()  # what the refit job does after these commits
     return owner, sme, startup
 
 
@@ -350,7 +351,7 @@ RECHNUNG_TEXTS = [
 
 
 @pytest.fixture
-def reranking_world(app, make_profile):
+def reranking_world(app, make_profile, fit_model):
     """Twelve Lausitz SMEs needing invoice AI; ten invoice startups, half of them in Lausitz.
 
     The engine puts the five startups with the fuller texts (not in Lausitz) first.
@@ -375,6 +376,7 @@ def reranking_world(app, make_profile):
                 description=text,
             )
         )
+    fit_model()
     return smes, startups
 
 

@@ -25,8 +25,12 @@ def _cross(data) -> dict[tuple[int, int], float]:
     }
 
 
-def test_score_block_gives_the_pair_scores(app, schedule_world):  # noqa: F811
+def test_score_block_gives_the_pair_scores(app, schedule_world, make_profile, fit_model):  # noqa: F811
     w = schedule_world
+    fit_model()
+    # a profile added after the fit is scored with its own text, as pair_scores does
+    late = make_profile(kind="sme", name="Spät GmbH", description="Eingangsrechnungen mit KI.")
+    w.profiles[late.name] = late
     smes = [p.id for p in w.profiles.values() if p.kind == "sme"]
     startups = [p.id for p in w.profiles.values() if p.kind == "startup"]
     block = score_block([*smes, 999_999], startups)
@@ -36,6 +40,7 @@ def test_score_block_gives_the_pair_scores(app, schedule_world):  # noqa: F811
             pair = (min(a, b), max(a, b))
             assert block[i, j] == pytest.approx(pair_scores([pair])[pair], abs=1e-6)
     assert not block[-1].any()  # an unknown profile scores 0
+    assert block[smes.index(late.id)].any()
 
 
 OVERLAPPING = {
@@ -52,7 +57,7 @@ OVERLAPPING = {
 
 
 @pytest.fixture
-def crowded(schedule_world, make_profile):  # noqa: F811
+def crowded(schedule_world, make_profile, fit_model):  # noqa: F811
     """The small event plus profiles that all fit each other a little."""
     w = schedule_world
     for kind, texts in OVERLAPPING.items():
@@ -62,6 +67,7 @@ def crowded(schedule_world, make_profile):  # noqa: F811
             w.profiles[name] = profile
             registrations.register(w.event.id, profile, [(name, f"x{kind}{number}@t.example")])
     db.session.commit()
+    fit_model()  # what the refit job does after these commits
     return w
 
 

@@ -163,20 +163,33 @@ def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float
 def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
     """Score every profile of ``ids_a`` with every one of ``ids_b`` (by id; 0 when unknown).
 
-    One sparse product for the whole block, where :func:`pair_scores` goes pair by pair: the
-    candidates of an event with thousands of participants. Profiles are scored as the stored
-    model fitted them (builds make sure the model is current first).
+    One sparse product for the profiles the stored model fitted as they are now, where
+    :func:`pair_scores` goes pair by pair: the candidates of an event with thousands of
+    participants. Pairs with a profile new or changed since the fit are scored pair by pair
+    with its current text, as :func:`pair_scores` does.
     """
     model = current_model()
     scores = np.zeros((len(ids_a), len(ids_b)))
     if model is None or model.engine is None:
         return scores
-    rows = [i for i, pid in enumerate(ids_a) if pid in model.refs]
-    cols = [j for j, pid in enumerate(ids_b) if pid in model.refs]
+    items = _query_items(model, [*ids_a, *ids_b])
+    fitted = {pid for pid, item in items.items() if isinstance(item, str)}
+    rows = [i for i, pid in enumerate(ids_a) if pid in fitted]
+    cols = [j for j, pid in enumerate(ids_b) if pid in fitted]
     if rows and cols:
         scores[np.ix_(rows, cols)] = model.engine.score_block(
             [model.refs[ids_a[i]] for i in rows], [model.refs[ids_b[j]] for j in cols]
         )
+    changed = [
+        (i, j)
+        for i, a in enumerate(ids_a)
+        for j, b in enumerate(ids_b)
+        if a in items and b in items and not (a in fitted and b in fitted)
+    ]
+    if changed:
+        values = model.engine.score_pairs([(items[ids_a[i]], items[ids_b[j]]) for i, j in changed])
+        for (i, j), value in zip(changed, values, strict=True):
+            scores[i, j] = value
     return scores
 
 
