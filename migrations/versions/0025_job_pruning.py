@@ -1,0 +1,29 @@
+"""outbox notices composed after the commit
+
+A registration queues its e-mail as a small outbox row under the event's lock (``notice``: what
+to compose) and the subject and body are written after the commit, so the lock covers only the
+seat decision and a process that dies in between leaves the row to be composed later.
+
+Revision ID: 0025_job_pruning
+Revises: 0020_jobs
+Create Date: 2026-12-06 04:30:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025_job_pruning"
+down_revision = "0020_jobs"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("outbox_messages") as batch:
+        batch.add_column(sa.Column("notice", sa.JSON(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("outbox_messages") as batch:
+        batch.drop_column("notice")
