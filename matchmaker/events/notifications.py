@@ -10,6 +10,7 @@ an account of their own gets the language of the account that registered them; G
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from matchmaker.accounts.services import find_user_by_email
 from matchmaker.core.i18n import recipient_language
@@ -85,6 +86,12 @@ def attendee_cancelled(attendee, *, by_organiser: bool = False) -> None:
     )
 
 
+# What an attendee's e-mail shows, loaded with the attendee in one query.
+ATTENDEE_MAIL_LOADS = joinedload(Attendee.registration).options(
+    joinedload(Registration.event), joinedload(Registration.profile)
+)
+
+
 def _attendee_mail(attendee, template: str, subject, **context) -> Composed:
     registration = attendee.registration
     return Composed(
@@ -101,6 +108,7 @@ def compose_registered(message) -> Composed | None:
     attendee = db.session.scalar(
         select(Attendee)
         .join(Registration, Attendee.registration_id == Registration.id)
+        .options(ATTENDEE_MAIL_LOADS)
         .where(
             Registration.event_id == message.event_id,
             Registration.seq == notice["seq"],
@@ -124,7 +132,9 @@ def compose_registered(message) -> Composed | None:
 
 def compose_promoted(message) -> Composed | None:
     """Write the news that a waiting registration now has a seat."""
-    attendee = db.session.get(Attendee, message.notice["attendee_id"])
+    attendee = db.session.get(
+        Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
+    )
     if attendee is None:
         return None
     subject = _l("You have a seat: %(title)s", title=attendee.registration.event.title)
@@ -134,7 +144,9 @@ def compose_promoted(message) -> Composed | None:
 
 def compose_cancelled(message) -> Composed | None:
     """Write the confirmation that a seat was given up."""
-    attendee = db.session.get(Attendee, message.notice["attendee_id"])
+    attendee = db.session.get(
+        Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
+    )
     if attendee is None:
         return None
     subject = _l("Cancelled: %(title)s", title=attendee.registration.event.title)

@@ -44,10 +44,11 @@ class JobsWorker(Worker):
         super().main_work_horse(job, queue)
 
     def run_maintenance_tasks(self) -> None:
-        """Also give up jobs that no live worker carries any more."""
+        """Also give up jobs that no live worker carries any more, and do the housekeeping."""
         super().run_maintenance_tasks()
         try:
             services.fail_abandoned()
+            services.housekeeping()
         finally:
             db.session.remove()
 

@@ -115,13 +115,14 @@ def compose(message: OutboxMessage) -> bool:
     """Write a notice's subject and body; drop it when its subject no longer exists."""
     if message.notice is None:
         return True
-    composed = COMPOSERS[message.kind](message)
-    if composed is None:
-        db.session.delete(message)  # e.g. the registration was deleted before the e-mail
-        return False
-    with force_locale(composed.language):
-        message.subject = str(composed.subject).strip()[:300]
-        message.body = render_template(composed.template, **composed.context)
+    with db.session.no_autoflush:  # one UPDATE per message, after the rendering
+        composed = COMPOSERS[message.kind](message)
+        if composed is None:
+            db.session.delete(message)  # e.g. the registration was deleted before the e-mail
+            return False
+        with force_locale(composed.language):
+            message.subject = str(composed.subject).strip()[:300]
+            message.body = render_template(composed.template, **composed.context)
     message.notice = None
     return True
 
@@ -146,6 +147,14 @@ def compose_pending(
     if messages:
         db.session.commit()
     return len(messages)
+
+
+def compose_all_pending(older_than: timedelta | None = None) -> int:
+    """Compose every notice not composed yet (in batches); return how many."""
+    total = 0
+    while count := compose_pending(older_than=older_than):
+        total += count
+    return total
 
 
 def _session_ids() -> list[int]:
@@ -273,8 +282,7 @@ def retry_due(limit: int = 5) -> tuple[int, int]:
 
 def send_all_unsent() -> tuple[int, int]:
     """Try every queued or failed message once more, however often it failed before."""
-    while compose_pending():
-        pass
+    compose_all_pending()
     ids = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_((QUEUED, FAILED, SENDING)))
