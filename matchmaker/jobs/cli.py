@@ -6,8 +6,8 @@ from flask.cli import AppGroup
 
 from matchmaker.extensions import db
 from matchmaker.jobs.services import NOTICE_GRACE, fail_abandoned, prune_ended
-from matchmaker.mail.services import compose_all_pending
 from matchmaker.jobs.worker import work
+from matchmaker.mail.services import compose_all_pending
 
 jobs = AppGroup("jobs", help="Background jobs (RQ on Redis).")
 

@@ -28,11 +28,10 @@ from matchmaker.core.clock import utcnow
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.jobs import queue as rq_side
-from matchmaker.mail import services as mail
 from matchmaker.jobs.models import (
     ACTIVE,
-    ENDED,
     CANCELLED,
+    ENDED,
     FAILED,
     FINISHED,
     QUEUED,
@@ -40,6 +39,7 @@ from matchmaker.jobs.models import (
     Job,
     JobFile,
 )
+from matchmaker.mail import services as mail
 
 log = logging.getLogger(__name__)
 
