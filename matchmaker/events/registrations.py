@@ -235,6 +235,9 @@ def enrol(
         raise EventError(
             _("%(emails)s is already registered for this event.", emails=", ".join(taken))
         )
+    # Read what the decision needs of the profile and the user before the lock, not under it.
+    kind, profile_id = profile.kind, profile.id
+    user_id = user.id if user is not None else None
     event = lock_event(event_id, next_seq=True, keep_loaded=True)
     now = now or local_now()
     if now < event.registration_opens:
@@ -246,10 +249,10 @@ def enrol(
         )
     if now >= event.registration_closes:
         raise EventError(_("Registration for this event has closed."))
-    side = profile.kind if event.seats_per_side else None
-    counts = seat_counts(event.id, profile.kind, side)
+    side = kind if event.seats_per_side else None
+    counts = seat_counts(event.id, kind, side)
     free = event.capacity - counts.taken
-    side_seats = event.side_capacity(profile.kind)
+    side_seats = event.side_capacity(kind)
     if side_seats is not None:
         free = min(free, side_seats - counts.taken_by_kind)
     fits = len(people) <= free
@@ -259,8 +262,8 @@ def enrol(
     position = counts.waiting_on_list + 1 if status == WAITING else None
     registration = Registration(
         event_id=event.id,
-        profile_id=profile.id,
-        created_by_id=user.id if user is not None else None,
+        profile_id=profile_id,
+        created_by_id=user_id,
         status=status,
         seq=event.last_seq,
         priority=event.last_seq,

@@ -69,7 +69,7 @@ class Job(db.Model):
     # A key of matchmaker.jobs.messages.STEPS, translated when shown.
     step: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
     # What a running job says beyond its step: the solver's phase and best schedule so far.
-    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     worker_name: Mapped[str | None] = mapped_column(String(120), nullable=True)

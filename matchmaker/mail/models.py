@@ -30,7 +30,7 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     # A notice queued under a lock is stored small and composed after the commit: what to
     # compose (its composer is ``kind``); None once subject and body are written.
-    notice: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    notice: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default=QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
