@@ -372,7 +372,7 @@ def privacy_purge(older_than_days: int | None) -> None:
     click.echo(
         f"Events older than {days} days: {counts['events']}; anonymised attendees: "
         f"{counts['attendees']}, cleared request messages: {counts['requests']}, "
-        f"deleted e-mails: {counts['messages']}."
+        f"deleted e-mails: {counts['messages']}, deleted job files: {counts['files']}."
     )
     expired = discard_expired_uploads()
     db.session.commit()

@@ -74,6 +74,11 @@ class Config:
         # A participant reminded within this many hours is left out of the next reminder to the
         # same group, unless the organiser includes them explicitly.
         self.REMINDER_REPEAT_HOURS = int(env.get("REMINDER_REPEAT_HOURS", 24))
+        # Ended jobs and their files (PDFs, CSVs) are deleted this many days after they ended.
+        self.JOBS_RETENTION_DAYS = int(env.get("JOBS_RETENTION_DAYS", 30))
+        # A running build writes its progress at most this often (a write per solver event
+        # would flood the database).
+        self.JOBS_PROGRESS_SECONDS = float(env.get("JOBS_PROGRESS_SECONDS", 1.0))
         # A ceiling per client address that a whole venue behind one address stays below;
         # failures are counted per account and address, and per account (accounts/throttling.py).
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "100 per minute;1000 per hour")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from matchmaker.events import queries, registrations
 from matchmaker.events.models import CONFIRMED, WAITING, Registration
 from matchmaker.extensions import db
+from matchmaker.mail.models import OutboxMessage
 
 SEATS = 5
 PEOPLE = 20
@@ -53,6 +54,19 @@ def run_together(functions) -> list:
         thread.join(timeout=120)
     assert not errors, errors
     return results
+
+
+def mails_of(event_id: int, kind: str) -> dict[str, tuple[str, str]]:
+    """Return the event's e-mails of one kind by address: (subject, body), all composed."""
+    rows = db.session.execute(
+        select(OutboxMessage.to_address, OutboxMessage.subject, OutboxMessage.body).where(
+            OutboxMessage.event_id == event_id, OutboxMessage.kind == kind
+        )
+    ).all()
+    assert all(subject and body for _a, subject, body in rows)  # nothing left uncomposed
+    by_address = {address: (subject, body) for address, subject, body in rows}
+    assert len(by_address) == len(rows)  # one each
+    return by_address
 
 
 def logged_in_clients(app_factory, emails: list[str]) -> list:
@@ -109,6 +123,16 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     assert queries.seats_taken(event_id) == SEATS  # never overbooked
     assert [r.status for r in regs] == [CONFIRMED] * SEATS + [WAITING] * (PEOPLE - SEATS)
     assert [queries.waiting_position(r) for r in regs[SEATS:]] == list(range(1, PEOPLE - SEATS + 1))
+    # Every registration's e-mail is there after the commit, composed, with the place it got.
+    mails = mails_of(event_id, "registered")
+    assert sorted(mails) == sorted(f"person{n}@example.de" for _e, _p, n in members)
+    for r in regs:
+        (subject, body) = mails[r.attendees[0].email]
+        if r.status == CONFIRMED:
+            assert subject.startswith("Angemeldet:") and "Warteliste" not in body
+        else:
+            place = queries.waiting_position(r)
+            assert subject.startswith("Warteliste:") and f"Position {place}." in body
 
     # Concurrent cancellations of confirmed seats promote exactly as many, in arrival order.
     by_profile = {pid: c for c, (_e, pid, _n) in zip(clients, members, strict=True)}
@@ -134,3 +158,9 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     waiting = [r for r in regs if r.status == WAITING]
     assert len(waiting) == PEOPLE - SEATS - CANCELLATIONS
     assert queries.waiting_position(waiting[0]) == 1
+    promoted_mails = mails_of(event_id, "promoted")
+    assert sorted(promoted_mails) == sorted(r.attendees[0].email for r in promoted)
+    assert all(
+        subject.startswith("Sie haben einen Platz") for subject, _b in promoted_mails.values()
+    )
+    assert len(mails_of(event_id, "cancelled")) == CANCELLATIONS

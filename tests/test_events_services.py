@@ -11,6 +11,7 @@ from matchmaker.events import programme, queries, registrations, wishes
 from matchmaker.events.errors import EventError
 from matchmaker.events.models import CONFIRMED, WAITING, Attendee, Registration
 from matchmaker.extensions import db
+from matchmaker.mail import services as mail
 from matchmaker.mail.models import OutboxMessage
 
 
@@ -151,6 +152,7 @@ def test_cancellation_promotes_in_order_and_emails(make_event, reg):
     w2 = reg(event)
     promoted = registrations.cancel_registration(a)
     db.session.commit()
+    mail.deliver_new()  # what the caller does after the commit: compose (and send)
     assert promoted == [w1]
     assert w2.status == WAITING and queries.waiting_position(w2) == 1
     subjects = db.session.scalars(

@@ -20,7 +20,10 @@ outbox = AppGroup("outbox", help="Send and inspect the e-mail outbox.")
 
 @outbox.command("send")
 def send_outbox() -> None:
-    """Try to send every queued or failed e-mail once more."""
+    """Compose the notices left over, then try to send every queued or failed e-mail once more."""
+    composed = mail.compose_all_pending()
+    if composed:
+        click.echo(f"Composed {composed} e-mail(s) left over from an interrupted request.")
     if not mail.mail_configured():
         click.echo("MAIL_SERVER is not set; messages stay in the outbox.", err=True)
         return

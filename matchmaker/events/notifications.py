@@ -1,16 +1,23 @@
 """Compose the e-mails about registrations and meeting requests, in the recipient's language.
 
+Registration e-mails are decided under the event's lock, so they are queued there as small
+notices and composed after the commit by the composers registered below.
+
 The language of an e-mail is the one its recipient chose for their account; an attendee without
 an account of their own gets the language of the account that registered them; German otherwise.
 """
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from matchmaker.accounts.services import find_user_by_email
 from matchmaker.core.i18n import recipient_language
 from matchmaker.directory.models import Profile
-from matchmaker.mail.services import queue_mail
+from matchmaker.events.models import Attendee, Registration
+from matchmaker.extensions import db
+from matchmaker.mail.services import Composed, queue_mail, queue_notice, register_composer
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -37,75 +44,120 @@ def attendee_language(attendee) -> str:
     return attendee.registration.locale or recipient_language(None)
 
 
-def _to_attendee(attendee, template: str, subject, kind: str, **context) -> None:
-    queue_mail(
-        attendee.email,
-        attendee_language(attendee),
-        f"events/mail/{template}.txt",
-        subject,
-        kind=kind,
-        event_id=attendee.registration.event_id,
-        attendee=attendee,
-        **context,
-    )
-
-
 def registered(registration, position: int | None) -> None:
-    """Confirm a registration (with its waiting-list place) to each attendee."""
-    event = registration.event
-    subject = (
-        _l("Registered: %(title)s", title=event.title)
-        if position is None
-        else _l("Waiting list: %(title)s", title=event.title)
-    )
-    link = external_url("events.registration", registration_id=registration.id)
+    """Queue the confirmation (with its waiting-list place) to each attendee, composed later.
+
+    Called under the event's lock before the registration is flushed: the notice names it by
+    its event and arrival number, which are known already.
+    """
     for attendee in registration.active_attendees:
-        _to_attendee(
-            attendee,
+        queue_notice(
+            attendee.email,
             "registered",
-            subject,
-            "registered",
-            event=event,
-            registration=registration,
+            event_id=registration.event_id,
+            seq=registration.seq,
+            email_key=attendee.email_key,
             position=position,
-            link=link,
         )
 
 
 def promoted(registration) -> None:
-    """Tell each attendee of a promoted registration that they now have a seat."""
-    event = registration.event
-    subject = _l("You have a seat: %(title)s", title=event.title)
-    link = external_url("events.registration", registration_id=registration.id)
+    """Queue the news of a seat to each attendee of a promoted registration."""
     for attendee in registration.active_attendees:
-        _to_attendee(
-            attendee,
-            "promoted",
-            subject,
-            "promoted",
-            event=event,
-            registration=registration,
-            link=link,
+        queue_notice(
+            attendee.email, "promoted", event_id=registration.event_id, attendee_id=attendee.id
         )
 
 
 def cancelled(registration, *, by_organiser: bool) -> None:
-    """Confirm a cancelled registration to its attendees."""
+    """Queue the confirmation of a cancelled registration to its attendees."""
     for attendee in registration.attendees:
         attendee_cancelled(attendee, by_organiser=by_organiser)
 
 
 def attendee_cancelled(attendee, *, by_organiser: bool = False) -> None:
-    """Confirm to one attendee that their seat was given up."""
-    event = attendee.registration.event
-    _to_attendee(
-        attendee,
+    """Queue the confirmation to one attendee that their seat was given up."""
+    queue_notice(
+        attendee.email,
         "cancelled",
-        _l("Cancelled: %(title)s", title=event.title),
-        "cancelled",
-        event=event,
+        event_id=attendee.event_id,
+        attendee_id=attendee.id,
         by_organiser=by_organiser,
     )
+
+
+# What an attendee's e-mail shows, loaded with the attendee in one query.
+ATTENDEE_MAIL_LOADS = joinedload(Attendee.registration).options(
+    joinedload(Registration.event), joinedload(Registration.profile)
+)
+
+
+def _attendee_mail(attendee, template: str, subject, **context) -> Composed:
+    registration = attendee.registration
+    return Composed(
+        attendee_language(attendee),
+        f"events/mail/{template}.txt",
+        subject,
+        dict(context, attendee=attendee, event=registration.event, registration=registration),
+    )
+
+
+def compose_registered(message) -> Composed | None:
+    """Write the confirmation of a registration (or of its waiting-list place)."""
+    notice = message.notice
+    attendee = db.session.scalar(
+        select(Attendee)
+        .join(Registration, Attendee.registration_id == Registration.id)
+        .options(ATTENDEE_MAIL_LOADS)
+        .where(
+            Registration.event_id == message.event_id,
+            Registration.seq == notice["seq"],
+            Attendee.email_key == notice["email_key"],
+        )
+        .order_by(Attendee.id)
+        .limit(1)
+    )
+    if attendee is None:
+        return None
+    position = notice["position"]
+    title = attendee.registration.event.title
+    subject = (
+        _l("Registered: %(title)s", title=title)
+        if position is None
+        else _l("Waiting list: %(title)s", title=title)
+    )
+    link = external_url("events.registration", registration_id=attendee.registration_id)
+    return _attendee_mail(attendee, "registered", subject, position=position, link=link)
+
+
+def compose_promoted(message) -> Composed | None:
+    """Write the news that a waiting registration now has a seat."""
+    attendee = db.session.get(
+        Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
+    )
+    if attendee is None:
+        return None
+    subject = _l("You have a seat: %(title)s", title=attendee.registration.event.title)
+    link = external_url("events.registration", registration_id=attendee.registration_id)
+    return _attendee_mail(attendee, "promoted", subject, link=link)
+
+
+def compose_cancelled(message) -> Composed | None:
+    """Write the confirmation that a seat was given up."""
+    attendee = db.session.get(
+        Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
+    )
+    if attendee is None:
+        return None
+    subject = _l("Cancelled: %(title)s", title=attendee.registration.event.title)
+    return _attendee_mail(
+        attendee, "cancelled", subject, by_organiser=message.notice["by_organiser"]
+    )
+
+
+register_composer("registered", compose_registered)
+register_composer("promoted", compose_promoted)
+register_composer("cancelled", compose_cancelled)
 
 
 def _to_profile(profile: Profile, meeting_request, template: str, subject) -> None:

@@ -37,8 +37,8 @@ def all_events() -> list[Event]:
     return list(db.session.scalars(select(Event).order_by(Event.date.desc(), Event.id.desc())))
 
 
-def seats_taken(event_id: int, kind: str | None = None) -> int:
-    """Count the seats held by confirmed registrations (of one participant type if given)."""
+def seats_taken_query(event_id: int, kind: str | None = None):
+    """Return the query counting the seats of confirmed registrations (of one type if given)."""
     query = (
         select(func.count(Attendee.id))
         .join(Registration, Attendee.registration_id == Registration.id)
@@ -52,7 +52,43 @@ def seats_taken(event_id: int, kind: str | None = None) -> int:
         query = query.join(Profile, Registration.profile_id == Profile.id).where(
             Profile.kind == kind
         )
-    return db.session.scalar(query) or 0
+    return query
+
+
+def seats_taken(event_id: int, kind: str | None = None) -> int:
+    """Count the seats held by confirmed registrations (of one participant type if given)."""
+    return db.session.scalar(seats_taken_query(event_id, kind)) or 0
+
+
+def waiting_query(column, event_id: int, kind: str | None = None):
+    """Return a query of ``column`` over the waiting registrations (of one type if given)."""
+    query = select(column).where(Registration.event_id == event_id, Registration.status == WAITING)
+    if kind is not None:
+        query = query.join(Profile, Registration.profile_id == Profile.id).where(
+            Profile.kind == kind
+        )
+    return query
+
+
+@dataclass
+class SeatCounts:
+    """What a new registration's seat decision needs, counted in one query under the lock."""
+
+    taken: int
+    taken_by_kind: int
+    waiting_on_list: int
+
+
+def seat_counts(event_id: int, kind: str, side: str | None) -> SeatCounts:
+    """Count the seats taken (in all and by ``kind``) and the registrations on ``side``'s list."""
+    row = db.session.execute(
+        select(
+            seats_taken_query(event_id).scalar_subquery(),
+            seats_taken_query(event_id, kind).scalar_subquery(),
+            waiting_query(func.count(Registration.id), event_id, side).scalar_subquery(),
+        )
+    ).one()
+    return SeatCounts(*(value or 0 for value in row))
 
 
 def seats_free(event: Event) -> int:
@@ -63,27 +99,16 @@ def seats_free(event: Event) -> int:
 def waiting_list(event_id: int, kind: str | None = None) -> list[Registration]:
     """Return the waiting registrations (of one participant type if given) in promotion order."""
     query = (
-        select(Registration)
-        .where(Registration.event_id == event_id, Registration.status == WAITING)
+        waiting_query(Registration, event_id, kind)
         .options(selectinload(Registration.attendees), selectinload(Registration.profile))
         .order_by(Registration.priority, Registration.seq)
     )
-    if kind is not None:
-        query = query.join(Profile, Registration.profile_id == Profile.id).where(
-            Profile.kind == kind
-        )
     return list(db.session.scalars(query))
 
 
 def anyone_waiting(event_id: int, kind: str | None = None) -> bool:
     """Tell whether a registration (of one participant type if given) is waiting."""
-    query = select(Registration.id).where(
-        Registration.event_id == event_id, Registration.status == WAITING
-    )
-    if kind is not None:
-        query = query.join(Profile, Registration.profile_id == Profile.id).where(
-            Profile.kind == kind
-        )
+    query = waiting_query(Registration.id, event_id, kind)
     return db.session.scalar(query.limit(1)) is not None
 
 

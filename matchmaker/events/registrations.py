@@ -32,17 +32,26 @@ seats, nor above the capacity.
 
 No overbooking
 --------------
-Every change of seats first locks the event row and only then counts the seats: an UPDATE of
-``events.lock_version`` (on SQLite this takes the database's write lock, like ``BEGIN
-IMMEDIATE``; SQLite's driver opens the transaction right before it, so no stale snapshot is
-held) followed by ``SELECT ... FOR UPDATE`` on PostgreSQL. Arrival numbers (``seq``) come from
-``events.last_seq`` incremented under the same lock, so they are gap-free per event and follow
+Every change of seats first locks the event row and only then counts the seats: an ``UPDATE
+... RETURNING`` of ``events.lock_version`` (the row lock on PostgreSQL; on SQLite this takes the
+database's write lock, like ``BEGIN IMMEDIATE``; SQLite's driver opens the transaction right
+before it, so no stale snapshot is held). Arrival numbers (``seq``) come from
+``events.last_seq`` incremented in the same statement, so they are gap-free per event and follow
 the order in which the server accepted the registrations.
+
+Short locks
+-----------
+The lock is held until the commit, so a registration does under it only what the seat decision
+needs: the locking UPDATE, one query counting the seats and the waiting list, and the INSERTs
+of the registration, its attendees and one small outbox notice per attendee. Input checks and
+the duplicate-address check come before the lock; the e-mails are composed after the commit
+(``mail.compose_pending``), and a notice whose process died first is composed later.
 
 Services change models and flush; the caller commits, then sends the queued e-mails.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -57,10 +66,9 @@ from matchmaker.events.errors import EventError
 from matchmaker.events.models import CANCELLED, CONFIRMED, WAITING, Attendee, Event, Registration
 from matchmaker.events.programme import session_problems
 from matchmaker.events.queries import (
-    anyone_waiting,
+    seat_counts,
     seats_taken,
     waiting_list,
-    waiting_position,
     waiting_side,
 )
 from matchmaker.extensions import db
@@ -137,20 +145,24 @@ def update_event(event: Event, data: dict) -> list[Registration]:
     return promoted
 
 
-def lock_event(event_id: int) -> Event:
-    """Lock the event row until the end of the transaction and return it freshly loaded."""
-    db.session.execute(
+def lock_event(event_id: int, *, next_seq: bool = False, keep_loaded: bool = False) -> Event:
+    """Lock the event row until the end of the transaction and return it freshly loaded.
+
+    One ``UPDATE ... RETURNING`` takes the lock and reads the event under it (``next_seq``
+    hands out the next arrival number in the same statement). Whatever else was read before
+    the lock may be stale and is expired, unless ``keep_loaded``: the caller then decides only
+    on what it reads under the lock.
+    """
+    if not keep_loaded:
+        db.session.expire_all()
+    values = {"lock_version": Event.lock_version + 1}
+    if next_seq:
+        values["last_seq"] = Event.last_seq + 1
+    event = db.session.scalar(
         update(Event)
         .where(Event.id == event_id)
-        .values(lock_version=Event.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    # Whatever was read before the lock may be stale; read it again under the lock.
-    db.session.expire_all()
-    event = db.session.scalar(
-        select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
+        .values(**values)
+        .returning(Event)
         .execution_options(populate_existing=True)
     )
     if event is None:
@@ -163,6 +175,14 @@ def email_key(email: str) -> str:
     return email.strip().lower()
 
 
+@dataclass
+class Enrolment:
+    """A new registration and its place on the waiting list (None when confirmed)."""
+
+    registration: Registration
+    position: int | None
+
+
 def register(
     event_id: int,
     profile: Profile,
@@ -173,6 +193,25 @@ def register(
     now: datetime | None = None,
 ) -> Registration:
     """Register attendees (name, e-mail) of a profile: confirmed if seats allow, else waiting."""
+    return enrol(event_id, profile, people, user=user, locale=locale, now=now).registration
+
+
+def enrol(
+    event_id: int,
+    profile: Profile,
+    people: Sequence[tuple[str, str]],
+    *,
+    user: User | None = None,
+    locale: str = "de",
+    now: datetime | None = None,
+) -> Enrolment:
+    """Register attendees of a profile and tell the waiting-list place, if any.
+
+    Everything that does not depend on the seats is checked before the event is locked; under
+    the lock come only the seat decision, the rows and a small notice per attendee (composed
+    after the commit), so that concurrent registrations wait for each other as briefly as
+    possible.
+    """
     people = [(name.strip(), email.strip()) for name, email in people if name or email]
     if not people:
         raise EventError(_("Enter at least one attendee."))
@@ -183,7 +222,23 @@ def register(
     keys = [email_key(email) for _name, email in people]
     if len(set(keys)) != len(keys):
         raise EventError(_("Each attendee needs their own e-mail address."))
-    event = lock_event(event_id)
+    # Checked before the lock for a clear message; the partial unique index on the attendees'
+    # addresses refuses the rare registration that races past this check.
+    taken = db.session.scalars(
+        select(Attendee.email).where(
+            Attendee.event_id == event_id,
+            Attendee.email_key.in_(keys),
+            Attendee.cancelled_at.is_(None),
+        )
+    ).all()
+    if taken:
+        raise EventError(
+            _("%(emails)s is already registered for this event.", emails=", ".join(taken))
+        )
+    # Read what the decision needs of the profile and the user before the lock, not under it.
+    kind, profile_id = profile.kind, profile.id
+    user_id = user.id if user is not None else None
+    event = lock_event(event_id, next_seq=True, keep_loaded=True)
     now = now or local_now()
     if now < event.registration_opens:
         raise EventError(
@@ -194,25 +249,21 @@ def register(
         )
     if now >= event.registration_closes:
         raise EventError(_("Registration for this event has closed."))
-    taken = db.session.scalars(
-        select(Attendee.email).where(
-            Attendee.event_id == event.id,
-            Attendee.email_key.in_(keys),
-            Attendee.cancelled_at.is_(None),
-        )
-    ).all()
-    if taken:
-        raise EventError(
-            _("%(emails)s is already registered for this event.", emails=", ".join(taken))
-        )
-    side = profile.kind if event.seats_per_side else None
-    fits = len(people) <= free_seats(event, profile.kind)
-    status = CONFIRMED if fits and not anyone_waiting(event.id, side) else WAITING
-    event.last_seq += 1
+    side = kind if event.seats_per_side else None
+    counts = seat_counts(event.id, kind, side)
+    free = event.capacity - counts.taken
+    side_seats = event.side_capacity(kind)
+    if side_seats is not None:
+        free = min(free, side_seats - counts.taken_by_kind)
+    fits = len(people) <= free
+    status = CONFIRMED if fits and not counts.waiting_on_list else WAITING
+    # A newcomer queues behind everyone on its list: its priority is its arrival number, and
+    # priorities set by organisers are ranks below any arrival number.
+    position = counts.waiting_on_list + 1 if status == WAITING else None
     registration = Registration(
         event_id=event.id,
-        profile_id=profile.id,
-        created_by_id=user.id if user is not None else None,
+        profile_id=profile_id,
+        created_by_id=user_id,
         status=status,
         seq=event.last_seq,
         priority=event.last_seq,
@@ -224,9 +275,9 @@ def register(
             Attendee(event_id=event.id, name=name, email=email, email_key=email_key(email))
         )
     db.session.add(registration)
+    notifications.registered(registration, position)
     db.session.flush()
-    notifications.registered(registration, waiting_position(registration))
-    return registration
+    return Enrolment(registration, position)
 
 
 def free_seats(event: Event, kind: str) -> int:

@@ -5,8 +5,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from matchmaker.extensions import db
-from matchmaker.jobs.services import fail_abandoned
+from matchmaker.jobs.services import NOTICE_GRACE, fail_abandoned, prune_ended
 from matchmaker.jobs.worker import work
+from matchmaker.mail.services import compose_all_pending
 
 jobs = AppGroup("jobs", help="Background jobs (RQ on Redis).")
 
@@ -19,8 +20,24 @@ def worker_command(burst: bool) -> None:
 
 
 @jobs.command("cleanup")
-def cleanup_command() -> None:
-    """Mark queued or running jobs failed that no live worker carries any more."""
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Delete ended jobs and their files older than this (default JOBS_RETENTION_DAYS).",
+)
+def cleanup_command(older_than_days: int | None) -> None:
+    """Fail jobs of dead workers, delete old ended jobs and their files, compose left-over mail.
+
+    The worker does the same every JOBS_MAINTENANCE_SECONDS; this command is for cron when no
+    worker runs, e.g. ``17 3 * * * cd /srv/matchmaker && flask --app wsgi jobs cleanup``.
+    """
     failed = fail_abandoned()
     db.session.commit()
+    days = current_app.config["JOBS_RETENTION_DAYS"] if older_than_days is None else older_than_days
+    jobs, files = prune_ended(days)
+    db.session.commit()
+    composed = compose_all_pending(older_than=NOTICE_GRACE)
     click.echo(f"{len(failed)} abandoned job(s) marked failed.")
+    click.echo(f"{jobs} job(s) ended more than {days} day(s) ago deleted with {files} file(s).")
+    click.echo(f"{composed} e-mail(s) left over from interrupted requests composed.")

@@ -26,6 +26,7 @@ FINISHED = "finished"
 FAILED = "failed"
 CANCELLED = "cancelled"
 ACTIVE = (QUEUED, RUNNING)
+ENDED = (FINISHED, FAILED, CANCELLED)
 STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED)
 
 # The database, not the queue, keeps one job per event and lane at a time: this partial unique
@@ -67,6 +68,8 @@ class Job(db.Model):
     progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # A key of matchmaker.jobs.messages.STEPS, translated when shown.
     step: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
+    # What a running job says beyond its step: the solver's phase and best schedule so far.
+    detail: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     worker_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
@@ -74,7 +77,9 @@ class Job(db.Model):
         DateTime(timezone=True), nullable=False, default=utcnow
     )
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
 
     event: Mapped[Event | None] = relationship()
     requested_by: Mapped[User | None] = relationship()

@@ -10,16 +10,17 @@ leaves nothing half-written, and a job whose worker vanished is marked failed by
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import JobStatus
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.accounts.models import User
@@ -30,6 +31,7 @@ from matchmaker.jobs import queue as rq_side
 from matchmaker.jobs.models import (
     ACTIVE,
     CANCELLED,
+    ENDED,
     FAILED,
     FINISHED,
     QUEUED,
@@ -37,6 +39,7 @@ from matchmaker.jobs.models import (
     Job,
     JobFile,
 )
+from matchmaker.mail import services as mail
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,16 @@ STEPS = {
     "cancelled": _l("Cancelled"),
 }
 
+# The solver's phases, as the job page names them.
+PHASES = {
+    "construct": _l("a first schedule"),
+    "select": _l("choosing the best meetings"),
+    "fit": _l("fitting the meetings into slots"),
+    "levels": _l("proving the choice"),
+    "holes": _l("closing gaps between meetings"),
+    "done": _l("finishing"),
+}
+
 KINDS = {
     "build": _l("Build the schedule"),
     "reoptimise": _l("Re-optimise the schedule"),
@@ -68,6 +81,9 @@ KINDS = {
     "train_reranker": _l("Train the re-ranker on the feedback"),
     "import": _l("Import profiles"),
 }
+
+# A notice older than this was left by a request that died after its commit.
+NOTICE_GRACE = timedelta(minutes=1)
 
 # A job row without an RQ job is only abandoned once the submitting request had time to enqueue.
 ENQUEUE_GRACE = timedelta(minutes=1)
@@ -97,6 +113,34 @@ class JobRefused(Exception):
 def step_label(job: Job) -> str:
     """Return the translated label of the job's current step."""
     return str(STEPS.get(job.step, job.step))
+
+
+def detail_label(job: Job) -> str:
+    """Return the running job's detail in words (the solver's phase and best so far), or ""."""
+    detail = job.detail or {}
+    if "phase" not in detail:
+        return ""
+    return _(
+        "Phase: %(phase)s. Best so far: %(placed)d meetings, score %(score)s, %(holes)d gaps.",
+        phase=PHASES.get(detail["phase"], detail["phase"]),
+        placed=detail["placed"],
+        score=format_decimal(detail["score"], format="#,##0.0"),
+        holes=detail["holes"],
+    )
+
+
+def status_document(job: Job) -> dict:
+    """Return what the job page shows of a job, for the page's live updates."""
+    return {
+        "id": job.id,
+        "status": job.status,
+        "active": job.is_active,
+        "progress": job.progress,
+        "step": job.step,
+        "step_label": step_label(job),
+        "detail": detail_label(job) if job.is_active else "",
+        "error": job.error or "",
+    }
 
 
 def kind_label(job: Job) -> str:
@@ -211,13 +255,13 @@ def start(job_id: int, worker_name: str | None) -> bool:
     return bool(moved)
 
 
-def report(job_id: int, progress: int, step: str) -> None:
+def report(job_id: int, progress: int, step: str, detail: dict | None = None) -> None:
     """Record progress at once for every reader; raise JobCancelled when the job was stopped."""
     with db.engine.begin() as connection:
         moved = connection.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == RUNNING)
-            .values(progress=max(1, min(99, progress)), step=step)
+            .values(progress=max(1, min(99, progress)), step=step, detail=detail)
         ).rowcount
     if not moved:
         raise JobCancelled
@@ -343,3 +387,39 @@ def jobs_of(event: Event, limit: int = 10) -> list[Job]:
             select(Job).where(Job.event_id == event.id).order_by(Job.id.desc()).limit(limit)
         )
     )
+
+
+def prune_ended(retention_days: int, now: datetime | None = None) -> tuple[int, int]:
+    """Delete jobs that ended more than ``retention_days`` ago with their files; return counts."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    old = select(Job.id).where(Job.status.in_(ENDED), Job.finished_at < cutoff)
+    # Files first: SQLite enforces the foreign key's ON DELETE CASCADE only when asked to.
+    files = db.session.execute(delete(JobFile).where(JobFile.job_id.in_(old))).rowcount or 0
+    jobs = db.session.execute(delete(Job).where(Job.id.in_(old))).rowcount or 0
+    return jobs, files
+
+
+def remove_event_files(event_ids: list[int], reason: str) -> int:
+    """Delete the stored files of the events' jobs (they hold personal data); return how many.
+
+    The job keeps its record and says why its file is gone; the organiser starts it again for a
+    file without the removed data.
+    """
+    if not event_ids:
+        return 0
+    jobs = db.session.scalars(
+        select(Job).where(Job.event_id.in_(event_ids), Job.id.in_(select(JobFile.job_id)))
+    ).all()
+    for job in jobs:
+        job.result = dict(job.result or {}, file_removed=reason)
+    db.session.execute(delete(JobFile).where(JobFile.job_id.in_([job.id for job in jobs])))
+    db.session.flush()
+    return len(jobs)
+
+
+def housekeeping(now: datetime | None = None) -> dict[str, int]:
+    """Prune old jobs and compose e-mail notices whose request died; commit."""
+    jobs, files = prune_ended(current_app.config["JOBS_RETENTION_DAYS"], now)
+    db.session.commit()
+    composed = mail.compose_all_pending(older_than=NOTICE_GRACE)
+    return {"jobs_pruned": jobs, "files_pruned": files, "notices_composed": composed}

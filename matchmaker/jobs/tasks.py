@@ -6,6 +6,7 @@ why the job failed.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from matchmaker.matching import artefacts
 from matchmaker.matching import feedback as matching_feedback
 from matchmaker.scheduling import building, exports, publishing, reminders, versions
 from matchmaker.scheduling import feedback as event_feedback
+from matchmaker.scheduling.solver import Progress
 from matchmaker.scheduling.versions import ScheduleError
 from matchmaker.scheduling.views import agenda_pages, print_context
 
@@ -111,13 +113,48 @@ def _event(job: Job) -> Event:
     return event
 
 
+class SolverProgress:
+    """Record the solver's phase and best schedule so far, at most every few seconds.
+
+    The solver calls it between its phases, before anything of the new draft is written, so
+    the write on a connection of its own never waits for the job's own session.
+    """
+
+    def __init__(self, job_id: int, interval: float) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self.last_write = float("-inf")
+        self.last_phase = ""
+
+    def __call__(self, progress: Progress) -> None:
+        """Write the progress when the phase changed or the interval has passed."""
+        now = time.monotonic()
+        if progress.phase == self.last_phase and now - self.last_write < self.interval:
+            return
+        self.last_write, self.last_phase = now, progress.phase
+        share = min(1.0, progress.elapsed / max(progress.time_limit, 0.001))
+        detail = {
+            "phase": progress.phase,
+            "placed": progress.placed,
+            "score": round(progress.score, 1),
+            "holes": progress.holes,
+        }
+        services.report(self.job_id, 10 + round(85 * share), "solving", detail)
+
+
+def solver_progress(job: Job) -> SolverProgress:
+    """Return the progress writer of a schedule job."""
+    return SolverProgress(job.id, float(current_app.config["JOBS_PROGRESS_SECONDS"]))
+
+
 def build(job: Job) -> tuple[dict, None]:
-    """Build a fresh draft with the solver."""
+    """Build a fresh draft with the solver, reporting its phases and best so far."""
     event = _event(job)
     services.report(job.id, 10, "solving")
-    # No progress write after this: the session now holds the new draft, and on SQLite a
-    # second writer would wait for it; the draft and "finished" are committed together.
-    version = building.build(event, job.requested_by)
+    # The last progress write comes from the solver: afterwards the session holds the new
+    # draft, and on SQLite a second writer would wait for it; the draft and "finished" are
+    # committed together.
+    version = building.build(event, job.requested_by, solver_progress(job))
     return {"version": version.number, "placed": version.stats["placed"], "notes": []}, None
 
 
@@ -125,7 +162,9 @@ def reoptimise(job: Job) -> tuple[dict, None]:
     """Re-optimise around the locked meetings, or re-plan from a slot."""
     event = _event(job)
     services.report(job.id, 10, "solving")
-    outcome = building.reoptimise(event, job.requested_by, job.params.get("from_slot"))
+    outcome = building.reoptimise(
+        event, job.requested_by, job.params.get("from_slot"), solver_progress(job)
+    )
     result = {
         "version": outcome.version.number,
         "placed": outcome.version.stats["placed"],

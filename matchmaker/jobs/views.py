@@ -1,4 +1,4 @@
-"""Job pages: progress that reloads itself, cancel, and the download of a job's file."""
+"""Job pages: progress that updates itself, cancel, and the download of a job's file."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -90,8 +91,21 @@ def show(job_id: int):
         file=file,
         form=CancelJobForm(),
         step=services.step_label(job),
+        detail=services.detail_label(job) if job.is_active else "",
         kind=services.kind_label(job),
     )
+
+
+@bp.get("/jobs/<int:job_id>/status.json")
+@organiser_required
+def status(job_id: int):
+    """Answer the job's state as JSON, for the live updates of its page."""
+    job = get_job_or_404(job_id)
+    services.fail_abandoned_job(job)
+    db.session.commit()
+    response = jsonify(services.status_document(job))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/jobs/<int:job_id>/cancel")

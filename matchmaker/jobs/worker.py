@@ -44,11 +44,12 @@ class JobsWorker(Worker):
         super().main_work_horse(job, queue)
 
     def run_maintenance_tasks(self) -> None:
-        """Also give up jobs that no live worker carries any more."""
+        """Also give up jobs that no live worker carries any more, and do the housekeeping."""
         super().run_maintenance_tasks()
         try:
             services.fail_abandoned()
             refits.request_if_stale(current_app._get_current_object())
+            services.housekeeping()
         finally:
             db.session.remove()
 

@@ -1,6 +1,10 @@
 """Queue e-mails in the outbox and deliver them over SMTP after the data is committed.
 
-Composing a message only adds an outbox row (in the caller's transaction). Delivery happens
+Composing a message only adds an outbox row (in the caller's transaction). A use case that holds
+a lock queues a *notice* instead (:func:`queue_notice`): a small row that says what to write,
+composed after the commit by the composer its area registered (:func:`register_composer`);
+a notice whose process died before composing it is composed by the next delivery, by
+``flask outbox send`` or by the job worker's maintenance, so nothing is lost. Delivery happens
 after the commit: :func:`deliver_new` sends what this session queued, :func:`retry_due` picks up
 earlier failures, and ``flask outbox send`` retries everything that is not sent yet. A message is
 claimed with a conditional UPDATE before sending, so two workers never send the same row.
@@ -9,19 +13,23 @@ Without ``MAIL_SERVER`` nothing is sent: messages stay queued and can be read in
 
 import smtplib
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 from matchmaker.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
 SESSION_KEY = "outbox_new"
+NOTICES_KEY = "outbox_notices"
 MAX_AUTO_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=1)
 STALE_SENDING = timedelta(minutes=10)
@@ -64,6 +72,97 @@ def queue_mail(
         subject_text = str(subject)
         body = render_template(template, **context)
     return queue_message(to_address, subject_text, body, kind=kind, event_id=event_id)
+
+
+@dataclass
+class Composed:
+    """What a composer decided to write: template, subject and context, in a language."""
+
+    language: str
+    template: str
+    subject: object  # a lazy string, rendered in ``language``
+    context: dict = field(default_factory=dict)
+
+
+# Composers are code, registered at import by the area that owns the notice kind.
+COMPOSERS: dict[str, Callable[[OutboxMessage], Composed | None]] = {}
+
+
+def register_composer(kind: str, composer: Callable[[OutboxMessage], Composed | None]) -> None:
+    """Let ``composer`` write the notices of ``kind`` (None: the notice has become moot)."""
+    COMPOSERS[kind] = composer
+
+
+def queue_notice(to_address: str, kind: str, *, event_id: int | None, **params) -> OutboxMessage:
+    """Store a small outbox row to be composed after the commit (cheap enough under a lock)."""
+    message = OutboxMessage(
+        to_address=to_address.strip(),
+        subject="",
+        body="",
+        kind=kind,
+        event_id=event_id,
+        notice=params,
+        status=QUEUED,
+        attempts=0,
+        last_error="",
+    )
+    db.session.add(message)  # flushed with the caller's rows: no round trip of its own
+    db.session.info.setdefault(NOTICES_KEY, []).append(message)
+    return message
+
+
+def compose(message: OutboxMessage) -> bool:
+    """Write a notice's subject and body; drop it when its subject no longer exists."""
+    if message.notice is None:
+        return True
+    with db.session.no_autoflush:  # one UPDATE per message, after the rendering
+        composed = COMPOSERS[message.kind](message)
+        if composed is None:
+            db.session.delete(message)  # e.g. the registration was deleted before the e-mail
+            return False
+        with force_locale(composed.language):
+            message.subject = str(composed.subject).strip()[:300]
+            message.body = render_template(composed.template, **composed.context)
+    message.notice = None
+    return True
+
+
+def compose_pending(
+    message_ids: list[int] | None = None, *, older_than: timedelta | None = None, limit: int = 500
+) -> int:
+    """Compose queued notices (the given ones, else the oldest) and commit; return how many.
+
+    ``older_than`` leaves alone the notices their own request is about to compose.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.notice.is_not(None))
+    if older_than is not None:
+        query = query.where(OutboxMessage.created_at < utcnow() - older_than)
+    if message_ids is not None:
+        if not message_ids:
+            return 0
+        query = query.where(OutboxMessage.id.in_(message_ids))
+    messages = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
+    for message in messages:
+        compose(message)
+    if messages:
+        db.session.commit()
+    return len(messages)
+
+
+def compose_all_pending(older_than: timedelta | None = None) -> int:
+    """Compose every notice not composed yet (in batches); return how many."""
+    total = 0
+    while count := compose_pending(older_than=older_than):
+        total += count
+    return total
+
+
+def _session_ids() -> list[int]:
+    """Pop the ids of the messages and notices this session queued."""
+    ids = db.session.info.pop(SESSION_KEY, [])
+    notices = db.session.info.pop(NOTICES_KEY, [])
+    # The identity survives the commit's expiry, so reading it costs no query.
+    return ids + [key.identity[0] for key in map(inspect, notices) if key.identity]
 
 
 def mail_configured() -> bool:
@@ -116,9 +215,13 @@ def deliver(message_ids: list[int]) -> tuple[int, int]:
     sent = failed = 0
     if not mail_configured():
         return sent, failed
+    compose_pending(message_ids)
     for message_id in message_ids:
         message = claim(message_id)
         if message is None:
+            continue
+        if not compose(message):
+            db.session.commit()
             continue
         try:
             smtp_send(message)
@@ -137,8 +240,15 @@ def deliver(message_ids: list[int]) -> tuple[int, int]:
 
 
 def deliver_new() -> tuple[int, int]:
-    """Send what this session queued (call after the commit), then retry a few older ones."""
-    ids = db.session.info.pop(SESSION_KEY, [])
+    """Compose and send what this session queued (call after the commit), then retry older ones."""
+    ids = _session_ids()
+    try:
+        compose_pending(ids)
+    except SQLAlchemyError:
+        # The change is committed; its notices wait for the next delivery or the worker.
+        db.session.rollback()
+        current_app.logger.warning("Composing e-mails after the commit failed", exc_info=True)
+        return 0, 0
     sent, failed = deliver(ids)
     if ids:
         more_sent, more_failed = retry_due(limit=5)
@@ -149,6 +259,7 @@ def deliver_new() -> tuple[int, int]:
 def discard_new() -> None:
     """Forget the messages queued in a transaction that was rolled back."""
     db.session.info.pop(SESSION_KEY, None)
+    db.session.info.pop(NOTICES_KEY, None)
 
 
 def retry_due(limit: int = 5) -> tuple[int, int]:
@@ -171,6 +282,7 @@ def retry_due(limit: int = 5) -> tuple[int, int]:
 
 def send_all_unsent() -> tuple[int, int]:
     """Try every queued or failed message once more, however often it failed before."""
+    compose_all_pending()
     ids = db.session.scalars(
         select(OutboxMessage.id)
         .where(OutboxMessage.status.in_((QUEUED, FAILED, SENDING)))
@@ -189,8 +301,6 @@ def outbox_select(status: str = ""):
 
 def outbox_counts() -> dict[str, int]:
     """Count outbox messages per status."""
-    from sqlalchemy import func
-
     rows = db.session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     ).all()

@@ -5,7 +5,9 @@ are deleted; a profile that registrations or schedules still refer to is kept as
 anonymised placeholder ("Gelöschtes Profil", no texts or contact data, hidden from the
 directory and from matching), so published schedules stay consistent for everyone else.
 Active registrations for events still ahead are cancelled first, which promotes the
-waiting list as usual.
+waiting list as usual. Files that jobs stored for the member's events (the PDF of all
+agendas lists every participant) are deleted; the job page says why, and the organiser
+renders them again without the member.
 """
 
 from datetime import date, timedelta
@@ -28,9 +30,10 @@ from matchmaker.events.models import (
     Registration,
 )
 from matchmaker.extensions import db
+from matchmaker.jobs import services as jobs
 from matchmaker.mail.models import OutboxMessage
 from matchmaker.matching.models import SuggestionMark
-from matchmaker.scheduling.models import MeetingRating, ScheduleMeeting
+from matchmaker.scheduling.models import MeetingRating, ScheduleMeeting, ScheduleVersion
 
 ANONYMOUS_EMAIL = "anonymised-{id}@invalid"
 
@@ -205,7 +208,10 @@ def delete_account(user: User, today: date | None = None) -> dict[str, int]:
     """Delete a member's account and personal data; keep placeholders schedules need."""
     today = today or date.today()
     counts = {"profiles_deleted": 0, "profiles_anonymised": 0, "registrations_cancelled": 0}
-    for profile in owned_profiles(user):
+    profiles = owned_profiles(user)
+    # Stored files of their events (the PDF of all agendas) show the member's name and meetings.
+    counts["files_removed"] = jobs.remove_event_files(events_of(profiles), "privacy")
+    for profile in profiles:
         of_profile = db.session.scalars(
             select(Registration).where(Registration.profile_id == profile.id)
         ).all()
@@ -276,6 +282,20 @@ def delete_account(user: User, today: date | None = None) -> dict[str, int]:
     return counts
 
 
+def events_of(profiles: list[Profile]) -> list[int]:
+    """Return the events the profiles are registered for or scheduled at."""
+    ids = [p.id for p in profiles]
+    if not ids:
+        return []
+    registered = select(Registration.event_id).where(Registration.profile_id.in_(ids))
+    scheduled = (
+        select(ScheduleVersion.event_id)
+        .join(ScheduleMeeting, ScheduleMeeting.version_id == ScheduleVersion.id)
+        .where(or_(ScheduleMeeting.profile_a_id.in_(ids), ScheduleMeeting.profile_b_id.in_(ids)))
+    )
+    return sorted(set(db.session.scalars(registered.union(scheduled))))
+
+
 def anonymise_profile(profile: Profile) -> None:
     """Turn a profile into a placeholder without personal data, hidden from the directory."""
     directory.update_profile(
@@ -308,6 +328,7 @@ def purge_old_events(older_than_days: int, today: date | None = None) -> dict[st
     cutoff = (today or date.today()) - timedelta(days=older_than_days)
     old_events = db.session.scalars(select(Event).where(Event.date < cutoff)).all()
     counts = {"events": len(old_events), "attendees": 0, "messages": 0, "requests": 0}
+    counts["files"] = jobs.remove_event_files([e.id for e in old_events], "retention")
     for event in old_events:
         for attendee in db.session.scalars(select(Attendee).where(Attendee.event_id == event.id)):
             if not attendee.email.endswith("@invalid"):

@@ -6,6 +6,7 @@ returns the best schedule found; the job commits the new draft in one transactio
 Services change models and flush; the caller commits.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,7 +35,14 @@ from matchmaker.scheduling.problem import (
     participant_id,
     profile_id_of,
 )
-from matchmaker.scheduling.solver import InvalidLockError, Lock, Meeting, Result, solve
+from matchmaker.scheduling.solver import (
+    InvalidLockError,
+    Lock,
+    Meeting,
+    Progress,
+    Result,
+    solve,
+)
 from matchmaker.scheduling.versions import (
     ScheduleError,
     editable_version,
@@ -43,6 +51,9 @@ from matchmaker.scheduling.versions import (
     names_of,
     new_version,
 )
+
+# Hears of the solver's phases and best schedule so far (None: nobody listens).
+ProgressCallback = Callable[[Progress], None] | None
 
 
 def origin_of(key: str, problem: dict) -> str:
@@ -116,7 +127,9 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
     db.session.flush()
 
 
-def _solve(data: ProblemData, locked: list[Lock], frozen: list[int]) -> Result:
+def _solve(
+    data: ProblemData, locked: list[Lock], frozen: list[int], progress: ProgressCallback
+) -> Result:
     config = current_app.config
     try:
         return solve(
@@ -126,6 +139,7 @@ def _solve(data: ProblemData, locked: list[Lock], frozen: list[int]) -> Result:
             locked=locked,
             frozen_slots=frozen,
             workers=int(config["SCHEDULE_WORKERS"]),
+            progress=progress,
         )
     except InvalidLockError as error:
         details = humanise("; ".join(error.problems), data.names)
@@ -134,15 +148,19 @@ def _solve(data: ProblemData, locked: list[Lock], frozen: list[int]) -> Result:
         ) from None
 
 
-def build(event: Event, user: User | None) -> ScheduleVersion:
-    """Build a fresh draft from the event's participants, scores and wishes."""
+def build(event: Event, user: User | None, progress: ProgressCallback = None) -> ScheduleVersion:
+    """Build a fresh draft from the event's participants, scores and wishes.
+
+    ``progress`` is handed to the solver: it hears of every phase and of the best schedule so
+    far (a job records them for its page).
+    """
     ensure_model()  # builds run in jobs and the command line, never in a web request
     data = build_problem(event)
     if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
     # Solve before writing anything: a build in a job commits only at the end, and holding a
     # write during the solve would block every other writer on SQLite.
-    result = _solve(data, [], [])
+    result = _solve(data, [], [], progress)
     latest = latest_version(event)
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
     version.problem = data.document()
@@ -169,7 +187,12 @@ class Reoptimised:
     notes: list[str] = field(default_factory=list)
 
 
-def reoptimise(event: Event, user: User | None, from_slot: int | None = None) -> Reoptimised:
+def reoptimise(
+    event: Event,
+    user: User | None,
+    from_slot: int | None = None,
+    progress: ProgressCallback = None,
+) -> Reoptimised:
     """Re-plan around the locked meetings; with ``from_slot``, keep every earlier slot as it is.
 
     The problem is rebuilt from the current registrations, so cancellations, new availability
@@ -218,7 +241,7 @@ def reoptimise(event: Event, user: User | None, from_slot: int | None = None) ->
             locked_keys.add(m.key)
     frozen_slots = list(range(1, past))
     data = data.with_meetings(again)
-    result = _solve(data, locked, frozen_slots)
+    result = _solve(data, locked, frozen_slots, progress)
     version = editable_version(event, user)
     version.problem = data.document()
     version.stats = stats_of(

@@ -79,15 +79,14 @@ def register(event_id: int):
     if form.validate_on_submit():
         profile = next(p for p in profiles if p.id == form.profile_id.data)
         try:
-            registration = registrations.register(
+            enrolment = registrations.enrol(
                 event.id,
                 profile,
                 form.people(),
                 user=current_user,
                 locale=recipient_language(current_user),
             )
-            position = queries.waiting_position(registration)
-            registration_id = registration.id
+            position, registration_id = enrolment.position, enrolment.registration.id
             commit_and_send()
         except EventError as error:
             refuse(error, form)

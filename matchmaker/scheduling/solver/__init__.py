@@ -2,7 +2,7 @@
 
 from matchmaker.scheduling.solver.check import check, evaluate
 from matchmaker.scheduling.solver.instance import InvalidLockError, Lock
-from matchmaker.scheduling.solver.pipeline import replan, solve
+from matchmaker.scheduling.solver.pipeline import Progress, replan, solve
 from matchmaker.scheduling.solver.problem import Meeting, Participant, Problem
 from matchmaker.scheduling.solver.result import RequiredIssue, Result, ScheduledMeeting
 
@@ -12,6 +12,7 @@ __all__ = [
     "Meeting",
     "Participant",
     "Problem",
+    "Progress",
     "RequiredIssue",
     "Result",
     "ScheduledMeeting",

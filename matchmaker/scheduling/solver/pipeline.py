@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -127,6 +127,32 @@ class _Run:
         self.phases.append(LevelOutcome(name, value, bound, optimal, seconds, round(work, 3)))
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a solve is: the phase that starts and the best schedule so far.
+
+    Attributes
+    ----------
+    phase : str
+        ``construct``, ``select``, ``fit``, ``levels``, ``holes`` or ``done``.
+    elapsed, time_limit : float
+        Wall-clock seconds since the start, and the limit of the whole solve.
+    placed : int
+        Meetings in the best schedule so far.
+    score : float
+        Its total score.
+    holes : int
+        Its idle slots between meetings, over all participants.
+    """
+
+    phase: str
+    elapsed: float
+    time_limit: float
+    placed: int
+    score: float
+    holes: int
+
+
 def _key(inst: Instance, sol: Mapping[int, int]) -> tuple[int, int, int, int]:
     """Lexicographic cost of a schedule: required misses, fairness misses, -score, holes."""
     busy: dict[int, list[int]] = defaultdict(list)
@@ -150,6 +176,7 @@ def solve(
     deterministic: bool = True,
     work_limit: float | None = None,
     skip: Collection[str] = (),
+    progress: Callable[[Progress], None] | None = None,
 ) -> Result:
     """Schedule meetings: required first, then fairness, score and fewest holes.
 
@@ -177,6 +204,9 @@ def solve(
         seed, the workers and the work limit.
     skip : collection of str
         Phases not to run (names as in :data:`BUDGETS`; for ablation benchmarks).
+    progress : callable, optional
+        Called with a :class:`Progress` when a phase starts, when a better schedule is found
+        and at the end; an exception it raises stops the solve (e.g. a cancelled job).
 
     Returns
     -------
@@ -196,11 +226,22 @@ def solve(
     # construct
     best = greedy_schedule(inst)
     best_key = _key(inst, best)
+    phase = "construct"
+
+    def report(starting: str | None = None) -> None:
+        nonlocal phase
+        phase = starting or phase
+        if progress is not None:
+            score = -best_key[2] / SCORE_SCALE
+            progress(Progress(phase, run.elapsed(), time_limit, len(best), score, best_key[3]))
 
     def consider(sol: Mapping[int, int] | None) -> None:
         nonlocal best, best_key
         if sol is not None and _key(inst, sol) < best_key:
             best, best_key = dict(sol), _key(inst, sol)
+            report()
+
+    report()
 
     core = set(inst.required_feasible()) | set(inst.locked)
     optional = len(inst.candidates()) > len(core)
@@ -208,6 +249,7 @@ def solve(
     lp = lp_score_bound(inst)
 
     # select
+    report("select")
     sel_bound: dict[str, int] = {}
     selected = sorted(set(best) | set(inst.locked))
     if run.allows("select"):
@@ -222,6 +264,7 @@ def solve(
 
     # fit: greedy colouring; when every meeting is required the block search of holes:target
     # places them and their holes at once (measured faster than placing them without holes).
+    report("fit")
     colour = greedy_schedule(inst, subset=selected, place_all=True)
     target: _Target | None = None
     if len(colour) < len(selected) and not optional:
@@ -234,6 +277,7 @@ def solve(
         consider(greedy_schedule(inst, start=colour))
 
     # levels
+    report("levels")
     proven = _proven_by_selection(inst, best_key, sel_bound, soft)
     cands = inst.candidates()
     n_pairs = sum(len(inst.dom[i]) for i in cands)
@@ -244,6 +288,7 @@ def solve(
     optimal = all(proven[name] for name in ("required", "fairness", "score"))
 
     # holes
+    report("holes")
     if target is None or set(best) != set(selected):
         target = _shaped(inst, sorted(best), best, settings, run)
         consider(target.solution)
@@ -257,6 +302,7 @@ def solve(
         score_bound = -best_key[2] / SCORE_SCALE
     elif proven["fairness"] and "score" in sel_bound:
         score_bound = min(x for x in (lp, sel_bound["score"] / SCORE_SCALE) if x is not None)
+    report("done")
     return _result(
         inst, best, run, lp, score_bound, optimal, holes_optimal and optimal, status, seed
     )
