@@ -51,7 +51,10 @@ QUALITY_SETS = {
     "real dev": ROOT / "bench/data/matching-real-dev.json",
 }
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
-REAL_HELDOUT_FILE = ROOT / "bench/data/matching-real-heldout.json"
+REAL_HELDOUT_FILES = {
+    "real held-out": ROOT / "bench/data/matching-real-heldout.json",
+    "real held-out 2": ROOT / "bench/data/matching-real-heldout2.json",
+}
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
 SECTION = "## Matching engine"
@@ -287,7 +290,7 @@ def bench_quality(final: bool = False) -> dict:
     """Score every ablation on every labelled set; the real held-out set only with ``final``."""
     sets = dict(QUALITY_SETS)
     if final:
-        sets["real held-out"] = REAL_HELDOUT_FILE
+        sets.update(REAL_HELDOUT_FILES)
     data = {name: load_labelled(path) for name, path in sets.items()}
     out: dict[str, dict] = {}
     for setting, score in ablations().items():
