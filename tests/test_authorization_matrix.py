@@ -177,6 +177,7 @@ for name, path in [
 
 # jobs (the world holds a finished PDF job with its file)
 route("jobs.show", "/jobs/{job}", ORGANISERS)
+route("jobs.status", "/jobs/{job}/status.json", ORGANISERS)
 route("jobs.download", "/jobs/{job}/download", ORGANISERS)
 route("jobs.cancel", "/jobs/{job}/cancel", ORGANISERS, "POST")
 route("jobs.train_reranker", "/organiser/reranker/train", ORGANISERS, "POST")

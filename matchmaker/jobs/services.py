@@ -393,6 +393,8 @@ def prune_ended(retention_days: int, now: datetime | None = None) -> tuple[int, 
     """Delete jobs that ended more than ``retention_days`` ago with their files; return counts."""
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     old = select(Job.id).where(Job.status.in_(ENDED), Job.finished_at < cutoff)
+    if db.session.scalar(old.limit(1)) is None:
+        return 0, 0  # nothing to prune: no write (SQLite has one writer, a job may hold it)
     # Files first: SQLite enforces the foreign key's ON DELETE CASCADE only when asked to.
     files = db.session.execute(delete(JobFile).where(JobFile.job_id.in_(old))).rowcount or 0
     jobs = db.session.execute(delete(Job).where(Job.id.in_(old))).rowcount or 0

@@ -46,10 +46,22 @@ class JobsWorker(Worker):
     def run_maintenance_tasks(self) -> None:
         """Also give up jobs that no live worker carries any more, and do the housekeeping."""
         super().run_maintenance_tasks()
+        app = current_app._get_current_object()
+        steps = (
+            services.fail_abandoned,
+            lambda: refits.request_if_stale(app),
+            services.housekeeping,
+        )
         try:
-            services.fail_abandoned()
-            refits.request_if_stale(current_app._get_current_object())
-            services.housekeeping()
+            for step in steps:
+                # Best effort, each step on its own: a database busy with a job's write (SQLite
+                # has one writer) makes a step wait for the next round, never stops the worker.
+                try:
+                    step()
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    log.warning("Worker maintenance step failed; retried next round", exc_info=True)
         finally:
             db.session.remove()
 
