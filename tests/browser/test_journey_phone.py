@@ -85,6 +85,7 @@ def test_member_agenda_and_organiser_grid_on_a_phone(phone, shots, assert_access
 
     page.get_by_role("link", name="KI-Tag Lausitz 2027", exact=False).click()
     page.locator("table.agenda").wait_for()
+    page.wait_for_load_state()  # the style sheets too: layout measured before them is unstyled
     assert page_width(page) <= WIDTH
     # Every row is a card: each cell, including the reason, lies inside the screen.
     for cell in page.locator("table.agenda td").all():
@@ -104,6 +105,7 @@ def test_member_agenda_and_organiser_grid_on_a_phone(phone, shots, assert_access
     page.locator("a[href$='/schedule']").click()
     grid = page.locator(".grid-scroll")
     grid.wait_for()
+    page.wait_for_load_state()
     # The page does not scroll sideways; the grid scrolls inside its own box.
     assert page_width(page) <= WIDTH
     assert grid.evaluate("g => g.scrollWidth > g.clientWidth + 1000")
@@ -134,6 +136,7 @@ def test_organiser_dashboard_and_reminder_preview_on_a_phone(phone, shots, asser
     page.get_by_role("link", name="KI-Tag Lausitz 2027").first.click()
     page.locator("a[href$='/dashboard']").click()
     page.locator("table#sides").wait_for()
+    page.wait_for_load_state()
     assert page_width(page) <= WIDTH
     # the demo's event is booked out and its schedule published
     assert "veröffentlichten Version" in page.locator("#counted-version").inner_text()
@@ -146,6 +149,7 @@ def test_organiser_dashboard_and_reminder_preview_on_a_phone(phone, shots, asser
     page.get_by_label("Teilnehmende, die noch keine Terminanfrage gesendet haben").check()
     page.get_by_role("button", name="Zeigen, wer sie bekommt").click()
     page.locator("#recipient-count").wait_for()
+    page.wait_for_load_state()
     assert page_width(page) <= WIDTH
     rows = page.locator("table#recipients tbody tr")
     count = rows.count()
