@@ -167,24 +167,22 @@ def side_counts(event: Event) -> list[SideCounts]:
 
 def request_counts(event: Event) -> dict[str, int]:
     """Count the event's meeting requests per status (pending means unanswered)."""
-    rows = db.session.execute(
-        select(MeetingRequest.status, func.count())
-        .where(MeetingRequest.event_id == event.id)
-        .group_by(MeetingRequest.status)
-    ).all()
-    found = dict(rows)
-    return {status: found.get(status, 0) for status in REQUEST_STATUSES}
+    return _counts(MeetingRequest, MeetingRequest.status, event, REQUEST_STATUSES)
 
 
 def wish_counts(event: Event) -> dict[str, int]:
     """Count the "must meet" and "not interested" marks of the event."""
-    rows = db.session.execute(
-        select(ProfileMark.kind, func.count())
-        .where(ProfileMark.event_id == event.id)
-        .group_by(ProfileMark.kind)
-    ).all()
-    found = dict(rows)
-    return {kind: found.get(kind, 0) for kind in MARK_KINDS}
+    return _counts(ProfileMark, ProfileMark.kind, event, MARK_KINDS)
+
+
+def _counts(model, column, event: Event, keys) -> dict[str, int]:
+    """Count the event's rows of ``model`` per value of ``column`` (0 for each absent key)."""
+    found = dict(
+        db.session.execute(
+            select(column, func.count()).where(model.event_id == event.id).group_by(column)
+        ).all()
+    )
+    return {key: found.get(key, 0) for key in keys}
 
 
 def meetings_per_profile(version: VersionRef | None) -> dict[int, int]:
