@@ -92,14 +92,17 @@ def alive(pid: int) -> bool:
 
 
 @contextmanager
-def writes_held(app):
-    """Hold a lock that stops the build from writing its schedule version."""
+def writes_held(app, table: str = "schedule_versions"):
+    """Hold a lock that stops a job from writing to ``table``; yield 'is a writer waiting?'.
+
+    On SQLite the whole database is held (one writer), so the job waits at its first write.
+    """
     url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
         connection = sqlite3.connect(url.database, isolation_level=None, timeout=30)
         connection.execute("BEGIN IMMEDIATE")
         try:
-            yield lambda: True  # the job waits at its first write, right after it started
+            yield lambda: True
         finally:
             connection.execute("ROLLBACK")
             connection.close()
@@ -107,20 +110,21 @@ def writes_held(app):
     engine = sa.create_engine(url)
     connection = engine.connect()
     connection.begin()
-    connection.execute(sa.text("LOCK TABLE schedule_versions IN EXCLUSIVE MODE"))
+    connection.execute(sa.text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
 
-    def build_waits_to_write() -> bool:
+    def writer_waits() -> bool:
         return bool(
             connection.scalar(
                 sa.text(
                     "SELECT count(*) FROM pg_locks WHERE NOT granted"
-                    " AND relation = 'schedule_versions'::regclass"
-                )
+                    " AND relation = CAST(:table AS regclass)"
+                ),
+                {"table": table},
             )
         )
 
     try:
-        yield build_waits_to_write
+        yield writer_waits
     finally:
         connection.rollback()
         connection.close()

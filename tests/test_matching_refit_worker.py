@@ -7,54 +7,15 @@ requests keep answering from the previous artefact, and the next change is refit
 
 import os
 import signal
-import sqlite3
 import time
-from contextlib import contextmanager
 
-import sqlalchemy as sa
 from live_processes import start_worker, stop_worker
-from test_jobs_worker import children, wait_for
+from test_jobs_worker import children, wait_for, writes_held
 from test_matching_artefacts import ENERGY, INVOICES, REFIT, artefact_ids, edit, suggested_names
 
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
 from matchmaker.jobs import queue as rq_side
-
-
-@contextmanager
-def artefact_writes_held(app):
-    """Hold a lock that stops a refit from storing its artefact; yield 'is a refit waiting?'."""
-    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        connection = sqlite3.connect(url.database, isolation_level=None, timeout=30)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield lambda: True  # the horse waits at its write once it has fitted
-        finally:
-            connection.execute("ROLLBACK")
-            connection.close()
-        return
-    engine = sa.create_engine(url)
-    connection = engine.connect()
-    connection.begin()
-    connection.execute(sa.text("LOCK TABLE model_artefacts IN EXCLUSIVE MODE"))
-
-    def refit_waits() -> bool:
-        return bool(
-            connection.scalar(
-                sa.text(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
-                    " AND relation = 'model_artefacts'::regclass"
-                )
-            )
-        )
-
-    try:
-        yield refit_waits
-    finally:
-        connection.rollback()
-        connection.close()
-        engine.dispose()
 
 
 def test_a_refit_killed_mid_job_leaves_the_previous_model_in_use(
@@ -72,7 +33,7 @@ def test_a_refit_killed_mid_job_leaves_the_previous_model_in_use(
     settings = {"MATCHING_REFIT_DELAY": 0, "JOBS_HEARTBEAT_SECONDS": 1}
     worker = None
     try:
-        with artefact_writes_held(app) as refit_waits:
+        with writes_held(app, "model_artefacts") as refit_waits:
             worker = start_worker(app, tmp_path / "worker.log", **settings)
             wait_for(lambda: rq_side.fetch(refit.id).get_status() == "started", "the refit")
             horse = wait_for(lambda: (children(worker.pid) or [None])[0], "the work horse")
