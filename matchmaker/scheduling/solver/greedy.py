@@ -21,6 +21,10 @@ class GreedyState:
         self.busy: list[set[int]] = [set() for _ in inst.pid]
         self.load = [0] * (inst.n_slots + 2)
         self.slot: dict[int, int] = {}
+        # Who meets whom where, kept up to date so that ejecting needs no scan of the schedule:
+        # the meeting of each (participant, slot), and each slot's meetings in placing order.
+        self.at: dict[tuple[int, int], int] = {}
+        self.by_slot: dict[int, dict[int, None]] = {}
         self.after_of: list[list[int]] = [[] for _ in range(inst.n_meetings)]
         for i, bs in enumerate(inst.before):
             for j in bs:
@@ -63,6 +67,8 @@ class GreedyState:
         self.slot[i] = s
         self.busy[self.inst.pa[i]].add(s)
         self.busy[self.inst.pb[i]].add(s)
+        self.at[(self.inst.pa[i], s)] = self.at[(self.inst.pb[i], s)] = i
+        self.by_slot.setdefault(s, {})[i] = None
         self.load[s] += 1
 
     def remove(self, i: int) -> None:
@@ -70,6 +76,9 @@ class GreedyState:
         s = self.slot.pop(i)
         self.busy[self.inst.pa[i]].discard(s)
         self.busy[self.inst.pb[i]].discard(s)
+        self.at.pop((self.inst.pa[i], s), None)
+        self.at.pop((self.inst.pb[i], s), None)
+        del self.by_slot[s][i]
         self.load[s] -= 1
 
     def try_eject(self, i: int) -> bool:
@@ -78,17 +87,9 @@ class GreedyState:
         a, b = inst.pa[i], inst.pb[i]
         if len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
             return False
-        at: dict[tuple[int, int], int] = {}
-        for j, s in self.slot.items():
-            if s in inst.dom[i]:
-                at[(inst.pa[j], s)] = j
-                at[(inst.pb[j], s)] = j
         if inst.before[i]:
             return False
-        by_slot: dict[int, list[int]] = {}
-        for j, s in self.slot.items():
-            by_slot.setdefault(s, []).append(j)
-        for s, blockers in self._blocker_sets(i, at, by_slot):
+        for s, blockers in self._blocker_sets(i):
             if any(j in inst.locked or inst.before[j] or self.after_of[j] for j in blockers):
                 continue
             moved = {}
@@ -118,11 +119,9 @@ class GreedyState:
                 self.place(j, s)
         return False
 
-    def _blocker_sets(
-        self, i: int, at: dict[tuple[int, int], int], by_slot: dict[int, list[int]]
-    ) -> list[tuple[int, set[int]]]:
+    def _blocker_sets(self, i: int) -> list[tuple[int, set[int]]]:
         """List (slot, meetings to move) that would free slot ``s`` for meeting ``i``."""
-        inst = self.inst
+        inst, at = self.inst, self.at
         out = []
         for s in inst.dom[i]:
             blockers = {at[(q, s)] for q in (inst.pa[i], inst.pb[i]) if (q, s) in at}
@@ -131,7 +130,7 @@ class GreedyState:
                     out.append((s, blockers))
                 continue
             # The slot is full: also move one other meeting out of it.
-            for j in by_slot.get(s, [])[:8]:
+            for j in list(self.by_slot.get(s, {}))[:8]:
                 if j not in blockers:
                     out.append((s, blockers | {j}))
         return out

@@ -11,8 +11,10 @@ what each phase buys):
 ``construct``
     Greedy schedule: always valid, the fallback and the first hint.
 ``select``
-    The degree-capped matching relaxation, solved lexicographically by HiGHS (no slots): its
-    optimum bounds fairness and score, and its meetings are the ones to put into slots.
+    The degree-capped matching relaxation, solved lexicographically (no slots): its optimum
+    bounds fairness and score, and its meetings are the ones to put into slots. A min-cost flow
+    solves it exactly when every required meeting is placed and the other candidates join two
+    groups (SMEs and startups: 0.3 s at 5,000 people); HiGHS's MIP otherwise.
 ``fit``
     Slots for the selected meetings: greedy colouring, then CP-SAT for what it misses. When all
     fit, fairness and score are proven optimal without any search over slots.
@@ -42,6 +44,7 @@ from typing import Any
 
 from matchmaker.scheduling.solver.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.solver.check import count_holes
+from matchmaker.scheduling.solver.flow import FlowRelaxation
 from matchmaker.scheduling.solver.greedy import greedy_schedule
 from matchmaker.scheduling.solver.instance import Instance, Lock, compile_instance
 from matchmaker.scheduling.solver.model import (
@@ -246,7 +249,11 @@ def solve(
     core = set(inst.required_feasible()) | set(inst.locked)
     optional = len(inst.candidates()) > len(core)
     soft = best_key[0] > 0
-    lp = lp_score_bound(inst)
+    # Every required meeting is placed (the greedy did): the relaxation holds them, and on a
+    # two-sided event it is a flow problem, solved exactly in a fraction of the LP's time.
+    network = None if soft else FlowRelaxation(inst)
+    relaxed = network.select(fairness=False) if network is not None else None
+    lp = relaxed.values["score"] / SCORE_SCALE if relaxed is not None else lp_score_bound(inst)
 
     # select
     report("select")
@@ -255,7 +262,9 @@ def solve(
     if run.allows("select"):
         t0 = time.perf_counter()
         seconds = BUDGETS["select"][0] * run.seconds_left()
-        chosen = select_meetings(inst, soft, seconds, fairness_zero=best_key[1] == 0)
+        chosen = network.select() if relaxed is not None else None
+        if chosen is None:
+            chosen = select_meetings(inst, soft, seconds, fairness_zero=best_key[1] == 0)
         if chosen is not None:
             selected = sorted(set(chosen.meetings) | set(inst.locked))
             if chosen.optimal:
