@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from matchmaker.scheduling.solver import Problem, evaluate, solve
+from matchmaker.scheduling.solver import Problem, check, evaluate, solve
 from matchmaker.scheduling.solver.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.solver.flow import FlowRelaxation
+from matchmaker.scheduling.solver.greedy import chain_in
 from matchmaker.scheduling.solver.instance import compile_instance
 from matchmaker.scheduling.solver.problem import SCORE_SCALE
 
@@ -137,3 +138,24 @@ def test_a_cycle_of_free_meetings_within_one_group_leaves_the_flow_out() -> None
     result = solve(problem, time_limit=NO_CLOCK, work_limit=2.0)
     # HiGHS decides instead: two meetings fit the two slots of the one table.
     assert result.optimal and result.score == pytest.approx(0.5)
+
+
+def test_alternating_chain_frees_a_common_slot_and_a_table() -> None:
+    # a meets e in slot 2, b meets c in slot 1, neither a nor b can meet in slot 3: they share
+    # no free slot. The shortest chain swaps a-e into slot 1, which frees a in slot 2; slot 1
+    # then holds one meeting over its two tables, so f-g (free in slot 3) moves there.
+    people = [{"id": p, "unavailable": [3] if p in "ab" else []} for p in "abcdefg"]
+    pairs = {"ab": 0.5, "ae": 0.1, "bc": 0.1, "cd": 0.1, "fg": 0.1}
+    meetings = [{"id": k, "a": k[0], "b": k[1], "score": v} for k, v in pairs.items()]
+    problem = {"slots": 3, "tables": 2, "participants": people, "meetings": meetings}
+    inst = compile_instance(Problem.from_dict(problem))
+    index = {m["id"]: k for k, m in enumerate(meetings)}
+    before = {index["ae"]: 2, index["bc"]: 1, index["cd"]: 2, index["fg"]: 1}
+    after = chain_in(inst, before, [index["ab"]])
+    assert after == {index["ab"]: 2, index["ae"]: 1, index["bc"]: 1, index["cd"]: 2, index["fg"]: 3}
+    schedule = []
+    for m in meetings:
+        slot = after[index[m["id"]]]
+        table = 1 + sum(e["slot"] == slot for e in schedule)
+        schedule.append({"id": m["id"], "a": m["a"], "b": m["b"], "slot": slot, "table": table})
+    assert check(problem, {"meetings": schedule}) == []

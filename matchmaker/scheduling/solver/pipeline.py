@@ -45,7 +45,7 @@ from typing import Any
 from matchmaker.scheduling.solver.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.solver.check import count_holes
 from matchmaker.scheduling.solver.flow import FlowRelaxation
-from matchmaker.scheduling.solver.greedy import greedy_schedule
+from matchmaker.scheduling.solver.greedy import chain_in, greedy_schedule
 from matchmaker.scheduling.solver.instance import Instance, Lock, compile_instance
 from matchmaker.scheduling.solver.model import (
     LevelOutcome,
@@ -326,18 +326,22 @@ def _fit(
 ) -> dict[int, int]:
     """Give slots to the selected meetings the greedy colouring missed (phase ``fit``).
 
-    CP-SAT re-slots only the neighbourhood of the missed meetings (their participants'
+    First by alternating chains (two slots swapped along a path of meetings: no search, and
+    at thousands of participants they find room where CP-SAT's neighbourhoods do not). Then
+    CP-SAT re-slots only the neighbourhood of the meetings still missing (their participants'
     meetings, then those of their partners), everything else kept where it is: the colouring
     misses a handful, and a model over the whole selection is far slower to find them room.
     """
     t0 = time.perf_counter()
     work, seconds = run.budget("fit")
     missing = [i for i in selected if i not in colour]
+    colour = chain_in(inst, colour, missing)
+    missing = [i for i in missing if i not in colour]
     people = {q for i in missing for q in (inst.pa[i], inst.pb[i])}
     free: set[int] = set(missing)
     spent = 0.0
     out = colour
-    for _hop in range(3):
+    for _hop in range(3 if missing else 0):
         free |= {i for i in colour if {inst.pa[i], inst.pb[i]} & people and i not in inst.locked}
         people |= {q for i in free for q in (inst.pa[i], inst.pb[i])}
         kept = {i: s for i, s in colour.items() if i not in free}
