@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from matchmaker.scheduling.solver import Problem, check, evaluate, solve
+from matchmaker.scheduling.solver import Problem, check, evaluate, pipeline, solve
 from matchmaker.scheduling.solver.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.solver.flow import FlowRelaxation
 from matchmaker.scheduling.solver.greedy import chain_in
 from matchmaker.scheduling.solver.instance import compile_instance
 from matchmaker.scheduling.solver.problem import SCORE_SCALE
+from matchmaker.scheduling.solver.swaps import swap_holes
 
 REPO = Path(__file__).resolve().parents[1]
 JUDGE = REPO / "tests" / "data" / "check_schedule.py"
@@ -159,3 +160,34 @@ def test_alternating_chain_frees_a_common_slot_and_a_table() -> None:
         table = 1 + sum(e["slot"] == slot for e in schedule)
         schedule.append({"id": m["id"], "a": m["a"], "b": m["b"], "slot": slot, "table": table})
     assert check(problem, {"meetings": schedule}) == []
+
+
+def test_swapping_a_path_of_meetings_closes_a_hole() -> None:
+    # a meets b in slot 1 and c in slot 3: one hole. The path of slots 1 and 2 through a-b is
+    # that meeting alone; moving it to slot 2 closes the hole and opens none for b.
+    people = [{"id": p, "unavailable": []} for p in "abcde"]
+    pairs = ["ab", "ac", "de"]
+    meetings = [{"id": k, "a": k[0], "b": k[1], "score": 0.1} for k in pairs]
+    problem = {"slots": 3, "tables": 2, "participants": people, "meetings": meetings}
+    inst = compile_instance(Problem.from_dict(problem))
+    assert swap_holes(inst, {0: 1, 1: 3, 2: 2}, sweeps=3) == {0: 2, 1: 3, 2: 2}
+    # Slot 2 full (one table): no meeting can move there, and swapping slots 1 and 3 along
+    # a-b, a-c only trades b's and c's slots (no hole saved), so nothing moves.
+    inst = compile_instance(Problem.from_dict({**problem, "tables": 1}))
+    assert swap_holes(inst, {0: 1, 1: 3, 2: 2}, sweeps=3) == {0: 1, 1: 3, 2: 2}
+
+
+def test_large_schedules_lose_holes_by_swaps_and_keep_their_score(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Treat the small brokerage as too large for the CP-SAT holes model.
+    monkeypatch.setattr(pipeline, "TARGET_LIMIT", 0)
+    monkeypatch.setattr(pipeline, "HOLES_LIMIT", 0)
+    problem = brokerage(5, smes=60, startups=40, tables=30)
+    plain = solve(problem, time_limit=NO_CLOCK, work_limit=5.0, skip=["holes:swap"])
+    swapped = solve(problem, time_limit=NO_CLOCK, work_limit=5.0)
+    assert "holes:swap" in [p["name"] for p in swapped.phases]
+    assert swapped.score == plain.score and swapped.optimal
+    assert swapped.holes < plain.holes
+    verdict = judge(problem, swapped.to_dict(), tmp_path)
+    assert verdict["n_violations"] == 0 and verdict["holes"] == swapped.holes
