@@ -16,9 +16,11 @@ class GreedyState:
     Parameters
     ----------
     inst : Instance
+    start : mapping of int to int, optional
+        A valid schedule to start from (meeting to slot).
     """
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, start: Mapping[int, int] | None = None) -> None:
         self.inst = inst
         self.busy: list[set[int]] = [set() for _ in inst.pid]
         self.load = [0] * (inst.n_slots + 2)
@@ -31,6 +33,8 @@ class GreedyState:
         for i, bs in enumerate(inst.before):
             for j in bs:
                 self.after_of[j].append(i)
+        for i, s in sorted((start or {}).items()):
+            self.place(i, s)
 
     def feasible_slots(self, i: int) -> list[int]:
         """Return the slots where meeting ``i`` fits now."""
@@ -343,9 +347,7 @@ def chain_in(inst: Instance, sol: Mapping[int, int], meetings: Iterable[int]) ->
     -------
     dict of int to int
     """
-    st = GreedyState(inst)
-    for i, s in sorted(sol.items()):
-        st.place(i, s)
+    st = GreedyState(inst, sol)
     for i in meetings:
         if i not in st.slot and not st.try_place(i):
             st.try_chain(i)

@@ -40,9 +40,7 @@ def swap_holes(
     -------
     dict of int to int
     """
-    st = GreedyState(inst)
-    for i, s in sorted(sol.items()):
-        st.place(i, s)
+    st = GreedyState(inst, sol)
     for _sweep in range(sweeps):
         if not go_on():
             break
