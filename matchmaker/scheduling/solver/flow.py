@@ -10,14 +10,21 @@ it exactly in a fraction of the time HiGHS's MIP needs at thousands of participa
 The levels are folded into one cost: an eligible participant's first meeting earns a bonus
 larger than every score together, so the flow first covers as many eligible participants as it
 can, then maximises the score; a held meeting is fixed before the flow runs. Required meetings
-that are not all placeable (``soft``) and meetings inside one group leave the flow out: then
-``bound.select_meetings`` decides.
+that are not all placeable (``soft``) leave the flow out: then ``bound.select_meetings``
+decides.
+
+A few free meetings inside one group (a "must meet" wish from one SME to another) break the two
+groups. On a small problem HiGHS then proves the optimum in about a second; on a large one
+(from :data:`ODD_FLOW_MIN` candidates) the flow still chooses, with each such meeting decided
+beforehand (held when a given schedule has it, left out otherwise): a good selection, but no
+longer a proven optimum, so the bound comes from the LP (``bound.lp_score_bound``).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Collection
 
 from ortools.graph.python import min_cost_flow
 
@@ -27,9 +34,26 @@ from matchmaker.scheduling.solver.instance import Instance
 #: Nodes of the network: the source, the sink, then one per participant.
 SOURCE, SINK, FIRST = 0, 1, 2
 
+#: From this many free candidates, meetings inside one group are decided before the flow
+#: instead of leaving the selection to HiGHS (its MIP took 11.7 s at 5,000 participants on a
+#: quiet machine, and more than its share of a 30 s limit at load 20).
+ODD_FLOW_MIN = 20_000
 
-def two_colouring(n: int, edges: list[tuple[int, int]]) -> list[int] | None:
-    """Colour participants 0/1 so that every edge joins both colours (``None``: impossible)."""
+#: Most passes that move participants to the colour most of their partners lack.
+FLIP_SWEEPS = 20
+
+#: At most this share of the free candidates may lie inside one group for the flow to choose.
+ODD_SHARE = 0.02
+
+
+def two_colouring(n: int, edges: list[tuple[int, int]], strict: bool = True) -> list[int] | None:
+    """Colour participants 0/1 so that every edge joins both colours.
+
+    ``None`` when that is impossible and ``strict``; otherwise the colouring of a breadth-first
+    search, where some edges join one colour, improved by moving each participant to the colour
+    most of its partners lack while that helps (a one-sided edge in the search tree would
+    otherwise turn thousands of edges one-sided).
+    """
     adj: list[list[int]] = [[] for _ in range(n)]
     for a, b in edges:
         adj[a].append(b)
@@ -46,9 +70,19 @@ def two_colouring(n: int, edges: list[tuple[int, int]]) -> list[int] | None:
                 if colour[r] < 0:
                     colour[r] = 1 - colour[q]
                     queue.append(r)
-                elif colour[r] == colour[q]:
+                elif colour[r] == colour[q] and strict:
                     return None
-    return [max(c, 0) for c in colour]
+    colour = [max(c, 0) for c in colour]
+    for _sweep in range(FLIP_SWEEPS if not strict else 0):
+        flipped = 0
+        for q in range(n):
+            same = sum(1 for r in adj[q] if colour[r] == colour[q])
+            if 2 * same > len(adj[q]):
+                colour[q] = 1 - colour[q]
+                flipped += 1
+        if not flipped:
+            break
+    return colour
 
 
 class FlowRelaxation:
@@ -57,15 +91,21 @@ class FlowRelaxation:
     Parameters
     ----------
     inst : Instance
+    keep : collection of int
+        A schedule's meetings: on a large problem, the free meetings inside one group that
+        are held (the others are left out).
 
     Attributes
     ----------
     applies : bool
         Every held meeting (required or locked) fits the relaxation and the other candidates
-        join two groups; otherwise :meth:`select` returns ``None``.
+        join two groups, or nearly so on a large problem; otherwise :meth:`select` returns
+        ``None``.
+    exact : bool
+        The candidates join two groups: :meth:`select` returns the relaxation's optimum.
     """
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, keep: Collection[int] = ()) -> None:
         self.inst = inst
         cand = inst.candidates()
         self.held = sorted(set(inst.required_feasible()) | set(inst.locked))
@@ -90,7 +130,33 @@ class FlowRelaxation:
         ]
         edges = [(inst.pa[i], inst.pb[i]) for i in self.free]
         self.colour = two_colouring(len(inst.pid), edges) if fits else None
+        self.exact = self.colour is not None
+        if fits and not self.exact and len(self.free) >= ODD_FLOW_MIN:
+            self._decide_odd(set(keep))
         self.applies = self.colour is not None
+
+    def _decide_odd(self, keep: set[int]) -> None:
+        """Hold the free meetings inside one colour that ``keep`` has, drop the others."""
+        inst = self.inst
+        colour = two_colouring(len(inst.pid), [(inst.pa[i], inst.pb[i]) for i in self.free], False)
+        assert colour is not None
+        odd = [i for i in self.free if colour[inst.pa[i]] == colour[inst.pb[i]]]
+        if len(odd) > ODD_SHARE * len(self.free):
+            return
+        for i in odd:
+            a, b = inst.pa[i], inst.pb[i]
+            if i in keep and self.left[a] > 0 and self.left[b] > 0 and self.total > 0:
+                self.held.append(i)
+                self.left[a] -= 1
+                self.left[b] -= 1
+                self.total -= 1
+        self.held.sort()
+        odd_set = set(odd)
+        left = self.left
+        self.free = [
+            i for i in self.free if i not in odd_set and left[inst.pa[i]] and left[inst.pb[i]]
+        ]
+        self.colour = colour
 
     def select(self, fairness: bool = True) -> Selection | None:
         """Choose meetings by min-cost flow: the lexicographic optimum of the relaxation.
@@ -152,4 +218,4 @@ class FlowRelaxation:
             "fairness": len(inst.eligible - has),
             "score": sum(inst.weight[i] for i in chosen),
         }
-        return Selection(sorted(chosen), values, fairness, time.perf_counter() - t0)
+        return Selection(sorted(chosen), values, fairness and self.exact, time.perf_counter() - t0)

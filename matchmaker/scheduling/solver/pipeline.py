@@ -39,6 +39,7 @@ seed and work limit give the same schedule; the wall clock only caps the whole r
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -260,9 +261,13 @@ def solve(
     soft = best_key[0] > 0
     # Every required meeting is placed (the greedy did): the relaxation holds them, and on a
     # two-sided event it is a flow problem, solved exactly in a fraction of the LP's time.
-    network = None if soft else FlowRelaxation(inst)
-    relaxed = network.select(fairness=False) if network is not None else None
-    lp = relaxed.values["score"] / SCORE_SCALE if relaxed is not None else lp_score_bound(inst)
+    network = None if soft else FlowRelaxation(inst, keep=best)
+    relaxed = network.select(fairness=False) if network is not None and network.exact else None
+    if relaxed is not None:
+        lp = relaxed.values["score"] / SCORE_SCALE
+    else:
+        # Held meetings and, when nobody eligible goes without, full cover bound the optimum.
+        lp = lp_score_bound(inst, held=not soft, cover=not soft and best_key[1] == 0)
 
     # select
     report("select")
@@ -271,7 +276,7 @@ def solve(
     if run.allows("select"):
         t0 = time.perf_counter()
         seconds = BUDGETS["select"][0] * run.seconds_left()
-        chosen = network.select() if relaxed is not None else None
+        chosen = network.select() if network is not None and network.applies else None
         if chosen is None:
             chosen = select_meetings(inst, soft, seconds, fairness_zero=best_key[1] == 0)
         if chosen is not None:
@@ -297,6 +302,9 @@ def solve(
     # levels
     report("levels")
     proven = _proven_by_selection(inst, best_key, sel_bound, soft)
+    if proven["required"] and proven["fairness"] and lp is not None:
+        # The LP bounds the score at these levels: a score at its floor is optimal.
+        proven["score"] = proven["score"] or -best_key[2] >= math.floor(lp * SCORE_SCALE + 1e-6)
     cands = inst.candidates()
     n_pairs = sum(len(inst.dom[i]) for i in cands)
     if not all(proven.values()) and n_pairs <= LEVELS_LIMIT and run.allows("levels"):
@@ -379,6 +387,7 @@ def _proven_by_selection(
     for name, value in values.items():
         trivial = (
             (name == "required" and not soft)
+            or (name in ("required", "fairness") and value == 0)
             or (name == "fairness" and not inst.eligible)
             or (name == "score" and not any(inst.weight[i] for i in inst.candidates()))
         )
