@@ -216,3 +216,15 @@ def test_meetings_inside_one_group_are_decided_before_the_flow_on_large_problems
     assert result.score <= result.score_bound <= result.lp_bound
     assert result.fairness_misses == 0 and result.gap < 0.01
     assert judge(problem, result.to_dict(), tmp_path)["n_violations"] == 0
+
+
+def test_flow_chains_and_swaps_give_the_same_schedule_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "TARGET_LIMIT", 0)
+    monkeypatch.setattr(pipeline, "HOLES_LIMIT", 0)
+    problem = brokerage(7, smes=60, startups=40, tables=30)
+    first = solve(problem, time_limit=NO_CLOCK, work_limit=5.0, seed=3)
+    second = solve(problem, time_limit=NO_CLOCK, work_limit=5.0, seed=3)
+    assert "holes:swap" in [p["name"] for p in first.phases]
+    assert first.to_dict()["meetings"] == second.to_dict()["meetings"]
