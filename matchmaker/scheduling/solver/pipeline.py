@@ -14,10 +14,12 @@ what each phase buys):
     The degree-capped matching relaxation, solved lexicographically (no slots): its optimum
     bounds fairness and score, and its meetings are the ones to put into slots. A min-cost flow
     solves it exactly when every required meeting is placed and the other candidates join two
-    groups (SMEs and startups: 0.3 s at 5,000 people); HiGHS's MIP otherwise.
+    groups (SMEs and startups: 0.3-0.7 s at 5,000 people; ``flow.py`` says how a few meetings
+    inside one group are handled on large problems); HiGHS's MIP otherwise.
 ``fit``
-    Slots for the selected meetings: greedy colouring, then CP-SAT for what it misses. When all
-    fit, fairness and score are proven optimal without any search over slots.
+    Slots for the selected meetings: greedy colouring, alternating chains, then CP-SAT for what
+    they miss. When all fit, fairness and score are proven optimal without any search over
+    slots.
 ``levels``
     Small problems only: the CP-SAT slot model over all candidates solves the levels the
     selection did not prove.
