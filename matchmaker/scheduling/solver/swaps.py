@@ -34,7 +34,7 @@ def swap_holes(
     sweeps : int
         Passes over all pairs of slots (the loop stops earlier when a pass saves nothing).
     go_on : callable
-        Asked before each pass; ``False`` stops (the time limit).
+        Asked before each slot of a pass; ``False`` stops (the time limit).
 
     Returns
     -------
@@ -42,10 +42,10 @@ def swap_holes(
     """
     st = GreedyState(inst, sol)
     for _sweep in range(sweeps):
-        if not go_on():
-            break
         saved = 0
         for s in range(1, inst.n_slots + 1):
+            if not go_on():
+                return dict(st.slot)
             for t in range(s + 1, inst.n_slots + 1):
                 saved += _sweep_pair(st, s, t)
         if not saved:
