@@ -13,7 +13,7 @@ from matchmaker.scheduling.solver.instance import Instance
 from matchmaker.scheduling.solver.problem import SCORE_SCALE
 
 
-def lp_score_bound(inst: Instance) -> float | None:
+def lp_score_bound(inst: Instance, held: bool = False, cover: bool = False) -> float | None:
     """Bound the total score of any schedule from above.
 
     Solves ``max w.y`` subject to, for every participant, at most ``min(cap, free slots)``
@@ -23,17 +23,24 @@ def lp_score_bound(inst: Instance) -> float | None:
     Parameters
     ----------
     inst : Instance
+    held : bool
+        Required and locked meetings are in (``y = 1``): the bound holds for every schedule
+        that places them all.
+    cover : bool
+        Every eligible participant has a meeting: the bound holds for every schedule without
+        fairness misses.
 
     Returns
     -------
     float or None
         The bound in score units, ``None`` when HiGHS fails.
     """
-    cand = [i for i in inst.candidates() if inst.weight[i] > 0]
+    fixed = set(inst.required_feasible()) | set(inst.locked) if held else set()
+    cand = [i for i in inst.candidates() if inst.weight[i] > 0 or i in fixed or cover]
     if not cand:
         return 0.0
     col = {i: k for k, i in enumerate(cand)}
-    rows, cols, rhs = [], [], []
+    rows, cols, vals, rhs = [], [], [], []
     r = 0
     for q, ii in enumerate(inst.incident):
         ii = [i for i in ii if i in col]
@@ -44,19 +51,31 @@ def lp_score_bound(inst: Instance) -> float | None:
         if len(ii) > limit:
             rows.extend([r] * len(ii))
             cols.extend(col[i] for i in ii)
+            vals.extend([1.0] * len(ii))
             rhs.append(limit)
+            r += 1
+        if cover and q in inst.eligible:
+            # At least one meeting: -sum(y) <= -1.
+            rows.extend([r] * len(ii))
+            cols.extend(col[i] for i in ii)
+            vals.extend([-1.0] * len(ii))
+            rhs.append(-1)
             r += 1
     open_slots = set().union(*(inst.dom[i] for i in cand))
     if len(cand) > inst.n_tables * len(open_slots):
         rows.extend([r] * len(cand))
         cols.extend(range(len(cand)))
+        vals.extend([1.0] * len(cand))
         rhs.append(inst.n_tables * len(open_slots))
         r += 1
     c = -np.array([inst.weight[i] for i in cand], dtype=float) / SCORE_SCALE
-    if r == 0:
+    if r == 0 and not fixed:
         return float(-c.sum())
-    a = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(r, len(cand))).tocsr()
-    res = linprog(c, A_ub=a, b_ub=np.array(rhs, dtype=float), bounds=(0, 1), method="highs")
+    a = coo_matrix((vals, (rows, cols)), shape=(max(r, 1), len(cand))).tocsr()
+    if r == 0:
+        rhs.append(0)
+    bounds = [(1, 1) if i in fixed else (0, 1) for i in cand]
+    res = linprog(c, A_ub=a, b_ub=np.array(rhs, dtype=float), bounds=bounds, method="highs")
     if res.status != 0:
         return None
     return float(-res.fun)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from matchmaker.scheduling.solver.check import count_holes
 from matchmaker.scheduling.solver.instance import Instance
+
+#: Longest alternating chain :meth:`GreedyState.try_chain` swaps (meetings moved).
+CHAIN_LIMIT = 400
 
 
 class GreedyState:
@@ -14,17 +16,25 @@ class GreedyState:
     Parameters
     ----------
     inst : Instance
+    start : mapping of int to int, optional
+        A valid schedule to start from (meeting to slot).
     """
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, start: Mapping[int, int] | None = None) -> None:
         self.inst = inst
         self.busy: list[set[int]] = [set() for _ in inst.pid]
         self.load = [0] * (inst.n_slots + 2)
         self.slot: dict[int, int] = {}
+        # Who meets whom where, kept up to date so that ejecting needs no scan of the schedule:
+        # the meeting of each (participant, slot), and each slot's meetings in placing order.
+        self.at: dict[tuple[int, int], int] = {}
+        self.by_slot: dict[int, dict[int, None]] = {}
         self.after_of: list[list[int]] = [[] for _ in range(inst.n_meetings)]
         for i, bs in enumerate(inst.before):
             for j in bs:
                 self.after_of[j].append(i)
+        for i, s in sorted((start or {}).items()):
+            self.place(i, s)
 
     def feasible_slots(self, i: int) -> list[int]:
         """Return the slots where meeting ``i`` fits now."""
@@ -54,8 +64,9 @@ class GreedyState:
         for q in (inst.pa[i], inst.pb[i]):
             bs = self.busy[q]
             if bs:
-                dh += count_holes([*bs, s]) - count_holes(bs)
-                dist += min(abs(s - t) for t in bs)
+                h, d = _added_hole(bs, s)
+                dh += h
+                dist += d
         return (dh, dist, s)
 
     def place(self, i: int, s: int) -> None:
@@ -63,6 +74,8 @@ class GreedyState:
         self.slot[i] = s
         self.busy[self.inst.pa[i]].add(s)
         self.busy[self.inst.pb[i]].add(s)
+        self.at[(self.inst.pa[i], s)] = self.at[(self.inst.pb[i], s)] = i
+        self.by_slot.setdefault(s, {})[i] = None
         self.load[s] += 1
 
     def remove(self, i: int) -> None:
@@ -70,6 +83,9 @@ class GreedyState:
         s = self.slot.pop(i)
         self.busy[self.inst.pa[i]].discard(s)
         self.busy[self.inst.pb[i]].discard(s)
+        self.at.pop((self.inst.pa[i], s), None)
+        self.at.pop((self.inst.pb[i], s), None)
+        del self.by_slot[s][i]
         self.load[s] -= 1
 
     def try_eject(self, i: int) -> bool:
@@ -78,17 +94,9 @@ class GreedyState:
         a, b = inst.pa[i], inst.pb[i]
         if len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
             return False
-        at: dict[tuple[int, int], int] = {}
-        for j, s in self.slot.items():
-            if s in inst.dom[i]:
-                at[(inst.pa[j], s)] = j
-                at[(inst.pb[j], s)] = j
         if inst.before[i]:
             return False
-        by_slot: dict[int, list[int]] = {}
-        for j, s in self.slot.items():
-            by_slot.setdefault(s, []).append(j)
-        for s, blockers in self._blocker_sets(i, at, by_slot):
+        for s, blockers in self._blocker_sets(i):
             if any(j in inst.locked or inst.before[j] or self.after_of[j] for j in blockers):
                 continue
             moved = {}
@@ -118,11 +126,9 @@ class GreedyState:
                 self.place(j, s)
         return False
 
-    def _blocker_sets(
-        self, i: int, at: dict[tuple[int, int], int], by_slot: dict[int, list[int]]
-    ) -> list[tuple[int, set[int]]]:
+    def _blocker_sets(self, i: int) -> list[tuple[int, set[int]]]:
         """List (slot, meetings to move) that would free slot ``s`` for meeting ``i``."""
-        inst = self.inst
+        inst, at = self.inst, self.at
         out = []
         for s in inst.dom[i]:
             blockers = {at[(q, s)] for q in (inst.pa[i], inst.pb[i]) if (q, s) in at}
@@ -131,7 +137,7 @@ class GreedyState:
                     out.append((s, blockers))
                 continue
             # The slot is full: also move one other meeting out of it.
-            for j in by_slot.get(s, [])[:8]:
+            for j in list(self.by_slot.get(s, {}))[:8]:
                 if j not in blockers:
                     out.append((s, blockers | {j}))
         return out
@@ -143,6 +149,105 @@ class GreedyState:
             return False
         self.place(i, min(slots, key=lambda s: self.cost(i, s)))
         return True
+
+    def try_chain(self, i: int) -> bool:
+        """Place meeting ``i`` by swapping two slots along an alternating chain (Kempe chain).
+
+        One side ``p`` of the meeting is free in slot ``s``, the other ``r`` busy there but
+        free in ``t``: the meetings that alternate between ``s`` and ``t`` from ``r`` on swap
+        their slots, which frees ``r`` in ``s``. Every meeting keeps its participants, so caps
+        hold; the chain must stay within its meetings' slots, away from ``p``, locks and
+        precedence. A slot the swap leaves one meeting over the tables hands one meeting that
+        fits elsewhere to a slot with a free table. Shorter chains are tried first.
+        """
+        inst = self.inst
+        a, b = inst.pa[i], inst.pb[i]
+        if i in self.slot or inst.before[i] or self.after_of[i]:
+            return False
+        if len(self.busy[a]) >= inst.cap[a] or len(self.busy[b]) >= inst.cap[b]:
+            return False
+        chains: list[tuple[int, int, int, list[int]]] = []
+        for p, r in ((a, b), (b, a)):
+            for s in inst.dom[i]:
+                if s in self.busy[p] or s not in self.busy[r]:
+                    continue
+                for t in range(1, inst.n_slots + 1):
+                    if t != s and t not in self.busy[r]:
+                        chain = self._chain(p, r, s, t)
+                        if chain is not None:
+                            chains.append((len(chain), s, t, chain))
+        for _n, s, t, chain in sorted(chains, key=lambda c: c[:3]):
+            moves = {j: (t if self.slot[j] == s else s) for j in chain}
+            undo = {j: self.slot[j] for j in chain}
+            self._move(moves)
+            self.place(i, s)
+            if self._unload(s, i) and self._unload(t, i):
+                return True
+            self.remove(i)
+            self._move(undo)
+        return False
+
+    def _chain(self, p: int, r: int, s: int, t: int) -> list[int] | None:
+        """Return the chain from ``r`` alternating slots ``s``, ``t`` (``None``: not usable)."""
+        inst = self.inst
+        chain: list[int] = []
+        q, here, there = r, s, t
+        while (q, here) in self.at:
+            j = self.at[(q, here)]
+            if len(chain) >= CHAIN_LIMIT or j in inst.locked or there not in inst.dom[j]:
+                return None
+            if inst.before[j] or self.after_of[j]:
+                return None
+            chain.append(j)
+            q = inst.pb[j] if inst.pa[j] == q else inst.pa[j]
+            if q == p:
+                return None
+            here, there = there, here
+        return chain
+
+    def _move(self, moves: Mapping[int, int]) -> None:
+        """Put each meeting of ``moves`` in its new slot."""
+        for j in moves:
+            self.remove(j)
+        for j, u in moves.items():
+            self.place(j, u)
+
+    def _unload(self, s: int, keep: int) -> bool:
+        """Bring slot ``s`` back within the tables by moving one meeting (not ``keep``) away."""
+        inst = self.inst
+        if self.load[s] <= inst.n_tables:
+            return True
+        for j in self.by_slot[s]:
+            if j == keep or j in inst.locked or inst.before[j] or self.after_of[j]:
+                continue
+            ba, bb = self.busy[inst.pa[j]], self.busy[inst.pb[j]]
+            for u in inst.dom[j]:
+                if self.load[u] < inst.n_tables and u not in ba and u not in bb:
+                    self._move({j: u})
+                    return True
+        return False
+
+
+def _added_hole(busy: set[int], s: int) -> tuple[int, int]:
+    """Return the holes a meeting in slot ``s`` adds to ``busy``, and its distance to them.
+
+    The same as counting the holes before and after (``check.count_holes``), from the nearest
+    meetings on either side alone (the greedy asks this for every slot of every meeting).
+    """
+    if s in busy:
+        return 0, 0
+    below = above = None
+    for t in busy:
+        if t < s and (below is None or t > below):
+            below = t
+        elif t > s and (above is None or t < above):
+            above = t
+    if below is None:
+        return int(above - s > 1), above - s
+    if above is None:
+        return int(s - below > 1), s - below
+    # s splits the hole between below and above into up to two.
+    return int(s - below > 1) + int(above - s > 1) - 1, min(s - below, above - s)
 
 
 def greedy_schedule(
@@ -225,3 +330,25 @@ def _fairness_pass(inst: Instance, st: GreedyState, pool: Sequence[int]) -> None
         for i in cand:
             if st.try_place(i):
                 break
+
+
+def chain_in(inst: Instance, sol: Mapping[int, int], meetings: Iterable[int]) -> dict[int, int]:
+    """Add ``meetings`` to the schedule ``sol``, by alternating chains where no slot is free.
+
+    Parameters
+    ----------
+    inst : Instance
+    sol : mapping of int to int
+        A valid schedule; its meetings may move to other slots, none is dropped.
+    meetings : iterable of int
+        Meetings to add (those that fit nowhere stay out).
+
+    Returns
+    -------
+    dict of int to int
+    """
+    st = GreedyState(inst, sol)
+    for i in meetings:
+        if i not in st.slot and not st.try_place(i):
+            st.try_chain(i)
+    return dict(st.slot)

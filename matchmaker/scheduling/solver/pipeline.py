@@ -11,11 +11,15 @@ what each phase buys):
 ``construct``
     Greedy schedule: always valid, the fallback and the first hint.
 ``select``
-    The degree-capped matching relaxation, solved lexicographically by HiGHS (no slots): its
-    optimum bounds fairness and score, and its meetings are the ones to put into slots.
+    The degree-capped matching relaxation, solved lexicographically (no slots): its optimum
+    bounds fairness and score, and its meetings are the ones to put into slots. A min-cost flow
+    solves it exactly when every required meeting is placed and the other candidates join two
+    groups (SMEs and startups: 0.3-0.7 s at 5,000 people; ``flow.py`` says how a few meetings
+    inside one group are handled on large problems); HiGHS's MIP otherwise.
 ``fit``
-    Slots for the selected meetings: greedy colouring, then CP-SAT for what it misses. When all
-    fit, fairness and score are proven optimal without any search over slots.
+    Slots for the selected meetings: greedy colouring, alternating chains, then CP-SAT for what
+    they miss. When all fit, fairness and score are proven optimal without any search over
+    slots.
 ``levels``
     Small problems only: the CP-SAT slot model over all candidates solves the levels the
     selection did not prove.
@@ -27,6 +31,9 @@ what each phase buys):
     others keep their shape; the first schedule found is optimal.
 ``holes:improve``
     CP-SAT minimises the holes from the best schedule (core-based bound, neighbourhood search).
+``holes:swap``
+    Problems too large for that model (thousands of participants): two slots swapped along
+    paths of meetings wherever that saves holes (``swaps.py``), before ``holes:improve``.
 
 Every CP-SAT call is stopped by deterministic time (CP-SAT's work units), so the same problem,
 seed and work limit give the same schedule; the wall clock only caps the whole run.
@@ -34,6 +41,7 @@ seed and work limit give the same schedule; the wall clock only caps the whole r
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -42,7 +50,8 @@ from typing import Any
 
 from matchmaker.scheduling.solver.bound import lp_score_bound, select_meetings
 from matchmaker.scheduling.solver.check import count_holes
-from matchmaker.scheduling.solver.greedy import greedy_schedule
+from matchmaker.scheduling.solver.flow import FlowRelaxation
+from matchmaker.scheduling.solver.greedy import chain_in, greedy_schedule
 from matchmaker.scheduling.solver.instance import Instance, Lock, compile_instance
 from matchmaker.scheduling.solver.model import (
     LevelOutcome,
@@ -57,6 +66,7 @@ from matchmaker.scheduling.solver.result import (
     ScheduledMeeting,
     assign_tables,
 )
+from matchmaker.scheduling.solver.swaps import swap_holes
 
 #: Share of the work left when each phase starts (CP-SAT deterministic time), and why.
 BUDGETS: dict[str, tuple[float, str]] = {
@@ -66,6 +76,7 @@ BUDGETS: dict[str, tuple[float, str]] = {
     "holes:target": (0.5, "decides B2B events in 0.03-2.4 units; half: busy machines"),
     "holes:relax": (0.3, "one hole more, found in under 1 unit (small, forumt-14crafe, 13crafc)"),
     "holes:improve": (1.0, "the rest: improves until proven or out of work"),
+    "holes:swap": (0.0, "no CP-SAT: path swaps where holes:improve does not run (above its limit)"),
 }
 
 #: Above this many (meeting, slot) pairs the ``levels`` phase does not run (the selection's
@@ -83,6 +94,10 @@ RELAX_TRY = 1.0
 #: Above this many (meeting, slot) pairs ``holes:improve`` does not run (building the model alone
 #: would take longer than the time limits in use).
 HOLES_LIMIT = 20_000
+
+#: Most passes of ``holes:swap`` over all pairs of slots: at 5,000 participants the fourth
+#: saves almost nothing (4,826 holes, then 3,807, 3,706, 3,694, 3,693).
+SWAP_SWEEPS = 8
 
 #: Deterministic time per second of the time limit when no work limit is given (CP-SAT's unit
 #: is calibrated to about a second of one core).
@@ -246,7 +261,15 @@ def solve(
     core = set(inst.required_feasible()) | set(inst.locked)
     optional = len(inst.candidates()) > len(core)
     soft = best_key[0] > 0
-    lp = lp_score_bound(inst)
+    # Every required meeting is placed (the greedy did): the relaxation holds them, and on a
+    # two-sided event it is a flow problem, solved exactly in a fraction of the LP's time.
+    network = None if soft else FlowRelaxation(inst, keep=best)
+    relaxed = network.select(fairness=False) if network is not None and network.exact else None
+    if relaxed is not None:
+        lp = relaxed.values["score"] / SCORE_SCALE
+    else:
+        # Held meetings and, when nobody eligible goes without, full cover bound the optimum.
+        lp = lp_score_bound(inst, held=not soft, cover=not soft and best_key[1] == 0)
 
     # select
     report("select")
@@ -255,7 +278,9 @@ def solve(
     if run.allows("select"):
         t0 = time.perf_counter()
         seconds = BUDGETS["select"][0] * run.seconds_left()
-        chosen = select_meetings(inst, soft, seconds, fairness_zero=best_key[1] == 0)
+        chosen = network.select() if network is not None and network.applies else None
+        if chosen is None:
+            chosen = select_meetings(inst, soft, seconds, fairness_zero=best_key[1] == 0)
         if chosen is not None:
             selected = sorted(set(chosen.meetings) | set(inst.locked))
             if chosen.optimal:
@@ -279,6 +304,9 @@ def solve(
     # levels
     report("levels")
     proven = _proven_by_selection(inst, best_key, sel_bound, soft)
+    if proven["required"] and proven["fairness"] and lp is not None:
+        # The LP bounds the score at these levels: a score at its floor is optimal.
+        proven["score"] = proven["score"] or -best_key[2] >= math.floor(lp * SCORE_SCALE + 1e-6)
     cands = inst.candidates()
     n_pairs = sum(len(inst.dom[i]) for i in cands)
     if not all(proven.values()) and n_pairs <= LEVELS_LIMIT and run.allows("levels"):
@@ -293,6 +321,12 @@ def solve(
         target = _shaped(inst, sorted(best), best, settings, run)
         consider(target.solution)
     holes_optimal = best_key[3] <= target.lower
+    if not holes_optimal and _pairs(inst, best) > HOLES_LIMIT and run.allows("holes:swap"):
+        t0 = time.perf_counter()
+        sol = swap_holes(inst, best, SWAP_SWEEPS, go_on=lambda: run.seconds_left() > 0.01)
+        consider(sol)
+        run.record("holes:swap", best_key[3], target.lower, best_key[3] <= target.lower, t0, 0.0)
+        holes_optimal = best_key[3] <= target.lower
     if not holes_optimal:
         sol, holes_optimal = _improve(inst, best, target.lower, settings, run)
         consider(sol)
@@ -317,18 +351,22 @@ def _fit(
 ) -> dict[int, int]:
     """Give slots to the selected meetings the greedy colouring missed (phase ``fit``).
 
-    CP-SAT re-slots only the neighbourhood of the missed meetings (their participants'
+    First by alternating chains (two slots swapped along a path of meetings: no search, and
+    at thousands of participants they find room where CP-SAT's neighbourhoods do not). Then
+    CP-SAT re-slots only the neighbourhood of the meetings still missing (their participants'
     meetings, then those of their partners), everything else kept where it is: the colouring
     misses a handful, and a model over the whole selection is far slower to find them room.
     """
     t0 = time.perf_counter()
     work, seconds = run.budget("fit")
     missing = [i for i in selected if i not in colour]
+    colour = chain_in(inst, colour, missing)
+    missing = [i for i in missing if i not in colour]
     people = {q for i in missing for q in (inst.pa[i], inst.pb[i])}
     free: set[int] = set(missing)
     spent = 0.0
     out = colour
-    for _hop in range(3):
+    for _hop in range(3 if missing else 0):
         free |= {i for i in colour if {inst.pa[i], inst.pb[i]} & people and i not in inst.locked}
         people |= {q for i in free for q in (inst.pa[i], inst.pb[i])}
         kept = {i: s for i, s in colour.items() if i not in free}
@@ -351,6 +389,7 @@ def _proven_by_selection(
     for name, value in values.items():
         trivial = (
             (name == "required" and not soft)
+            or (name in ("required", "fairness") and value == 0)
             or (name == "fairness" and not inst.eligible)
             or (name == "score" and not any(inst.weight[i] for i in inst.candidates()))
         )
@@ -520,8 +559,7 @@ def _improve(
     minimal.
     """
     meetings = sorted(best)
-    n_pairs = sum(len(inst.dom[i]) for i in meetings)
-    if n_pairs > HOLES_LIMIT or not run.allows("holes:improve"):
+    if _pairs(inst, meetings) > HOLES_LIMIT or not run.allows("holes:improve"):
         return None, False
     t0 = time.perf_counter()
     model = SlotModel(inst, meetings, settings, place_all=True)
@@ -532,6 +570,11 @@ def _improve(
     if done.solution is None:
         return None, False
     return done.solution, is_opt or (done.value is not None and done.value <= lower)
+
+
+def _pairs(inst: Instance, meetings: Iterable[int]) -> int:
+    """Return the number of (meeting, slot) pairs of ``meetings``: the size of a slot model."""
+    return sum(len(inst.dom[i]) for i in meetings)
 
 
 def _result(

@@ -54,7 +54,10 @@ class Result:
         Proven upper bound on the score at this fairness level (LP bound when fairness is not
         proven optimal).
     lp_bound : float or None
-        LP relaxation of the degree-capped matching: bounds the score of any schedule.
+        Bound of the degree-capped matching relaxation on the score. When the greedy schedule
+        placed every required meeting, of every schedule that places them all (the min-cost
+        flow's optimum on two-sided events; else the LP, also with every eligible participant
+        met when the greedy left nobody without); otherwise the LP's, of any schedule.
     optimal : bool
         Required placement, fairness and score are proven optimal (lexicographically).
     holes_optimal : bool
