@@ -278,6 +278,8 @@ def ablations() -> dict[str, Callable]:
         "without character n-grams": _engine_scores(char_weight=0.0),
         "without stems": _engine_scores(word_weight=0.0),
         "without categories": _engine_scores(category_weight=0.0),
+        "trade concepts at half weight (trade_weight 0.5)": _engine_scores(trade_weight=0.5),
+        "trade words at half weight (trade_word_weight 0.5)": _engine_scores(trade_word_weight=0.5),
         "without sector concepts and LSA": _engine_scores(
             thesaurus=_thesaurus_without_sector_concepts(), semantic_weight=0.0
         ),
@@ -316,7 +318,8 @@ SECTOR_FAMILIES = (
     ("retail", r"handel|retail"),
     ("other", r"."),
 )
-# Settings the leave-sector-out check chooses among: the defaults and one change of each weight.
+# Settings the leave-sector-out check chooses among: the defaults, one change of each weight, and
+# the weight of trade concepts ("who": bakery, hotel) and of words naming only a trade.
 CV_GRID = {
     "defaults": {},
     "concept weight 0.5": {"concept_weight": 0.5},
@@ -327,6 +330,11 @@ CV_GRID = {
     "semantic weight 0.5": {"semantic_weight": 0.5},
     "30 latent components": {"semantic_components": 30},
     "50 latent components": {"semantic_components": 50},
+    "trade weight 0.7": {"trade_weight": 0.7},
+    "trade weight 0.5": {"trade_weight": 0.5},
+    "trade weight 0.3": {"trade_weight": 0.3},
+    "trade word weight 0.5": {"trade_word_weight": 0.5},
+    "trade weight 0.5, trade word weight 0.5": {"trade_weight": 0.5, "trade_word_weight": 0.5},
 }
 
 

@@ -132,6 +132,8 @@ class MatchEngine(BaseEstimator):
         tag_weight=1.0,
         sector_weight=0.5,
         compound_weight=0.5,
+        trade_weight=1.0,
+        trade_word_weight=1.0,
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
@@ -152,6 +154,8 @@ class MatchEngine(BaseEstimator):
         self.tag_weight = tag_weight
         self.sector_weight = sector_weight
         self.compound_weight = compound_weight
+        self.trade_weight = trade_weight
+        self.trade_word_weight = trade_word_weight
         self.category_text_weight = category_text_weight
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
@@ -189,7 +193,7 @@ class MatchEngine(BaseEstimator):
             [self.thesaurus, self.extra_thesaurus] if self.extra_thesaurus else [self.thesaurus]
         )
         self.thesaurus_ = load_cached(*sources)
-        self.concepts_ = ConceptTables(self.thesaurus_)
+        self.concepts_ = ConceptTables(self.thesaurus_, self.trade_weight)
         self.levels_ = load_levels(self.levels)
         self.profiles_ = profiles
         self.refs_ = refs
@@ -197,7 +201,9 @@ class MatchEngine(BaseEstimator):
         self.kinds_ = np.array([p.kind for p in profiles])
         self.rows_ = {k: np.flatnonzero(self.kinds_ == k) for k in KINDS}
 
-        vocab = Vocabulary(self.thesaurus_, self.ngram_range, self.compound_weight)
+        vocab = Vocabulary(
+            self.thesaurus_, self.ngram_range, self.compound_weight, self.trade_word_weight
+        )
         seg_tokens, seg_doc, seg_w, display = tokenize_profiles(
             profiles, self.tag_weight, self.sector_weight
         )
