@@ -471,6 +471,7 @@ class BlockWeights:
         char_max_df: float,
         char_top_n: int | None,
         semantic_components: int,
+        random_state: int = 0,
     ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
@@ -479,6 +480,7 @@ class BlockWeights:
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
         self.semantic_components = semantic_components
+        self.random_state = random_state
 
     def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
         """Learn the kept n-grams and the IDF of every block."""
@@ -500,7 +502,9 @@ class BlockWeights:
         words = self._normalised(counts, "word")
         k = min(self.semantic_components, words.shape[0] - 1, words.shape[1] - 1)
         if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
-            self.lsa = TruncatedSVD(k, algorithm="randomized", n_iter=5, random_state=0)
+            self.lsa = TruncatedSVD(
+                k, algorithm="randomized", n_iter=5, random_state=self.random_state
+            )
             # a few thousand profiles span the latent topics as well as all of them do, at a
             # fraction of the cost; evenly spaced rows keep the sample deterministic
             step = max(1, words.shape[0] // LSA_SAMPLE)
