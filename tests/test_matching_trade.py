@@ -1,5 +1,7 @@
 """Needs before trades: thesaurus roles, the engine's trade weights, common-word collisions."""
 
+import pickle
+
 import pytest
 
 from matchmaker.language.concepts import ConceptFinder
@@ -119,3 +121,18 @@ def test_common_words_do_not_name_a_concept_of_another_meaning(word, wrong):
 )
 def test_the_narrowed_terms_still_match_their_own_meaning(word, concept):
     assert concept in _concepts(word)
+
+
+def test_a_model_stored_before_trade_roles_still_loads_and_scores_new_texts():
+    """Workers load the newest stored engine; one pickled by the previous code must keep working."""
+    engine = MatchEngine(trade_weight=1.0).fit(PROFILES)
+    expected = [(s.ref, s.score) for s in engine.suggest_text("Fachkräftemangel, Bäckerei", "sme")]
+    # what the previous code did not store
+    for name in ("trade_weight", "trade_word_weight", "random_state"):
+        del engine.__dict__[name]
+    del engine.vocabulary_.tok_factor, engine.vocabulary_.trade_word_weight
+    del engine.thesaurus_.trade
+    old = pickle.loads(pickle.dumps(engine))  # noqa: S301 (bytes this test just wrote)
+    assert old.get_params()["trade_weight"] == 1.0
+    got = [(s.ref, s.score) for s in old.suggest_text("Fachkräftemangel, Bäckerei", "sme")]
+    assert got == expected

@@ -198,6 +198,8 @@ class Thesaurus:
         return {k: v for k, v in vars(self).items() if k not in ("_de", "_en")}
 
     def __setstate__(self, state: dict) -> None:
+        # a thesaurus stored before roles existed: its groups read the class default ("need")
+        state.setdefault("trade", [g.role == "trade" for g in state["groups"]])
         vars(self).update(state)
         self._de = Stemmer.Stemmer("german")
         self._en = Stemmer.Stemmer("english")

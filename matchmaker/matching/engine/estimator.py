@@ -605,6 +605,10 @@ class MatchEngine(BaseEstimator):
 
     def __setstate__(self, state: dict) -> None:
         """Restore a stored model and rebuild its transposed candidate blocks."""
+        # a model stored before trade roles and the seed parameter was fitted with these values
+        for name, fitted_with in (("trade_weight", 1.0), ("trade_word_weight", 1.0)):
+            state.setdefault(name, fitted_with)
+        state.setdefault("random_state", 0)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

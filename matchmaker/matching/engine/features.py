@@ -64,6 +64,13 @@ class Vocabulary:
         self.tok_factor: list[float] = []  # token -> weight of its words and n-grams
         self.display: list[str] = []  # token -> a surface form as written (case kept)
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a stored vocabulary; one stored before trade words had every weight 1."""
+        if "tok_factor" not in state:
+            state["tok_factor"] = [0.0 if stop else 1.0 for stop in state["lexicon"].stop]
+            state["trade_word_weight"] = 1.0
+        self.__dict__.update(state)
+
     def copy(self) -> Vocabulary:
         """Return an independent copy (columns stay fixed: a copy never adds columns)."""
         other = Vocabulary.__new__(Vocabulary)
