@@ -28,6 +28,7 @@ from matchmaker.language.text import (
 
 __all__ = [
     "CATEGORY_CODES",
+    "ROLES",
     "ConceptGroup",
     "Thesaurus",
     "load_cached",
@@ -59,6 +60,11 @@ CATEGORY_CODES: tuple[str, ...] = (
 )
 
 
+# what a concept says about a profile: a task or need ("need", the default) or the trade a firm
+# is in or serves ("trade": bakery, hotel, farm); matching ranks by needs, the trade breaks ties
+ROLES = ("need", "trade")
+
+
 @dataclass
 class ConceptGroup:
     """One concept of the thesaurus with its terms and metadata."""
@@ -68,6 +74,7 @@ class ConceptGroup:
     categories: tuple[str, ...] = ()
     broader: tuple[str, ...] = ()
     weight: float = 1.0
+    role: str = "need"
     terms_de: list[str] = field(default_factory=list)
     terms_en: list[str] = field(default_factory=list)
 
@@ -94,6 +101,8 @@ def parse_text(text: str) -> list[dict]:
         key = key.strip().lower()
         if key == "weight":
             current["weight"] = float(value)
+        elif key == "role":
+            current["role"] = value.strip().lower()
         elif key in {"categories", "broader", "de", "en"}:
             current.setdefault(key, []).extend(_split_list(value))
         else:
@@ -145,6 +154,11 @@ def load_thesaurus(*sources: str | Path | Mapping | Iterable | None) -> Thesauru
                 grp.broader = tuple(g["broader"])
             if "weight" in g:
                 grp.weight = float(g["weight"])
+            if "role" in g:
+                role = str(g["role"])
+                if role not in ROLES:
+                    raise ValueError(f"thesaurus group {gid}: role must be one of {ROLES}")
+                grp.role = role
             grp.terms_de.extend(g.get("de", ()))
             grp.terms_en.extend(g.get("en", ()))
     return Thesaurus([g for g in merged.values() if g.weight > 0])
@@ -162,6 +176,7 @@ class Thesaurus:
             if missing:
                 raise ValueError(f"thesaurus group {g.id}: unknown broader concepts {missing}")
         self.weights = [g.weight for g in groups]
+        self.trade = [g.role == "trade" for g in groups]
         self.labels = [g.label or g.id for g in groups]
         self._de = Stemmer.Stemmer("german")
         self._en = Stemmer.Stemmer("english")
@@ -183,6 +198,8 @@ class Thesaurus:
         return {k: v for k, v in vars(self).items() if k not in ("_de", "_en")}
 
     def __setstate__(self, state: dict) -> None:
+        # a thesaurus stored before roles existed: its groups read the class default ("need")
+        state.setdefault("trade", [g.role == "trade" for g in state["groups"]])
         vars(self).update(state)
         self._de = Stemmer.Stemmer("german")
         self._en = Stemmer.Stemmer("english")

@@ -81,6 +81,13 @@ class MatchEngine(BaseEstimator):
         Weight of the sector's words.
     compound_weight : float, default=0.5
         Weight of a German compound's parts as extra word features.
+    trade_weight : float, default=0.8
+        Weight of a thesaurus concept that names a trade (``role: trade``: bakery, hotel,
+        farm) relative to a concept of a need or task: what an SME needs ranks first, a
+        shared trade ("serves bakeries") helps to break ties.
+    trade_word_weight : float, default=1.0
+        Weight, in the character, stem and latent blocks, of a word whose only concepts
+        are trades ("Bäckerei", "Hotel").
     category_text_weight : float, default=0.5
         Weight of categories implied by thesaurus concepts in the text, relative to an
         explicit category code.
@@ -102,6 +109,8 @@ class MatchEngine(BaseEstimator):
         Maximum number of reasons per suggestion.
     block_size : int, default=2048
         Rows per block in the all-pairs products (bounds memory).
+    random_state : int, default=0
+        Seed of the randomized SVD of the latent semantic block (fits are deterministic).
 
     Attributes
     ----------
@@ -132,6 +141,8 @@ class MatchEngine(BaseEstimator):
         tag_weight=1.0,
         sector_weight=0.5,
         compound_weight=0.5,
+        trade_weight=0.8,
+        trade_word_weight=1.0,
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
@@ -141,6 +152,7 @@ class MatchEngine(BaseEstimator):
         min_score=0.05,
         max_reasons=3,
         block_size=2048,
+        random_state=0,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -152,6 +164,8 @@ class MatchEngine(BaseEstimator):
         self.tag_weight = tag_weight
         self.sector_weight = sector_weight
         self.compound_weight = compound_weight
+        self.trade_weight = trade_weight
+        self.trade_word_weight = trade_word_weight
         self.category_text_weight = category_text_weight
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
@@ -161,6 +175,7 @@ class MatchEngine(BaseEstimator):
         self.min_score = min_score
         self.max_reasons = max_reasons
         self.block_size = block_size
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
 
@@ -189,7 +204,7 @@ class MatchEngine(BaseEstimator):
             [self.thesaurus, self.extra_thesaurus] if self.extra_thesaurus else [self.thesaurus]
         )
         self.thesaurus_ = load_cached(*sources)
-        self.concepts_ = ConceptTables(self.thesaurus_)
+        self.concepts_ = ConceptTables(self.thesaurus_, self.trade_weight)
         self.levels_ = load_levels(self.levels)
         self.profiles_ = profiles
         self.refs_ = refs
@@ -197,7 +212,9 @@ class MatchEngine(BaseEstimator):
         self.kinds_ = np.array([p.kind for p in profiles])
         self.rows_ = {k: np.flatnonzero(self.kinds_ == k) for k in KINDS}
 
-        vocab = Vocabulary(self.thesaurus_, self.ngram_range, self.compound_weight)
+        vocab = Vocabulary(
+            self.thesaurus_, self.ngram_range, self.compound_weight, self.trade_word_weight
+        )
         seg_tokens, seg_doc, seg_w, display = tokenize_profiles(
             profiles, self.tag_weight, self.sector_weight
         )
@@ -212,7 +229,11 @@ class MatchEngine(BaseEstimator):
             "semantic": self.semantic_weight,
         }
         self.weights_ = BlockWeights(
-            weights, self.char_max_df, self.char_top_n, self.semantic_components
+            weights,
+            self.char_max_df,
+            self.char_top_n,
+            self.semantic_components,
+            self.random_state,
         ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
@@ -584,6 +605,10 @@ class MatchEngine(BaseEstimator):
 
     def __setstate__(self, state: dict) -> None:
         """Restore a stored model and rebuild its transposed candidate blocks."""
+        # a model stored before trade roles and the seed parameter was fitted with these values
+        for name, fitted_with in (("trade_weight", 1.0), ("trade_word_weight", 1.0)):
+            state.setdefault(name, fitted_with)
+        state.setdefault("random_state", 0)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

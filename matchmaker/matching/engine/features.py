@@ -45,24 +45,40 @@ class Vocabulary:
     vocabulary never changes after ``fit``.
     """
 
-    def __init__(self, thesaurus: Thesaurus, ngram_range: tuple[int, int], compound_weight: float):
+    def __init__(
+        self,
+        thesaurus: Thesaurus,
+        ngram_range: tuple[int, int],
+        compound_weight: float,
+        trade_word_weight: float = 1.0,
+    ):
         self.lexicon = Lexicon(thesaurus)
         self.ngram_range = tuple(ngram_range)
         self.compound_weight = compound_weight
+        self.trade_word_weight = trade_word_weight
         self.words: dict[str, int] = {}  # stem or compound part -> word column
         self.chars: dict[str, int] = {}  # character n-gram -> char column
         self.tok_word: list[list[tuple[int, float]]] = []  # token -> (word column, weight)
         self.tok_canon: list[int] = []  # token -> column of its own stem, -1 if none
         self.tok_char: list[list[int]] = []  # token -> char columns
+        self.tok_factor: list[float] = []  # token -> weight of its words and n-grams
         self.display: list[str] = []  # token -> a surface form as written (case kept)
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a stored vocabulary; one stored before trade words had every weight 1."""
+        if "tok_factor" not in state:
+            state["tok_factor"] = [0.0 if stop else 1.0 for stop in state["lexicon"].stop]
+            state["trade_word_weight"] = 1.0
+        self.__dict__.update(state)
 
     def copy(self) -> Vocabulary:
         """Return an independent copy (columns stay fixed: a copy never adds columns)."""
         other = Vocabulary.__new__(Vocabulary)
         other.lexicon = self.lexicon.copy()
         other.ngram_range, other.compound_weight = self.ngram_range, self.compound_weight
+        other.trade_word_weight = self.trade_word_weight
         other.words, other.chars = self.words, self.chars
-        for name in ("tok_word", "tok_canon", "tok_char", "display"):
+        for name in ("tok_word", "tok_canon", "tok_char", "tok_factor", "display"):
             setattr(other, name, list(getattr(self, name)))
         return other
 
@@ -79,13 +95,20 @@ class Vocabulary:
         lex.split_compounds(range(before, len(lex.tokens)))
         lo, hi = self.ngram_range
         wv, cv = self.words, self.chars
+        trade = lex.thesaurus.trade
         for t in range(len(self.tok_word), len(lex.tokens)):
             self.display.append(display.get(lex.tokens[t], lex.tokens[t]))
             if lex.stop[t]:
                 self.tok_word.append([])
                 self.tok_canon.append(-1)
                 self.tok_char.append([])
+                self.tok_factor.append(0.0)
                 continue
+            # a word that only names a trade ("Bäckerei", "Hotel") says who a firm is or
+            # serves, not what it needs or offers: it counts less in the word-level blocks
+            named = lex.concepts[t]
+            factor = self.trade_word_weight if named and all(trade[m[0]] for m in named) else 1.0
+            self.tok_factor.append(factor)
             stem = canonical_stem(lex.de_stem[t], lex.en_stem[t])
             feats = {stem: 1.0}
             for part in lex.parts[t]:
@@ -96,7 +119,7 @@ class Vocabulary:
                 if col is None and grow:
                     col = wv[word] = len(wv)
                 if col is not None:
-                    words.append((col, w))
+                    words.append((col, w * factor))
             self.tok_word.append(words)
             self.tok_canon.append(wv.get(stem, -1))
             padded = f" {lex.folded[t]} "
@@ -173,7 +196,7 @@ def make_segments(vocab: Vocabulary, seg_tokens, seg_doc, seg_w, n_docs: int) ->
 class ConceptTables:
     """Matrices derived from the thesaurus: broader closure, group weights, implied categories."""
 
-    def __init__(self, thesaurus: Thesaurus):
+    def __init__(self, thesaurus: Thesaurus, trade_weight: float = 1.0):
         th = thesaurus
         n_c = len(th.groups)
         rows, cols = [], []
@@ -196,7 +219,10 @@ class ConceptTables:
             )
             for c in range(n_c)
         ]
-        self.scale = np.asarray(th.weights, dtype=np.float64)
+        # a shared trade is worth ``trade_weight`` of a shared need of the same group weight
+        self.scale = np.asarray(th.weights, dtype=np.float64) * np.where(
+            np.asarray(th.trade, dtype=bool), trade_weight, 1.0
+        )
         cat_index = {c: i for i, c in enumerate(CATEGORY_CODES)}
         rows, cols = [], []
         for ci, g in enumerate(th.groups):
@@ -297,7 +323,10 @@ def count_blocks(
     used = np.unique(segs.tok)
     W_word = _token_matrix(lambda t: vocab.tok_word[t], used, n_tok, len(vocab.words))
     W_char = _token_matrix(
-        lambda t: ((c, 1.0) for c in vocab.tok_char[t]), used, n_tok, len(vocab.chars)
+        lambda t: ((c, vocab.tok_factor[t]) for c in vocab.tok_char[t]),
+        used,
+        n_tok,
+        len(vocab.chars),
     )
     W_canon = _token_matrix(
         lambda t: [(vocab.tok_canon[t], 1.0)] if vocab.tok_canon[t] >= 0 else [],
@@ -449,6 +478,7 @@ class BlockWeights:
         char_max_df: float,
         char_top_n: int | None,
         semantic_components: int,
+        random_state: int = 0,
     ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
@@ -457,6 +487,7 @@ class BlockWeights:
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
         self.semantic_components = semantic_components
+        self.random_state = random_state
 
     def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
         """Learn the kept n-grams and the IDF of every block."""
@@ -478,7 +509,9 @@ class BlockWeights:
         words = self._normalised(counts, "word")
         k = min(self.semantic_components, words.shape[0] - 1, words.shape[1] - 1)
         if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
-            self.lsa = TruncatedSVD(k, algorithm="randomized", n_iter=5, random_state=0)
+            self.lsa = TruncatedSVD(
+                k, algorithm="randomized", n_iter=5, random_state=self.random_state
+            )
             # a few thousand profiles span the latent topics as well as all of them do, at a
             # fraction of the cost; evenly spaced rows keep the sample deterministic
             step = max(1, words.shape[0] // LSA_SAMPLE)
