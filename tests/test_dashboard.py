@@ -240,6 +240,21 @@ def test_dashboard_counts_sides_requests_wishes_meetings_and_attendance(client, 
     assert text_of(page, "last-reminders").count("noch nicht erinnert") == 2
 
 
+def test_an_organisation_with_two_registrations_counts_once(client, login, busy, make_profile):
+    # a colleague registered on her own (the demo has such pairs): one more seat, the same
+    # organisation; an SME with one registration confirmed and one waiting is registered once
+    registrations.register(busy.event.id, busy.profiles[MUELLER], [("Kollegin", "k@mueller.example")])
+    registrations.change_capacity(busy.event, 9)
+    crowd = make_profile(kind="sme", name="Große Werke AG")
+    registrations.register(busy.event.id, crowd, [("Person 1", "gross1@werke.example")])
+    registrations.register(busy.event.id, crowd, [("Person 2", "gross2@werke.example")])
+    db.session.commit()
+    login(busy.organiser)
+    page = client.get(f"/events/{busy.event.id}/dashboard").get_data(as_text=True)
+    # SMEs: Müller, Stadtwerke, Kreis, Möbel and Große Werke registered; Große Werke waits too
+    assert text_of(page, "side-sme") == "KMU 5 5 1 6"
+
+
 def test_before_the_first_build_nobody_has_a_meeting(client, login, schedule_world):  # noqa: F811
     login(schedule_world.organiser)
     page = client.get(f"/events/{schedule_world.event.id}/dashboard").get_data(as_text=True)
