@@ -243,7 +243,8 @@ def test_dashboard_counts_sides_requests_wishes_meetings_and_attendance(client, 
 def test_an_organisation_with_two_registrations_counts_once(client, login, busy, make_profile):
     # a colleague registered on her own (the demo has such pairs): one more seat, the same
     # organisation; an SME with one registration confirmed and one waiting is registered once
-    registrations.register(busy.event.id, busy.profiles[MUELLER], [("Kollegin", "k@mueller.example")])
+    colleague = [("Kollegin", "k@mueller.example")]
+    registrations.register(busy.event.id, busy.profiles[MUELLER], colleague)
     registrations.change_capacity(busy.event, 9)
     crowd = make_profile(kind="sme", name="Große Werke AG")
     registrations.register(busy.event.id, crowd, [("Person 1", "gross1@werke.example")])

@@ -165,9 +165,7 @@ def side_counts(event: Event) -> list[SideCounts]:
     registered = db.session.execute(
         select(Profile.kind, func.count(func.distinct(Registration.profile_id)))
         .join(Profile, Registration.profile_id == Profile.id)
-        .where(
-            Registration.event_id == event.id, Registration.status.in_((CONFIRMED, WAITING))
-        )
+        .where(Registration.event_id == event.id, Registration.status.in_((CONFIRMED, WAITING)))
         .group_by(Profile.kind)
     ).all()
     for kind, organisations in registered:
