@@ -429,6 +429,29 @@ def test_the_preview_names_exactly_the_group(client, login, busy):
     assert reminder_mails() == []  # looking sends nothing
 
 
+def test_reminder_links_name_the_organisers_site_and_unsent_mails_are_counted(
+    app, client, login, busy, run_jobs
+):
+    # The organiser works on https://ki-tag.example; the job that writes the e-mails runs in the
+    # worker, which has no request of its own. Without a mail server nothing is sent yet.
+    app.config["SERVER_NAME"] = None  # as in production: the host is the request's
+    to_site = client.open
+    client.open = lambda *args, **kwargs: to_site(*args, base_url="https://ki-tag.example", **kwargs)
+    login(busy.organiser)
+    _page, token = preview(client, busy.event.id, "no_meeting")
+    response = confirm(client, busy.event.id, "no_meeting", token)
+    run_jobs()
+
+    mails = reminder_mails()
+    assert len(mails) == 3
+    for mail in mails:
+        assert "https://ki-tag.example/profiles/" in mail.body, mail.body
+        assert f"https://ki-tag.example/events/{busy.event.id}" in mail.body
+        assert "localhost" not in mail.body
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "E-Mails gesendet: 0; noch nicht gesendet (sie bleiben im Postausgang): 3." in page
+
+
 def test_confirming_sends_once_records_it_and_leaves_the_reminded_out(
     client, login, busy, run_jobs
 ):
