@@ -435,8 +435,8 @@ def test_reminder_links_name_the_organisers_site_and_unsent_mails_are_counted(
     # The organiser works on https://ki-tag.example; the job that writes the e-mails runs in the
     # worker, which has no request of its own. Without a mail server nothing is sent yet.
     app.config["SERVER_NAME"] = None  # as in production: the host is the request's
-    to_site = client.open
-    client.open = lambda *args, **kwargs: to_site(*args, base_url="https://ki-tag.example", **kwargs)
+    site, to_site = "https://ki-tag.example", client.open
+    client.open = lambda *args, **kwargs: to_site(*args, base_url=site, **kwargs)
     login(busy.organiser)
     _page, token = preview(client, busy.event.id, "no_meeting")
     response = confirm(client, busy.event.id, "no_meeting", token)
