@@ -51,6 +51,9 @@ class Config:
         # Rate limits live in Redis when several workers or hosts must share them
         # (e.g. redis://127.0.0.1:6379/0); memory:// suits the embedded default.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Stated, not left to Flask-Limiter: its one limiter object would otherwise carry an
+        # earlier app's RATELIMIT_ENABLED=False over to every app created after it.
+        self.RATELIMIT_ENABLED = True
         self.RATELIMIT_HEADERS_ENABLED = True
         # Background jobs (matchmaker/jobs/): RQ queues on Redis; the jobs' state is in the
         # database. One queue name per deployment (tests use their own).

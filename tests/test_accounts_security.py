@@ -244,3 +244,15 @@ def test_lockout_is_shared_by_workers_through_redis(app_factory, make_user):
             "/account/login", data={"email": user.email, "password": "geheimes-passwort"}
         )
     assert response.status_code == 429
+
+
+def test_an_app_without_limits_leaves_the_next_app_throttled(app_factory, make_user):
+    # The limiter is one object for every app of a process: an app made without limits (the
+    # concurrency tests make one) must not switch them off for the apps made after it.
+    app_factory(RATELIMIT_ENABLED=False)
+    application = app_factory()
+    with application.app_context():
+        user = make_user()
+        client = application.test_client()
+        assert [log_in(client, user.email, "falsch") for _attempt in range(5)] == [200] * 5
+        assert log_in(client, user.email) == 429

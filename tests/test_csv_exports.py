@@ -2,10 +2,15 @@
 
 import csv
 import io
+import threading
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
 
 import pytest
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from matchmaker.core.safe_csv import csv_document, restore_cell
 from matchmaker.directory import services as directory
@@ -113,3 +118,47 @@ def test_directory_export_streams_every_profile(app_factory):
     rows = read(client.get("/directory/export.csv"))
     assert sorted(r["name"] for r in rows) == [f"Firma {n:03d} Müller" for n in range(150)]
     assert {r["tags"] for r in rows} == {"Rechnung;DATEV"}
+
+
+def test_directory_export_arrives_whole_from_a_real_server(app_factory, tmp_path):
+    """A real WSGI server reads the rows after the request's context was torn down.
+
+    The download is audited after the view returned (a commit that expires what the view
+    loaded), and the server iterates the response only then: the rows must still be readable.
+    """
+    app = app_factory(SERVER_NAME=None)
+    with app.app_context():
+        from matchmaker.accounts.services import create_user
+
+        create_user("orga@example.de", "Orga", "geheimes-passwort", organiser=True)
+        for number in range(30):
+            directory.create_profile(
+                "sme" if number % 2 else "startup",
+                {
+                    "name": f"Firma {number:03d}",
+                    "city": "Cottbus",
+                    "description": "Wir suchen KI für unsere Eingangsrechnungen.",
+                    "language": "de",
+                    "tags": ["Rechnung"],
+                    "categories": [],
+                },
+                None,
+            )
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        form = {"email": "orga@example.de", "password": "geheimes-passwort"}
+        with browser.open(f"{base}/account/login", urllib.parse.urlencode(form).encode()) as login:
+            assert not login.url.endswith("/account/login")  # logged in and sent on
+        with browser.open(f"{base}/directory/export.csv") as response:
+            status, text = response.status, response.read().decode("utf-8")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert sorted(r["name"] for r in rows) == [f"Firma {n:03d}" for n in range(30)]

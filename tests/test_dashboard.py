@@ -240,6 +240,22 @@ def test_dashboard_counts_sides_requests_wishes_meetings_and_attendance(client, 
     assert text_of(page, "last-reminders").count("noch nicht erinnert") == 2
 
 
+def test_an_organisation_with_two_registrations_counts_once(client, login, busy, make_profile):
+    # a colleague registered on her own (the demo has such pairs): one more seat, the same
+    # organisation; an SME with one registration confirmed and one waiting is registered once
+    colleague = [("Kollegin", "k@mueller.example")]
+    registrations.register(busy.event.id, busy.profiles[MUELLER], colleague)
+    registrations.change_capacity(busy.event, 9)
+    crowd = make_profile(kind="sme", name="Große Werke AG")
+    registrations.register(busy.event.id, crowd, [("Person 1", "gross1@werke.example")])
+    registrations.register(busy.event.id, crowd, [("Person 2", "gross2@werke.example")])
+    db.session.commit()
+    login(busy.organiser)
+    page = client.get(f"/events/{busy.event.id}/dashboard").get_data(as_text=True)
+    # SMEs: Müller, Stadtwerke, Kreis, Möbel and Große Werke registered; Große Werke waits too
+    assert text_of(page, "side-sme") == "KMU 5 5 1 6"
+
+
 def test_before_the_first_build_nobody_has_a_meeting(client, login, schedule_world):  # noqa: F811
     login(schedule_world.organiser)
     page = client.get(f"/events/{schedule_world.event.id}/dashboard").get_data(as_text=True)
@@ -411,6 +427,29 @@ def test_the_preview_names_exactly_the_group(client, login, busy):
     assert recipient_names(page) == [KREIS, MOEBEL, VISION]
     assert "(3 E-Mails)" in page
     assert reminder_mails() == []  # looking sends nothing
+
+
+def test_reminder_links_name_the_organisers_site_and_unsent_mails_are_counted(
+    app, client, login, busy, run_jobs
+):
+    # The organiser works on https://ki-tag.example; the job that writes the e-mails runs in the
+    # worker, which has no request of its own. Without a mail server nothing is sent yet.
+    app.config["SERVER_NAME"] = None  # as in production: the host is the request's
+    site, to_site = "https://ki-tag.example", client.open
+    client.open = lambda *args, **kwargs: to_site(*args, base_url=site, **kwargs)
+    login(busy.organiser)
+    _page, token = preview(client, busy.event.id, "no_meeting")
+    response = confirm(client, busy.event.id, "no_meeting", token)
+    run_jobs()
+
+    mails = reminder_mails()
+    assert len(mails) == 3
+    for mail in mails:
+        assert "https://ki-tag.example/profiles/" in mail.body, mail.body
+        assert f"https://ki-tag.example/events/{busy.event.id}" in mail.body
+        assert "localhost" not in mail.body
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "E-Mails gesendet: 0; noch nicht gesendet (sie bleiben im Postausgang): 3." in page
 
 
 def test_confirming_sends_once_records_it_and_leaves_the_reminded_out(

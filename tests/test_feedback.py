@@ -184,6 +184,7 @@ def test_a_participant_rates_a_meeting_after_it_began_and_changes_it(client, log
     assert "Treffen bewerten" in page(client.get(agenda_url))
     form = client.get(rate_url(w, meeting.key))
     assert form.status_code == 200 and "Wie war Ihr Treffen mit RechnungsKI Dresden?" in page(form)
+    assert f"Zeitfenster {meeting.slot} ·" in page(form) and "Slot" not in page(form)
     saved = client.post(rate_url(w, meeting.key), data={"stars": "4", "follow_up": "y"})
     assert saved.status_code == 302
     assert "Danke, Ihre Bewertung wurde gespeichert." in page(client.get(saved.headers["Location"]))

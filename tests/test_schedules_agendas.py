@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from matchmaker.events import wishes
-from matchmaker.events.models import MUST_MEET, NOT_INTERESTED
+from matchmaker.events.models import MUST_MEET, NOT_INTERESTED, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
 from matchmaker.scheduling import editing, versions
@@ -188,6 +188,48 @@ def test_fewer_meetings_come_with_the_reason_from_the_schedule(
     )
     assert reasons in agenda
     assert reasons in printed
+    # the e-mail with the agenda tells the same
+    assert reasons in " ".join(schedule_mail("sme0@teilnehmer.example").body.split())
+
+
+def test_the_agenda_e_mail_has_the_breaks_between_the_meetings(
+    client,
+    login,
+    schedule_world,  # noqa: F811
+    job,
+):
+    """The bakery meets one partner before the coffee break and one after it."""
+    w = schedule_world
+    stadtwerke = db.session.scalars(
+        select(Registration).where(Registration.profile_id == w.pid(STADTWERKE))
+    ).one()
+    stadtwerke.locale = "en"  # registered from an English page
+    db.session.commit()
+    login(w.organiser)
+    url = f"/events/{w.event.id}/schedule"
+    assert "finished" in job(f"{url}/build")
+    db.session.expire_all()
+    for m in list(versions.latest_version(w.event).meetings):
+        editing.remove_meeting(w.event, w.organiser, m.key)
+    db.session.commit()
+    placed = [(MUELLER, RECHNUNG, 1, 1), (MUELLER, PUMPS, 3, 1), (STADTWERKE, VISION, 1, 2)]
+    for a, b, slot, table in placed:
+        data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": table}
+        assert client.post(f"{url}/add", data=data).status_code == 302
+    publish(client, job, w.event.id)
+
+    rows = re.findall(
+        r"^\d\d:\d\d–\d\d:\d\d  .*$", schedule_mail("sme0@teilnehmer.example").body, re.M
+    )
+    assert rows == [
+        "10:00–10:20  Tisch 1  RechnungsKI Dresden",
+        "10:40–11:10  Kaffee",
+        "11:10–11:30  Tisch 1  Predictive Pumps Berlin",
+    ]
+    # one meeting: no break to tell about; the reason in the recipient's language
+    english = schedule_mail("sme1@teilnehmer.example").body
+    assert "Kaffee" not in english
+    assert "up to 3 possible, 1 planned:" in english and "gewünscht" not in english
 
 
 def test_no_further_candidates_is_the_reason_when_all_others_are_ruled_out(

@@ -71,9 +71,19 @@ def profiles_document() -> dict:
 
 
 def profiles_csv() -> Iterator[str]:
-    """Yield every profile as CSV text with a header row (lists joined by ';')."""
+    """Yield every profile as CSV text with a header row (lists joined by ';').
+
+    The profiles are read when the rows are first asked for: a streamed download is read by
+    the server after the view returned and after the request's own commits (the audit entry of
+    the download), which would leave profiles read in the view expired and detached.
+    """
     columns = [*CSV_COLUMNS, "solutions"]
-    return csv_rows(columns, (_csv_row(profile, columns) for profile in _profiles()))
+
+    def rows() -> Iterator[list]:
+        for profile in _profiles():
+            yield _csv_row(profile, columns)
+
+    return csv_rows(columns, rows())
 
 
 def _csv_row(profile: Profile, columns: list[str]) -> list:

@@ -48,7 +48,10 @@ def run(job_id: int) -> str:
         if not services.start(job_id, rq_job.worker_name if rq_job else None):
             return "not started: cancelled or gone"
         job = db.session.get(Job, job_id)
-        with app.test_request_context(), force_locale(job.locale):
+        # Links in the job's e-mails point to the site it was started from (http://localhost/
+        # for jobs started outside a request).
+        origin = job.params.get("origin") or None
+        with app.test_request_context(base_url=origin), force_locale(job.locale):
             return _run_started(job)
 
 
@@ -201,9 +204,11 @@ def commit_and_deliver(job: Job, result: dict) -> dict:
     db.session.commit()
     for start in range(0, len(ids), MAIL_CHUNK):
         services.report(job.id, 10 + 85 * start // max(1, len(ids)), "sending")
-        sent, failed = mail.deliver(ids[start : start + MAIL_CHUNK])
+        chunk = ids[start : start + MAIL_CHUNK]
+        sent, _failed = mail.deliver(chunk)
         result["sent"] += sent
-        result["unsent"] += failed
+        # Failed, and also never tried (no mail server configured): they stay in the outbox.
+        result["unsent"] += len(chunk) - sent
     return result
 
 

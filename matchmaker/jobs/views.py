@@ -55,6 +55,9 @@ def get_job_or_404(job_id: int) -> Job:
 
 def start(kind: str, event: Event | None, *, lane: str | None, params: dict | None = None):
     """Queue a job for the event and answer with its page; tell the user when one already runs."""
+    # The worker writes the job's e-mails without a request of its own: their links name the
+    # site the organiser used (a reverse proxy's host and scheme, as the request saw them).
+    params = {**(params or {}), "origin": request.url_root}
     try:
         job = services.submit(
             kind, event, current_user, lane=lane, locale=current_language(), params=params

@@ -57,6 +57,7 @@ def why_line(meeting: ScheduleMeeting, viewer: int | None = None) -> str:
 class AgendaRow:
     """One slot of a participant's agenda."""
 
+    is_break: ClassVar[bool] = False
     slot: int
     start: datetime
     end: datetime
@@ -308,7 +309,12 @@ class BreakRow:
     after_slot: int
     start: datetime
     end: datetime
-    label: str
+    name: str  # as the organisers entered it; "" for an unnamed break
+
+    @property
+    def label(self) -> str:
+        """Return the break's name, or "Break" in the language being rendered (page or e-mail)."""
+        return self.name or _("Break")
 
 
 def break_rows(event: Event) -> list[BreakRow]:
@@ -325,7 +331,7 @@ def break_rows(event: Event) -> list[BreakRow]:
                 after_slot=after,
                 start=start,
                 end=start + timedelta(minutes=int(item["minutes"])),
-                label=item.get("label") or _("Break"),
+                name=item.get("label") or "",
             )
         )
     return rows
@@ -342,6 +348,17 @@ def with_breaks(event: Event, rows: list) -> list:
         slot = row["slot"] if isinstance(row, dict) else row.slot
         merged.extend(after.pop(slot, []))
     return merged
+
+
+def meetings_with_breaks(event: Event, rows: list[AgendaRow]) -> list:
+    """Return an agenda's meetings with the breaks that fall between them (for its e-mail)."""
+    merged = with_breaks(event, rows)
+    held = [i for i, row in enumerate(merged) if not row.is_break and row.meeting is not None]
+    if not held:
+        return []
+    return [
+        row for row in merged[held[0] : held[-1] + 1] if row.is_break or row.meeting is not None
+    ]
 
 
 def score_level(meeting: ScheduleMeeting) -> str:
@@ -392,7 +409,52 @@ class Shortfall:
     wanted: int
     planned: int
     chose_count: bool
-    reasons: list[str] = field(default_factory=list)
+    # (kind of reason, how many partners): rendered when read, in the reader's language
+    causes: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Return the reasons as sentences in the language being rendered (page or e-mail)."""
+        return [reason_text(kind, n) for kind, n in self.causes]
+
+
+def reason_text(kind: str, n: int) -> str:
+    """Say one reason for missing meetings ("busy", "full", ...) about ``n`` partners."""
+    if kind == "none":
+        return _("There were no further matching participants.")
+    if kind == "not_free":
+        return _("You are not available in the remaining slots.")
+    if kind == "busy":
+        return ngettext(
+            "%(num)d further matching partner was busy in your free slots.",
+            "%(num)d further matching partners were busy in your free slots.",
+            n,
+        )
+    if kind == "unavailable":
+        return ngettext(
+            "%(num)d further matching partner was not available in your free slots.",
+            "%(num)d further matching partners were not available in your free slots.",
+            n,
+        )
+    if kind == "full":
+        return ngettext(
+            "%(num)d further matching partner already had as many meetings as they wanted.",
+            "%(num)d further matching partners already had as many meetings as they wanted.",
+            n,
+        )
+    if kind == "tables":
+        return ngettext(
+            "For %(num)d further matching partner every table was taken in the slots you both "
+            "had free.",
+            "For %(num)d further matching partners every table was taken in the slots you both "
+            "had free.",
+            n,
+        )
+    return ngettext(
+        "%(num)d further matching partner still had time; the organisers can add the meeting.",
+        "%(num)d further matching partners still had time; the organisers can add the meetings.",
+        n,
+    )
 
 
 def shortfall(
@@ -439,10 +501,10 @@ def shortfall(
         other for other in index.candidates.get(me, []) if other in people and other not in partners
     }
     if not candidates:
-        result.reasons.append(_("There were no further matching participants."))
+        result.causes.append(("none", 0))
         return result
     if not free:
-        result.reasons.append(_("You are not available in the remaining slots."))
+        result.causes.append(("not_free", 0))
         return result
     groups: Counter[str] = Counter()
     for other in candidates:
@@ -455,37 +517,7 @@ def shortfall(
             groups["tables"] += 1
         else:
             groups["open"] += 1
-    messages = {
-        "busy": lambda n: ngettext(
-            "%(num)d further matching partner was busy in your free slots.",
-            "%(num)d further matching partners were busy in your free slots.",
-            n,
-        ),
-        "unavailable": lambda n: ngettext(
-            "%(num)d further matching partner was not available in your free slots.",
-            "%(num)d further matching partners were not available in your free slots.",
-            n,
-        ),
-        "full": lambda n: ngettext(
-            "%(num)d further matching partner already had as many meetings as they wanted.",
-            "%(num)d further matching partners already had as many meetings as they wanted.",
-            n,
-        ),
-        "tables": lambda n: ngettext(
-            "For %(num)d further matching partner every table was taken in the slots you both "
-            "had free.",
-            "For %(num)d further matching partners every table was taken in the slots you both "
-            "had free.",
-            n,
-        ),
-        "open": lambda n: ngettext(
-            "%(num)d further matching partner still had time; the organisers can add the meeting.",
-            "%(num)d further matching partners still had time; the organisers can add the "
-            "meetings.",
-            n,
-        ),
-    }
-    for key, message in messages.items():
-        if groups[key]:
-            result.reasons.append(message(groups[key]))
+    for kind in ("busy", "unavailable", "full", "tables", "open"):
+        if groups[kind]:
+            result.causes.append((kind, groups[kind]))
     return result

@@ -54,10 +54,13 @@ def agenda_changed(
     *,
     first: bool,
     addresses: list[tuple[str, str]] | None = None,
+    shortfall=None,
 ) -> None:
     """Queue a participant's agenda rows: "here are your meetings" or "they changed".
 
-    ``addresses``: the profile's :func:`recipients`, when the caller read them already.
+    ``rows``: the meetings and the breaks between them. ``addresses``: the profile's
+    :func:`recipients`, when the caller read them already. ``shortfall``: why there are fewer
+    meetings than wanted (an ``agendas.Shortfall``), if so.
     """
     link = external_url("scheduling.my_agenda", event_id=event.id, profile_id=profile.id)
     subject = (
@@ -78,4 +81,5 @@ def agenda_changed(
             rows=rows,
             first=first,
             link=link,
+            shortfall=shortfall,
         )

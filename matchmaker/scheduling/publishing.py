@@ -17,7 +17,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.scheduling import notifications
-from matchmaker.scheduling.agendas import VersionIndex, agenda
+from matchmaker.scheduling.agendas import VersionIndex, agenda, meetings_with_breaks, shortfall
 from matchmaker.scheduling.models import PUBLISHED, SUPERSEDED, SchedulePrint, ScheduleVersion
 from matchmaker.scheduling.problem import pair_of
 from matchmaker.scheduling.versions import (
@@ -112,9 +112,14 @@ def publish(
     db.session.flush()
     index = VersionIndex(draft)
     for profile, _addresses in preview.recipients:
-        rows = [row for row in agenda(event, draft, profile.id, index) if row.meeting is not None]
+        rows = meetings_with_breaks(event, agenda(event, draft, profile.id, index))
         notifications.agenda_changed(
-            event, profile, rows, first=preview.first, addresses=preview.addresses[profile.id]
+            event,
+            profile,
+            rows,
+            first=preview.first,
+            addresses=preview.addresses[profile.id],
+            shortfall=shortfall(draft, profile.id, index),
         )
     return draft, {profile.id for profile, _addresses in preview.recipients}
 

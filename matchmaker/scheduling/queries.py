@@ -42,16 +42,12 @@ class SideCounts:
 
     kind: str
     capacity: int | None
+    registered: int = 0  # organisations that hold or wait for seats (each once)
     confirmed: int = 0
     waiting: int = 0
     cancelled: int = 0
     seats_confirmed: int = 0
     seats_waiting: int = 0
-
-    @property
-    def registered(self) -> int:
-        """Count the organisations that hold or wait for seats."""
-        return self.confirmed + self.waiting
 
 
 @dataclass(frozen=True)
@@ -137,12 +133,16 @@ def counted_version(event: Event) -> VersionRef | None:
 
 
 def side_counts(event: Event) -> list[SideCounts]:
-    """Count registrations and their active attendees per participant type and status."""
+    """Count organisations and their active attendees per participant type and status.
+
+    An organisation may hold several registrations (colleagues who registered on their own):
+    it counts once per status, and once as registered when it holds or waits for a seat.
+    """
     rows = db.session.execute(
         select(
             Profile.kind,
             Registration.status,
-            func.count(func.distinct(Registration.id)),
+            func.count(func.distinct(Registration.profile_id)),
             func.count(Attendee.id),
         )
         .join(Profile, Registration.profile_id == Profile.id)
@@ -154,14 +154,22 @@ def side_counts(event: Event) -> list[SideCounts]:
         .group_by(Profile.kind, Registration.status)
     ).all()
     sides = {kind: SideCounts(kind, event.side_capacity(kind)) for kind in KINDS}
-    for kind, status, registrations, seats in rows:
+    for kind, status, organisations, seats in rows:
         side = sides[kind]
         if status == CONFIRMED:
-            side.confirmed, side.seats_confirmed = registrations, seats
+            side.confirmed, side.seats_confirmed = organisations, seats
         elif status == WAITING:
-            side.waiting, side.seats_waiting = registrations, seats
+            side.waiting, side.seats_waiting = organisations, seats
         elif status == CANCELLED:
-            side.cancelled = registrations
+            side.cancelled = organisations
+    registered = db.session.execute(
+        select(Profile.kind, func.count(func.distinct(Registration.profile_id)))
+        .join(Profile, Registration.profile_id == Profile.id)
+        .where(Registration.event_id == event.id, Registration.status.in_((CONFIRMED, WAITING)))
+        .group_by(Profile.kind)
+    ).all()
+    for kind, organisations in registered:
+        sides[kind].registered = organisations
     return list(sides.values())
 
 

@@ -55,6 +55,8 @@ def test_import_preview_and_confirm(page, live_app, organiser, tmp_path, assert_
     assert_accessible(page)
     page.screenshot(path=str(tmp_path / "import-preview.png"), full_page=True)
     page.get_by_role("button", name="Jetzt importieren").click()
+    # the import is a job: as the other journeys' jobs, it may wait for a busy machine's worker
+    page.locator("#job[data-status=finished]").wait_for(timeout=120_000)
     page.get_by_text("Import abgeschlossen: 2 neu, 0 aktualisiert.").wait_for()
 
     with live_app.app_context():
