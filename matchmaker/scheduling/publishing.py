@@ -16,6 +16,7 @@ from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.mail.services import queue_mails
 from matchmaker.scheduling import notifications
 from matchmaker.scheduling.agendas import VersionIndex, agenda
 from matchmaker.scheduling.models import PUBLISHED, SUPERSEDED, SchedulePrint, ScheduleVersion
@@ -111,11 +112,15 @@ def publish(
     draft.published_at = utcnow()
     db.session.flush()
     index = VersionIndex(draft)
-    for profile, _addresses in preview.recipients:
-        rows = [row for row in agenda(event, draft, profile.id, index) if row.meeting is not None]
-        notifications.agenda_changed(
-            event, profile, rows, first=preview.first, addresses=preview.addresses[profile.id]
-        )
+
+    def mails():
+        for profile, _addresses in preview.recipients:
+            rows = [r for r in agenda(event, draft, profile.id, index) if r.meeting is not None]
+            yield from notifications.agenda_mails(
+                event, profile, rows, first=preview.first, addresses=preview.addresses[profile.id]
+            )
+
+    queue_mails(mails())  # thousands at a large event: one bulk insert
     return draft, {profile.id for profile, _addresses in preview.recipients}
 
 
