@@ -217,23 +217,62 @@ def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def smtp_send(message: OutboxMessage) -> None:
-    """Hand one message to the configured SMTP server (raises on failure)."""
-    config = current_app.config
+def smtp_message(message: OutboxMessage) -> EmailMessage:
+    """Return an outbox message as the e-mail handed to the SMTP server."""
     email = EmailMessage()
-    email["From"] = config["MAIL_DEFAULT_SENDER"]
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=True)
     email["Message-ID"] = make_msgid(domain="matchmaker")
     email.set_content(message.body)
-    timeout = config.get("MAIL_TIMEOUT", 10)
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(email)
+    return email
+
+
+class SmtpConnection:
+    """One connection to the configured SMTP server for a batch of messages.
+
+    Opened on the first message and kept for the next ones (no connection, TLS handshake and
+    log-in per message); after a failure it is closed and the next message opens a new one.
+    """
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message: OutboxMessage) -> None:
+        """Hand one message to the server (raises on failure)."""
+        email = smtp_message(message)
+        try:
+            if self.smtp is None:
+                self.smtp = self._open()
+            self.smtp.send_message(email)
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    @staticmethod
+    def _open() -> smtplib.SMTP:
+        config = current_app.config
+        timeout = config.get("MAIL_TIMEOUT", 10)
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout)
+        try:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+            raise
+        return smtp
 
 
 def claim(message_id: int) -> OutboxMessage | None:
@@ -258,31 +297,36 @@ def claim(message_id: int) -> OutboxMessage | None:
 
 
 def deliver(message_ids: list[int]) -> tuple[int, int]:
-    """Send the given messages now; return how many were sent and how many failed."""
+    """Send the given messages now over one connection; return how many were sent and failed."""
     sent = failed = 0
     if not mail_configured():
         return sent, failed
     compose_pending(message_ids)
-    for message_id in message_ids:
-        message = claim(message_id)
-        if message is None:
-            continue
-        if not compose(message):
+    connection = SmtpConnection()  # one connection for the whole batch
+    try:
+        for message_id in message_ids:
+            message = claim(message_id)
+            if message is None:
+                continue
+            if not compose(message):
+                db.session.commit()
+                continue
+            try:
+                connection.send(message)
+            except (OSError, smtplib.SMTPException) as exc:
+                message.status = FAILED
+                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                failed += 1
+                current_app.logger.warning("Sending e-mail %s failed: %s", message.id, exc)
+            else:
+                message.status = SENT
+                message.sent_at = utcnow()
+                message.last_error = ""
+                sent += 1
+            # each outcome is committed at once: a killed worker re-sends nothing it sent
             db.session.commit()
-            continue
-        try:
-            smtp_send(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            message.status = FAILED
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            failed += 1
-            current_app.logger.warning("Sending e-mail %s failed: %s", message.id, exc)
-        else:
-            message.status = SENT
-            message.sent_at = utcnow()
-            message.last_error = ""
-            sent += 1
-        db.session.commit()
+    finally:
+        connection.close()
     return sent, failed
 
 
