@@ -11,14 +11,15 @@ jobs):
 1. generates the profiles with ``gen_profiles.py`` (German, some English and mixed needs and
    offerings) and the event: 16 slots (morning 1-8, coffee and lunch breaks), 700 tables, at
    most 8 meetings each;
-2. **import**: ``flask import-profiles`` of the whole file (the organisers' path for large files);
+2. **import**: ``flask import-profiles`` of the whole file, which hands a file of more than
+   ``IMPORT_JOB_ROWS`` rows to an import job and follows its progress (the organisers' path for
+   large files); the one ``flask jobs worker`` of the run is started before it;
 3. the participants' side (not an organiser stage; rows written in bulk, see
    ``participants``): every profile registers one attendee, 29 % block slots (morning or
    afternoon only, or 1-3 slots), 15 % cap their meetings, 30 % send a meeting request (70 %
    accepted, 1 in 10 between two SMEs), 40 % mark "Unbedingt treffen" (must meet) and 20 %
    "Kein Interesse" (not interested);
-4. starts gunicorn (2 workers) and one ``flask jobs worker``, logs the organiser in through the
-   login form;
+4. starts gunicorn (2 workers), logs the organiser in through the login form;
 5. **match**: the organisers' match overview and one SME's suggestions;
 6. **build**, **pdf**, **publish**: each started with the schedule page's buttons (POST with the
    CSRF token), then the job page is polled once a second until the job ends, recording the
@@ -506,8 +507,24 @@ def pdf_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
+def start_worker(env: dict, sampler: MemorySampler, workdir: Path) -> subprocess.Popen:
+    """Start the run's one ``flask jobs worker`` (sampled as ``worker``)."""
+    worker_log = (workdir / "worker.log").open("a")
+    worker = subprocess.Popen(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", "jobs", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    sampler.roots["worker"] = worker.pid
+    return worker
+
+
 def prepare(args, database, env: dict, sampler: MemorySampler, workdir: Path, result: dict):
-    """Migrate, import the profiles (timed) and let everybody register; return the event id."""
+    """Migrate, start the worker, import the profiles through a job (timed), let everybody
+    register; return the event id and the worker."""
     flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
     stages = result["stages"]
     result["database_url"] = database.url
@@ -521,13 +538,16 @@ def prepare(args, database, env: dict, sampler: MemorySampler, workdir: Path, re
     profiles = workdir / "profiles.json"
     document = generate(args.smes, args.startups, seed=14)
     profiles.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    worker = start_worker(env, sampler, workdir)
     log(f"import of {args.smes} SMEs and {args.startups} startups")
     sampler.stage = "import"
+    cpu0 = cpu_seconds([worker.pid])
     done = timed_command([*flask, "import-profiles", str(profiles)], env, sampler, "import")
+    output = done["output"].splitlines()
     stages["import"] = {
         "seconds": done["seconds"],
-        "cpu": done["cpu"],
-        "note": done["output"].splitlines()[-1],
+        "cpu": done["cpu"] + cpu_seconds([worker.pid]) - cpu0,
+        "note": f"{output[0]} ({len(output) - 2} progress updates seen); {output[-1]}",
     }
     database.analyze()
     log("participants: registrations, blocked slots, requests and wishes (bulk)")
@@ -541,7 +561,7 @@ def prepare(args, database, env: dict, sampler: MemorySampler, workdir: Path, re
     log(f"participants: {counts} in {result['participants_seconds']:.0f} s")
     result["event_id"] = event_id
     result["memory_import"] = sampler.peaks.get("import", {})
-    return event_id
+    return event_id, worker
 
 
 def run(args, workdir: Path) -> dict:
@@ -555,7 +575,6 @@ def run(args, workdir: Path) -> dict:
         REDIS_URL="redis://127.0.0.1:6379/0",
         FLASK_APP="wsgi",
     )
-    flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
     sampler = MemorySampler()
     sampler.start()
     result: dict = {"stages": {}, "load_start": os.getloadavg()[0]}
@@ -575,7 +594,7 @@ def run(args, workdir: Path) -> dict:
         database.create()
     try:
         if not args.prepared:
-            event_id = prepare(args, database, env, sampler, workdir, result)
+            event_id, worker = prepare(args, database, env, sampler, workdir, result)
             if args.setup_only:
                 log(f"database ready: {database.url} (event {event_id})")
                 return result
@@ -583,16 +602,8 @@ def run(args, workdir: Path) -> dict:
         sampler.stage = "start"
         server = Server(env, 2, "gthread", 4, workdir / "gunicorn.log", "warning")
         sampler.roots["web"] = server.process.pid
-        worker_log = (workdir / "worker.log").open("w")
-        worker = subprocess.Popen(
-            [*flask, "jobs", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=worker_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        sampler.roots["worker"] = worker.pid
+        if worker is None:
+            worker = start_worker(env, sampler, workdir)
         session = log_in(server.port)
 
         def app_cpu() -> float:

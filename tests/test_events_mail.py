@@ -34,6 +34,12 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages = []
+        self.greetings = 0  # EHLO: one per connection
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content)
@@ -170,4 +176,17 @@ def test_a_message_is_claimed_only_once(app_factory, smtp, make_user, make_profi
         db.session.commit()
         assert mail.claim(message.id) is not None
         assert mail.claim(message.id) is None  # already being sent
+        db.session.remove()
+
+
+def test_a_batch_of_messages_goes_over_one_connection(app_factory, smtp):
+    app = app_factory(**mail_config(smtp.port))
+    with app.app_context():
+        ids = [mail.queue_message(f"p{n}@example.de", "Hallo", f"Text {n}").id for n in range(3)]
+        db.session.commit()
+        assert mail.deliver(ids) == (3, 0)
+        assert [m["to"] for m in smtp.messages] == [[f"p{n}@example.de"] for n in range(3)]
+        assert smtp.greetings == 1
+        statuses = db.session.scalars(select(OutboxMessage.status)).all()
+        assert statuses == ["sent"] * 3
         db.session.remove()

@@ -28,7 +28,8 @@ from sqlalchemy import delete, select
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import utcnow
 from matchmaker.core.safe_csv import restore_cell
-from matchmaker.directory import indexing, services, taxonomy
+from matchmaker.directory import bulk_writing, indexing, taxonomy
+from matchmaker.directory.bulk_writing import Taxonomy
 from matchmaker.directory.forms import MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT
 from matchmaker.directory.models import LANGUAGES, MATURITIES, Profile, StagedImport
 from matchmaker.extensions import db
@@ -357,16 +358,15 @@ def _employees(row: dict) -> int | None:
     return value
 
 
-def _categories(row: dict, key: str = "categories") -> list[str]:
+def _categories(row: dict, known: Taxonomy, key: str = "categories") -> list[str]:
     codes = _string_list(row, key)
-    known = {c.code for c in taxonomy.categories_by_code(codes)}
-    unknown = [c for c in codes if c not in known]
+    unknown = [c for c in codes if c not in known.categories]
     if unknown:
         raise ValueError(_("Unknown AI use case: %(codes)s.", codes=", ".join(unknown)))
     return codes
 
 
-def _solutions(row: dict) -> list[dict] | None:
+def _solutions(row: dict, known: Taxonomy) -> list[dict] | None:
     value = row.get("solutions")
     if value is None:
         return None
@@ -387,7 +387,7 @@ def _solutions(row: dict) -> list[dict] | None:
                 {
                     "title": _text(item, "title", 200, required=True),
                     "description": _text(item, "description", MAX_TEXT, required=True),
-                    "categories": _categories(item),
+                    "categories": _categories(item, known),
                     "maturity": maturity,
                     "references": _text({"references": references}, "references", 2000),
                     "pricing": _text(item, "pricing", 200),
@@ -398,8 +398,12 @@ def _solutions(row: dict) -> list[dict] | None:
     return solutions
 
 
-def clean_row(kind: str, row: object) -> dict:
-    """Validate one row and return the profile data, or raise ValueError with the reason."""
+def clean_row(kind: str, row: object, known: Taxonomy | None = None) -> dict:
+    """Validate one row and return the profile data, or raise ValueError with the reason.
+
+    ``known``: the taxonomy read once for the whole file (read here when not given).
+    """
+    known = known if known is not None else Taxonomy.load()
     if isinstance(row, Unreadable):
         raise ValueError(row.message)
     if kind not in SECTIONS.values():
@@ -428,8 +432,8 @@ def clean_row(kind: str, row: object) -> dict:
         "contact_email": _text(row, "contact_email", 254),
         "contact_phone": _text(row, "contact_phone", 60),
         "tags": _string_list(row, "tags"),
-        "categories": _categories(row),
-        "solutions": _solutions(row) if kind == "startup" else None,
+        "categories": _categories(row, known),
+        "solutions": _solutions(row, known) if kind == "startup" else None,
     }
     language = row.get("language") or "de"
     if language not in LANGUAGES:
@@ -446,11 +450,11 @@ def clean_row(kind: str, row: object) -> dict:
             raise ValueError(_("“contact_email” is not a valid e-mail address.")) from exc
     sector_text = _text(row, "sector", 200)
     sector_code = _text(row, "sector_code", 40)
-    sector = taxonomy.sector_by_code(sector_code or sector_text)
+    sector = known.sector(sector_code or sector_text)
     if sector_code and sector is None:
         raise ValueError(_("Unknown sector code: %(code)s.", code=sector_code))
     if sector is None and sector_text:
-        sector = taxonomy.classify_sector(sector_text)
+        sector = taxonomy.classify_sector(sector_text, known.sectors)
     data["sector"] = sector
     data["sector_detail"] = "" if sector_text == (sector.code if sector else None) else sector_text
     return data
@@ -460,6 +464,7 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
     """Validate every row; collect all errors with their lines."""
     report = ImportReport()
     seen: dict[str, int] = {}
+    known = Taxonomy.load()
     existing = dict(
         db.session.execute(
             db.select(Profile.external_ref, Profile.kind).where(Profile.external_ref.is_not(None))
@@ -468,7 +473,7 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
     for line, kind, row in rows:
         ref = row.get("id", "") if isinstance(row, dict) else getattr(row, "ref", "")
         try:
-            data = clean_row(kind, row)
+            data = clean_row(kind, row, known)
             if data["ref"] in seen:
                 raise ValueError(
                     _("The id appears twice (first in line %(line)d).", line=seen[data["ref"]])
@@ -491,8 +496,8 @@ def validate_rows(rows: list[tuple[int, str, object]]) -> ImportReport:
 # -- writing -----------------------------------------------------------------------------
 
 
-#: Rows written between two progress reports of an import.
-PROGRESS_ROWS = 200
+#: Rows written in bulk between two progress reports of an import.
+PROGRESS_ROWS = 500
 
 
 def import_profiles(
@@ -513,45 +518,22 @@ def import_profiles(
     report = validate_rows(rows)
     if not report.ok or dry_run:
         return report
-    # one query for the profiles to update instead of one per row (a browser import of a
-    # few thousand rows stays a matter of seconds)
-    existing = _profiles_by_ref([row["ref"] for row in report.rows])
+    # the rows are written in bulk, a chunk at a time (bulk_writing), with one batch of
+    # index writes and one bump of the profiles version for the whole file
+    existing = bulk_writing.existing_ids([row["ref"] for row in report.rows])
+    known = bulk_writing.Taxonomy.load()
     total = len(report.rows)
-    with indexing.batch():  # one batch of index writes for the whole file
-        for done, row in enumerate(report.rows):
-            if progress is not None and done % PROGRESS_ROWS == 0:
+    with indexing.batch():
+        for done in range(0, total, PROGRESS_ROWS):
+            if progress is not None:
                 progress("importing", done, total)
-            write_row(row, existing.get(row["ref"]))
+            bulk_writing.write_rows(report.rows[done : done + PROGRESS_ROWS], existing, known)
     return report
 
 
 def count_rows(data: bytes, filename: str) -> int:
     """Return the number of rows of a file (raise ImportFileError when it cannot be read)."""
     return len(read_rows(data, filename))
-
-
-def _profiles_by_ref(refs: list[str], chunk: int = 500) -> dict[str, Profile]:
-    found: dict[str, Profile] = {}
-    for start in range(0, len(refs), chunk):
-        query = select(Profile).where(Profile.external_ref.in_(refs[start : start + chunk]))
-        found.update((p.external_ref, p) for p in db.session.scalars(query))
-    return found
-
-
-def write_row(row: dict, profile: Profile | None) -> Profile:
-    """Create the profile of one validated row, or update ``profile`` (the one with its id)."""
-    fields = {k: v for k, v in row.items() if k not in ("ref", "kind", "solutions")}
-    if profile is None:
-        profile = services.create_profile(row["kind"], fields, owner=None)
-        profile.external_ref = row["ref"]
-    else:
-        services.update_profile(profile, fields)
-    if row.get("solutions") is not None:
-        profile.solutions.clear()
-        db.session.flush()
-        for solution in row["solutions"]:
-            services.save_solution(profile, solution)
-    return profile
 
 
 # -- staging between preview and confirmation ----------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, load_only, selectinload
 
+from matchmaker.core.bulk import insert_rows
 from matchmaker.directory.models import (
     Category,
     DataVersion,
@@ -78,6 +79,22 @@ def profile_changed(profile: Profile) -> None:
     _write_bumps(db.session, {PROFILES_VERSION: 1})
 
 
+def profiles_changed(texts: dict[int, list[tuple[str, int]]]) -> None:
+    """Re-index many created or changed profiles from their texts; bump the version once.
+
+    ``texts`` maps a profile's id to its ``searchable_texts`` (an import has them from its
+    rows, without loading the profiles).
+    """
+    terms = {pid: index_terms(profile_texts) for pid, profile_texts in texts.items()}
+    pending = db.session.info.get(_BATCH)
+    if pending is not None:
+        pending.terms.update(terms)
+        pending.bumps[PROFILES_VERSION] = max(1, pending.bumps[PROFILES_VERSION])
+        return
+    _write_index(db.session, terms)
+    _write_bumps(db.session, {PROFILES_VERSION: 1})
+
+
 def profile_removed(profile: Profile) -> None:
     """Drop the postings of a profile about to be deleted and bump the ``profiles`` version."""
     pending = db.session.info.get(_BATCH)
@@ -119,7 +136,8 @@ def searchable_texts(profile: Profile) -> list[tuple[str, int]]:
     """Return the texts of a profile that directory search looks at, each with its weight.
 
     The name and the solutions' titles weigh more (``TITLE``) than the other texts; each tag
-    and label is a text of its own, so no phrase spans two of them.
+    and label is a text of its own, so no phrase spans two of them. Only these attributes
+    are read, so an import passes an object of the same shape made from its rows.
     """
     texts = [(profile.name, TITLE)]
     body = [profile.sector_detail, profile.city, profile.region, profile.description]
@@ -239,8 +257,7 @@ def _write_index(session: Session, pending: dict[int, dict[str, int]]) -> None:
         for pid in ids
         for word, weight in pending[pid].items()
     ]
-    for chunk in _chunks(postings, 5000):
-        session.execute(ProfileWord.__table__.insert(), chunk)
+    insert_rows(session, ProfileWord.__table__, postings)
 
 
 def _word_ids(session: Session, words: list[str]) -> dict[str, int]:

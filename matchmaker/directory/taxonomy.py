@@ -49,13 +49,16 @@ def sector_by_code(code: str | None) -> Sector | None:
     return db.session.scalar(select(Sector).where(Sector.code == code))
 
 
-def classify_sector(text: str) -> Sector | None:
-    """Guess the sector of a free-text description from the sectors' keywords."""
+def classify_sector(text: str, sectors: list[Sector] | None = None) -> Sector | None:
+    """Guess the sector of a free-text description from the sectors' keywords.
+
+    ``sectors``: every sector in display order, when the caller has read them already.
+    """
     folded = (text or "").lower()
     if not folded:
         return None
     best, best_hits = None, 0
-    for sector in all_sectors():
+    for sector in all_sectors() if sectors is None else sectors:
         if folded in (sector.code, sector.label_de.lower(), sector.label_en.lower()):
             return sector
         hits = sum(1 for kw in sector.keywords.split(",") if kw.strip() and kw.strip() in folded)

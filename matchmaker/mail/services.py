@@ -13,15 +13,16 @@ Without ``MAIL_SERVER`` nothing is sent: messages stay queued and can be read in
 
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from itertools import groupby
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import func, insert, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from matchmaker.core.clock import utcnow
@@ -72,6 +73,52 @@ def queue_mail(
         subject_text = str(subject)
         body = render_template(template, **context)
     return queue_message(to_address, subject_text, body, kind=kind, event_id=event_id)
+
+
+@dataclass
+class Mail:
+    """One e-mail to render from a template in a language (see :func:`queue_mails`)."""
+
+    to_address: str
+    language: str
+    template: str
+    subject: object  # a lazy string, rendered in ``language``
+    kind: str
+    event_id: int | None = None
+    context: dict = field(default_factory=dict)
+
+
+def queue_mails(mails: Iterable[Mail]) -> list[int]:
+    """Render many e-mails and store them in the outbox with one bulk insert (no commit).
+
+    What :func:`queue_mail` does for one, for the thousands of a publication: each run of
+    mails in one language is rendered under one locale, and the rows go in one executemany.
+    Return the new messages' ids (sent after the commit, as the session's).
+    """
+    rows = []
+    now = utcnow()
+    for language, run in groupby((m for m in mails if m.to_address), key=lambda m: m.language):
+        with force_locale(language):
+            for mail in run:
+                rows.append(
+                    {
+                        "to_address": mail.to_address.strip(),
+                        "subject": str(mail.subject).strip()[:300],
+                        "body": render_template(mail.template, **mail.context),
+                        "kind": mail.kind,
+                        "event_id": mail.event_id,
+                        "status": QUEUED,
+                        "attempts": 0,
+                        "last_error": "",
+                        "created_at": now,
+                    }
+                )
+    if not rows:
+        return []
+    statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+    ids = list(db.session.scalars(statement, rows))
+    db.session.info.setdefault(SESSION_KEY, []).extend(ids)
+    return ids
 
 
 @dataclass
@@ -170,23 +217,62 @@ def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def smtp_send(message: OutboxMessage) -> None:
-    """Hand one message to the configured SMTP server (raises on failure)."""
-    config = current_app.config
+def smtp_message(message: OutboxMessage) -> EmailMessage:
+    """Return an outbox message as the e-mail handed to the SMTP server."""
     email = EmailMessage()
-    email["From"] = config["MAIL_DEFAULT_SENDER"]
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=True)
     email["Message-ID"] = make_msgid(domain="matchmaker")
     email.set_content(message.body)
-    timeout = config.get("MAIL_TIMEOUT", 10)
-    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(email)
+    return email
+
+
+class SmtpConnection:
+    """One connection to the configured SMTP server for a batch of messages.
+
+    Opened on the first message and kept for the next ones (no connection, TLS handshake and
+    log-in per message); after a failure it is closed and the next message opens a new one.
+    """
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message: OutboxMessage) -> None:
+        """Hand one message to the server (raises on failure)."""
+        email = smtp_message(message)
+        try:
+            if self.smtp is None:
+                self.smtp = self._open()
+            self.smtp.send_message(email)
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    @staticmethod
+    def _open() -> smtplib.SMTP:
+        config = current_app.config
+        timeout = config.get("MAIL_TIMEOUT", 10)
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=timeout)
+        try:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+            raise
+        return smtp
 
 
 def claim(message_id: int) -> OutboxMessage | None:
@@ -211,31 +297,36 @@ def claim(message_id: int) -> OutboxMessage | None:
 
 
 def deliver(message_ids: list[int]) -> tuple[int, int]:
-    """Send the given messages now; return how many were sent and how many failed."""
+    """Send the given messages now over one connection; return how many were sent and failed."""
     sent = failed = 0
     if not mail_configured():
         return sent, failed
     compose_pending(message_ids)
-    for message_id in message_ids:
-        message = claim(message_id)
-        if message is None:
-            continue
-        if not compose(message):
+    connection = SmtpConnection()  # one connection for the whole batch
+    try:
+        for message_id in message_ids:
+            message = claim(message_id)
+            if message is None:
+                continue
+            if not compose(message):
+                db.session.commit()
+                continue
+            try:
+                connection.send(message)
+            except (OSError, smtplib.SMTPException) as exc:
+                message.status = FAILED
+                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                failed += 1
+                current_app.logger.warning("Sending e-mail %s failed: %s", message.id, exc)
+            else:
+                message.status = SENT
+                message.sent_at = utcnow()
+                message.last_error = ""
+                sent += 1
+            # each outcome is committed at once: a killed worker re-sends nothing it sent
             db.session.commit()
-            continue
-        try:
-            smtp_send(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            message.status = FAILED
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            failed += 1
-            current_app.logger.warning("Sending e-mail %s failed: %s", message.id, exc)
-        else:
-            message.status = SENT
-            message.sent_at = utcnow()
-            message.last_error = ""
-            sent += 1
-        db.session.commit()
+    finally:
+        connection.close()
     return sent, failed
 
 

@@ -142,8 +142,24 @@ def _query_item(model: LoadedModel, profile: Profile) -> str | EngineProfile:
 
 
 def _query_items(model: LoadedModel, ids: Iterable[int]) -> dict[int, str | EngineProfile]:
-    """Return the query items of the live profiles among ``ids`` (see ``_query_item``)."""
-    return {p.id: _query_item(model, p) for p in live_profiles(sorted(set(ids)))}
+    """Return the query items of the live profiles among ``ids`` (see ``_query_item``).
+
+    A model fitted on the current ``profiles`` version fitted every profile as it is now:
+    its references stand without loading the profiles to compare their texts (thousands at
+    a large event's build); only live profiles it does not know are loaded.
+    """
+    ids = sorted(set(ids))
+    items: dict[int, str | EngineProfile] = {}
+    if ids and model.version >= current_version():
+        live = db.session.scalars(
+            select(Profile.id).where(Profile.id.in_(ids), Profile.deleted_at.is_(None))
+        ).all()
+        items = {pid: model.refs[pid] for pid in live if pid in model.refs}
+        ids = [pid for pid in live if pid not in model.refs]
+        if not ids:
+            return items
+    items.update((p.id, _query_item(model, p)) for p in live_profiles(ids))
+    return items
 
 
 def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
@@ -180,12 +196,13 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
         scores[np.ix_(rows, cols)] = model.engine.score_block(
             [model.refs[ids_a[i]] for i in rows], [model.refs[ids_b[j]] for j in cols]
         )
-    changed = [
-        (i, j)
-        for i, a in enumerate(ids_a)
-        for j, b in enumerate(ids_b)
-        if a in items and b in items and not (a in fitted and b in fitted)
-    ]
+    # only the rows and columns of profiles changed since the fit: no loop over the whole block
+    known_rows = [i for i, pid in enumerate(ids_a) if pid in items]
+    known_cols = [j for j, pid in enumerate(ids_b) if pid in items]
+    changed_rows = {i for i in known_rows if ids_a[i] not in fitted}
+    changed_cols = [j for j in known_cols if ids_b[j] not in fitted]
+    changed = [(i, j) for i in sorted(changed_rows) for j in known_cols]
+    changed += [(i, j) for i in known_rows if i not in changed_rows for j in changed_cols]
     if changed:
         values = model.engine.score_pairs([(items[ids_a[i]], items[ids_b[j]]) for i, j in changed])
         for (i, j), value in zip(changed, values, strict=True):

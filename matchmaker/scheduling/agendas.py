@@ -14,7 +14,7 @@ from typing import ClassVar
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.accounts.models import User
@@ -40,12 +40,18 @@ from matchmaker.scheduling.models import (
 from matchmaker.scheduling.problem import absent_profiles, participant_id, profile_id_of
 from matchmaker.scheduling.versions import participants_of
 
+#: Who sent an event's accepted meeting requests, by (smaller, larger profile id); read once
+#: (``request_senders``) for every agenda or line made at a time.
+Senders = dict[tuple[int, int], set[int]]
 
-def why_line(meeting: ScheduleMeeting, viewer: int | None = None) -> str:
+
+def why_line(
+    meeting: ScheduleMeeting, viewer: int | None = None, senders: Senders | None = None
+) -> str:
     """Return one line on why two participants meet, seen by ``viewer`` or the organisers."""
     reasons = ", ".join(meeting.reasons or [])
     if meeting.origin == REQUEST:
-        return request_line(meeting, viewer)
+        return request_line(meeting, viewer, senders)
     if meeting.origin == WISH:
         return _("Must-meet wish") + (f": {reasons}" if reasons else "")
     if meeting.origin == MANUAL and not reasons:
@@ -66,11 +72,12 @@ class AgendaRow:
     table: str
     unavailable: bool
     viewer: int  # the profile whose agenda this is
+    senders: Senders | None = None  # the event's accepted requests, read once for many agendas
 
     @property
     def why(self) -> str:
         """Say why the meeting takes place, in the language being rendered (page or e-mail)."""
-        return why_line(self.meeting, self.viewer) if self.meeting else ""
+        return why_line(self.meeting, self.viewer, self.senders) if self.meeting else ""
 
 
 class VersionIndex:
@@ -100,6 +107,7 @@ class VersionIndex:
             self.candidates[m["a"]].append(m["b"])
             self.candidates[m["b"]].append(m["a"])
         self._availability: dict[int, Availability] | None = None
+        self.senders = request_senders(version.event_id)
 
     def unavailable(self, profile_id: int) -> set[int]:
         """Return the slots a participant could not meet in."""
@@ -134,6 +142,7 @@ def agenda(
     else:
         by_slot = {m.slot: m for m in index.meetings.get(profile_id, [])}
         unavailable = index.unavailable(profile_id)
+    senders = index.senders if index is not None else request_senders(version.event_id)
     rows = []
     for number, (start, end) in enumerate(slot_times(event), start=1):
         meeting = by_slot.get(number)
@@ -147,6 +156,7 @@ def agenda(
                 table=event.table_label(meeting.table) if meeting else "",
                 viewer=profile_id,
                 unavailable=number in unavailable,
+                senders=senders,
             )
         )
     return rows
@@ -373,21 +383,24 @@ def score_level(meeting: ScheduleMeeting) -> str:
     return "mid" if meeting.score >= good else "low"
 
 
-def request_line(meeting: ScheduleMeeting, viewer: int | None) -> str:
-    """Say who asked whom for an agreed meeting, seen by ``viewer`` (or by the organisers)."""
-    a, b = meeting.profile_a_id, meeting.profile_b_id
-    senders = set(
-        db.session.scalars(
-            select(MeetingRequest.from_profile_id).where(
-                MeetingRequest.event_id == meeting.version.event_id,
-                MeetingRequest.status == ACCEPTED,
-                or_(
-                    and_(MeetingRequest.from_profile_id == a, MeetingRequest.to_profile_id == b),
-                    and_(MeetingRequest.from_profile_id == b, MeetingRequest.to_profile_id == a),
-                ),
-            )
+def request_senders(event_id: int) -> Senders:
+    """Return who sent each accepted meeting request of an event, by pair, in one query."""
+    found: Senders = defaultdict(set)
+    rows = db.session.execute(
+        select(MeetingRequest.from_profile_id, MeetingRequest.to_profile_id).where(
+            MeetingRequest.event_id == event_id, MeetingRequest.status == ACCEPTED
         )
     )
+    for sender, receiver in rows:
+        found[(min(sender, receiver), max(sender, receiver))].add(sender)
+    return dict(found)
+
+
+def request_line(meeting: ScheduleMeeting, viewer: int | None, known: Senders | None = None) -> str:
+    """Say who asked whom for an agreed meeting, seen by ``viewer`` (or by the organisers)."""
+    a, b = meeting.profile_a_id, meeting.profile_b_id
+    known = known if known is not None else request_senders(meeting.version.event_id)
+    senders = known.get((min(a, b), max(a, b)), set())
     if viewer is None:
         if len(senders) == 1:
             sender = meeting.profile_a if a in senders else meeting.profile_b

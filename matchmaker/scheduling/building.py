@@ -12,8 +12,10 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from matchmaker.accounts.models import User
+from matchmaker.core.bulk import insert_rows
 from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
@@ -56,18 +58,28 @@ from matchmaker.scheduling.versions import (
 ProgressCallback = Callable[[Progress], None] | None
 
 
+class Origins:
+    """Tell why meetings are in the schedule, with the problem's meetings indexed once."""
+
+    def __init__(self, problem: dict) -> None:
+        self.listed = {m["id"]: m for m in problem.get("meetings", [])}
+        self.min_score = float(current_app.config["SCHEDULE_MIN_SCORE"])
+
+    def __call__(self, key: str) -> str:
+        """Return the origin of one meeting: request, wish, match or the organisers' hand."""
+        item = self.listed.get(key)
+        if item is None:
+            return MANUAL
+        if item.get("required"):
+            return REQUEST
+        if item.get("requested"):
+            return WISH
+        return MATCH if item.get("score", 0) >= self.min_score else MANUAL
+
+
 def origin_of(key: str, problem: dict) -> str:
     """Tell why a meeting is in the schedule: request, wish, match or the organisers' hand."""
-    listed = {m["id"]: m for m in problem.get("meetings", [])}
-    item = listed.get(key)
-    if item is None:
-        return MANUAL
-    if item.get("required"):
-        return REQUEST
-    if item.get("requested"):
-        return WISH
-    min_score = float(current_app.config["SCHEDULE_MIN_SCORE"])
-    return MATCH if item.get("score", 0) >= min_score else MANUAL
+    return Origins(problem)(key)
 
 
 def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
@@ -98,33 +110,46 @@ def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
 
 
 def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
-    previous = {m.key: m for m in version.meetings}
+    """Store the solver's meetings as the version's, in bulk (thousands at a large event).
+
+    A meeting the version had already keeps its reasons, and an agreed one stays one even
+    when a no-show released it from "required".
+    """
+    db.session.flush()  # a new version gets its id
+    previous = {
+        key: (origin, reasons)
+        for key, origin, reasons in db.session.execute(
+            select(ScheduleMeeting.key, ScheduleMeeting.origin, ScheduleMeeting.reasons).where(
+                ScheduleMeeting.version_id == version.id
+            )
+        )
+    }
     reasons = reasons_of(
         pair_of(placed.id) for placed in result.meetings if placed.id not in previous
     )
-    version.meetings.clear()
-    # Deletes must reach the database before the inserts that reuse their slot and table.
-    db.session.flush()
+    origins = Origins(version.problem)
+    rows = []
     for placed in result.meetings:
-        a, b = profile_id_of(placed.a), profile_id_of(placed.b)
         before = previous.get(placed.id)
-        version.meetings.append(
-            ScheduleMeeting(
-                key=placed.id,
-                profile_a_id=a,
-                profile_b_id=b,
-                slot=placed.slot,
-                table=placed.table,
-                score=placed.score,
-                # An agreed meeting stays one even when a no-show released it from "required".
-                origin=REQUEST
-                if before and before.origin == REQUEST
-                else origin_of(placed.id, version.problem),
-                reasons=list(before.reasons) if before else reasons[pair_of(placed.id)],
-                locked=placed.id in locked_keys,
-            )
+        rows.append(
+            {
+                "version_id": version.id,
+                "key": placed.id,
+                "profile_a_id": profile_id_of(placed.a),
+                "profile_b_id": profile_id_of(placed.b),
+                "slot": placed.slot,
+                "table": placed.table,
+                "score": placed.score,
+                "origin": REQUEST if before and before[0] == REQUEST else origins(placed.id),
+                "reasons": list(before[1]) if before else reasons[pair_of(placed.id)],
+                "locked": placed.id in locked_keys,
+            }
         )
-    db.session.flush()
+    # Deletes reach the database before the inserts that reuse their slot and table; meetings
+    # of the version loaded in the session are marked deleted with them.
+    db.session.execute(delete(ScheduleMeeting).where(ScheduleMeeting.version_id == version.id))
+    insert_rows(db.session, ScheduleMeeting.__table__, rows)
+    db.session.expire(version, ["meetings"])
 
 
 def _solve(

@@ -32,7 +32,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.scheduling import queries
-from matchmaker.scheduling.agendas import agenda, why_line
+from matchmaker.scheduling.agendas import agenda, request_senders, why_line
 from matchmaker.scheduling.models import ScheduleVersion
 
 #: Base URL of the HTML handed to WeasyPrint; only ``/static/`` below it is ever served.
@@ -57,6 +57,7 @@ CSV_COLUMNS = (
 def meetings_csv(event: Event, version: ScheduleVersion) -> str:
     """Return every meeting of a version as CSV (UTF-8 with BOM for spreadsheet programs)."""
     times = slot_times(event)
+    senders = request_senders(event.id)
     return csv_document(
         CSV_COLUMNS,
         (
@@ -73,7 +74,7 @@ def meetings_csv(event: Event, version: ScheduleVersion) -> str:
                 round(m.score, 4),
                 m.origin,
                 "yes" if m.locked else "",
-                why_line(m),
+                why_line(m, senders=senders),
             ]
             for m in sorted(version.meetings, key=lambda m: (m.slot, m.table))
         ),

@@ -10,7 +10,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events.models import CONFIRMED, Event, Registration
 from matchmaker.events.notifications import attendee_language, external_url, profile_address
 from matchmaker.extensions import db
-from matchmaker.mail.services import queue_mail
+from matchmaker.mail.services import Mail
 
 
 def recipients(event: Event, profile: Profile) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ def recipients_of(event: Event, profiles: list[Profile]) -> dict[int, list[tuple
     return found
 
 
-def agenda_changed(
+def agenda_mails(
     event: Event,
     profile: Profile,
     rows: list,
@@ -55,8 +55,8 @@ def agenda_changed(
     first: bool,
     addresses: list[tuple[str, str]] | None = None,
     shortfall=None,
-) -> None:
-    """Queue a participant's agenda rows: "here are your meetings" or "they changed".
+) -> list[Mail]:
+    """Return a participant's agenda e-mails: "here are your meetings" or "they changed".
 
     ``rows``: the meetings and the breaks between them. ``addresses``: the profile's
     :func:`recipients`, when the caller read them already. ``shortfall``: why there are fewer
@@ -68,18 +68,16 @@ def agenda_changed(
         if first
         else _l("Your meetings at %(title)s have changed", title=event.title)
     )
-    for address, language in recipients(event, profile) if addresses is None else addresses:
-        queue_mail(
-            address,
-            language,
-            "scheduling/mail/agenda.txt",
-            subject,
-            kind="schedule",
-            event_id=event.id,
-            event=event,
-            profile=profile,
-            rows=rows,
-            first=first,
-            link=link,
-            shortfall=shortfall,
-        )
+    context = {
+        "event": event,
+        "profile": profile,
+        "rows": rows,
+        "first": first,
+        "link": link,
+        "shortfall": shortfall,
+    }
+    template = "scheduling/mail/agenda.txt"
+    return [
+        Mail(address, language, template, subject, "schedule", event.id, context)
+        for address, language in (recipients(event, profile) if addresses is None else addresses)
+    ]

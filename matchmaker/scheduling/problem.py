@@ -129,10 +129,18 @@ def build_problem(
     absent = absent_profiles(event)
     gone = set(range(absent_from or 1, event.slot_count + 1))
     listed = {p for p in required | wishes | keep if p[0] in kinds and p[1] in kinds}
+    smes = sorted(pid for pid in ids if kinds[pid] == "sme")
+    startups = sorted(pid for pid in ids if kinds[pid] == "startup")
+    block = score_block(smes, startups) if smes and startups else None
     cross = cross_candidates(
-        ids, kinds, vetoed, min_score, int(config["SCHEDULE_CANDIDATES_PER_PARTICIPANT"])
+        smes,
+        startups,
+        block,
+        vetoed,
+        min_score,
+        int(config["SCHEDULE_CANDIDATES_PER_PARTICIPANT"]),
     )
-    listed_scores = pair_scores(sorted(listed - vetoed))
+    listed_scores = _listed_scores(sorted(listed - vetoed), smes, startups, block)
     merged = {**cross, **listed_scores}
     scores = {pair: merged[pair] for pair in sorted(merged)}
     # A no-show cannot keep an agreed meeting any more: it stops being required.
@@ -169,25 +177,47 @@ def build_problem(
     return ProblemData(problem, names, kinds, required, wishes, vetoed, absent, requested)
 
 
+def _listed_scores(
+    pairs: list[tuple[int, int]], smes: list[int], startups: list[int], block: np.ndarray | None
+) -> dict[tuple[int, int], float]:
+    """Return the scores of the listed pairs: an SME and a startup from the block, others apart.
+
+    The block holds the same scores as ``pair_scores``; only pairs of one kind (two SMEs
+    asking to meet) are scored on their own.
+    """
+    row_of = {pid: i for i, pid in enumerate(smes)}
+    col_of = {pid: j for j, pid in enumerate(startups)}
+    found: dict[tuple[int, int], float] = {}
+    apart = []
+    for a, b in pairs:
+        sme, startup = (a, b) if a in row_of else (b, a)
+        if block is not None and sme in row_of and startup in col_of:
+            found[(a, b)] = float(block[row_of[sme], col_of[startup]])
+        else:
+            apart.append((a, b))
+    found.update(pair_scores(apart))
+    return found
+
+
 def cross_candidates(
-    ids: list[int],
-    kinds: dict[int, str],
+    smes: list[int],
+    startups: list[int],
+    scores: np.ndarray | None,
     vetoed: set[tuple[int, int]],
     min_score: float,
     per_participant: int,
 ) -> dict[tuple[int, int], float]:
     """Return the SME ↔ startup pairs worth a meeting, with their scores.
 
-    A pair qualifies with a score from ``min_score`` on when it is among the
-    ``per_participant`` best of the SME or of the startup (0: no such limit). Everybody keeps
-    their best partners, while an event of thousands does not hand the solver millions of
-    pairs nobody would get: each participant meets only a few.
+    ``scores`` is the block of every SME (sorted ids) with every startup (``score_block``;
+    None when a side is empty). A pair qualifies with a score from ``min_score`` on when it
+    is among the ``per_participant`` best of the SME or of the startup (0: no such limit).
+    Everybody keeps their best partners, while an event of thousands does not hand the solver
+    millions of pairs nobody would get: each participant meets only a few.
     """
-    smes = sorted(pid for pid in ids if kinds[pid] == "sme")
-    startups = sorted(pid for pid in ids if kinds[pid] == "startup")
-    if not smes or not startups:
+    if scores is None or not smes or not startups:
         return {}
-    scores = score_block(smes, startups)
+    scores = scores.copy()  # vetoes are marked in a copy: the listed pairs read the block
     row_of = {pid: i for i, pid in enumerate(smes)}
     col_of = {pid: j for j, pid in enumerate(startups)}
     for a, b in vetoed:

@@ -16,6 +16,7 @@ from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.mail.services import queue_mails
 from matchmaker.scheduling import notifications
 from matchmaker.scheduling.agendas import VersionIndex, agenda, meetings_with_breaks, shortfall
 from matchmaker.scheduling.models import PUBLISHED, SUPERSEDED, SchedulePrint, ScheduleVersion
@@ -111,16 +112,20 @@ def publish(
     draft.published_at = utcnow()
     db.session.flush()
     index = VersionIndex(draft)
-    for profile, _addresses in preview.recipients:
-        rows = meetings_with_breaks(event, agenda(event, draft, profile.id, index))
-        notifications.agenda_changed(
-            event,
-            profile,
-            rows,
-            first=preview.first,
-            addresses=preview.addresses[profile.id],
-            shortfall=shortfall(draft, profile.id, index),
-        )
+
+    def mails():
+        for profile, _addresses in preview.recipients:
+            rows = meetings_with_breaks(event, agenda(event, draft, profile.id, index))
+            yield from notifications.agenda_mails(
+                event,
+                profile,
+                rows,
+                first=preview.first,
+                addresses=preview.addresses[profile.id],
+                shortfall=shortfall(draft, profile.id, index),
+            )
+
+    queue_mails(mails())  # thousands at a large event: one bulk insert
     return draft, {profile.id for profile, _addresses in preview.recipients}
 
 

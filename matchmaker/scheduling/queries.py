@@ -34,6 +34,7 @@ from matchmaker.scheduling.models import (
     ScheduleMeeting,
     ScheduleVersion,
 )
+from matchmaker.scheduling.problem import profile_id_of
 
 
 @dataclass
@@ -349,3 +350,10 @@ def dashboard(event: Event) -> Dashboard:
         no_shows=attendee_rows(event, no_show=True),
         last_reminders=last_reminders(event),
     )
+
+
+def version_profiles(version: ScheduleVersion) -> list[Profile]:
+    """Return the profiles of a version's participants by name (the agendas' order)."""
+    ids = [profile_id_of(p["id"]) for p in (version.problem or {}).get("participants", [])]
+    profiles = db.session.scalars(select(Profile).where(Profile.id.in_(ids or [0])))
+    return sorted(profiles, key=lambda profile: (profile.name.lower(), profile.id))

@@ -266,19 +266,19 @@ def print_context(event, version) -> dict:
 
 def agenda_pages(event, version, profile_id: int | None) -> list[dict]:
     """Return one agenda page per participant (or only the given one), by organisation."""
-    rows = agendas.participant_rows(event, version)
+    profiles = queries.version_profiles(version)
     if profile_id is not None:
-        rows = [r for r in rows if r.profile.id == profile_id]
-        if not rows:
+        profiles = [p for p in profiles if p.id == profile_id]
+        if not profiles:
             abort(404)
     index = agendas.VersionIndex(version)
     return [
         {
-            "profile": r.profile,
-            "rows": agendas.with_breaks(event, agendas.agenda(event, version, r.profile.id, index)),
-            "shortfall": agendas.shortfall(version, r.profile.id, index),
+            "profile": p,
+            "rows": agendas.with_breaks(event, agendas.agenda(event, version, p.id, index)),
+            "shortfall": agendas.shortfall(version, p.id, index),
         }
-        for r in sorted(rows, key=lambda r: r.profile.name.lower())
+        for p in profiles
     ]
 
 
