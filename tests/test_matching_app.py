@@ -162,6 +162,34 @@ def test_overview_lists_pairs_and_exports_csv(client, login, make_user, pair):
     assert len(filtered.get_data(as_text=True).strip().splitlines()) == 1
 
 
+def test_overview_pages_through_many_pairs_with_their_reasons(
+    app, client, login, make_user, runner, fit_model
+):
+    runner.invoke(args=["import-profiles", str(DATA / "matching-dev.json")])
+    fit_model()
+    login(make_user(organiser=True))
+    csv_text = client.get("/organiser/matches.csv?threshold=0").get_data(as_text=True)
+    everything = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    assert len(everything) > 150  # more than one page of 100
+    first = client.get("/organiser/matches?threshold=0").get_data(as_text=True)
+    second = client.get("/organiser/matches?threshold=0&page=2").get_data(as_text=True)
+    body = first[first.index("<tbody>") : first.index("</tbody>")]
+    assert body.count("<tr>") == 100
+    assert f"{len(everything)} Paare" in first  # the total, not the page
+    assert 'rel="next"' in first and 'rel="prev"' in second
+    assert everything[100]["sme"] in second
+    # the page words its rows as the engine's suggestions do (same reasons as the CSV)
+    with app.app_context():
+        engine = services.current_model().engine
+        best = engine.top_k_all(k=50, direction="sme")
+    top = everything[0]
+    expected = next(s for s in best[top["sme_ref"]] if s.ref == top["startup_ref"])
+    assert top["reasons"] == "; ".join(expected.reasons) and expected.reasons
+    assert " · ".join(expected.reasons) in first
+    assert client.get("/organiser/matches?page=0").status_code == 400
+    assert client.get("/organiser/matches?page=x").status_code == 400
+
+
 @pytest.mark.parametrize(
     "query", ["threshold=101", "threshold=-1", "threshold=abc", "sort=x", "sector=mars"]
 )

@@ -15,7 +15,7 @@ the newest re-ranker once per version.
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from flask import Flask, current_app
@@ -328,13 +328,18 @@ def _fitted_rows(model: LoadedModel) -> dict[str, Profile]:
 def pairs_above(
     threshold: float, sector: str = "", category: str = "", limit_per_sme: int = 50
 ) -> list[PairRow]:
-    """Return every SME × startup pair scoring at least ``threshold``, best first."""
+    """Return every SME × startup pair scoring at least ``threshold``, best first.
+
+    The rows come without reasons: an event of thousands has tens of thousands of pairs, and
+    wording them all is the slow part; :func:`with_reasons` words the rows that are shown.
+    """
     model = current_model()
     rows: list[PairRow] = []
     if model is None or model.engine is None:
         return rows
     profiles = _fitted_rows(model)
-    for sme_ref, suggestions in model.engine.top_k_all(k=limit_per_sme, direction="sme").items():
+    best = model.engine.top_k_all(k=limit_per_sme, direction="sme", reasons=False)
+    for sme_ref, suggestions in best.items():
         sme = profiles.get(sme_ref)
         if sme is None or (sector and (sme.sector is None or sme.sector.code != sector)):
             continue
@@ -349,6 +354,12 @@ def pairs_above(
             rows.append(PairRow(sme, startup, s.score, s.reasons))
     rows.sort(key=lambda r: (-r.score, r.sme.name, r.startup.name))
     return rows
+
+
+def with_reasons(rows: Sequence[PairRow]) -> list[PairRow]:
+    """Return ``rows`` with the engine's reasons, worded in one batch (a page, a part of a file)."""
+    found = reasons_of((row.sme.id, row.startup.id) for row in rows)
+    return [replace(row, reasons=tuple(found[row.sme.id, row.startup.id])) for row in rows]
 
 
 def _categories_of(profile: Profile) -> set[str]:

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from matchmaker.core.safe_csv import csv_document
 from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
+from matchmaker.directory.queries import ResultPage
 from matchmaker.extensions import db
 from matchmaker.matching import feedback, services
 from matchmaker.matching.forms import SuggestionVerdictForm
@@ -22,6 +23,9 @@ bp.add_app_template_global(services.suggestions_pending, "suggestions_pending")
 
 DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
+OVERVIEW_PAGE_SIZE = 100  # pairs per page of the organisers' overview
+CSV_REASONS_BATCH = 1_000  # pairs worded in one batch for the overview's CSV
+MAX_PAGE = 10_000
 
 
 def parse_threshold() -> float:
@@ -91,11 +95,17 @@ def overview_rows():
 @bp.get("/organiser/matches")
 @organiser_required
 def overview():
-    """List every SME × startup pair above a threshold (organisers)."""
+    """List every SME × startup pair above a threshold, a page at a time (organisers)."""
+    page_arg = request.args.get("page", "1")
+    if not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
+        raise bad_request(_("The page number is not valid."))
     rows, filters = overview_rows()
+    page, per_page = int(page_arg), OVERVIEW_PAGE_SIZE
+    shown = services.with_reasons(rows[(page - 1) * per_page : page * per_page])
     return render_template(
         "matching/overview.html",
-        rows=rows,
+        rows=shown,
+        pages=ResultPage(shown, len(rows), page, per_page),
         filters=filters,
         sectors=taxonomy.all_sectors(),
         categories=taxonomy.all_categories(),
@@ -107,6 +117,11 @@ def overview():
 def overview_csv():
     """Download the overview's pairs as CSV (organisers)."""
     rows, _filters = overview_rows()
+    worded = (
+        row
+        for start in range(0, len(rows), CSV_REASONS_BATCH)
+        for row in services.with_reasons(rows[start : start + CSV_REASONS_BATCH])
+    )
     document = csv_document(
         ["sme_ref", "sme", "startup_ref", "startup", "score", "reasons"],
         (
@@ -118,7 +133,7 @@ def overview_csv():
                 round(row.score, 4),
                 "; ".join(row.reasons),
             ]
-            for row in rows
+            for row in worded
         ),
     )
     return Response(
