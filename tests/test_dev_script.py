@@ -1,5 +1,7 @@
-"""./dev picks a Python interpreter of version 3.11 or newer."""
+"""./dev picks a Python interpreter of version 3.11 or newer; ./dev start shares login limits."""
 
+import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,37 @@ def test_python_variable_wins(tmp_path):
     fake_python(tmp_path, "python3.13", (3, 13))
     fake_python(tmp_path, "mypython", (3, 12))
     assert find_python(tmp_path, python="mypython").stdout.strip() == "mypython"
+
+
+def test_start_shares_the_login_limits_of_its_workers_in_redis(tmp_path):
+    """``./dev start`` runs several gunicorn workers: their login limits must be one count."""
+    venv = tmp_path / "venv"
+    bin_dir = venv / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(REAL_PYTHON)
+    requirements = b"".join(p.read_bytes() for p in sorted(DEV.parent.glob("requirements*.txt")))
+    digest = hashlib.sha256(requirements).hexdigest()[:16]
+    (venv / f".installed-{digest}-requirements.txt").touch()
+    seen = tmp_path / "seen"
+    for name in ("flask", "gunicorn", "pybabel"):
+        # stand-ins that write down the limiter storage they were started with
+        script = bin_dir / name
+        script.write_text(
+            f'#!/bin/sh\necho "{name} $RATELIMIT_STORAGE_URI" >> {seen}\n'
+            # the job worker runs until ./dev stops it
+            'case "$*" in *"jobs worker"*) exec sleep 60;; esac\n'
+        )
+        script.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "RATELIMIT_STORAGE_URI"}
+    result = subprocess.run(  # noqa: S603
+        [str(DEV), "start"],
+        capture_output=True,
+        text=True,
+        env={**env, "VENV": str(venv)},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = seen.read_text().splitlines()
+    served = [line for line in lines if line.startswith("gunicorn ")]
+    assert served == ["gunicorn redis://127.0.0.1:6379/0"]
