@@ -18,8 +18,8 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.matching.artefacts import ensure_model
-from matchmaker.matching.services import reasons_of
+from matchmaker.matching import artefacts
+from matchmaker.matching.services import newest_model, reasons_of
 from matchmaker.scheduling.models import (
     MANUAL,
     MATCH,
@@ -99,9 +99,9 @@ def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
 
 def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
     previous = {m.key: m for m in version.meetings}
-    reasons = reasons_of(
-        pair_of(placed.id) for placed in result.meetings if placed.id not in previous
-    )
+    # Every meeting is worded anew, kept ones too: a profile edited since the last run must
+    # not keep a reason that names words it no longer has.
+    reasons = reasons_of(pair_of(placed.id) for placed in result.meetings)
     version.meetings.clear()
     # Deletes must reach the database before the inserts that reuse their slot and table.
     db.session.flush()
@@ -120,7 +120,7 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
                 origin=REQUEST
                 if before and before.origin == REQUEST
                 else origin_of(placed.id, version.problem),
-                reasons=list(before.reasons) if before else reasons[pair_of(placed.id)],
+                reasons=reasons[pair_of(placed.id)],
                 locked=placed.id in locked_keys,
             )
         )
@@ -148,13 +148,29 @@ def _solve(
         ) from None
 
 
+def model_stats() -> dict:
+    """Load the newest matching model for a run and say which one it is, ready to store.
+
+    The caller (the job, the command line) stored a model of the current profiles first
+    (``matching.artefacts.ensure_model``), so the solve holds no write; profiles edited since
+    are scored and worded with their current text. A caller that did not gets a first model
+    in the session when none exists at all.
+    """
+    if artefacts.newest() is None:
+        artefacts.ensure_model()
+    model = newest_model()
+    if model is None:
+        return {"model_version": None, "model_artefact": None}
+    return {"model_version": model.version, "model_artefact": model.artefact_id}
+
+
 def build(event: Event, user: User | None, progress: ProgressCallback = None) -> ScheduleVersion:
     """Build a fresh draft from the event's participants, scores and wishes.
 
     ``progress`` is handed to the solver: it hears of every phase and of the best schedule so
-    far (a job records them for its page).
+    far (a job records them for its page). The stats name the matching model's data version.
     """
-    ensure_model()  # builds run in jobs and the command line, never in a web request
+    model = model_stats()
     data = build_problem(event)
     if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
@@ -164,7 +180,7 @@ def build(event: Event, user: User | None, progress: ProgressCallback = None) ->
     latest = latest_version(event)
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
     version.problem = data.document()
-    version.stats = stats_of(result, data.names, kind="build")
+    version.stats = stats_of(result, data.names, kind="build", **model)
     _replace_meetings(version, result, set())
     current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
     return version
@@ -200,7 +216,7 @@ def reoptimise(
     """
     if from_slot is not None and not 1 <= from_slot <= event.slot_count:
         raise ScheduleError(_("Choose a slot from 1 to %(n)d.", n=event.slot_count))
-    ensure_model()
+    model = model_stats()
     latest = latest_version(event)
     if latest is None:
         raise ScheduleError(_("Build the schedule first."))
@@ -245,7 +261,11 @@ def reoptimise(
     version = editable_version(event, user)
     version.problem = data.document()
     version.stats = stats_of(
-        result, names, kind="replan" if from_slot else "reoptimise", from_slot=from_slot
+        result,
+        names,
+        kind="replan" if from_slot else "reoptimise",
+        from_slot=from_slot,
+        **model,
     )
     _replace_meetings(version, result, locked_keys)
     current_app.logger.info(
