@@ -13,7 +13,7 @@ For each size, on a fresh database (PostgreSQL on 127.0.0.1:5432, or a SQLite fi
    Redis at 127.0.0.1:6379 with a queue of its own);
 3. start gunicorn (2 sync workers, the project's ``gunicorn.conf.py``) on that queue, which no
    worker serves, log the organiser in through the login form and time ``--repeats`` presses
-   (after one untimed press that warms the worker up) of the schedule page's "build" button
+   (after three untimed ones that warm the workers up) of the schedule page's "build" button
    (POST with the CSRF token, answer not followed). After each, the queued job is cancelled
    with the job page's button, so the next press takes the path of a new build again, not the
    "one is already queued" answer.
@@ -48,6 +48,8 @@ PASSWORD = "build-request-passwort-1"  # noqa: S105 - throwaway account in a thr
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Starting a schedule build"
 JOB_RE = re.compile(r"/jobs/(\d+)")
+# Untimed presses first: a worker's first request loads templates and translations.
+WARM_UP = 3
 
 
 def event_data(size: int, now) -> dict:
@@ -196,12 +198,12 @@ def time_requests(uri: str, event_id: int, queue: str, repeats: int, workdir: Pa
             raise SystemExit("organiser login failed")
         token = session.csrf(f"/events/{event_id}/schedule")
         seconds = []
-        for press in range(repeats + 1):  # the first press warms the worker up, untimed
+        for press in range(-WARM_UP, repeats):
             started = time.perf_counter()
             status, headers, _body = session.request(
                 "POST", f"/events/{event_id}/schedule/build", {"csrf_token": token}
             )
-            if press:
+            if press >= 0:
                 seconds.append(time.perf_counter() - started)
             match = JOB_RE.search(headers.get("Location", ""))
             if status != 302 or not match:
@@ -274,8 +276,9 @@ def render(results: list[dict], repeats: int, info: str) -> str:
         "",
         f"Recorded by `bench/bench_build_request.py` on {date.today().isoformat()}; {info}.",
         f"gunicorn with 2 sync workers on loopback; the organiser presses the schedule page's "
-        f"build button {repeats} times per event (each queued job cancelled again, so every "
-        "press takes the path of a new build); the time is the POST's answer (a redirect to the "
+        f"build button {repeats} times per event, after {WARM_UP} untimed presses that warm the "
+        "workers up (each queued job cancelled again, so every press takes the path of a new "
+        "build); the time is the POST's answer (a redirect to the "
         "job page, not followed). Statements: SQL statements of one such request, counted in "
         "process.",
         "",
