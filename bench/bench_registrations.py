@@ -196,6 +196,41 @@ def log_in(port: int, email: str, event_id: int) -> tuple[Session, str]:
     return session, session.csrf(f"/events/{event_id}/register")
 
 
+def cpu_seconds(accept) -> float:
+    """Sum the CPU seconds (user + system) of the processes ``accept(pid, ppid, cmdline)`` takes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if accept(int(entry.name), int(fields[1]), command):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def burst_cpu(server_pid: int, database: str | None):
+    """Return a reader of the CPU seconds of gunicorn's workers and of the database's backends."""
+
+    def read() -> tuple[float, float]:
+        workers = cpu_seconds(lambda pid, ppid, _cmd: ppid == server_pid)
+        backends = (
+            cpu_seconds(
+                lambda _pid, _ppid, cmd: cmd.startswith("postgres:") and f" {database} " in cmd
+            )
+            if database
+            else float("nan")  # SQLite runs inside the workers
+        )
+        return workers, backends
+
+    return read
+
+
 def timed(function):
     """Wrap a call so that it returns (result, seconds)."""
 
@@ -342,9 +377,12 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
             status, headers, _b = session.request("POST", f"/events/{event_id}/register", form)
             return status, headers.get("Location", "")
 
+        read_cpu = burst_cpu(server.pid, pg_name)
+        cpu_before = read_cpu()
         burst_start = time.perf_counter()
         results = parallel([timed(lambda i=i: register(i)) for i in range(MEMBERS)])
         burst_seconds = time.perf_counter() - burst_start
+        cpu_after = read_cpu()
         codes = [r[0][0] for r in results]
         latencies = [r[1] for r in results]
         errors = sum(1 for c in codes if c != 302)
@@ -386,6 +424,9 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
             "waiting": sum(1 for r in rows if r["status"] == "waiting"),
             "throughput": MEMBERS / burst_seconds,
             "burst_seconds": burst_seconds,
+            # CPU per registration of the burst: gunicorn's workers, the database's backends
+            "app_cpu_ms": (cpu_after[0] - cpu_before[0]) / MEMBERS * 1000,
+            "db_cpu_ms": (cpu_after[1] - cpu_before[1]) / MEMBERS * 1000,
             "p50_ms": statistics.median(latencies) * 1000,
             "p95_ms": percentile(latencies, 0.95) * 1000,
             "max_ms": max(latencies) * 1000,
@@ -469,14 +510,16 @@ def render(results: list[dict], info: str, before: str | None) -> str:
             )
         lines.append("")
     lines += [
-        "| backend | code | drain | requests | errors | stored | confirmed | waiting | throughput "
-        "| p50 | p95 | max | cancellations | promoted in order | cancel p95 | checks |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| backend | code | drain | CPU per registration (app / PostgreSQL) | requests | errors "
+        "| stored | confirmed | waiting | throughput | p50 | p95 | max | cancellations "
+        "| promoted in order | cancel p95 | checks |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         checks = "all passed" if not r["problems"] else "; ".join(r["problems"])
         lines.append(
-            f"| {r['backend']} | {r['code']} | {r['burst_seconds']:.2f} s | {r['requests']} "
+            f"| {r['backend']} | {r['code']} | {r['burst_seconds']:.2f} s "
+            f"| {r['app_cpu_ms']:.1f} / {r['db_cpu_ms']:.1f} ms | {r['requests']} "
             f"| {r['errors']} | {r['stored']} "
             f"| {r['confirmed']} | {r['waiting']} | {r['throughput']:.0f} req/s "
             f"| {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['max_ms']:.0f} ms "

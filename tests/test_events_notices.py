@@ -162,3 +162,41 @@ def test_the_registration_page_and_the_e_mail_tell_the_same_place(
         select(OutboxMessage.body).where(OutboxMessage.to_address == "wartet@example.de")
     )
     assert "an Position 1." in body
+
+
+def test_a_registration_request_is_two_short_transactions(client, login, make_user, make_profile):
+    event = registrations.create_event(event_data(capacity=5))
+    db.session.commit()
+    member = make_user(email="mitglied@example.de")
+    profile = make_profile(owner=member, name="Mitglied GmbH")
+    login(member)
+    url, profile_id = f"/events/{event.id}/register", str(profile.id)
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    def commit(conn):
+        seen.append("COMMIT")
+
+    sa_event.listen(db.engine, "before_cursor_execute", before)
+    sa_event.listen(db.engine, "commit", commit)
+    try:
+        response = client.post(
+            url,
+            data={
+                "profile_id": profile_id,
+                "attendees-0-name": "Mia Mitglied",
+                "attendees-0-email": "mia@example.de",
+            },
+        )
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", before)
+        sa_event.remove(db.engine, "commit", commit)
+    assert response.status_code == 302
+    # the seat decision, then the e-mail composed; nothing after it (the audit log asks no
+    # account again to learn that a member's request is not an organiser's action)
+    assert seen.count("COMMIT") == 2 and seen[-1] == "COMMIT"
+    lock = next(i for i, s in enumerate(seen) if s.startswith("UPDATE events SET lock_version"))
+    # the event is read under its lock only, not loaded before it as well
+    assert not any(s.startswith("SELECT events") for s in seen[:lock])

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from matchmaker.core import clock
 from matchmaker.events import queries, registrations
+from matchmaker.events.errors import EventError
 from matchmaker.events.models import (
     CONFIRMED,
     WAITING,
@@ -271,6 +272,24 @@ def test_organiser_creates_event_and_bad_input_gives_field_errors(client, login,
     assert event.table_label(2) == "B"
     # Edit page shows the breaks in their text form again.
     assert "3, 45, Mittag" in client.get(f"/events/{event.id}/edit").get_data(as_text=True)
+
+
+def test_a_brokerage_of_700_tables_is_accepted_and_the_ceiling_is_told_in_german(
+    client, login, make_user
+):
+    login(make_user(organiser=True))
+    client.post("/language/de")
+    big = {**EVENT_FORM, "capacity": "1400", "table_count": "700", "table_names": ""}
+    too_many = client.post("/events/new", data={**big, "table_count": "2001"})
+    assert too_many.status_code == 200
+    assert "Bitte zwischen 1 und 2.000 Tische eingeben." in too_many.get_data(as_text=True)
+    assert client.post("/events/new", data=big).status_code == 302
+    event = db.session.scalar(select(Event))
+    assert event.table_count == 700
+    # the use case checks the ceiling too (for callers other than the form)
+    with pytest.raises(EventError) as refused:
+        registrations.update_event(event, base_event_data(table_count=2001))
+    assert refused.value.field == "table_count"
 
 
 def test_organiser_manages_waiting_list(client, login, world, make_profile):

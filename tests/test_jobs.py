@@ -6,10 +6,12 @@ tests that kill workers are in ``test_jobs_worker.py``.
 
 import pytest
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from test_events_concurrency import run_together
 
+from matchmaker.events import registrations
 from matchmaker.extensions import db
 from matchmaker.jobs import queue as rq_side
 from matchmaker.jobs import services as jobs
@@ -56,6 +58,43 @@ def test_build_answers_at_once_and_the_job_page_follows_it_to_the_end(client, wo
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "http-equiv" not in page and "cancel" not in page
     assert f"Entwurf 1: {version.stats['placed']} Treffen." in page
+
+
+def statements_of(action) -> list[str]:
+    """Run ``action`` and return the first words of every SQL statement it sent."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()[:3]))
+
+    sa_event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_the_build_request_does_nothing_that_grows_with_the_event(client, world, make_profile):
+    url = f"/events/{world.event.id}/schedule/build"
+
+    def press() -> list[str]:
+        statements = statements_of(lambda: client.post(url))
+        (active,) = [j for j in job_rows() if j.status == QUEUED]
+        jobs.cancel(active)  # the next press starts a new build again
+        db.session.commit()
+        return statements
+
+    small = press()
+    for n in range(40):  # six times the participants
+        registrations.register(
+            world.event.id, make_profile(name=f"Neu {n}"), [(f"P {n}", f"neu{n}@example.de")]
+        )
+    db.session.commit()
+    assert press() == small
+    # it records and enqueues the job; it reads no participant, profile or wish
+    read = " ".join(small)
+    assert not any(table in read for table in ("registrations", "attendees", "profiles"))
 
 
 def test_a_second_build_while_one_is_queued_is_told_so(client, world, run_jobs):

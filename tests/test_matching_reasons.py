@@ -175,3 +175,20 @@ def test_reasons_of_many_pairs_are_those_of_each_pair():
     assert engine.reasons_of(pairs) == [engine.explain(a, b).reasons for a, b in pairs]
     assert any(engine.reasons_of(pairs))
     assert engine.reasons_of([]) == []
+
+
+def test_reasons_of_profiles_changed_since_the_fit_name_their_current_words():
+    profiles = demo_profiles()
+    engine = MatchEngine().fit(profiles)
+    sme = next(p for p in profiles if p.kind == "sme")
+    startups = [p.ref for p in profiles if p.kind == "startup"]
+    # the SME rewrote its needs after the fit: the fitted row still holds the old text
+    changed = Profile(sme.ref, "sme", "Vorausschauende Wartung unserer Pumpen mit Sensordaten.")
+    pairs = [(changed, ref) for ref in startups] + [(ref, changed) for ref in startups[:3]]
+    pairs += [(sme.ref, startups[0])]  # a fitted pair in the same call, worded in the batch
+    found = engine.reasons_of(pairs)
+    assert found == [engine.explain(a, b).reasons for a, b in pairs]
+    words = {r.sme_word for reasons in found[:-1] for r in reasons}
+    assert words and words <= {"Vorausschauende Wartung", "Wartung", "Pumpen", "Sensordaten"}
+    old = {r.sme_word for r in engine.explain(sme.ref, startups[0]).reasons}
+    assert found[-1] == engine.explain(sme.ref, startups[0]).reasons and old

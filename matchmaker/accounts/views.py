@@ -27,6 +27,7 @@ from matchmaker.accounts.services import (
     send_password_reset,
     user_from_reset_token,
 )
+from matchmaker.core import audit
 from matchmaker.extensions import db, limiter, login_manager
 from matchmaker.mail import services as mail
 from matchmaker.web import refuse_conflict
@@ -41,7 +42,10 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Load the logged-in user from the session."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is not None:
+        audit.note_session_user(user)
+    return user
 
 
 def safe_next(default: str) -> str:

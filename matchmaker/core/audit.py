@@ -8,7 +8,7 @@ arguments and the names of the submitted fields are kept, never their values (pa
 
 from datetime import datetime
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_login import current_user
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,6 +17,7 @@ from matchmaker.core.clock import utcnow
 from matchmaker.extensions import db
 
 CHANGING_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+ORGANISER_KEY = "audit_session_user_is_organiser"
 
 
 class AuditEntry(db.Model):
@@ -43,14 +44,28 @@ class AuditEntry(db.Model):
         return f"<AuditEntry {self.id} {self.user_email} {self.action}>"
 
 
+def note_session_user(user) -> None:
+    """Remember whether the user just loaded from the session is an organiser.
+
+    The action's commit expires the user's attributes; with this note, deciding after a
+    member's request that there is nothing to record costs no query to load them again.
+    """
+    g.setdefault(ORGANISER_KEY, {})[id(user)] = bool(user.is_organiser)
+
+
 def should_record(response: Response) -> bool:
     """Tell whether this request is an organiser action worth recording."""
     if request.endpoint in (None, "static") or response.status_code >= 400:
         return False
-    if not current_user or not current_user.is_authenticated or not current_user.is_organiser:
-        return False
     is_download = "attachment" in response.headers.get("Content-Disposition", "")
-    return request.method in CHANGING_METHODS or is_download
+    if not (request.method in CHANGING_METHODS or is_download):
+        return False
+    if not current_user or not current_user.is_authenticated:
+        return False
+    # by the object, not by its id: reading the id of an expired user would load it again
+    noted = g.get(ORGANISER_KEY, {}).get(id(current_user._get_current_object()))
+    # users not loaded from the session (an API token's) are asked directly
+    return noted if noted is not None else bool(current_user.is_organiser)
 
 
 def record(response: Response) -> None:

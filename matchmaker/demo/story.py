@@ -11,6 +11,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events import queries, wishes
 from matchmaker.events.models import ACCEPTED, Event, Registration
 from matchmaker.extensions import db
+from matchmaker.matching.artefacts import ensure_model
 from matchmaker.scheduling import building, publishing, versions
 
 
@@ -58,6 +59,7 @@ def publish_demo_schedule(event: Event, organiser: User | None) -> str:
     published = versions.published_version(event)
     if published is not None:
         return f"Schedule version {published.number} is published already."
+    ensure_model()  # the demo command may fit, as a job does
     version = building.build(event, organiser)
     publishing.publish(event, organiser)
     return f"Schedule version {version.number} published: {version.stats['summary']}"

@@ -32,7 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from matchmaker.events.programme import session_problems
-from matchmaker.events.registrations import MAX_ATTENDEES, MAX_CAPACITY
+from matchmaker.events.registrations import MAX_ATTENDEES, MAX_CAPACITY, MAX_TABLES
 from matchmaker.events.wishes import MAX_MESSAGE
 
 ATTENDEE_ROWS = 4
@@ -152,7 +152,7 @@ class EventForm(FlaskForm):
         _l("Tables"),
         validators=[
             InputRequired(),
-            NumberRange(min=1, max=500, message=_l("Enter between 1 and 500 tables.")),
+            NumberRange(min=1, max=MAX_TABLES, message=_l("Enter between 1 and 2,000 tables.")),
         ],
     )
     table_names = TextAreaField(

@@ -74,6 +74,9 @@ from matchmaker.events.queries import (
 from matchmaker.extensions import db
 
 MAX_CAPACITY = 10_000
+# Tables at one time: 2,000 seat 4,000 of the 10,000 seats in meetings of two (a brokerage of
+# 700 tables is real); the solver is what limits a large event, not this ceiling.
+MAX_TABLES = 2_000
 
 
 MAX_ATTENDEES = 10
@@ -102,6 +105,8 @@ def check_event_data(data: dict) -> None:
     capacity = int(data.get("capacity", 1))
     if not 1 <= capacity <= MAX_CAPACITY:
         raise EventError(_("Enter a capacity between 1 and 10,000 seats."), "capacity")
+    if not 1 <= int(data["table_count"]) <= MAX_TABLES:
+        raise EventError(_("Enter between 1 and 2,000 tables."), "table_count")
     for kind in KINDS:
         side = data.get(f"{kind}_capacity")
         if side is not None and not 0 <= int(side) <= capacity:

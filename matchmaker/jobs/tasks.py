@@ -153,8 +153,9 @@ def solver_progress(job: Job) -> SolverProgress:
 def build(job: Job) -> tuple[dict, None]:
     """Build a fresh draft with the solver, reporting its phases and best so far."""
     event = _event(job)
-    # A first model is stored on its own before the solver runs: on SQLite its write would
-    # otherwise hold the database while the solver reports progress on another connection.
+    # A model of the current profiles (refitted when they changed since the newest artefact)
+    # is committed before the solver runs: on SQLite its write would otherwise hold the
+    # database while the solver reports progress on another connection.
     artefacts.ensure_model()
     db.session.commit()
     services.report(job.id, 10, "solving")
@@ -168,7 +169,7 @@ def build(job: Job) -> tuple[dict, None]:
 def reoptimise(job: Job) -> tuple[dict, None]:
     """Re-optimise around the locked meetings, or re-plan from a slot."""
     event = _event(job)
-    artefacts.ensure_model()  # as in build: stored before the solver reports progress
+    artefacts.ensure_model()  # as in build: current, stored before the solver reports progress
     db.session.commit()
     services.report(job.id, 10, "solving")
     outcome = building.reoptimise(

@@ -178,13 +178,15 @@ def _store(connection: Connection, data: bytes, values: dict) -> int:
     return artefact_id
 
 
-def ensure_model() -> None:
-    """Fit and store a first model when none exists (jobs and the command line; never requests).
+def ensure_model() -> StoredArtefact | None:
+    """Fit and store a model of the current profiles unless the newest one is (never requests).
 
-    The artefact joins the caller's transaction (a schedule build commits it with its draft).
+    Jobs that score or explain (a schedule build) and the command line call it first: when
+    profiles changed since the newest artefact, they fit rather than use a model of an older
+    data version. The artefact joins the caller's transaction; a job commits it before it
+    starts writing progress (SQLite has one writer). Returns what was stored, or None.
     """
-    if newest() is None:
-        refit(in_session=True)
+    return refit(in_session=True)
 
 
 def prune(connection: Connection, kept: int) -> int:

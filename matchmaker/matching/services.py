@@ -45,8 +45,12 @@ class ModelCache:
         self._reranker: tuple[int, ReRanker | None] | None = None
         self.loads = 0
 
-    def get(self) -> LoadedModel | None:
-        """Return the loaded model of the newest artefact (or of the previous one while loading)."""
+    def get(self, wait: bool = False) -> LoadedModel | None:
+        """Return the loaded model of the newest artefact (or of the previous one while loading).
+
+        With ``wait`` the newest is loaded at once, whatever ``MATCHING_LOAD_IN_BACKGROUND``
+        says: a job that must score with the current model.
+        """
         head = artefacts.newest()
         if head is None:
             return None
@@ -54,7 +58,7 @@ class ModelCache:
         if model is not None and model.artefact_id == head[0]:
             return model
         app = current_app._get_current_object()
-        if model is not None and app.config["MATCHING_LOAD_IN_BACKGROUND"]:
+        if model is not None and app.config["MATCHING_LOAD_IN_BACKGROUND"] and not wait:
             self._load_in_background(app, head[0])
             return model
         with self._lock:
@@ -125,6 +129,11 @@ def cache() -> ModelCache:
 def current_model() -> LoadedModel | None:
     """Return the model to use now, or None before the first artefact exists."""
     return cache().get()
+
+
+def newest_model() -> LoadedModel | None:
+    """Load the newest model now and use it from here on (jobs; requests: ``current_model``)."""
+    return cache().get(wait=True)
 
 
 def suggestions_pending() -> bool:
@@ -211,16 +220,21 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
 
 
 def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
-    """Return :func:`pair_reasons` of many pairs of fitted profiles, the model looked up once."""
+    """Return :func:`pair_reasons` of many pairs, the model looked up once.
+
+    Profiles fitted as they are now are worded in one batch; one new or changed since the fit
+    is vectorised with its current text, as :func:`score_block` does.
+    """
     model = current_model()
     pairs = list(pairs)
     found: dict[tuple[int, int], list[str]] = {pair: [] for pair in pairs}
     if model is None or model.engine is None:
         return found
-    known = [(a, b) for a, b in pairs if a in model.refs and b in model.refs]
+    items = _query_items(model, (i for pair in pairs for i in pair))
+    known = [(a, b) for a, b in pairs if a in items and b in items]
     if known:
         # The engine words reasons from the SME's side; either order gives the same reasons.
-        reasons = model.engine.reasons_of([(model.refs[a], model.refs[b]) for a, b in known])
+        reasons = model.engine.reasons_of([(items[a], items[b]) for a, b in known])
         for pair, pair_found in zip(known, reasons, strict=True):
             found[pair] = list(pair_found)
     return found

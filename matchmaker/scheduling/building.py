@@ -20,8 +20,8 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.matching.artefacts import ensure_model
-from matchmaker.matching.services import reasons_of
+from matchmaker.matching import artefacts
+from matchmaker.matching.services import newest_model, reasons_of
 from matchmaker.scheduling.models import (
     MANUAL,
     MATCH,
@@ -112,21 +112,19 @@ def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
 def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
     """Store the solver's meetings as the version's, in bulk (thousands at a large event).
 
-    A meeting the version had already keeps its reasons, and an agreed one stays one even
-    when a no-show released it from "required".
+    Every meeting is worded anew, kept ones too: a profile edited since the last run must not
+    keep a reason that names words it no longer has. An agreed meeting stays one even when a
+    no-show released it from "required".
     """
     db.session.flush()  # a new version gets its id
-    previous = {
-        key: (origin, reasons)
-        for key, origin, reasons in db.session.execute(
-            select(ScheduleMeeting.key, ScheduleMeeting.origin, ScheduleMeeting.reasons).where(
+    previous = dict(
+        db.session.execute(
+            select(ScheduleMeeting.key, ScheduleMeeting.origin).where(
                 ScheduleMeeting.version_id == version.id
             )
-        )
-    }
-    reasons = reasons_of(
-        pair_of(placed.id) for placed in result.meetings if placed.id not in previous
+        ).tuples()
     )
+    reasons = reasons_of(pair_of(placed.id) for placed in result.meetings)
     origins = Origins(version.problem)
     rows = []
     for placed in result.meetings:
@@ -140,8 +138,8 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
                 "slot": placed.slot,
                 "table": placed.table,
                 "score": placed.score,
-                "origin": REQUEST if before and before[0] == REQUEST else origins(placed.id),
-                "reasons": list(before[1]) if before else reasons[pair_of(placed.id)],
+                "origin": REQUEST if before == REQUEST else origins(placed.id),
+                "reasons": reasons[pair_of(placed.id)],
                 "locked": placed.id in locked_keys,
             }
         )
@@ -173,13 +171,29 @@ def _solve(
         ) from None
 
 
+def model_stats() -> dict:
+    """Load the newest matching model for a run and say which one it is, ready to store.
+
+    The caller (the job, the command line) stored a model of the current profiles first
+    (``matching.artefacts.ensure_model``), so the solve holds no write; profiles edited since
+    are scored and worded with their current text. A caller that did not gets a first model
+    in the session when none exists at all.
+    """
+    if artefacts.newest() is None:
+        artefacts.ensure_model()
+    model = newest_model()
+    if model is None:
+        return {"model_version": None, "model_artefact": None}
+    return {"model_version": model.version, "model_artefact": model.artefact_id}
+
+
 def build(event: Event, user: User | None, progress: ProgressCallback = None) -> ScheduleVersion:
     """Build a fresh draft from the event's participants, scores and wishes.
 
     ``progress`` is handed to the solver: it hears of every phase and of the best schedule so
-    far (a job records them for its page).
+    far (a job records them for its page). The stats name the matching model's data version.
     """
-    ensure_model()  # builds run in jobs and the command line, never in a web request
+    model = model_stats()
     data = build_problem(event)
     if not data.problem.participants:
         raise ScheduleError(_("Nobody is confirmed for this event yet."))
@@ -189,7 +203,7 @@ def build(event: Event, user: User | None, progress: ProgressCallback = None) ->
     latest = latest_version(event)
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
     version.problem = data.document()
-    version.stats = stats_of(result, data.names, kind="build")
+    version.stats = stats_of(result, data.names, kind="build", **model)
     _replace_meetings(version, result, set())
     current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
     return version
@@ -225,7 +239,7 @@ def reoptimise(
     """
     if from_slot is not None and not 1 <= from_slot <= event.slot_count:
         raise ScheduleError(_("Choose a slot from 1 to %(n)d.", n=event.slot_count))
-    ensure_model()
+    model = model_stats()
     latest = latest_version(event)
     if latest is None:
         raise ScheduleError(_("Build the schedule first."))
@@ -270,7 +284,11 @@ def reoptimise(
     version = editable_version(event, user)
     version.problem = data.document()
     version.stats = stats_of(
-        result, names, kind="replan" if from_slot else "reoptimise", from_slot=from_slot
+        result,
+        names,
+        kind="replan" if from_slot else "reoptimise",
+        from_slot=from_slot,
+        **model,
     )
     _replace_meetings(version, result, locked_keys)
     current_app.logger.info(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
 from matchmaker.mail import services as mail
+from matchmaker.matching.artefacts import ensure_model
 from matchmaker.scheduling import building, publishing, versions
 
 schedule = AppGroup("schedule", help="Build and publish networking schedules.")
@@ -36,6 +37,7 @@ def build_command(event_id: int | None, time_limit: float | None, publish: bool)
         current_app.config["SCHEDULE_TIME_LIMIT"] = time_limit
     event = find_event(event_id)
     try:
+        ensure_model()  # the command line may fit, as a job does
         version = building.build(event, None)
         if publish:
             publishing.publish(event, None)

@@ -67,7 +67,10 @@ def detail(event_id: int):
 @login_required
 def register(event_id: int):
     """Register attendees of one of the user's profiles; full events put them on the list."""
-    event = db.get_or_404(Event, event_id)
+    # A registration reads the event only under its lock (enrol refuses a missing one); the
+    # page, shown for a GET or a refusal, loads it below.
+    if request.method != "POST":
+        db.get_or_404(Event, event_id)
     profiles = actable_profiles()
     if not profiles:
         flash(_("Create a profile for your organisation first."), "info")
@@ -80,7 +83,7 @@ def register(event_id: int):
         profile = next(p for p in profiles if p.id == form.profile_id.data)
         try:
             enrolment = registrations.enrol(
-                event.id,
+                event_id,
                 profile,
                 form.people(),
                 user=current_user,
@@ -105,6 +108,7 @@ def register(event_id: int):
                     "info",
                 )
             return redirect(url_for("events.registration", registration_id=registration_id))
+    event = db.get_or_404(Event, event_id)
     figures = queries.event_figures(event)
     return render_template(
         "events/register.html",

@@ -528,13 +528,45 @@ class MatchEngine(BaseEstimator):
 
     # ------------------------------------------------------------------ explanations
 
-    def reasons_of(self, pairs: Sequence[tuple[str, str]]) -> list[tuple]:
-        """Return the reasons of many pairs of fitted profiles, as :meth:`explain` gives them.
+    def reasons_of(self, pairs: Sequence[tuple[str | Profile, str | Profile]]) -> list[tuple]:
+        """Return the reasons of many pairs, as :meth:`explain` gives them.
 
-        One batch per side that words the reasons (the SME's), where :meth:`explain` takes one
-        pair at a time with its highlights: the meetings of a schedule of thousands.
+        Pairs of fitted profiles (references) are worded in one batch per side that words the
+        reasons (the SME's), where :meth:`explain` takes one pair at a time with its
+        highlights: the meetings of a schedule of thousands. A :class:`Profile` (new, or
+        changed since the fit) is vectorised once with the fitted model and its pairs are
+        worded one by one, so a reason never names a word the profile no longer has.
         """
         check_is_fitted(self, "X_")
+        found: list[tuple] = [()] * len(pairs)
+        fitted = [
+            k for k, pair in enumerate(pairs) if not any(isinstance(p, Profile) for p in pair)
+        ]
+        batched = self._fitted_reasons([pairs[k] for k in fitted])
+        for k, reasons in zip(fitted, batched, strict=True):
+            found[k] = reasons
+        changed = sorted(set(range(len(pairs))) - set(fitted))
+        if not changed:
+            return found
+        new = list({id(p): p for k in changed for p in pairs[k] if isinstance(p, Profile)}.values())
+        new_side = self._transform(new)[1]
+        position = {id(p): i for i, p in enumerate(new)}
+
+        def side_of(item: str | Profile) -> tuple[Side, str]:
+            if isinstance(item, Profile):
+                return new_side.rows(np.array([position[id(item)]])), item.kind
+            i = self.index_[item]
+            return self.reason_side_.rows(np.array([i])), self.kinds_[i]
+
+        for k in changed:
+            (side_a, kind_a), (side_b, _kind_b) = side_of(pairs[k][0]), side_of(pairs[k][1])
+            found[k] = pair_reasons(
+                side_a, side_b, self.reason_tables_, kind_a == "sme", self.max_reasons
+            )[0]
+        return found
+
+    def _fitted_reasons(self, pairs: Sequence[tuple[str, str]]) -> list[tuple]:
+        """Return the reasons of pairs of fitted profiles, one batch per wording side."""
         found: list[tuple] = [()] * len(pairs)
         if not pairs:
             return found
