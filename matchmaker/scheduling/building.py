@@ -122,7 +122,7 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
             select(ScheduleMeeting.key, ScheduleMeeting.origin).where(
                 ScheduleMeeting.version_id == version.id
             )
-        ).tuples()
+        ).all()
     )
     reasons = reasons_of(pair_of(placed.id) for placed in result.meetings)
     origins = Origins(version.problem)
