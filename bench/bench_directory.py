@@ -78,6 +78,7 @@ def run(cmd: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
 
 class SQLiteDatabase:
     label = "SQLite"
+    reused = False
 
     def __init__(self, workdir: Path) -> None:
         self.url = f"sqlite:///{workdir / 'bench.db'}"
@@ -89,8 +90,25 @@ class SQLiteDatabase:
         pass
 
 
+class ReusedDatabase:
+    """A database migrated and imported before (``--reuse``): neither created nor dropped."""
+
+    reused = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.label = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+
+    def create(self) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
+
+
 class PostgresDatabase:
     label = "PostgreSQL"
+    reused = False
 
     def __init__(self, server_url: str) -> None:
         import psycopg
@@ -114,7 +132,9 @@ class PostgresDatabase:
 
 
 def prepare(database, env: dict, profiles: Path) -> float:
-    """Migrate and import; return the import time in seconds."""
+    """Migrate and import; return the import time in seconds (None for a reused database)."""
+    if database.reused:
+        return None
     database.create()
     run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env)
     started = time.perf_counter()
@@ -333,6 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startups", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--no-results", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="measure this database, already migrated and holding the profiles (kept); "
+        "one per --db",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
         "--no-uncached",
@@ -364,11 +392,12 @@ def main(argv: list[str] | None = None) -> int:
             str(profiles),
         ]
     )
+    reused = {database.label: database for database in map(ReusedDatabase, args.reuse)}
     databases = []
     if args.db in ("sqlite", "both"):
-        databases.append(SQLiteDatabase(workdir))
+        databases.append(reused.get("SQLite") or SQLiteDatabase(workdir))
     if args.db in ("postgresql", "both"):
-        databases.append(PostgresDatabase(args.pg_url))
+        databases.append(reused.get("PostgreSQL") or PostgresDatabase(args.pg_url))
 
     results: dict[str, dict] = {}
     uncached: dict[str, dict] = {}
@@ -385,8 +414,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             log(f"{database.label}: migrate and import {args.smes + args.startups} profiles")
             try:
-                imports[database.label] = prepare(database, env, profiles)
-                log(f"{database.label}: imported in {imports[database.label]:.0f} s")
+                seconds = prepare(database, env, profiles)
+                if seconds is not None:
+                    imports[database.label] = seconds
+                    log(f"{database.label}: imported in {seconds:.0f} s")
                 server = Server(env, args.workers, args.worker_class, args.threads)
                 try:
                     results[database.label] = measure(server, args, script)

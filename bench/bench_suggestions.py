@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from bench_directory import ANALYZE_PY, PostgresDatabase, Server, machine, run
+from bench_directory import ANALYZE_PY, PostgresDatabase, ReusedDatabase, Server, machine, run
 from bench_registrations import Session, percentile
 from common import log
 from redis import Redis
@@ -203,10 +203,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-write", action="store_true", help="Do not touch RESULTS.md.")
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="Use this PostgreSQL database, already migrated and holding the profiles "
+        "(neither imported nor dropped; edits stay).",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-suggestions-"))
-    database = PostgresDatabase(args.pg_url)
+    database = ReusedDatabase(args.reuse) if args.reuse else PostgresDatabase(args.pg_url)
     queue_name = f"bench-suggestions-{os.getpid()}"
     env = {
         **os.environ,
@@ -234,12 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     log(f"load {loads['start']}; migrating and importing {args.smes + args.startups} profiles")
     database.create()
     worker = server = None
+    import_seconds = None
     try:
         run([*flask, "db", "upgrade"], env)
-        started = time.perf_counter()
-        run([*flask, "import-profiles", "--in-process", str(profiles)], env)
-        import_seconds = time.perf_counter() - started
-        run([sys.executable, "-c", ANALYZE_PY, database.url], env)
+        if not database.reused:
+            started = time.perf_counter()
+            run([*flask, "import-profiles", "--in-process", str(profiles)], env)
+            import_seconds = time.perf_counter() - started
+            run([sys.executable, "-c", ANALYZE_PY, database.url], env)
         started = time.perf_counter()
         fitted = run([*flask, "match", "fit"], env).stdout.strip()
         fit_cli_seconds = time.perf_counter() - started
@@ -332,8 +340,13 @@ def render(r: dict, args) -> str:
         "",
         f"PostgreSQL, {args.smes + args.startups:,} profiles ({args.smes:,} SMEs, "
         f"{args.startups:,} startups), gunicorn 4 sync workers, one `flask jobs worker`. "
-        f"Import {r['import_seconds']:.0f} s; first fit in the command line "
-        f"{r['fit_cli_seconds']:.1f} s ({r['fitted']})",
+        + (
+            f"Import {r['import_seconds']:.0f} s"
+            if r["import_seconds"] is not None
+            else "Database imported before (`--reuse`)"
+        )
+        + "; first fit in the command line "
+        + f"{r['fit_cli_seconds']:.1f} s ({r['fitted']})",
         "",
         "One client, one request at a time, alternating the API and the profile page of one SME; "
         f"in the edit phase a second client (an organiser) saves another profile through the "

@@ -158,6 +158,35 @@ def test_caches_off_gives_the_same_pages(app_factory, make_profile, url):
     assert main_part(uncached.get(url).get_data(True)) == first
 
 
+def test_broad_terms_matched_in_sql_next_to_literal_ones(app_factory, make_profile, monkeypatch):
+    # A term matching more words than MAX_LITERAL_WORDS is matched in SQL while the query's
+    # other terms go by their word ids: the pages stay those of the usual path.
+    make_profile(name="Rechnungswerk", description="Eingangsrechnungen und Ausgangsrechnungen.")
+    make_profile(name="Buchwerk", description="Rechnungen einmal im Monat, Buchhaltung.")
+    make_profile(name="Wartungsdienst", description="Wartung der Anlagen jeden Monat.")
+    make_profile(name="Rechenzentrum", description="Rechnungen prüfen.", employees=40)
+    urls = [
+        "/directory?q=Rechnung+Monat",
+        "/directory?q=Rechnung&sort=size",
+        "/directory?q=Buchhaltung+Rechnung",
+        "/directory?q=Monat+zzzz",
+    ]
+    usual = app_factory().test_client()
+    expected = {url: main_part(usual.get(url).get_data(True)) for url in urls}
+    monkeypatch.setattr(cache, "MAX_LITERAL_WORDS", 1)
+    mixed = app_factory()
+    with mixed.test_request_context():
+        snapshot = cache.snapshot()
+        assert snapshot.word_ids("rechnung") is None  # four words: matched in SQL
+        assert len(snapshot.word_ids("monat")) == 1
+    client = mixed.test_client()
+    for url in urls:
+        assert main_part(client.get(url).get_data(True)) == expected[url]
+    assert listed(client, urls[0]) == ["Buchwerk"]
+    # the name first, then by size
+    assert listed(client, urls[1]) == ["Rechnungswerk", "Rechenzentrum", "Buchwerk"]
+
+
 def test_vocabulary_reads_words_committed_out_of_order(app):
     vocabulary = cache.Vocabulary()
     db.session.execute(insert(SearchWord), [{"id": 1000, "word": "anlagen"}])

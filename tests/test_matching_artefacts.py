@@ -91,6 +91,30 @@ def test_an_edit_enqueues_one_refit_and_requests_answer_from_the_previous_model(
     assert queued_refits(app) == 1
 
 
+def test_a_profiles_suggestions_are_computed_once_per_artefact(
+    client, directory_world, monkeypatch
+):
+    sme = directory_world
+    model = services.current_model()
+    asked = []
+    suggest = model.engine.suggest
+
+    def counted(item, k=10):
+        asked.append(item)
+        return suggest(item, k=k)
+
+    monkeypatch.setattr(model.engine, "suggest", counted)
+    assert suggested_names(client, sme.id)[0] == "BelegKI"
+    assert suggested_names(client, sme.id)[0] == "BelegKI"
+    page = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
+    assert "BelegKI" in page
+    assert len(asked) == 2  # one list of 10 (the API's default), one of 5 (the page)
+    edit(sme, ENERGY)  # changed since the fit: its own suggestions follow the new text
+    assert suggested_names(client, sme.id)[0] == "Prognosewerk"
+    assert suggested_names(client, sme.id)[0] == "Prognosewerk"
+    assert len(asked) == 4  # computed from the current text every time, never kept
+
+
 def test_two_apps_on_one_database_share_one_artefact(app_factory, app, directory_world, run_jobs):
     sme = directory_world
     other = app_factory()

@@ -309,6 +309,7 @@ def suggestions(ref: str):
     """Return the suggestions of one profile (ref, score, reasons)."""
     limit = int_arg("limit", 10, 1, MAX_SUGGESTIONS)
     profile = get_profile(ref)
+    suggestions = matching.suggestions_for(profile, k=limit)
     return {
         **profile_ref(profile),
         "suggestions": [
@@ -317,10 +318,10 @@ def suggestions(ref: str):
                 "score": round(float(s.score), 4),
                 "reasons": list(s.reasons),
             }
-            for s in matching.suggestions_for(profile, k=limit)
+            for s in suggestions
         ],
         # no model exists yet: the list is empty because suggestions are being computed
-        "pending": matching.suggestions_pending(),
+        "pending": not suggestions and matching.suggestions_pending(),
     }
 
 

@@ -16,21 +16,23 @@ import logging
 import pickle
 import time
 import zlib
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 
 from flask import current_app
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.core.clock import utcnow
+from matchmaker.directory.cache import LRU
 from matchmaker.directory.indexing import current_version
-from matchmaker.directory.models import Profile, Solution
+from matchmaker.directory.models import DataVersion, Profile, Solution
 from matchmaker.extensions import db
 from matchmaker.matching.engine import MatchEngine
 from matchmaker.matching.engine import Profile as EngineProfile
 from matchmaker.matching.models import ModelArtefact
 
 log = logging.getLogger(__name__)
+SUGGESTIONS_KEPT = 4096  # (reference, k) -> the engine's suggestions, per loaded artefact
 
 
 @dataclass
@@ -42,6 +44,9 @@ class LoadedModel:
     engine: MatchEngine | None
     refs: dict[int, str]  # profile id -> the engine's reference
     fingerprints: dict[str, bytes]  # engine reference -> fingerprint of the fitted input
+    # The engine's suggestions for fitted profiles, asked for before: a stored artefact never
+    # changes, so every worker that loaded it computes the same lists.
+    suggested: LRU = field(default_factory=lambda: LRU(SUGGESTIONS_KEPT), repr=False)
 
     def __post_init__(self) -> None:
         self.ids = {ref: pid for pid, ref in self.refs.items()}
@@ -102,6 +107,34 @@ def newest() -> tuple[int, int] | None:
         .limit(1)
     ).first()
     return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest artefact, and data versions read in the same statement."""
+
+    id: int
+    data_version: int
+    versions: dict[str, int]
+
+
+def head(*names: str) -> Head | None:
+    """Return the newest artefact with the named data versions (0 if never changed), or None.
+
+    One statement for what a request for suggestions checks first.
+    """
+    versions = [
+        select(DataVersion.version).where(DataVersion.name == name).scalar_subquery()
+        for name in names
+    ]
+    row = db.session.execute(
+        select(ModelArtefact.id, ModelArtefact.data_version, *versions)
+        .order_by(ModelArtefact.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Head(row[0], row[1], {name: v or 0 for name, v in zip(names, row[2:], strict=True)})
 
 
 def is_current() -> bool:

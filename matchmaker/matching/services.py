@@ -21,7 +21,7 @@ import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from matchmaker.directory.indexing import current_version
+from matchmaker.directory.indexing import PROFILES_VERSION, current_version
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
 from matchmaker.matching import artefacts
@@ -52,18 +52,22 @@ class ModelCache:
         says: a job that must score with the current model.
         """
         head = artefacts.newest()
-        if head is None:
+        return self.model_for(head[0] if head is not None else None, wait=wait)
+
+    def model_for(self, artefact_id: int | None, wait: bool = False) -> LoadedModel | None:
+        """Return the loaded model of the artefact the caller read as the newest (see ``get``)."""
+        if artefact_id is None:
             return None
         model = self._model
-        if model is not None and model.artefact_id == head[0]:
+        if model is not None and model.artefact_id == artefact_id:
             return model
         app = current_app._get_current_object()
         if model is not None and app.config["MATCHING_LOAD_IN_BACKGROUND"] and not wait:
-            self._load_in_background(app, head[0])
+            self._load_in_background(app, artefact_id)
             return model
         with self._lock:
-            if self._model is None or self._model.artefact_id != head[0]:
-                self._install(artefacts.load(head[0]))
+            if self._model is None or self._model.artefact_id != artefact_id:
+                self._install(artefacts.load(artefact_id))
         return self._model
 
     def _install(self, model: LoadedModel | None) -> None:
@@ -91,9 +95,13 @@ class ModelCache:
         except Exception:
             log.exception("Loading matching artefact %s failed", artefact_id)
 
-    def reranker(self) -> ReRanker | None:
-        """Return the newest stored re-ranker (None before the first successful training)."""
-        version = current_version(RERANKER_VERSION)
+    def reranker(self, version: int | None = None) -> ReRanker | None:
+        """Return the newest stored re-ranker (None before the first successful training).
+
+        ``version``: the ``reranker`` data version, if the caller has read it already.
+        """
+        if version is None:
+            version = current_version(RERANKER_VERSION)
         cached = self._reranker
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -294,18 +302,35 @@ def suggestions_for(profile: Profile, k: int = 5) -> list[ShownSuggestion]:
     engine's best ``RERANK_POOL`` suggestions of a profile fitted as it is now; scores and
     reasons stay the engine's.
     """
-    model = current_model()
+    head = artefacts.head(PROFILES_VERSION, RERANKER_VERSION)
+    models = cache()
+    model = models.model_for(head.id if head is not None else None)
     if model is None or model.engine is None or profile.deleted_at is not None:
         return []
-    item = _query_item(model, profile)
-    reranker = cache().reranker() if isinstance(item, str) else None
+    if head.versions[PROFILES_VERSION] == model.version and profile.id in model.refs:
+        # No profile changed since the fit: no need to read this one's texts to tell.
+        item = model.refs[profile.id]
+    else:
+        item = _query_item(model, profile)
+    reranker = models.reranker(head.versions[RERANKER_VERSION]) if isinstance(item, str) else None
     if reranker is None:
-        return _shown(model, model.engine.suggest(item, k=k))
-    pool = model.engine.suggest(item, k=max(k, current_app.config["RERANK_POOL"]))
+        return _shown(model, _suggest(model, item, k))
+    pool = _suggest(model, item, max(k, current_app.config["RERANK_POOL"]))
     pool = [s for s in pool if s.ref in model.ids]
     features = rerank_features(model, profile.id, [model.ids[s.ref] for s in pool])
     order = reranker.order(features)
     return _shown(model, [pool[i] for i in order[:k]])
+
+
+def _suggest(model: LoadedModel, item: str | EngineProfile, k: int) -> list[Suggestion]:
+    """Return the engine's suggestions, kept with the model for a profile fitted as it is."""
+    if not isinstance(item, str):
+        return model.engine.suggest(item, k=k)
+    found = model.suggested.get((item, k))
+    if found is None:
+        found = model.engine.suggest(item, k=k)
+        model.suggested.put((item, k), found)
+    return found
 
 
 def explain(profile_a: Profile, profile_b: Profile):
