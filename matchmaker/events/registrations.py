@@ -267,6 +267,7 @@ def enrol(
     position = counts.waiting_on_list + 1 if status == WAITING else None
     registration = Registration(
         event_id=event.id,
+        event=event,  # held, so that its e-mail is written from the event read under the lock
         profile_id=profile_id,
         created_by_id=user_id,
         status=status,
