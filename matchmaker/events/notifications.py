@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from matchmaker.accounts.services import find_user_by_email
-from matchmaker.core.i18n import recipient_language
+from matchmaker.accounts.services import account_locale, find_user_by_email
+from matchmaker.core.i18n import language_or_default, recipient_language
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Attendee, Registration
 from matchmaker.extensions import db
@@ -40,10 +40,10 @@ def profile_address(profile: Profile) -> tuple[str, str]:
 
 def attendee_language(attendee) -> str:
     """Return the language of an attendee: their own account's, else their registration's."""
-    account = find_user_by_email(attendee.email)
-    if account is not None and account.locale:
-        return recipient_language(account)
-    return attendee.registration.locale or recipient_language(None)
+    locale = account_locale(attendee.email)
+    if locale:
+        return language_or_default(locale)
+    return attendee.registration.locale or language_or_default(None)
 
 
 def registered(registration, position: int | None) -> None:
