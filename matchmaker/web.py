@@ -36,9 +36,19 @@ def organiser_required(view):
 
 
 def commit_and_send() -> None:
-    """Commit the request's changes, then send the e-mails they queued."""
-    db.session.commit()
+    """Commit the request's changes, then compose and send the e-mails they queued.
+
+    The commit keeps what the request loaded and wrote: the e-mails are composed from it
+    without loading it again. Afterwards everything is expired as after any commit.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
     mail.deliver_new()
+    session.expire_all()
 
 
 def refuse(error: Exception, form=None) -> None:

@@ -200,3 +200,14 @@ def test_a_registration_request_is_two_short_transactions(client, login, make_us
     lock = next(i for i, s in enumerate(seen) if s.startswith("UPDATE events SET lock_version"))
     # the event is read under its lock only, not loaded before it as well
     assert not any(s.startswith("SELECT events") for s in seen[:lock])
+    # the e-mail is written from what the request holds after its commit: no attendee,
+    # registration, event or outbox row is loaded again; only the recipient's account is asked
+    # for its language before the one UPDATE that stores subject and body
+    composing = seen[seen.index("COMMIT") + 1 : -1]
+    assert [s.split()[0] for s in composing] == ["SELECT", "UPDATE"]
+    assert "FROM users" in composing[0] and composing[1].startswith("UPDATE outbox_messages")
+    message = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.to_address == "mia@example.de")
+    )
+    assert message.notice is None and message.subject == "Angemeldet: KI-Tag Test"
+    assert "Mia Mitglied" in message.body and "Mitglied GmbH" in message.body

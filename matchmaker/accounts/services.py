@@ -3,7 +3,7 @@
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from matchmaker.accounts.models import User
 from matchmaker.core.i18n import recipient_language
@@ -14,6 +14,17 @@ from matchmaker.mail.services import queue_mail
 def find_user_by_email(email: str) -> User | None:
     """Return the account for an e-mail address, ignoring case."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+# Built once: asked for every registration e-mail, and building it cost more than running it.
+ACCOUNT_LOCALE = select(User.locale).where(func.lower(User.email) == bindparam("address"))
+
+
+def account_locale(email: str) -> str | None:
+    """Return the language chosen by the account of an e-mail address (None: none or no account)."""
+    return (
+        db.session.connection().execute(ACCOUNT_LOCALE, {"address": email.strip().lower()}).scalar()
+    )
 
 
 def create_user(email: str, name: str, password: str, *, organiser: bool = False) -> User:

@@ -22,8 +22,13 @@ def select_locale() -> str:
 
 def recipient_language(user) -> str:
     """Return the language to write to an account in: the one it chose, else German."""
-    if user is not None and getattr(user, "locale", None) in current_app.config["LANGUAGES"]:
-        return user.locale
+    return language_or_default(getattr(user, "locale", None) if user is not None else None)
+
+
+def language_or_default(locale: str | None) -> str:
+    """Return ``locale`` if the site speaks it, else the default language (German)."""
+    if locale in current_app.config["LANGUAGES"]:
+        return locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

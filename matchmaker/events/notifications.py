@@ -1,7 +1,9 @@
 """Compose the e-mails about registrations and meeting requests, in the recipient's language.
 
 Registration e-mails are decided under the event's lock, so they are queued there as small
-notices and composed after the commit by the composers registered below.
+notices and composed after the commit by the composers registered below: from the attendee the
+request still holds in memory (no query), or, for a notice left by another process, from the
+attendee loaded by what the notice says.
 
 The language of an e-mail is the one its recipient chose for their account; an attendee without
 an account of their own gets the language of the account that registered them; German otherwise.
@@ -12,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from matchmaker.accounts.services import find_user_by_email
-from matchmaker.core.i18n import recipient_language
+from matchmaker.accounts.services import account_locale, find_user_by_email
+from matchmaker.core.i18n import language_or_default, recipient_language
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Attendee, Registration
 from matchmaker.extensions import db
@@ -38,10 +40,10 @@ def profile_address(profile: Profile) -> tuple[str, str]:
 
 def attendee_language(attendee) -> str:
     """Return the language of an attendee: their own account's, else their registration's."""
-    account = find_user_by_email(attendee.email)
-    if account is not None and account.locale:
-        return recipient_language(account)
-    return attendee.registration.locale or recipient_language(None)
+    locale = account_locale(attendee.email)
+    if locale:
+        return language_or_default(locale)
+    return attendee.registration.locale or language_or_default(None)
 
 
 def registered(registration, position: int | None) -> None:
@@ -58,6 +60,7 @@ def registered(registration, position: int | None) -> None:
             seq=registration.seq,
             email_key=attendee.email_key,
             position=position,
+            about=attendee,
         )
 
 
@@ -65,7 +68,11 @@ def promoted(registration) -> None:
     """Queue the news of a seat to each attendee of a promoted registration."""
     for attendee in registration.active_attendees:
         queue_notice(
-            attendee.email, "promoted", event_id=registration.event_id, attendee_id=attendee.id
+            attendee.email,
+            "promoted",
+            event_id=registration.event_id,
+            attendee_id=attendee.id,
+            about=attendee,
         )
 
 
@@ -83,6 +90,7 @@ def attendee_cancelled(attendee, *, by_organiser: bool = False) -> None:
         event_id=attendee.event_id,
         attendee_id=attendee.id,
         by_organiser=by_organiser,
+        about=attendee,
     )
 
 
@@ -102,10 +110,10 @@ def _attendee_mail(attendee, template: str, subject, **context) -> Composed:
     )
 
 
-def compose_registered(message) -> Composed | None:
+def compose_registered(message, attendee: Attendee | None = None) -> Composed | None:
     """Write the confirmation of a registration (or of its waiting-list place)."""
     notice = message.notice
-    attendee = db.session.scalar(
+    attendee = attendee or db.session.scalar(
         select(Attendee)
         .join(Registration, Attendee.registration_id == Registration.id)
         .options(ATTENDEE_MAIL_LOADS)
@@ -130,9 +138,9 @@ def compose_registered(message) -> Composed | None:
     return _attendee_mail(attendee, "registered", subject, position=position, link=link)
 
 
-def compose_promoted(message) -> Composed | None:
+def compose_promoted(message, attendee: Attendee | None = None) -> Composed | None:
     """Write the news that a waiting registration now has a seat."""
-    attendee = db.session.get(
+    attendee = attendee or db.session.get(
         Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
     )
     if attendee is None:
@@ -142,9 +150,9 @@ def compose_promoted(message) -> Composed | None:
     return _attendee_mail(attendee, "promoted", subject, link=link)
 
 
-def compose_cancelled(message) -> Composed | None:
+def compose_cancelled(message, attendee: Attendee | None = None) -> Composed | None:
     """Write the confirmation that a seat was given up."""
-    attendee = db.session.get(
+    attendee = attendee or db.session.get(
         Attendee, message.notice["attendee_id"], options=[ATTENDEE_MAIL_LOADS]
     )
     if attendee is None:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.core.clock import local_now
@@ -79,15 +79,34 @@ class SeatCounts:
     waiting_on_list: int
 
 
+def _seat_counts_query(per_side: bool):
+    event_id, kind = bindparam("event_id"), bindparam("kind")
+    return select(
+        seats_taken_query(event_id).scalar_subquery(),
+        seats_taken_query(event_id, kind).scalar_subquery(),
+        waiting_query(
+            func.count(Registration.id), event_id, kind if per_side else None
+        ).scalar_subquery(),
+    )
+
+
+# Built once: building this statement cost more CPU than the database spends running it, and
+# every registration runs it (under the event's lock). Keyed by "the event has seats per side".
+SEAT_COUNTS = {per_side: _seat_counts_query(per_side) for per_side in (False, True)}
+
+
 def seat_counts(event_id: int, kind: str, side: str | None) -> SeatCounts:
-    """Count the seats taken (in all and by ``kind``) and the registrations on ``side``'s list."""
-    row = db.session.execute(
-        select(
-            seats_taken_query(event_id).scalar_subquery(),
-            seats_taken_query(event_id, kind).scalar_subquery(),
-            waiting_query(func.count(Registration.id), event_id, side).scalar_subquery(),
-        )
-    ).one()
+    """Count the seats taken (in all and by ``kind``) and the registrations on ``side``'s list.
+
+    ``side`` is None for the event's one waiting list, else ``kind`` (the side's own list).
+    """
+    if side not in (None, kind):
+        raise ValueError("side is None or the registration's kind")
+    row = (
+        db.session.connection()
+        .execute(SEAT_COUNTS[side is not None], {"event_id": event_id, "kind": kind})
+        .one()
+    )
     return SeatCounts(*(value or 0 for value in row))
 
 

@@ -131,17 +131,27 @@ class Composed:
     context: dict = field(default_factory=dict)
 
 
-# Composers are code, registered at import by the area that owns the notice kind.
-COMPOSERS: dict[str, Callable[[OutboxMessage], Composed | None]] = {}
+# Composers are code, registered at import by the area that owns the notice kind. A composer
+# gets the message and, when the process that queued it still holds it, the object the notice
+# is about (None: the composer loads it from what the notice says).
+Composer = Callable[[OutboxMessage, object], Composed | None]
+COMPOSERS: dict[str, Composer] = {}
 
 
-def register_composer(kind: str, composer: Callable[[OutboxMessage], Composed | None]) -> None:
+def register_composer(kind: str, composer: Composer) -> None:
     """Let ``composer`` write the notices of ``kind`` (None: the notice has become moot)."""
     COMPOSERS[kind] = composer
 
 
-def queue_notice(to_address: str, kind: str, *, event_id: int | None, **params) -> OutboxMessage:
-    """Store a small outbox row to be composed after the commit (cheap enough under a lock)."""
+def queue_notice(
+    to_address: str, kind: str, *, event_id: int | None, about: object = None, **params
+) -> OutboxMessage:
+    """Store a small outbox row to be composed after the commit (cheap enough under a lock).
+
+    ``about`` is the object the notice is about (an attendee, say): kept in this session only,
+    it lets the composer after the commit write the e-mail from what the request has in memory
+    instead of loading it again. The stored notice names it by ``params`` for any other process.
+    """
     message = OutboxMessage(
         to_address=to_address.strip(),
         subject="",
@@ -154,16 +164,16 @@ def queue_notice(to_address: str, kind: str, *, event_id: int | None, **params) 
         last_error="",
     )
     db.session.add(message)  # flushed with the caller's rows: no round trip of its own
-    db.session.info.setdefault(NOTICES_KEY, []).append(message)
+    db.session.info.setdefault(NOTICES_KEY, []).append((message, about))
     return message
 
 
-def compose(message: OutboxMessage) -> bool:
+def compose(message: OutboxMessage, about: object = None) -> bool:
     """Write a notice's subject and body; drop it when its subject no longer exists."""
     if message.notice is None:
         return True
     with db.session.no_autoflush:  # one UPDATE per message, after the rendering
-        composed = COMPOSERS[message.kind](message)
+        composed = COMPOSERS[message.kind](message, about)
         if composed is None:
             db.session.delete(message)  # e.g. the registration was deleted before the e-mail
             return False
@@ -204,12 +214,34 @@ def compose_all_pending(older_than: timedelta | None = None) -> int:
     return total
 
 
-def _session_ids() -> list[int]:
-    """Pop the ids of the messages and notices this session queued."""
+def _session_ids() -> tuple[list[int], list[tuple[OutboxMessage, object]], list[int]]:
+    """Pop what this session queued: the ids of its messages and notices, the notices still
+    loaded after the commit (with what they are about), and the ids of the other notices.
+
+    A notice stays loaded when the caller committed without expiring (see
+    ``matchmaker.web.commit_and_send``); it is composed from memory, the others from the database.
+    """
     ids = db.session.info.pop(SESSION_KEY, [])
-    notices = db.session.info.pop(NOTICES_KEY, [])
-    # The identity survives the commit's expiry, so reading it costs no query.
-    return ids + [key.identity[0] for key in map(inspect, notices) if key.identity]
+    loaded, pending = [], []
+    for message, about in db.session.info.pop(NOTICES_KEY, []):
+        state = inspect(message)
+        if not state.identity:
+            continue  # never stored
+        # The identity survives the commit's expiry, so reading it costs no query.
+        ids.append(state.identity[0])
+        if state.expired or state.detached:
+            pending.append(state.identity[0])
+        else:
+            loaded.append((message, about))
+    return ids, loaded, pending
+
+
+def compose_loaded(notices: list[tuple[OutboxMessage, object]]) -> None:
+    """Compose notices from the objects in memory (no query for them) and commit."""
+    for message, about in notices:
+        compose(message, about)
+    if notices:
+        db.session.commit()
 
 
 def mail_configured() -> bool:
@@ -332,9 +364,10 @@ def deliver(message_ids: list[int]) -> tuple[int, int]:
 
 def deliver_new() -> tuple[int, int]:
     """Compose and send what this session queued (call after the commit), then retry older ones."""
-    ids = _session_ids()
+    ids, loaded, pending = _session_ids()
     try:
-        compose_pending(ids)
+        compose_loaded(loaded)
+        compose_pending(pending)
     except SQLAlchemyError:
         # The change is committed; its notices wait for the next delivery or the worker.
         db.session.rollback()
