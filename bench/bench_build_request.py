@@ -37,6 +37,7 @@ from datetime import date, timedelta
 from datetime import time as clock
 from pathlib import Path
 
+import common
 import sqlalchemy as sa
 from common import CSRF_RE, ROOT, Gunicorn, Session, cpu_model, log
 
@@ -55,20 +56,16 @@ WARM_UP = 3
 def event_data(size: int, now) -> dict:
     """Return a one-day brokerage with room for ``size`` participants."""
     return {
-        "title": f"Börse mit {size} Teilnehmenden",
+        **common.event_data(f"Börse mit {size} Teilnehmenden", size, now),
         "date": date.today() + timedelta(days=30),
         "venue": "Messe Cottbus",
-        "description": "",
-        "capacity": size,
         "registration_opens": now - timedelta(days=10),
         "registration_closes": now + timedelta(days=20),
         "first_slot": clock(9, 0),
-        "slot_minutes": 20,
         "slot_count": 16,
         "morning_slots": 8,
         "breaks": [{"after_slot": 8, "minutes": 60, "label": "Mittagspause"}],
         "table_count": 700,
-        "table_names": [],
         "max_meetings": 8,
     }
 

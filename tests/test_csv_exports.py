@@ -12,6 +12,7 @@ from fixtures_events import schedule_world  # noqa: F401 (fixture)
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from matchmaker.accounts.services import create_user
 from matchmaker.core.safe_csv import csv_document, restore_cell
 from matchmaker.directory import services as directory
 from matchmaker.directory.models import Profile
@@ -89,27 +90,32 @@ def test_every_formula_start_is_defused_and_numbers_stay_numbers():
     assert restore_cell("'Hallo") == "'Hallo"  # only the apostrophe this writer added
 
 
-def test_directory_export_streams_every_profile(app_factory):
-    """The whole file arrives when the rows are read after the view returned (no app context)."""
-    app = app_factory()
+def organiser_and_profiles(app, names: list[str], tags: list[str]) -> None:
+    """Create the organiser orga@example.de and one profile per name, SMEs and startups."""
     with app.app_context():
-        from matchmaker.accounts.services import create_user
-
         create_user("orga@example.de", "Orga", "geheimes-passwort", organiser=True)
-        for number in range(150):
+        for number, name in enumerate(names):
             directory.create_profile(
                 "sme" if number % 2 else "startup",
                 {
-                    "name": f"Firma {number:03d} Müller",
+                    "name": name,
                     "city": "Cottbus",
                     "description": "Wir suchen KI für unsere Eingangsrechnungen.",
                     "language": "de",
-                    "tags": ["Rechnung", "DATEV"],
+                    "tags": tags,
                     "categories": [],
                 },
                 None,
             )
         db.session.commit()
+
+
+def test_directory_export_streams_every_profile(app_factory):
+    """The whole file arrives when the rows are read after the view returned (no app context)."""
+    app = app_factory()
+    organiser_and_profiles(
+        app, [f"Firma {n:03d} Müller" for n in range(150)], ["Rechnung", "DATEV"]
+    )
     client = app.test_client()
     response = client.post(
         "/account/login", data={"email": "orga@example.de", "password": "geheimes-passwort"}
@@ -127,24 +133,7 @@ def test_directory_export_arrives_whole_from_a_real_server(app_factory, tmp_path
     loaded), and the server iterates the response only then: the rows must still be readable.
     """
     app = app_factory(SERVER_NAME=None)
-    with app.app_context():
-        from matchmaker.accounts.services import create_user
-
-        create_user("orga@example.de", "Orga", "geheimes-passwort", organiser=True)
-        for number in range(30):
-            directory.create_profile(
-                "sme" if number % 2 else "startup",
-                {
-                    "name": f"Firma {number:03d}",
-                    "city": "Cottbus",
-                    "description": "Wir suchen KI für unsere Eingangsrechnungen.",
-                    "language": "de",
-                    "tags": ["Rechnung"],
-                    "categories": [],
-                },
-                None,
-            )
-        db.session.commit()
+    organiser_and_profiles(app, [f"Firma {n:03d}" for n in range(30)], ["Rechnung"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

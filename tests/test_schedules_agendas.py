@@ -62,6 +62,20 @@ def agreed(schedule_world, client, login, job):  # noqa: F811 (the imported fixt
     return w
 
 
+def by_hand(client, job, w, placed) -> None:
+    """Build, replace every meeting by ``placed`` (a, b, slot, table) through the page, publish."""
+    url = f"/events/{w.event.id}/schedule"
+    assert "finished" in job(f"{url}/build")
+    db.session.expire_all()
+    for m in list(versions.latest_version(w.event).meetings):
+        editing.remove_meeting(w.event, w.organiser, m.key)
+    db.session.commit()
+    for a, b, slot, table in placed:
+        data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": table}
+        assert client.post(f"{url}/add", data=data).status_code == 302
+    publish(client, job, w.event.id)
+
+
 def test_the_receiver_reads_request_from_the_sender_reads_your_request(client, login, agreed):
     w = agreed
     event_id, bakery, startup = w.event.id, w.pid(MUELLER), w.pid(RECHNUNG)
@@ -166,16 +180,7 @@ def test_fewer_meetings_come_with_the_reason_from_the_schedule(
     db.session.commit()
     login(w.organiser)
     url = f"/events/{w.event.id}/schedule"
-    assert "finished" in job(f"{url}/build")
-    db.session.expire_all()
-    for m in list(versions.latest_version(w.event).meetings):
-        editing.remove_meeting(w.event, w.organiser, m.key)
-    db.session.commit()
-    placed = [(MUELLER, RECHNUNG, 1), (STADTWERKE, PUMPS, 2)]
-    for a, b, slot in placed:
-        data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": 1}
-        assert client.post(f"{url}/add", data=data).status_code == 302
-    publish(client, job, w.event.id)
+    by_hand(client, job, w, [(MUELLER, RECHNUNG, 1, 1), (STADTWERKE, PUMPS, 2, 1)])
     printed = text_of(client.get(f"{url}/print/agendas?profile={w.pid(MUELLER)}"))
     client.post("/account/logout")
 
@@ -206,17 +211,8 @@ def test_the_agenda_e_mail_has_the_breaks_between_the_meetings(
     stadtwerke.locale = "en"  # registered from an English page
     db.session.commit()
     login(w.organiser)
-    url = f"/events/{w.event.id}/schedule"
-    assert "finished" in job(f"{url}/build")
-    db.session.expire_all()
-    for m in list(versions.latest_version(w.event).meetings):
-        editing.remove_meeting(w.event, w.organiser, m.key)
-    db.session.commit()
     placed = [(MUELLER, RECHNUNG, 1, 1), (MUELLER, PUMPS, 3, 1), (STADTWERKE, VISION, 1, 2)]
-    for a, b, slot, table in placed:
-        data = {"a": w.pid(a), "b": w.pid(b), "slot": slot, "table": table}
-        assert client.post(f"{url}/add", data=data).status_code == 302
-    publish(client, job, w.event.id)
+    by_hand(client, job, w, placed)
 
     rows = re.findall(
         r"^\d\d:\d\d–\d\d:\d\d  .*$", schedule_mail("sme0@teilnehmer.example").body, re.M
