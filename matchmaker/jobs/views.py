@@ -256,14 +256,7 @@ def train_reranker():
     if not TrainReRankerForm().validate_on_submit():
         flash_form_errors(TrainReRankerForm())
         return redirect(url_for("core.index"))
-    job = services.submit(
-        "train_reranker", None, current_user, lane=None, locale=current_language()
-    )
-    db.session.commit()
-    if not services.enqueue(job):
-        db.session.commit()
-        flash(job.error, "error")
-    return redirect(url_for("jobs.show", job_id=job.id))
+    return start("train_reranker", None, lane=None)
 
 
 @imports_bp.post("/directory/import/<token>")
