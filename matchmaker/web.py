@@ -22,6 +22,17 @@ def bad_request(message: str) -> BadRequest:
     return error
 
 
+MAX_PAGE = 10_000  # the highest page number a paged list accepts
+
+
+def page_number(args) -> int:
+    """Return the ``page`` argument of a paged list (1 by default), or raise a friendly 400."""
+    value = args.get("page", "1")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise bad_request(_("The page number is not valid."))
+    return int(value)
+
+
 def organiser_required(view):
     """Let only logged-in organisers through (log-in page for visitors, 403 for members)."""
 

@@ -24,14 +24,13 @@ from matchmaker.directory import exporting, listing, queries, services, taxonomy
 from matchmaker.directory.forms import ConfirmForm, ProfileForm, SolutionForm, parse_tags
 from matchmaker.directory.models import KINDS, Profile, Solution
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, organiser_required, refuse_conflict
+from matchmaker.web import bad_request, organiser_required, page_number, refuse_conflict
 
 bp = Blueprint("directory", __name__)
 # The start page (core) shows the directory's figures without importing the directory.
 bp.add_app_template_global(queries.count_profiles_by_kind, "directory_counts")
 
 MAX_QUERY_LENGTH = 200
-MAX_PAGE = 10_000
 
 
 def parse_directory_query(
@@ -66,14 +65,12 @@ def parse_directory_query(
     sort = args.get("sort", "name")
     if sort not in queries.SORTS:
         raise bad_request(_("Unknown sort order."))
-    page_arg = args.get("page", "1")
-    if not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
-        raise bad_request(_("The page number is not valid."))
+    page = page_number(args)
     region = args.get("region", "").strip()[:120]
     query = queries.DirectoryQuery(
         q=q, kind=kind, sector=sector, category=category, region=region, sort=sort
     )
-    return query, int(page_arg)
+    return query, page
 
 
 @bp.get("/directory")

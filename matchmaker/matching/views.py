@@ -12,7 +12,13 @@ from matchmaker.extensions import db
 from matchmaker.matching import feedback, services
 from matchmaker.matching.forms import SuggestionVerdictForm
 from matchmaker.matching.highlight import highlight
-from matchmaker.web import bad_request, flash_form_errors, organiser_required, refuse
+from matchmaker.web import (
+    bad_request,
+    flash_form_errors,
+    organiser_required,
+    page_number,
+    refuse,
+)
 
 bp = Blueprint("matching", __name__)
 # A profile page (directory) shows its suggestions without importing the matching area.
@@ -25,7 +31,6 @@ DEFAULT_THRESHOLD = 0.2
 OVERVIEW_SORTS = ("score", "sme", "startup")
 OVERVIEW_PAGE_SIZE = 100  # pairs per page of the organisers' overview
 CSV_REASONS_BATCH = 1_000  # pairs worded in one batch for the overview's CSV
-MAX_PAGE = 10_000
 
 
 def parse_threshold() -> float:
@@ -96,11 +101,8 @@ def overview_rows():
 @organiser_required
 def overview():
     """List every SME × startup pair above a threshold, a page at a time (organisers)."""
-    page_arg = request.args.get("page", "1")
-    if not page_arg.isdigit() or not 1 <= int(page_arg) <= MAX_PAGE:
-        raise bad_request(_("The page number is not valid."))
+    page, per_page = page_number(request.args), OVERVIEW_PAGE_SIZE
     rows, filters = overview_rows()
-    page, per_page = int(page_arg), OVERVIEW_PAGE_SIZE
     shown = services.with_reasons(rows[(page - 1) * per_page : page * per_page])
     return render_template(
         "matching/overview.html",
