@@ -97,6 +97,13 @@ class MatchEngine(BaseEstimator):
     char_top_n : int or None, default=100
         Keep only the strongest ``char_top_n`` character n-grams (by TF-IDF weight) of each
         profile; bounds the cost of the all-pairs products at little loss in quality.
+    idf_blocks : tuple of str, default=("char", "word", "category")
+        Blocks whose terms are weighted by inverse document frequency over the fitted
+        profiles; the others (by default the concept block) keep plain sublinear
+        frequencies. Concepts carry the thesaurus's own group weights (generic ones low),
+        and a need that many SMEs share with many startups of an event (staff shortage and
+        recruiting) is a common match, not noise: IDF would rank a rarer shared trade
+        (bakery) above it.
     thesaurus : str, Path, mapping or None, default=None
         Thesaurus to use instead of the packaged ``thesaurus.txt``.
     extra_thesaurus : str, Path, mapping or None, default=None
@@ -146,6 +153,7 @@ class MatchEngine(BaseEstimator):
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
+        idf_blocks=("char", "word", "category"),
         thesaurus=None,
         extra_thesaurus=None,
         levels=None,
@@ -169,6 +177,7 @@ class MatchEngine(BaseEstimator):
         self.category_text_weight = category_text_weight
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
+        self.idf_blocks = idf_blocks
         self.thesaurus = thesaurus
         self.extra_thesaurus = extra_thesaurus
         self.levels = levels
@@ -234,6 +243,7 @@ class MatchEngine(BaseEstimator):
             self.char_top_n,
             self.semantic_components,
             self.random_state,
+            tuple(self.idf_blocks),
         ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
@@ -638,7 +648,11 @@ class MatchEngine(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         """Restore a stored model and rebuild its transposed candidate blocks."""
         # a model stored before trade roles and the seed parameter was fitted with these values
-        for name, fitted_with in (("trade_weight", 1.0), ("trade_word_weight", 1.0)):
+        for name, fitted_with in (
+            ("trade_weight", 1.0),
+            ("trade_word_weight", 1.0),
+            ("idf_blocks", ("char", "word", "concept", "category")),
+        ):
             state.setdefault(name, fitted_with)
         state.setdefault("random_state", 0)
         self.__dict__.update(state)
