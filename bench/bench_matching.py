@@ -300,6 +300,7 @@ def ablations() -> dict[str, Callable]:
         ),
         "trade words at half weight (trade_word_weight 0.5)": _engine_scores(trade_word_weight=0.5),
         "concept block with IDF (as before)": _engine_scores(idf_blocks=ALL_IDF),
+        "compound parts at half weight (as before)": _engine_scores(compound_weight=0.5),
         "without sector concepts and LSA": _engine_scores(
             thesaurus=_thesaurus_without_sector_concepts(), semantic_weight=0.0
         ),
@@ -371,6 +372,8 @@ CV_GRID = {
     "trade weight 0.4": {"trade_weight": 0.4},
     "trade word weight 0.5": {"trade_word_weight": 0.5},
     "concept block with IDF": {"idf_blocks": ALL_IDF},
+    "compound weight 0.5": {"compound_weight": 0.5},
+    "compound weight 1.5": {"compound_weight": 1.5},
 }
 
 

@@ -79,8 +79,10 @@ class MatchEngine(BaseEstimator):
         Weight of a tag's words relative to a word of the free text.
     sector_weight : float, default=0.5
         Weight of the sector's words.
-    compound_weight : float, default=0.5
-        Weight of a German compound's parts as extra word features.
+    compound_weight : float, default=1.0
+        Weight of a German compound's parts as extra word features (split against the
+        fitted vocabulary: "Bedarfsprognose" also counts as "Bedarf" and "Prognose"), relative
+        to the stem of the whole word.
     trade_weight : float, default=0.8
         Weight of a thesaurus concept that names a trade (``role: trade``: bakery, hotel,
         farm) relative to a concept of a need or task: what an SME needs ranks first, a
@@ -147,7 +149,7 @@ class MatchEngine(BaseEstimator):
         semantic_components=40,
         tag_weight=1.0,
         sector_weight=0.5,
-        compound_weight=0.5,
+        compound_weight=1.0,
         trade_weight=0.8,
         trade_word_weight=1.0,
         category_text_weight=0.5,
