@@ -50,6 +50,23 @@ def test_compound_matches_its_head():
     assert top_ref(engine, "sme") == "st-invoice"
 
 
+def test_a_compound_part_counts_as_a_word_of_its_own():
+    """ "Bedarfsprognose" meets an offer of "Prognosen" as fully as the word "Prognose" would."""
+    profiles = [
+        Profile("sme", "sme", "Bedarfsprognose"),
+        Profile("st", "startup", "Prognosen"),
+        Profile("other", "startup", "Bedarf"),
+    ]
+    only_words = {"char_weight": 0, "concept_weight": 0, "category_weight": 0}
+
+    def score(**params):
+        engine = MatchEngine(**only_words, semantic_weight=0, **params).fit(profiles)
+        return engine.score_pair("sme", "st")
+
+    assert score() == pytest.approx(score(compound_weight=1.0))
+    assert score() > score(compound_weight=0.5)
+
+
 def test_inflection_matches():
     engine = fit(Profile("sme", "sme", "Die Rechnung wird noch abgetippt."))
     assert top_ref(engine, "sme") == "st-invoice"

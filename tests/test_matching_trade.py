@@ -60,6 +60,32 @@ def test_a_shared_trade_counts_less_than_a_shared_need():
     assert need_low > trade_low
 
 
+def test_a_need_many_share_is_not_outweighed_by_a_rare_trade():
+    """The concept block keeps no IDF: a common need (staff shortage) is a common match."""
+    others = [Profile(f"sme-{i}", "sme", "Wir haben Fachkräftemangel.") for i in range(6)] + [
+        Profile(f"st-{i}", "startup", "Personalvermittlung für alle.") for i in range(3)
+    ]
+    only_concepts = {
+        "char_weight": 0.0,
+        "word_weight": 0.0,
+        "category_weight": 0.0,
+        "semantic_weight": 0.0,
+        "trade_weight": 1.0,
+    }
+
+    def scores(**params):
+        engine = MatchEngine(thesaurus={"groups": GROUPS}, **only_concepts, **params)
+        engine.fit([*PROFILES, *others])
+        return engine.score_pair("sme", "trade-tool"), engine.score_pair("sme", "need-tool")
+
+    trade, need = scores()
+    assert MatchEngine().get_params()["idf_blocks"] == ("char", "word", "category")
+    assert need == pytest.approx(trade)  # shared at the same weight, whatever their frequency
+    # with IDF, the trade that only two profiles name outranks the need that eleven share
+    trade_idf, need_idf = scores(idf_blocks=("char", "word", "concept", "category"))
+    assert trade_idf > need_idf
+
+
 def test_trade_words_count_less_in_the_word_blocks():
     profiles = [
         Profile("sme", "sme", "Bäckerei Müller"),

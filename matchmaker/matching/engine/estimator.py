@@ -79,8 +79,10 @@ class MatchEngine(BaseEstimator):
         Weight of a tag's words relative to a word of the free text.
     sector_weight : float, default=0.5
         Weight of the sector's words.
-    compound_weight : float, default=0.5
-        Weight of a German compound's parts as extra word features.
+    compound_weight : float, default=1.0
+        Weight of a German compound's parts as extra word features (split against the
+        fitted vocabulary: "Bedarfsprognose" also counts as "Bedarf" and "Prognose"), relative
+        to the stem of the whole word.
     trade_weight : float, default=0.8
         Weight of a thesaurus concept that names a trade (``role: trade``: bakery, hotel,
         farm) relative to a concept of a need or task: what an SME needs ranks first, a
@@ -97,6 +99,13 @@ class MatchEngine(BaseEstimator):
     char_top_n : int or None, default=100
         Keep only the strongest ``char_top_n`` character n-grams (by TF-IDF weight) of each
         profile; bounds the cost of the all-pairs products at little loss in quality.
+    idf_blocks : tuple of str, default=("char", "word", "category")
+        Blocks whose terms are weighted by inverse document frequency over the fitted
+        profiles; the others (by default the concept block) keep plain sublinear
+        frequencies. Concepts carry the thesaurus's own group weights (generic ones low),
+        and a need that many SMEs share with many startups of an event (staff shortage and
+        recruiting) is a common match, not noise: IDF would rank a rarer shared trade
+        (bakery) above it.
     thesaurus : str, Path, mapping or None, default=None
         Thesaurus to use instead of the packaged ``thesaurus.txt``.
     extra_thesaurus : str, Path, mapping or None, default=None
@@ -140,12 +149,13 @@ class MatchEngine(BaseEstimator):
         semantic_components=40,
         tag_weight=1.0,
         sector_weight=0.5,
-        compound_weight=0.5,
+        compound_weight=1.0,
         trade_weight=0.8,
         trade_word_weight=1.0,
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
+        idf_blocks=("char", "word", "category"),
         thesaurus=None,
         extra_thesaurus=None,
         levels=None,
@@ -169,6 +179,7 @@ class MatchEngine(BaseEstimator):
         self.category_text_weight = category_text_weight
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
+        self.idf_blocks = idf_blocks
         self.thesaurus = thesaurus
         self.extra_thesaurus = extra_thesaurus
         self.levels = levels
@@ -234,6 +245,7 @@ class MatchEngine(BaseEstimator):
             self.char_top_n,
             self.semantic_components,
             self.random_state,
+            tuple(self.idf_blocks),
         ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
@@ -638,7 +650,11 @@ class MatchEngine(BaseEstimator):
     def __setstate__(self, state: dict) -> None:
         """Restore a stored model and rebuild its transposed candidate blocks."""
         # a model stored before trade roles and the seed parameter was fitted with these values
-        for name, fitted_with in (("trade_weight", 1.0), ("trade_word_weight", 1.0)):
+        for name, fitted_with in (
+            ("trade_weight", 1.0),
+            ("trade_word_weight", 1.0),
+            ("idf_blocks", ("char", "word", "concept", "category")),
+        ):
             state.setdefault(name, fitted_with)
         state.setdefault("random_state", 0)
         self.__dict__.update(state)

@@ -463,7 +463,8 @@ def explicit_categories(profiles: list[Profile]) -> sp.csr_matrix:
 class BlockWeights:
     """IDF weights, pruning and block weights learnt on the fitted profiles.
 
-    Turns raw counts into the profile vector: per block sublinear TF, IDF, L2 norm; the
+    Turns raw counts into the profile vector: per block sublinear TF, IDF (only for the
+    blocks in ``idf_blocks``), L2 norm; the
     concept block scaled down when its strongest concept is a generic one; the character
     block cut to n-grams shared by fitted profiles and to each profile's strongest
     ``char_top_n``; a latent semantic block (truncated SVD of the stem block, fitted on all
@@ -479,6 +480,7 @@ class BlockWeights:
         char_top_n: int | None,
         semantic_components: int,
         random_state: int = 0,
+        idf_blocks: tuple[str, ...] = COUNTED,
     ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
@@ -488,6 +490,7 @@ class BlockWeights:
         self.char_top_n = char_top_n
         self.semantic_components = semantic_components
         self.random_state = random_state
+        self.idf_blocks = tuple(idf_blocks)
 
     def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
         """Learn the kept n-grams and the IDF of every block."""
@@ -500,8 +503,13 @@ class BlockWeights:
         self.concept_scale = concept_scale
         self.idf: dict[str, TfidfTransformer | None] = {}
         for name, tf in self._sublinear(counts).items():
+            # a block outside ``idf_blocks`` keeps plain (sublinear) term frequencies
             self.idf[name] = (
-                TfidfTransformer(norm=None, smooth_idf=True).fit(tf) if tf.shape[1] else None
+                TfidfTransformer(norm=None, smooth_idf=True, use_idf=name in self.idf_blocks).fit(
+                    tf
+                )
+                if tf.shape[1]
+                else None
             )
         # latent semantic analysis of the stems over all fitted profiles: words that keep
         # company in the event's own texts meet even when no thesaurus group links them
