@@ -56,6 +56,7 @@ REAL_HELDOUT_FILES = {
     "real held-out": ROOT / "bench/data/matching-real-heldout.json",
     "real held-out 2": ROOT / "bench/data/matching-real-heldout2.json",
     "real held-out 3": ROOT / "bench/data/matching-real-heldout3.json",
+    "real held-out 4": ROOT / "bench/data/matching-real-heldout4.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
