@@ -26,6 +26,7 @@ from matchmaker.directory.importing import (
     discard_expired_uploads,
     import_profiles,
     stage_upload,
+    write_valid,
 )
 from matchmaker.directory.indexing import rebuild_index
 from matchmaker.events.cli import load_demo_event
@@ -96,7 +97,9 @@ def run_import(
     except ImportFileError as exc:
         click.echo(f"{filename}: {exc}", err=True)
         return False
-    db.session.rollback()
+    by_job = not in_process and len(report.rows) > current_app.config["IMPORT_JOB_ROWS"]
+    if not report.ok or dry_run or by_job:
+        db.session.rollback()
     for error in report.errors:
         click.echo(f"{filename}: {error}", err=True)
     if not report.ok:
@@ -113,9 +116,10 @@ def run_import(
     if dry_run:
         click.echo(_("Dry run: %(created)d new, %(updated)d to update; all rows valid.", **counts))
         return True
-    if not in_process and len(report.rows) > current_app.config["IMPORT_JOB_ROWS"]:
+    if by_job:
         return run_import_job(data, filename, len(report.rows), wait=wait)
-    report = import_profiles(data, filename)
+    # the rows validated above, in this transaction: every row is validated once
+    write_valid(report)
     db.session.commit()
     click.echo(_("Imported: %(created)d new, %(updated)d updated.", **counts))
     return True

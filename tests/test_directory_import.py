@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from statement_log import recorded_statements, starting
 
 from matchmaker.directory.models import Profile
 from matchmaker.extensions import db
@@ -42,6 +43,16 @@ def test_import_matching_dev_file_twice_updates(runner):
     belegblick = db.session.scalar(select(Profile).where(Profile.external_ref == "dev-st-01"))
     assert belegblick.name == "BelegBlick"
     assert "DATEV" in belegblick.tags
+
+
+def test_the_command_line_validates_every_row_once(runner):
+    # validating reads which references exist, once per pass over the rows; the rows it
+    # validated are the rows written
+    with recorded_statements() as statements:
+        result = runner.invoke(args=["import-profiles", str(DATA / "matching-dev.json")])
+    assert result.exit_code == 0, result.output
+    assert "Importiert: 70 neu" in result.output and count() == 70
+    assert len(starting(statements, "SELECT profiles.external_ref, profiles.kind")) == 1
 
 
 def test_import_updates_changed_rows(runner, tmp_path):

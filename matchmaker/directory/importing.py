@@ -516,8 +516,21 @@ def import_profiles(
     if progress is not None:
         progress("validating", 0, len(rows))
     report = validate_rows(rows)
-    if not report.ok or dry_run:
-        return report
+    if report.ok and not dry_run:
+        write_valid(report, progress)
+    return report
+
+
+def write_valid(
+    report: ImportReport, progress: Callable[[str, int, int], None] | None = None
+) -> None:
+    """Write the rows of a report whose every row is valid, validated in this transaction.
+
+    For a caller that looked at the validation first (the command line decides between
+    writing here and an import job); ``progress`` as in :func:`import_profiles`.
+    """
+    if not report.ok:
+        raise ValueError("only a report without errors can be written")
     # the rows are written in bulk, a chunk at a time (bulk_writing), with one batch of
     # index writes and one bump of the profiles version for the whole file
     existing = bulk_writing.existing_ids([row["ref"] for row in report.rows])
@@ -528,7 +541,6 @@ def import_profiles(
             if progress is not None:
                 progress("importing", done, total)
             bulk_writing.write_rows(report.rows[done : done + PROGRESS_ROWS], existing, known)
-    return report
 
 
 def count_rows(data: bytes, filename: str) -> int:
