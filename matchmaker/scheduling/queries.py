@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import and_, case, func, select, union_all
 
 from matchmaker.directory.models import KINDS, Profile
 from matchmaker.events.models import (
@@ -120,6 +120,19 @@ class Dashboard:
         """Return (number of meetings, participants with that many), from 0 to the most."""
         counts = Counter(p.meetings for p in self.participants)
         return [(n, counts.get(n, 0)) for n in range(max(counts, default=0) + 1)]
+
+
+def seat_holders(event: Event):
+    """Return the clause of the people holding a seat: active attendees, confirmed registrations.
+
+    For a query that joins the attendees to their registrations; every list of this dashboard
+    (participants, attendance, contacts, reminders) counts the same people.
+    """
+    return and_(
+        Registration.event_id == event.id,
+        Registration.status == CONFIRMED,
+        Attendee.cancelled_at.is_(None),
+    )
 
 
 def counted_version(event: Event) -> VersionRef | None:
@@ -235,11 +248,7 @@ def participant_rows(event: Event, version: VersionRef | None) -> list[Participa
         )
         .join(Registration, Registration.profile_id == Profile.id)
         .join(Attendee, Attendee.registration_id == Registration.id)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == CONFIRMED,
-            Attendee.cancelled_at.is_(None),
-        )
+        .where(seat_holders(event))
         .group_by(Profile.id, Profile.name, Profile.kind)
     ).all()
     sent = requests_per_profile(event)
@@ -277,11 +286,7 @@ def attendee_rows(event: Event, *, no_show: bool | None = None, checked_in: bool
         select(Attendee.name, Attendee.email, Profile.name, Profile.kind, Attendee.checked_in_at)
         .join(Registration, Attendee.registration_id == Registration.id)
         .join(Profile, Registration.profile_id == Profile.id)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == CONFIRMED,
-            Attendee.cancelled_at.is_(None),
-        )
+        .where(seat_holders(event))
         .order_by(Profile.name, Attendee.name, Attendee.id)
     )
     if no_show is not None:
@@ -298,11 +303,7 @@ def contacts_of(event: Event) -> dict[int, list[tuple[str, str]]]:
     rows = db.session.execute(
         select(Registration.profile_id, Attendee.name, Attendee.email)
         .join(Attendee, Attendee.registration_id == Registration.id)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == CONFIRMED,
-            Attendee.cancelled_at.is_(None),
-        )
+        .where(seat_holders(event))
         .order_by(Attendee.id)
     ).all()
     found: dict[int, list[tuple[str, str]]] = {}

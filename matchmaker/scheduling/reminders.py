@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from matchmaker.accounts.models import User
 from matchmaker.core.audit import AuditEntry
 from matchmaker.core.clock import utcnow
-from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
+from matchmaker.events.models import Attendee, Event, Registration
 from matchmaker.events.notifications import attendee_language, external_url
 from matchmaker.extensions import db
 from matchmaker.mail.services import queue_mail
@@ -137,12 +137,7 @@ def send_reminders(
     attendees = db.session.scalars(
         select(Attendee)
         .join(Registration, Attendee.registration_id == Registration.id)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == CONFIRMED,
-            Registration.profile_id.in_(ids or [0]),
-            Attendee.cancelled_at.is_(None),
-        )
+        .where(queries.seat_holders(event), Registration.profile_id.in_(ids or [0]))
         .options(selectinload(Attendee.registration).selectinload(Registration.profile))
         .order_by(Attendee.id)
     ).all()
