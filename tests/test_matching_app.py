@@ -6,11 +6,14 @@ The stored models (artefacts), refits and the pending state are in test_matching
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from babel.numbers import format_percent
+from statement_log import Statement, recorded_statements
 
+from matchmaker.extensions import db
 from matchmaker.matching import services
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -188,6 +191,93 @@ def test_overview_pages_through_many_pairs_with_their_reasons(
     assert " · ".join(expected.reasons) in first
     assert client.get("/organiser/matches?page=0").status_code == 400
     assert client.get("/organiser/matches?page=x").status_code == 400
+
+
+def _ids_in(statement: Statement) -> set[int]:
+    values = statement.parameters
+    values = values.values() if isinstance(values, dict) else values
+    return {v for v in values if isinstance(v, int)}
+
+
+def test_overview_reads_only_the_shown_pages_profiles(
+    client, login, make_user, make_profile, runner, fit_model
+):
+    runner.invoke(args=["import-profiles", str(DATA / "matching-dev.json")])
+    fit_model()
+    login(make_user(organiser=True))
+    url = "/organiser/matches?threshold=0&page=2"
+    client.get(url)  # the worker has loaded the model
+    db.session.expire_all()
+    with recorded_statements() as statements:
+        page = client.get(url).get_data(as_text=True)
+    assert page.count("<tr>") == 101  # the header and a full page
+    # the model fitted every profile as it is: no profile's texts are read at all
+    assert not [s for s in statements if "profiles.description" in s.sql]
+
+    make_profile(kind="sme", name="Nachzügler GmbH")  # a profile newer than the model
+    db.session.expire_all()
+    with recorded_statements() as statements:
+        page = client.get(url).get_data(as_text=True)
+    shown = {int(pid) for pid in re.findall(r'href="/profiles/(\d+)"', page)}
+    texts = [s for s in statements if "profiles.description" in s.sql]
+    assert texts and all(" IN (" in s.sql and _ids_in(s) <= shown for s in texts)
+    assert len([s for s in statements if "profile_categories" in s.sql]) == 1
+
+
+def test_overview_filters_by_the_smes_sector_and_any_use_case(
+    client, login, make_user, runner, fit_model, tmp_path
+):
+    needs = "Wir prüfen jeden Monat 1.500 Eingangsrechnungen von Hand und buchen sie."
+    offer = "Unsere KI liest Rechnungen und Belege aus und übergibt Buchungen an DATEV."
+    document = {
+        "smes": [
+            {"id": "s-energy", "name": "Stadtwerke", "sector_code": "energy", "needs": needs},
+            {
+                "id": "s-retail",
+                "name": "Kaufhaus",
+                "sector_code": "retail",
+                "needs": needs,
+                "categories": ["bookkeeping"],
+            },
+        ],
+        "startups": [
+            {"id": "t-plain", "name": "BelegKI", "offering": offer},
+            {
+                "id": "t-solution",
+                "name": "Rechnungsprofi",
+                "offering": offer,
+                "solutions": [
+                    {
+                        "title": "Belegleser",
+                        "description": offer,
+                        "categories": ["document_processing"],
+                    }
+                ],
+            },
+        ],
+    }
+    source = tmp_path / "profiles.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    assert runner.invoke(args=["import-profiles", str(source)]).exit_code == 0
+    fit_model()
+    login(make_user(organiser=True))
+
+    def pairs(query: str) -> set[tuple[str, str]]:
+        text = client.get(f"/organiser/matches.csv?threshold=0&{query}").get_data(as_text=True)
+        rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        return {(row["sme_ref"], row["startup_ref"]) for row in rows}
+
+    everything = {(a, b) for a in ("s-energy", "s-retail") for b in ("t-plain", "t-solution")}
+    assert pairs("") == everything
+    assert pairs("sector=energy") == {("s-energy", "t-plain"), ("s-energy", "t-solution")}
+    assert pairs("category=bookkeeping") == {("s-retail", "t-plain"), ("s-retail", "t-solution")}
+    assert pairs("category=document_processing") == {
+        ("s-energy", "t-solution"),
+        ("s-retail", "t-solution"),
+    }
+    assert pairs("sector=energy&category=bookkeeping") == set()
+    page = client.get("/organiser/matches?threshold=0&sort=sme").get_data(as_text=True)
+    assert page.index("Kaufhaus") < page.index("Stadtwerke")
 
 
 @pytest.mark.parametrize(
