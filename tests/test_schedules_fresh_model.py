@@ -4,6 +4,7 @@ import re
 
 import pytest
 from fixtures_events import publish, schedule_world  # noqa: F401 (fixture)
+from statement_log import recorded_statements
 from test_directory_profiles import SME_FORM
 
 from matchmaker.directory.indexing import current_version
@@ -71,3 +72,19 @@ def test_with_a_model_behind_the_profiles_reasons_use_the_current_text(
     words = " ".join(reason for m in mine for reason in m.reasons)
     assert "Wartung" in words and "Sensordaten" in words
     assert "Eingangsrechnungen" not in words and "Buchhaltung" not in words
+
+
+@pytest.mark.parametrize("behind", [False, True])
+def test_a_build_reads_the_participants_profiles_once(world, fit_model, make_profile, behind):
+    w = world
+    fit_model()
+    if behind:  # a profile newer than the model: the participants' texts are read and compared
+        make_profile(kind="startup", name="Nicht angemeldet")
+    db.session.expire_all()
+    with recorded_statements() as statements:
+        version = building.build(w.event, w.organiser)
+    assert version.meetings and all(m.reasons for m in version.meetings if m.origin == "match")
+    live_checks = [s for s in statements if "profiles.deleted_at IS NULL" in s.sql]
+    texts = [s for s in statements if "profile_categories" in s.sql]
+    assert len(live_checks) == 1
+    assert len(texts) == (1 if behind else 0)

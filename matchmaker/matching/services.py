@@ -15,7 +15,7 @@ the newest re-ranker once per version.
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from flask import Flask, current_app
@@ -174,7 +174,9 @@ def _query_items(model: LoadedModel, ids: Iterable[int]) -> dict[int, str | Engi
     """
     ids = sorted(set(ids))
     items: dict[int, str | EngineProfile] = {}
-    if ids and model.version >= current_version():
+    if not ids:
+        return items
+    if model.version >= current_version():
         live = db.session.scalars(
             select(Profile.id).where(Profile.id.in_(ids), Profile.deleted_at.is_(None))
         ).all()
@@ -186,21 +188,60 @@ def _query_items(model: LoadedModel, ids: Iterable[int]) -> dict[int, str | Engi
     return items
 
 
-def pair_scores(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
+@dataclass
+class Scoring:
+    """The model of one run (a schedule build) with its profiles as that model reads them.
+
+    Handed to :func:`score_block`, :func:`pair_scores` and :func:`reasons_of`, so a build
+    scores and words its meetings with one model and reads its profiles once; a profile
+    first asked for later (a past meeting's partner kept in a re-plan) is read then.
+    """
+
+    model: LoadedModel | None
+    items: dict[int, str | EngineProfile] = field(default_factory=dict)
+    read: set[int] = field(default_factory=set)
+
+    @property
+    def usable(self) -> bool:
+        """Tell whether a model with an engine exists (else every score is 0, no reasons)."""
+        return self.model is not None and self.model.engine is not None
+
+    def items_of(self, ids: Iterable[int]) -> dict[int, str | EngineProfile]:
+        """Return the query items read so far, after reading those of ``ids`` not read yet."""
+        missing = set(ids) - self.read
+        if missing and self.usable:
+            self.items.update(_query_items(self.model, missing))
+        self.read |= missing
+        return self.items
+
+
+def read_for_scoring(ids: Iterable[int] = ()) -> Scoring:
+    """Return the model to use now with the profiles of ``ids`` read for it (see Scoring)."""
+    scoring = Scoring(current_model())
+    scoring.items_of(ids)
+    return scoring
+
+
+def pair_scores(
+    pairs: Iterable[tuple[int, int]], scoring: Scoring | None = None
+) -> dict[tuple[int, int], float]:
     """Score pairs of profiles with the stored matching engine (0 for unknown profiles)."""
     pairs = list(pairs)
-    model = current_model()
-    if model is None or model.engine is None:
-        return dict.fromkeys(pairs, 0.0)
-    items = _query_items(model, (i for pair in pairs for i in pair))
+    scores = dict.fromkeys(pairs, 0.0)
+    scoring = scoring or Scoring(current_model())
+    if not scoring.usable:
+        return scores
+    model = scoring.model
+    items = scoring.items_of(i for pair in pairs for i in pair)
     known = [(a, b) for a, b in pairs if a in items and b in items]
     values = model.engine.score_pairs([(items[a], items[b]) for a, b in known])
-    scores = dict.fromkeys(pairs, 0.0)
     scores.update(zip(known, values, strict=True))
     return scores
 
 
-def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
+def score_block(
+    ids_a: Sequence[int], ids_b: Sequence[int], scoring: Scoring | None = None
+) -> np.ndarray:
     """Score every profile of ``ids_a`` with every one of ``ids_b`` (by id; 0 when unknown).
 
     One sparse product for the profiles the stored model fitted as they are now, where
@@ -208,11 +249,12 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
     participants. Pairs with a profile new or changed since the fit are scored pair by pair
     with its current text, as :func:`pair_scores` does.
     """
-    model = current_model()
     scores = np.zeros((len(ids_a), len(ids_b)))
-    if model is None or model.engine is None:
+    scoring = scoring or Scoring(current_model())
+    if not scoring.usable:
         return scores
-    items = _query_items(model, [*ids_a, *ids_b])
+    model = scoring.model
+    items = scoring.items_of([*ids_a, *ids_b])
     fitted = {pid for pid, item in items.items() if isinstance(item, str)}
     rows = [i for i, pid in enumerate(ids_a) if pid in fitted]
     cols = [j for j, pid in enumerate(ids_b) if pid in fitted]
@@ -234,18 +276,22 @@ def score_block(ids_a: Sequence[int], ids_b: Sequence[int]) -> np.ndarray:
     return scores
 
 
-def reasons_of(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+def reasons_of(
+    pairs: Iterable[tuple[int, int]], scoring: Scoring | None = None
+) -> dict[tuple[int, int], list[str]]:
     """Return :func:`pair_reasons` of many pairs, the model looked up once.
 
     Profiles fitted as they are now are worded in one batch; one new or changed since the fit
-    is vectorised with its current text, as :func:`score_block` does.
+    is vectorised with its current text, as :func:`score_block` does. With ``scoring``, the
+    pairs are worded with its model and the profiles it read.
     """
-    model = current_model()
     pairs = list(pairs)
     found: dict[tuple[int, int], list[str]] = {pair: [] for pair in pairs}
-    if model is None or model.engine is None:
+    scoring = scoring or Scoring(current_model())
+    if not scoring.usable:
         return found
-    items = _query_items(model, (i for pair in pairs for i in pair))
+    model = scoring.model
+    items = scoring.items_of(i for pair in pairs for i in pair)
     known = [(a, b) for a, b in pairs if a in items and b in items]
     if known:
         # The engine words reasons from the SME's side; either order gives the same reasons.

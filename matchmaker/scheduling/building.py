@@ -109,12 +109,15 @@ def stats_of(result: Result, names: dict[int, str], **extra) -> dict:
     }
 
 
-def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set[str]) -> None:
+def _replace_meetings(
+    version: ScheduleVersion, result: Result, locked_keys: set[str], data: ProblemData
+) -> None:
     """Store the solver's meetings as the version's, in bulk (thousands at a large event).
 
     Every meeting is worded anew, kept ones too: a profile edited since the last run must not
     keep a reason that names words it no longer has. An agreed meeting stays one even when a
-    no-show released it from "required".
+    no-show released it from "required". The reasons come from the model and the profiles
+    the problem was scored with (``data.scoring``), not from a second read.
     """
     db.session.flush()  # a new version gets its id
     previous = dict(
@@ -124,7 +127,7 @@ def _replace_meetings(version: ScheduleVersion, result: Result, locked_keys: set
             )
         ).all()
     )
-    reasons = reasons_of(pair_of(placed.id) for placed in result.meetings)
+    reasons = reasons_of((pair_of(placed.id) for placed in result.meetings), data.scoring)
     origins = Origins(version.problem)
     rows = []
     for placed in result.meetings:
@@ -204,7 +207,7 @@ def build(event: Event, user: User | None, progress: ProgressCallback = None) ->
     version = latest if latest is not None and latest.is_draft else new_version(event, user, None)
     version.problem = data.document()
     version.stats = stats_of(result, data.names, kind="build", **model)
-    _replace_meetings(version, result, set())
+    _replace_meetings(version, result, set(), data)
     current_app.logger.info("Schedule of event %s built: %s", event.id, result.summary())
     return version
 
@@ -290,7 +293,7 @@ def reoptimise(
         from_slot=from_slot,
         **model,
     )
-    _replace_meetings(version, result, locked_keys)
+    _replace_meetings(version, result, locked_keys, data)
     current_app.logger.info(
         "Schedule of event %s re-optimised from slot %s: %s", event.id, past, result.summary()
     )

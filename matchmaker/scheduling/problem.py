@@ -26,7 +26,7 @@ from sqlalchemy import select
 from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
 from matchmaker.events.queries import scheduling_input
 from matchmaker.extensions import db
-from matchmaker.matching.services import pair_scores, score_block
+from matchmaker.matching.services import Scoring, pair_scores, read_for_scoring, score_block
 from matchmaker.scheduling.solver import Meeting, Participant, Problem
 
 
@@ -65,6 +65,9 @@ class ProblemData:
     absent: set[int] = field(default_factory=set)
     # Meetings someone asked for (an agreed request or a "must meet" wish).
     requested: set[str] = field(default_factory=set)
+    # The model the candidates were scored with and the profiles read for it: the meetings'
+    # reasons are worded with them after the solve, without reading the profiles again.
+    scoring: Scoring | None = field(default=None, repr=False, compare=False)
 
     def with_meetings(self, extra: Iterable[tuple[Meeting, bool]]) -> "ProblemData":
         """Return the data with more candidate meetings, each with its ``requested`` flag."""
@@ -131,7 +134,8 @@ def build_problem(
     listed = {p for p in required | wishes | keep if p[0] in kinds and p[1] in kinds}
     smes = sorted(pid for pid in ids if kinds[pid] == "sme")
     startups = sorted(pid for pid in ids if kinds[pid] == "startup")
-    block = score_block(smes, startups) if smes and startups else None
+    scoring = read_for_scoring(ids)
+    block = score_block(smes, startups, scoring) if smes and startups else None
     cross = cross_candidates(
         smes,
         startups,
@@ -140,7 +144,7 @@ def build_problem(
         min_score,
         int(config["SCHEDULE_CANDIDATES_PER_PARTICIPANT"]),
     )
-    listed_scores = _listed_scores(sorted(listed - vetoed), smes, startups, block)
+    listed_scores = _listed_scores(sorted(listed - vetoed), smes, startups, block, scoring)
     merged = {**cross, **listed_scores}
     scores = {pair: merged[pair] for pair in sorted(merged)}
     # A no-show cannot keep an agreed meeting any more: it stops being required.
@@ -174,11 +178,17 @@ def build_problem(
         morning_slots=event.morning_slots or None,
         fairness_threshold=float(config["SCHEDULE_FAIRNESS_THRESHOLD"]),
     )
-    return ProblemData(problem, names, kinds, required, wishes, vetoed, absent, requested)
+    return ProblemData(
+        problem, names, kinds, required, wishes, vetoed, absent, requested, scoring=scoring
+    )
 
 
 def _listed_scores(
-    pairs: list[tuple[int, int]], smes: list[int], startups: list[int], block: np.ndarray | None
+    pairs: list[tuple[int, int]],
+    smes: list[int],
+    startups: list[int],
+    block: np.ndarray | None,
+    scoring: Scoring,
 ) -> dict[tuple[int, int], float]:
     """Return the scores of the listed pairs: an SME and a startup from the block, others apart.
 
@@ -195,7 +205,7 @@ def _listed_scores(
             found[(a, b)] = float(block[row_of[sme], col_of[startup]])
         else:
             apart.append((a, b))
-    found.update(pair_scores(apart))
+    found.update(pair_scores(apart, scoring))
     return found
 
 
