@@ -239,10 +239,18 @@ class RegistrationForm(FlaskForm):
     """Register one or more attendees of a profile for an event."""
 
     profile_id = SelectField(_l("Registering organisation"), coerce=int, validate_choice=True)
+    # A submitted form binds only the rows sent (binding rows is most of a form's cost); the
+    # page adds empty rows up to ATTENDEE_ROWS when it shows the form (add_empty_rows). The
+    # rows have no label of their own (the page numbers them), so none is translated.
     attendees = FieldList(
-        FormField(AttendeeEntryForm), min_entries=ATTENDEE_ROWS, max_entries=MAX_ATTENDEES
+        FormField(AttendeeEntryForm, label=""), min_entries=1, max_entries=MAX_ATTENDEES
     )
     submit = SubmitField(_l("Register for the event"))
+
+    def add_empty_rows(self) -> None:
+        """Offer empty attendee rows up to ATTENDEE_ROWS for the page."""
+        while len(self.attendees) < ATTENDEE_ROWS:
+            self.attendees.append_entry()
 
     def people(self) -> list[tuple[str, str]]:
         """Return the filled-in attendee rows as (name, e-mail)."""

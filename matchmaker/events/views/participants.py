@@ -29,6 +29,7 @@ from matchmaker.events.views.common import (
     flash_promoted,
     get_attendee,
     get_registration,
+    profile_choices,
 )
 from matchmaker.extensions import db
 from matchmaker.web import bad_request, commit_and_send, refuse, refuse_conflict
@@ -71,7 +72,7 @@ def register(event_id: int):
     # page, shown for a GET or a refusal, loads it below.
     if request.method != "POST":
         db.get_or_404(Event, event_id)
-    profiles = actable_profiles()
+    profiles = profile_choices()
     if not profiles:
         flash(_("Create a profile for your organisation first."), "info")
         return redirect(url_for("directory.my_profiles"))
@@ -89,7 +90,7 @@ def register(event_id: int):
                 user=current_user,
                 locale=recipient_language(current_user),
             )
-            position, registration_id = enrolment.position, enrolment.registration.id
+            position, registration_id = enrolment.position, enrolment.registration_id
             commit_and_send()
         except EventError as error:
             refuse(error, form)
@@ -109,6 +110,7 @@ def register(event_id: int):
                 )
             return redirect(url_for("events.registration", registration_id=registration_id))
     event = db.get_or_404(Event, event_id)
+    form.add_empty_rows()
     figures = queries.event_figures(event)
     return render_template(
         "events/register.html",
