@@ -12,7 +12,7 @@ than a minute and ``flask outbox send`` all of them.
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
@@ -37,33 +37,25 @@ def pending_key(app: Flask) -> str:
 
 def request_composition(app: Flask) -> bool:
     """Enqueue a compose job unless one is already waiting; say whether one was enqueued."""
-    connection = rq_side.redis_connection(app)
     try:
-        if not connection.set(pending_key(app), "1", nx=True, ex=PENDING_SECONDS):
-            return False
-        try:
-            rq_side.queue(app).enqueue(
-                TASK,
-                job_timeout=app.config["JOBS_DEFAULT_TIMEOUT"],
-                result_ttl=app.config["JOBS_RESULT_TTL"],
-                failure_ttl=app.config["JOBS_RESULT_TTL"],
-                description="compose e-mails",
-            )
-        except RedisError:
-            connection.delete(pending_key(app))
-            raise
+        return rq_side.enqueue_unless_marked(
+            app,
+            pending_key(app),
+            PENDING_SECONDS,
+            TASK,
+            job_timeout=app.config["JOBS_DEFAULT_TIMEOUT"],
+            result_ttl=app.config["JOBS_RESULT_TTL"],
+            failure_ttl=app.config["JOBS_RESULT_TTL"],
+            description="compose e-mails",
+        )
     except RedisError:
         log.warning("Cannot enqueue composing the e-mails; the maintenance will", exc_info=True)
         return False
-    return True
 
 
 def wait_for_more(app: Flask, enqueued_at: datetime | None) -> None:
     """Let ``MAIL_COMPOSE_DELAY`` seconds pass since the job was queued (a burst's notices join)."""
-    delay = app.config["MAIL_COMPOSE_DELAY"]
-    if delay and enqueued_at is not None:
-        waited = (datetime.now(UTC) - enqueued_at.replace(tzinfo=UTC)).total_seconds()
-        time.sleep(max(0.0, min(delay, delay - waited)))
+    rq_side.wait_since_queued(app.config["MAIL_COMPOSE_DELAY"], enqueued_at)
 
 
 def compose_while_arriving(app: Flask) -> int:
