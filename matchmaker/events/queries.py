@@ -77,6 +77,7 @@ class SeatCounts:
     taken: int
     taken_by_kind: int
     waiting_on_list: int
+    addresses_taken: int  # of the newcomer's attendees' addresses, already registered
 
 
 def _seat_counts_query(per_side: bool):
@@ -87,6 +88,13 @@ def _seat_counts_query(per_side: bool):
         waiting_query(
             func.count(Registration.id), event_id, kind if per_side else None
         ).scalar_subquery(),
+        select(func.count(Attendee.id))
+        .where(
+            Attendee.event_id == event_id,
+            Attendee.email_key.in_(bindparam("keys", expanding=True)),
+            Attendee.cancelled_at.is_(None),
+        )
+        .scalar_subquery(),
     )
 
 
@@ -95,8 +103,9 @@ def _seat_counts_query(per_side: bool):
 SEAT_COUNTS = {per_side: _seat_counts_query(per_side) for per_side in (False, True)}
 
 
-def seat_counts(event_id: int, kind: str, side: str | None) -> SeatCounts:
-    """Count the seats taken (in all and by ``kind``) and the registrations on ``side``'s list.
+def seat_counts(event_id: int, kind: str, side: str | None, keys: list[str]) -> SeatCounts:
+    """Count the seats taken (in all and by ``kind``), the registrations on ``side``'s list and
+    the attendees already registered under one of the addresses ``keys``.
 
     ``side`` is None for the event's one waiting list, else ``kind`` (the side's own list).
     """
@@ -104,7 +113,7 @@ def seat_counts(event_id: int, kind: str, side: str | None) -> SeatCounts:
         raise ValueError("side is None or the registration's kind")
     row = (
         db.session.connection()
-        .execute(SEAT_COUNTS[side is not None], {"event_id": event_id, "kind": kind})
+        .execute(SEAT_COUNTS[side is not None], {"event_id": event_id, "kind": kind, "keys": keys})
         .one()
     )
     return SeatCounts(*(value or 0 for value in row))

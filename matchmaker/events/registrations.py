@@ -42,10 +42,13 @@ the order in which the server accepted the registrations.
 Short locks
 -----------
 The lock is held until the commit, so a registration does under it only what the seat decision
-needs: the locking UPDATE, one query counting the seats and the waiting list, and the INSERTs
-of the registration, its attendees and one small outbox notice per attendee. Input checks and
-the duplicate-address check come before the lock; the e-mails are composed after the commit
-(``mail.compose_pending``), and a notice whose process died first is composed later.
+needs: the locking UPDATE, one query counting the seats, the waiting list and the attendees'
+addresses already registered, and one INSERT each of the registration, its attendees and the
+outbox notices (plain Core statements, built once; no model objects). Input checks come before
+the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
+PostgreSQL the registration view's commit passes the lock on before its disk write and waits
+for the disk afterwards (``web.commit_hot_and_send``), so that a burst of registrations does not
+queue for one disk flush after the other.
 
 Services change models and flush; the caller commits, then sends the queued e-mails.
 """
@@ -268,14 +271,6 @@ def enrol(
     if len(set(keys)) != len(keys):
         raise EventError(_("Each attendee needs their own e-mail address."))
     connection = db.session.connection()
-    # Checked before the lock for a clear message; the partial unique index on the attendees'
-    # addresses refuses the rare registration that races past this check.
-    taken = connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys}).scalars()
-    taken = taken.all()
-    if taken:
-        raise EventError(
-            _("%(emails)s is already registered for this event.", emails=", ".join(taken))
-        )
     # Read what the decision needs of the profile and the user before the lock, not under it.
     kind, profile_id = profile.kind, profile.id
     user_id = user.id if user is not None else None
@@ -292,7 +287,17 @@ def enrol(
         raise EventError(_("Registration for this event has closed."))
     side_seats = sme_capacity if kind == "sme" else startup_capacity
     per_side = sme_capacity is not None or startup_capacity is not None
-    counts = seat_counts(event_id, kind, kind if per_side else None)
+    counts = seat_counts(event_id, kind, kind if per_side else None, keys)
+    if counts.addresses_taken:
+        # Counted with the seats, under the lock: the partial unique index on the attendees'
+        # addresses would refuse them too, but without saying which address it was.
+        taken = connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys})
+        raise EventError(
+            _(
+                "%(emails)s is already registered for this event.",
+                emails=", ".join(taken.scalars()),
+            )
+        )
     free = capacity - counts.taken
     if side_seats is not None:
         free = min(free, side_seats - counts.taken_by_kind)

@@ -32,7 +32,13 @@ from matchmaker.events.views.common import (
     profile_choices,
 )
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, commit_and_send, refuse, refuse_conflict
+from matchmaker.web import (
+    bad_request,
+    commit_and_send,
+    commit_hot_and_send,
+    refuse,
+    refuse_conflict,
+)
 
 
 @bp.get("/events")
@@ -91,7 +97,7 @@ def register(event_id: int):
                 locale=recipient_language(current_user),
             )
             position, registration_id = enrolment.position, enrolment.registration_id
-            commit_and_send()
+            commit_hot_and_send()  # the event's lock passes on before the disk write
         except EventError as error:
             refuse(error, form)
         except IntegrityError:
