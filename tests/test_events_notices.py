@@ -70,7 +70,7 @@ def test_the_lock_covers_only_the_seat_decision(full_event, make_profile):
     # the lock with the arrival number, one count, then only the rows: no reads of accounts,
     # profiles or positions, no rendering (which would read them) before the commit
     assert under_lock[0].startswith("UPDATE events SET")
-    assert under_lock[1].startswith("SELECT (SELECT count")
+    assert under_lock[1].startswith("SELECT coalesce(sum(CASE")
     assert all(statement.startswith("INSERT INTO") for statement in under_lock[2:])
     # one statement per table, or per row where the driver cannot batch with RETURNING
     tables = [statement.split()[2] for statement in under_lock[2:]]
@@ -270,7 +270,7 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     assert transaction[1].startswith("SELECT profiles.id, profiles.name, profiles.kind \nFROM")
     # under it: one count (seats, waiting list, taken addresses) and one INSERT per table
     assert [s.split()[:3] for s in transaction[lock + 1 :]] == [
-        ["SELECT", "(SELECT", "count(attendees.id)"],
+        ["SELECT", "coalesce(sum(CASE", "WHEN"],
         ["INSERT", "INTO", "registrations"],
         ["INSERT", "INTO", "attendees"],
         ["INSERT", "INTO", "outbox_messages"],
