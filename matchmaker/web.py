@@ -3,6 +3,7 @@
 Views only: services never see the request, flash messages or the session.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
@@ -71,23 +72,28 @@ NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit = off")
 DISK_BARRIER = text("SELECT pg_logical_emit_message(true, 'matchmaker', 'durable')")
 
 
-def commit_hot_and_send() -> None:
-    """Commit a transaction that holds a lock a burst of requests queues for, then send e-mails.
+@contextmanager
+def hot_transaction():
+    """Run the block, commit and send its e-mails, passing its locks on before the disk write.
 
-    What :func:`commit_and_send` does, but on PostgreSQL the lock passes to the next request
-    before the disk write of the commit, not after it: the commit does not wait for its WAL to
-    reach the disk (``synchronous_commit`` off for this one transaction), and a second, tiny
-    transaction committed as usual then waits for the disk. The WAL is written in order, so
-    that flush covers the first commit: nothing is answered before it is on disk. Meanwhile
-    other requests may already see the change (a registration counts for the next one's seat
-    decision); after a crash in that moment it is gone, and so is every later change that
-    saw it, since their WAL comes after it. Without this every request of a burst would hold
-    the lock through a disk flush (about 4 ms on the benchmark's disk), one after the other.
+    For a transaction that takes a lock a burst of requests queues for (the event's row when
+    registering). What :func:`commit_and_send` does after the block, but on PostgreSQL the
+    lock passes to the next request before the commit's disk write, not after it: the commit
+    does not wait for its WAL to reach the disk (``synchronous_commit`` off for this one
+    transaction, set before the block so that it costs no round trip under the lock), and a
+    second, tiny transaction committed as usual then waits for the disk. The WAL is written in
+    order, so that flush covers the first commit: nothing is answered before it is on disk.
+    Meanwhile other requests may already see the change (a registration counts for the next
+    one's seat decision); after a crash in that moment it is gone, and so is every later change
+    that saw it, since their WAL comes after it. Without this every request of a burst would
+    hold the lock through a disk flush (about 4 ms on the benchmark's disk), one after the
+    other. An exception in the block leaves the transaction to the caller, uncommitted.
     """
     session = db.session()
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
         session.execute(NO_WAIT_FOR_DISK)
+    yield
     commit_and_send()
     if postgresql:
         try:

@@ -35,7 +35,7 @@ from matchmaker.extensions import db
 from matchmaker.web import (
     bad_request,
     commit_and_send,
-    commit_hot_and_send,
+    hot_transaction,
     refuse,
     refuse_conflict,
 )
@@ -89,15 +89,15 @@ def register(event_id: int):
     if form.validate_on_submit():
         profile = next(p for p in profiles if p.id == form.profile_id.data)
         try:
-            enrolment = registrations.enrol(
-                event_id,
-                profile,
-                form.people(),
-                user=current_user,
-                locale=recipient_language(current_user),
-            )
+            with hot_transaction():  # the event's lock passes on before the disk write
+                enrolment = registrations.enrol(
+                    event_id,
+                    profile,
+                    form.people(),
+                    user=current_user,
+                    locale=recipient_language(current_user),
+                )
             position, registration_id = enrolment.position, enrolment.registration_id
-            commit_hot_and_send()  # the event's lock passes on before the disk write
         except EventError as error:
             refuse(error, form)
         except IntegrityError:
