@@ -269,13 +269,13 @@ def _linking_to(origin: str | None):
 
 def compose_and_deliver() -> int:
     """Compose every notice waiting (in batches), send them if a server is set; return how many."""
-    total = 0
+    total, limit = 0, 500
     while True:
-        handled, ids = compose_batch()
-        if not handled:
-            return total
+        handled, ids = compose_batch(limit=limit)
         total += len(ids)
         deliver(ids)
+        if handled < limit:  # nothing more was waiting when the batch was read
+            return total
 
 
 def compose_all_pending(older_than: timedelta | None = None) -> int:
