@@ -1,10 +1,12 @@
 """Queue e-mails in the outbox and deliver them over SMTP after the data is committed.
 
 Composing a message only adds an outbox row (in the caller's transaction). A use case that holds
-a lock queues a *notice* instead (:func:`queue_notice`): a small row that says what to write,
-composed after the commit by the composer its area registered (:func:`register_composer`);
-a notice whose process died before composing it is composed by the next delivery, by
-``flask outbox send`` or by the job worker's maintenance, so nothing is lost. Delivery happens
+a lock queues a *notice* instead: a small row that says what to write, composed by the composer
+its area registered (:func:`register_composer`), either after the commit by the same request
+(:func:`queue_notice`) or, for the use cases a burst of requests runs, by the job worker, many
+at a time (:func:`queue_notices`, one INSERT). A notice whose process died before composing it
+is composed by the next delivery, by ``flask outbox send`` or by the job worker's maintenance,
+so nothing is lost. Delivery happens
 after the commit: :func:`deliver_new` sends what this session queued, :func:`retry_due` picks up
 earlier failures, and ``flask outbox send`` retries everything that is not sent yet. A message is
 claimed with a conditional UPDATE before sending, so two workers never send the same row.
