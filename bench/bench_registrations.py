@@ -600,9 +600,14 @@ def render(results: list[dict], info: str, before: str | None) -> str:
         f"Recorded by `bench/bench_registrations.py` on {date.today().isoformat()}; {info}.",
         f"gunicorn with {WORKERS} sync workers on loopback; {MEMBERS} members logged in through "
         f"the login form, then {MEMBERS} registrations (one attendee each) for {SEATS} seats fired "
-        f"at once by {MEMBERS} threads; then {CANCELLATIONS} cancellations at once. Arrival order "
-        "= the arrival number taken under the event's row lock. Drain = from releasing the "
-        "200 registrations until the last answer.",
+        f"at once by {MEMBERS} threads (pre-encoded requests on raw sockets); then "
+        f"{CANCELLATIONS} cancellations at once; a job worker on a queue of the run's own, idle "
+        "when the burst starts. Arrival order = the arrival number taken under the event's row "
+        f"lock. Drain = from releasing the {MEMBERS} registrations until the last answer and "
+        "the last confirmation e-mail composed (polled every 10 ms after the last answer); "
+        "*answers* = until the last answer alone. CPU of the job worker includes its work "
+        "horses; PostgreSQL's is that of the backends alive at the end (a horse's backend "
+        "that ended is not counted).",
         "",
     ]
     if before:
