@@ -17,6 +17,7 @@ from matchmaker.core.clock import utcnow
 from matchmaker.events import registrations
 from matchmaker.events.models import Registration
 from matchmaker.extensions import db
+from matchmaker.jobs import mailing
 from matchmaker.jobs import queue as jobs_queue
 from matchmaker.jobs import services as jobs
 from matchmaker.mail import services as mail
@@ -287,3 +288,28 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     db.session.refresh(message)
     assert message.notice is None and message.subject == "Angemeldet: KI-Tag Test"
     assert "Mia Mitglied" in message.body and "Mitglied GmbH" in message.body
+
+
+def test_the_compose_job_writes_what_arrives_while_it_runs(app, make_profile, monkeypatch):
+    event = registrations.create_event(event_data(capacity=5))
+    db.session.commit()
+    late = [make_profile(), make_profile()]
+    registrations.register(event.id, make_profile(), [("Anna", "anna@example.de")])
+    db.session.commit()
+    arrivals = iter(enumerate(late))
+
+    def meanwhile(_seconds: float) -> None:  # a registration commits while the job waits
+        arrival = next(arrivals, None)
+        if arrival is not None:
+            n, profile = arrival
+            registrations.register(event.id, profile, [(f"P{n}", f"p{n}@example.de")])
+            db.session.commit()
+
+    monkeypatch.setattr(mailing.time, "sleep", meanwhile)
+    assert mailing.compose_while_arriving(app) == 3
+    subjects = db.session.scalars(
+        select(OutboxMessage.subject).where(OutboxMessage.event_id == event.id)
+    ).all()
+    assert len(subjects) == 3 and all(subjects)
+    # the job cleared its mark before its last look: the next registration enqueues a job
+    assert jobs_queue.redis_connection(app).get(mailing.pending_key(app)) is None
