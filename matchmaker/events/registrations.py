@@ -255,10 +255,11 @@ def enrol(
 ) -> Enrolment:
     """Register attendees of a profile and tell the waiting-list place, if any.
 
-    ``profile`` needs only its ``id`` and ``kind`` (a model, or a row of the two). Everything that does not depend on the seats is checked before the event is locked; under
-    the lock come only the seat decision, the rows and a small notice per attendee (composed
-    later by the job worker), so that concurrent registrations wait for each other as briefly
-    as possible.
+    ``profile`` needs only its ``id`` and ``kind`` (a model, or a row of the two). Everything
+    that does not depend on the seats is checked before the event is locked; under the lock
+    come only the seat decision, the rows and a small notice per attendee (composed later by
+    the job worker), so that concurrent registrations wait for each other as briefly as
+    possible.
     """
     people = [(name.strip(), email.strip()) for name, email in people if name or email]
     if not people:
