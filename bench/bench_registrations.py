@@ -19,6 +19,14 @@ number is taken under the event's row lock in the same transaction as the regist
 "Nothing lost" also covers the e-mails: every registration, cancellation and promotion has its
 outbox message, composed (subject and body written) by the time the burst has drained.
 
+A job worker (``flask --app wsgi jobs worker``, as ``./dev start`` runs it) serves a queue of
+the run's own; the burst starts once it is idle (after the matching refit the new profiles ask
+for). Code that leaves the confirmation e-mails to the worker is timed until the last of them
+is composed: the drain is from releasing the registrations until the last answer *and* the last
+confirmation composed (polled every 10 ms after the last answer); the last answer alone is
+given too. The client threads send pre-encoded requests on raw sockets (the same for both codes),
+so that they take little CPU from the server's cores.
+
 Before and after, in one run: ``--compare REF`` checks out the code of a git commit (by default
 main's 90c4815, before the short locks of issue 14) in a temporary worktree and runs the same
 scenario on it and on this checkout alternately, ``--rounds`` times per backend (the order
@@ -47,7 +55,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from common import Session, cpu_model, event_data, free_port
+from common import Session, cpu_model, event_data, free_port, send_prepared
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +70,8 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BEFORE = "90c4815"  # main before issue 14: notifications rendered under the event's lock
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+FLASK = str(Path(sys.executable).parent / "flask")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 SECTION = "## Registrations under concurrency"
 
 
@@ -99,11 +109,26 @@ def parallel(functions, limit: int | None = None) -> list:
     return results
 
 
-def set_up(uri: str, code: Path) -> dict:
+def code_env(uri: str, jobs_queue: str) -> dict:
+    """Return the environment the code under test runs in (server, worker, set-up)."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=uri,
+        REDIS_URL=REDIS_URL,
+        JOBS_QUEUE=jobs_queue,
+        MATCHING_REFIT_DELAY="0",  # the set-up's refit runs at once, well before the burst
+        JOBS_MAINTENANCE_SECONDS="3600",  # no maintenance run during the burst
+    )
+    env.pop("MAIL_SERVER", None)
+    return env
+
+
+def set_up(uri: str, code: Path, jobs_queue: str) -> dict:
     """Set up the database with the code under test (its migrations and services)."""
     output = subprocess.run(
         [sys.executable, __file__, "--setup", uri, "--code", str(code)],
         cwd=code,  # Flask-Migrate finds the code's migrations/ from the working directory
+        env=code_env(uri, jobs_queue),
         check=True,
         capture_output=True,
         text=True,
@@ -156,16 +181,14 @@ def set_up_here(uri: str) -> dict:
     return {"event_id": event_id, "members": members}
 
 
-def start_server(uri: str, port: int, log: Path, code: Path) -> subprocess.Popen:
+def start_server(uri: str, port: int, log: Path, code: Path, jobs_queue: str) -> subprocess.Popen:
     """Start gunicorn with four workers of the code under test; wait until it answers."""
-    env = dict(os.environ)
+    env = code_env(uri, jobs_queue)
     env.update(
-        DATABASE_URL=uri,
         SECRET_KEY=secrets.token_hex(32),
         LOGIN_RATE_LIMIT="100000 per minute",  # 200 logins from one address are expected here
         GUNICORN_ACCESSLOG="/dev/null",
     )
-    env.pop("MAIL_SERVER", None)
     process = subprocess.Popen(
         [GUNICORN, "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=code,
@@ -184,6 +207,53 @@ def start_server(uri: str, port: int, log: Path, code: Path) -> subprocess.Popen
     raise RuntimeError(f"gunicorn did not start; see {log}")
 
 
+def start_worker(uri: str, log: Path, code: Path, jobs_queue: str) -> subprocess.Popen:
+    """Start the code's job worker on the run's queue."""
+    env = code_env(uri, jobs_queue)
+    env["SECRET_KEY"] = secrets.token_hex(32)
+    return subprocess.Popen(
+        [FLASK, "--app", "wsgi", "jobs", "worker"],
+        cwd=code,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until_idle(jobs_queue: str, timeout: float = 300) -> None:
+    """Wait until the worker is up, the queue empty and no job running (1.5 s in a row)."""
+    from redis import Redis
+    from rq import Queue, Worker
+    from rq.registry import StartedJobRegistry
+
+    connection = Redis.from_url(REDIS_URL)
+    queue = Queue(jobs_queue, connection=connection)
+    started = StartedJobRegistry(jobs_queue, connection=connection)
+    quiet, deadline = 0, time.monotonic() + timeout
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the job worker did not become idle")
+        workers = Worker.all(queue=queue)
+        busy = not workers or queue.count or started.count
+        busy = busy or any(w.get_state() != "idle" for w in workers)
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.5)
+    connection.close()
+
+
+def discard_queue(jobs_queue: str) -> None:
+    """Delete the run's queue and its marks from Redis."""
+    from redis import Redis
+    from rq import Queue
+
+    connection = Redis.from_url(REDIS_URL)
+    Queue(jobs_queue, connection=connection).delete(delete_jobs=True)
+    marks = list(connection.scan_iter(f"matchmaker:{jobs_queue}:*"))
+    if marks:
+        connection.delete(*marks)
+    connection.close()
+
+
 def log_in(port: int, email: str, event_id: int) -> tuple[Session, str]:
     """Log a member in through the form; return the session and a CSRF token."""
     session = Session(port)
@@ -196,8 +266,11 @@ def log_in(port: int, email: str, event_id: int) -> tuple[Session, str]:
     return session, session.csrf(f"/events/{event_id}/register")
 
 
-def cpu_seconds(accept) -> float:
-    """Sum the CPU seconds (user + system) of the processes ``accept(pid, ppid, cmdline)`` takes."""
+def cpu_seconds(accept, children: bool = False) -> float:
+    """Sum the CPU seconds (user + system) of the processes ``accept(pid, ppid, cmdline)`` takes.
+
+    ``children``: with the CPU of their ended children they waited for (the worker's horses).
+    """
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -210,15 +283,19 @@ def cpu_seconds(accept) -> float:
             continue  # the process ended meanwhile
         fields = stat[stat.rindex(")") + 2 :].split()
         if accept(int(entry.name), int(fields[1]), command):
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(f) for f in fields[11 : 15 if children else 13]) / tick
     return total
 
 
-def burst_cpu(server_pid: int, database: str | None):
-    """Return a reader of the CPU seconds of gunicorn's workers and of the database's backends."""
+def burst_cpu(server_pid: int, worker_pid: int, database: str | None):
+    """Return a reader of the CPU seconds of gunicorn's workers, the job worker (with its
+    horses), the database's backends and this process (the client threads)."""
 
-    def read() -> tuple[float, float]:
+    def read() -> tuple[float, float, float, float]:
         workers = cpu_seconds(lambda pid, ppid, _cmd: ppid == server_pid)
+        # the worker with its ended horses, and a horse still running
+        job_worker = cpu_seconds(lambda pid, _ppid, _cmd: pid == worker_pid, children=True)
+        job_worker += cpu_seconds(lambda _pid, ppid, _cmd: ppid == worker_pid)
         backends = (
             cpu_seconds(
                 lambda _pid, _ppid, cmd: cmd.startswith("postgres:") and f" {database} " in cmd
@@ -226,7 +303,7 @@ def burst_cpu(server_pid: int, database: str | None):
             if database
             else float("nan")  # SQLite runs inside the workers
         )
-        return workers, backends
+        return workers, job_worker, backends, time.process_time()
 
     return read
 
@@ -275,6 +352,28 @@ def outbox_state(uri: str, event_id: int) -> dict[str, tuple[int, int]]:
                 {"e": event_id},
             ).mappings()
             return {r["kind"]: (r["n"], r["composed"] or 0) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def wait_for_mail(uri: str, event_id: int, count: int, timeout: float = 60) -> bool:
+    """Poll (every 10 ms) until ``count`` confirmations are composed; say whether the first
+    look found them all already."""
+    engine = sa.create_engine(uri)
+    query = sa.text(
+        "SELECT count(*) FROM outbox_messages WHERE event_id = :e AND kind = 'registered'"
+        " AND body <> ''"
+    )
+    try:
+        with engine.connect() as conn:
+            deadline, first = time.monotonic() + timeout, True
+            while conn.execute(query, {"e": event_id}).scalar() < count:
+                conn.rollback()  # a fresh snapshot for the next look
+                if time.monotonic() > deadline:
+                    return False
+                first = False
+                time.sleep(0.01)
+            return first
     finally:
         engine.dispose()
 
@@ -353,35 +452,43 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
         uri = f"{PG_SERVER}/{pg_name}".replace("postgresql://", "postgresql+psycopg://")
     else:
         uri = f"sqlite:///{workdir / 'bench.db'}"
-    server = None
+    server = worker = None
+    jobs_queue = f"bench-reg-{uuid.uuid4().hex[:8]}"
     try:
         started = time.perf_counter()
-        setup = set_up(uri, code)
+        setup = set_up(uri, code, jobs_queue)
         setup_seconds = time.perf_counter() - started
         event_id = setup["event_id"]
         port = free_port()
-        server = start_server(uri, port, workdir / "gunicorn.log", code)
+        worker = start_worker(uri, workdir / "worker.log", code, jobs_queue)
+        server = start_server(uri, port, workdir / "gunicorn.log", code, jobs_queue)
         sessions = parallel(
             [(lambda e=e: log_in(port, e, event_id)) for e, _p in setup["members"]], limit=16
         )
+        wait_until_idle(jobs_queue)
+        requests = [
+            session.prepared(
+                "POST",
+                f"/events/{event_id}/register",
+                {
+                    "csrf_token": token,
+                    "profile_id": str(profile_id),
+                    "attendees-0-name": f"Person {index}",
+                    "attendees-0-email": f"person{index}@bench.example",
+                },
+            )
+            for index, ((session, token), (_email, profile_id)) in enumerate(
+                zip(sessions, setup["members"], strict=True)
+            )
+        ]
 
-        def register(index: int):
-            session, token = sessions[index]
-            _email, profile_id = setup["members"][index]
-            form = {
-                "csrf_token": token,
-                "profile_id": str(profile_id),
-                "attendees-0-name": f"Person {index}",
-                "attendees-0-email": f"person{index}@bench.example",
-            }
-            status, headers, _b = session.request("POST", f"/events/{event_id}/register", form)
-            return status, headers.get("Location", "")
-
-        read_cpu = burst_cpu(server.pid, pg_name)
+        read_cpu = burst_cpu(server.pid, worker.pid, pg_name)
         cpu_before = read_cpu()
         burst_start = time.perf_counter()
-        results = parallel([timed(lambda i=i: register(i)) for i in range(MEMBERS)])
+        results = parallel([timed(lambda r=r: send_prepared(port, r)) for r in requests[:MEMBERS]])
         burst_seconds = time.perf_counter() - burst_start
+        composed_at_answer = wait_for_mail(uri, event_id, MEMBERS)
+        drain_seconds = burst_seconds if composed_at_answer else time.perf_counter() - burst_start
         cpu_after = read_cpu()
         codes = [r[0][0] for r in results]
         latencies = [r[1] for r in results]
@@ -396,12 +503,9 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
 
         def cancel(row):
             session, token = sessions[by_profile[row["profile_id"]]]
-            status, _h, _b = session.request(
-                "POST",
-                f"/registrations/{row['id']}/cancel",
-                {"csrf_token": token, "confirm": "yes"},
-            )
-            return status
+            form = {"csrf_token": token, "confirm": "yes"}
+            request = session.prepared("POST", f"/registrations/{row['id']}/cancel", form)
+            return send_prepared(port, request)[0]
 
         cancel_start = time.perf_counter()
         cancel_results = parallel([timed(lambda r=r: cancel(r)) for r in victims])
@@ -422,11 +526,15 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
             "stored": len(rows),
             "confirmed": sum(1 for r in rows if r["status"] == "confirmed"),
             "waiting": sum(1 for r in rows if r["status"] == "waiting"),
-            "throughput": MEMBERS / burst_seconds,
+            "throughput": MEMBERS / drain_seconds,
+            "drain_seconds": drain_seconds,
             "burst_seconds": burst_seconds,
-            # CPU per registration of the burst: gunicorn's workers, the database's backends
+            # CPU per registration of the burst (until the last e-mail composed): gunicorn's
+            # workers, the job worker, the database's backends, the client threads
             "app_cpu_ms": (cpu_after[0] - cpu_before[0]) / MEMBERS * 1000,
-            "db_cpu_ms": (cpu_after[1] - cpu_before[1]) / MEMBERS * 1000,
+            "worker_cpu_ms": (cpu_after[1] - cpu_before[1]) / MEMBERS * 1000,
+            "db_cpu_ms": (cpu_after[2] - cpu_before[2]) / MEMBERS * 1000,
+            "client_cpu_ms": (cpu_after[3] - cpu_before[3]) / MEMBERS * 1000,
             "p50_ms": statistics.median(latencies) * 1000,
             "p95_ms": percentile(latencies, 0.95) * 1000,
             "max_ms": max(latencies) * 1000,
@@ -437,9 +545,11 @@ def run_backend(backend: str, code: Path = ROOT, label: str = "this checkout") -
             "problems": problems,
         }
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+        discard_queue(jobs_queue)
         if pg_name:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
@@ -464,7 +574,7 @@ def summary(results: list[dict]) -> list[dict]:
         drains = {}
         for code in ("before", "after"):
             runs = [
-                r["burst_seconds"] for r in results if (r["backend"], r["role"]) == (backend, code)
+                r["drain_seconds"] for r in results if (r["backend"], r["role"]) == (backend, code)
             ]
             drains[code] = statistics.median(runs) if runs else None
         if drains["before"] and drains["after"]:
@@ -490,9 +600,14 @@ def render(results: list[dict], info: str, before: str | None) -> str:
         f"Recorded by `bench/bench_registrations.py` on {date.today().isoformat()}; {info}.",
         f"gunicorn with {WORKERS} sync workers on loopback; {MEMBERS} members logged in through "
         f"the login form, then {MEMBERS} registrations (one attendee each) for {SEATS} seats fired "
-        f"at once by {MEMBERS} threads; then {CANCELLATIONS} cancellations at once. Arrival order "
-        "= the arrival number taken under the event's row lock. Drain = from releasing the "
-        "200 registrations until the last answer.",
+        f"at once by {MEMBERS} threads (pre-encoded requests on raw sockets); then "
+        f"{CANCELLATIONS} cancellations at once; a job worker on a queue of the run's own, idle "
+        "when the burst starts. Arrival order = the arrival number taken under the event's row "
+        f"lock. Drain = from releasing the {MEMBERS} registrations until the last answer and "
+        "the last confirmation e-mail composed (polled every 10 ms after the last answer); "
+        "*answers* = until the last answer alone. CPU of the job worker includes its work "
+        "horses; PostgreSQL's is that of the backends alive at the end (a horse's backend "
+        "that ended is not counted).",
         "",
     ]
     if before:
@@ -510,16 +625,18 @@ def render(results: list[dict], info: str, before: str | None) -> str:
             )
         lines.append("")
     lines += [
-        "| backend | code | drain | CPU per registration (app / PostgreSQL) | requests | errors "
+        "| backend | code | drain | answers | CPU per registration (app / worker / PostgreSQL "
+        "/ client) | requests | errors "
         "| stored | confirmed | waiting | throughput | p50 | p95 | max | cancellations "
         "| promoted in order | cancel p95 | checks |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         checks = "all passed" if not r["problems"] else "; ".join(r["problems"])
         lines.append(
-            f"| {r['backend']} | {r['code']} | {r['burst_seconds']:.2f} s "
-            f"| {r['app_cpu_ms']:.1f} / {r['db_cpu_ms']:.1f} ms | {r['requests']} "
+            f"| {r['backend']} | {r['code']} | {r['drain_seconds']:.2f} s "
+            f"| {r['burst_seconds']:.2f} s | {r['app_cpu_ms']:.1f} / {r['worker_cpu_ms']:.1f} / "
+            f"{r['db_cpu_ms']:.1f} / {r['client_cpu_ms']:.1f} ms | {r['requests']} "
             f"| {r['errors']} | {r['stored']} "
             f"| {r['confirmed']} | {r['waiting']} | {r['throughput']:.0f} req/s "
             f"| {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['max_ms']:.0f} ms "

@@ -129,6 +129,25 @@ class Gunicorn:
         self.log.close()
 
 
+LOCATION_RE = re.compile(rb"^location: *([^\r\n]*)", re.I | re.M)
+
+
+def send_prepared(port: int, request: bytes) -> tuple[int, str]:
+    """Send a prepared request on a fresh connection; return the status and the Location.
+
+    Costs the client far less CPU than http.client (no header objects, no parsing beyond the
+    status line), so that a burst's client threads take little from the server's cores.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head = b"".join(chunks).split(b"\r\n\r\n", 1)[0]
+    location = LOCATION_RE.search(head)
+    return int(head.split(b" ", 2)[1]), location.group(1).decode() if location else ""
+
+
 class Session:
     """A minimal HTTP client with one cookie jar (the Flask session cookie)."""
 
@@ -157,6 +176,21 @@ class Session:
             return response.status, dict(response.getheaders()), data
         finally:
             conn.close()
+
+    def prepared(self, method: str, path: str, form: dict) -> bytes:
+        """Return one form request as the bytes to send (see :func:`send_prepared`)."""
+        body = urlencode(form).encode()
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            "Accept-Language: de",
+            "Content-Type: application/x-www-form-urlencoded",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+        ]
+        if self.cookies:
+            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
     def csrf(self, path: str) -> str:
         """Load a page and return its CSRF token."""

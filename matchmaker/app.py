@@ -19,7 +19,7 @@ from matchmaker.directory.import_views import bp as imports_bp
 from matchmaker.directory.views import bp as directory_bp
 from matchmaker.events.views import bp as events_bp
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
-from matchmaker.jobs import refits
+from matchmaker.jobs import mailing, refits
 from matchmaker.jobs.views import bp as jobs_bp
 from matchmaker.matching.views import bp as matching_bp
 from matchmaker.privacy.views import bp as privacy_bp
@@ -89,6 +89,7 @@ def register_extensions(app: Flask) -> None:
     security.register(app)
     audit.register(app)
     refits.register(app)
+    mailing.register(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

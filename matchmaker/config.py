@@ -157,3 +157,7 @@ class Config:
         self.MAIL_USE_TLS = env.get("MAIL_USE_TLS", "0").lower() in ("1", "true", "yes")
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER", "Matchmaker <noreply@localhost>")
         self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", 10))
+        # Registration e-mails are composed by the job worker: its compose job starts this many
+        # seconds after it was queued and composes again after as many while more arrive, so
+        # that a burst of registrations is composed in batches by one job (0: at once).
+        self.MAIL_COMPOSE_DELAY = float(env.get("MAIL_COMPOSE_DELAY", 0.1))

@@ -47,6 +47,8 @@ def base_config(uri: str) -> dict:
         "MATCHING_LOAD_IN_BACKGROUND": False,
         # a refit job fits at once (no wait for more edits)
         "MATCHING_REFIT_DELAY": 0,
+        # a compose job writes the registration e-mails at once
+        "MAIL_COMPOSE_DELAY": 0,
     }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 import pytest
+from flask import Flask, current_app, has_app_context
 
 from matchmaker.accounts.models import User
 from matchmaker.core import clock
@@ -17,6 +18,7 @@ from matchmaker.directory.models import Profile
 from matchmaker.events import registrations
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.jobs.worker import work
 
 SMES = {
     "Bäckerei Müller GmbH": "Wir suchen KI für Eingangsrechnungen und die Buchhaltung.",
@@ -31,6 +33,21 @@ STARTUPS = {
     "VisionCheck Görlitz": "Bildverarbeitung für die Qualitätsprüfung von Oberflächen; Chatbot "
     "für Bürgeranfragen.",
 }
+
+
+def run_worker(app: Flask | None = None) -> None:
+    """Run the app's job queue empty in this process, as the job worker would after requests.
+
+    Registrations leave their e-mails to the worker's compose job.
+    """
+    app = app or current_app._get_current_object()
+    if has_app_context() and current_app._get_current_object() is app:
+        work(app, burst=True, in_process=True)
+        db.session.expire_all()
+        return
+    with app.app_context():
+        work(app, burst=True, in_process=True)
+        db.session.remove()
 
 
 def event_data(**overrides) -> dict:

@@ -8,6 +8,7 @@ from datetime import time
 
 import pytest
 from fixtures_events import event_data as base_event_data
+from fixtures_events import run_worker
 from sqlalchemy import select
 
 from matchmaker.events import queries, registrations
@@ -69,9 +70,10 @@ def mails_of(event_id: int, kind: str) -> dict[str, tuple[str, str]]:
     return by_address
 
 
-def logged_in_clients(app_factory, emails: list[str]) -> list:
+def logged_in_clients(app_factory, emails: list[str], jobs_queue: str) -> list:
     """Log each account in with a client of one app (as one server process would be)."""
-    server = app_factory(RATELIMIT_ENABLED=False)  # logins are not what is tested here
+    # logins are not what is tested here; the server's jobs go to the test's job worker
+    server = app_factory(RATELIMIT_ENABLED=False, JOBS_QUEUE=jobs_queue)
     clients = []
     for email in emails:
         client = server.test_client()
@@ -94,7 +96,8 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
         profile = make_profile(owner=user)
         members.append((user.email, profile.id, n))
 
-    clients = logged_in_clients(app_factory, [email for email, _pid, _n in members])
+    emails = [email for email, _pid, _n in members]
+    clients = logged_in_clients(app_factory, emails, app.config["JOBS_QUEUE"])
 
     def registering(client, profile_id, n):
         def post():
@@ -123,7 +126,9 @@ def test_concurrent_registrations_and_cancellations(app, app_factory, make_user,
     assert queries.seats_taken(event_id) == SEATS  # never overbooked
     assert [r.status for r in regs] == [CONFIRMED] * SEATS + [WAITING] * (PEOPLE - SEATS)
     assert [queries.waiting_position(r) for r in regs[SEATS:]] == list(range(1, PEOPLE - SEATS + 1))
-    # Every registration's e-mail is there after the commit, composed, with the place it got.
+    # Every registration's e-mail is there once the job worker ran, composed, with the place
+    # it got.
+    run_worker(app)
     mails = mails_of(event_id, "registered")
     assert sorted(mails) == sorted(f"person{n}@example.de" for _e, _p, n in members)
     for r in regs:

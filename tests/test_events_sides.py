@@ -121,7 +121,8 @@ def test_side_seats_hold_under_concurrent_registrations(app, app_factory, make_u
         user = make_user()
         profile = make_profile(kind="sme" if n < SMES else "startup", owner=user)
         members.append((user.email, profile.id, n))
-    clients = logged_in_clients(app_factory, [email for email, _pid, _n in members])
+    emails = [email for email, _pid, _n in members]
+    clients = logged_in_clients(app_factory, emails, app.config["JOBS_QUEUE"])
 
     def registering(client, profile_id, n):
         data = {

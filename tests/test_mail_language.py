@@ -8,7 +8,7 @@ import re
 from datetime import time
 
 import pytest
-from fixtures_events import event_data, publish
+from fixtures_events import event_data, publish, run_worker
 from sqlalchemy import select
 
 from matchmaker.events import registrations as events
@@ -76,6 +76,7 @@ def register(browser: Browser, event_id: int, profile, name: str, email: str) ->
         f"/events/{event_id}/register",
         {"profile_id": str(profile.id), "attendees-0-name": name, "attendees-0-email": email},
     )
+    run_worker()  # the job worker writes the confirmation
 
 
 def send_request(browser: Browser, event_id: int, sender, target) -> None:

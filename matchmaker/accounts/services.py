@@ -27,6 +27,16 @@ def account_locale(email: str) -> str | None:
     )
 
 
+def account_locales(emails: list[str]) -> dict[str, str]:
+    """Return the languages chosen by the accounts of many addresses, by lower-case address."""
+    keys = {email.strip().lower() for email in emails}
+    if not keys:
+        return {}
+    address = func.lower(User.email)
+    rows = db.session.execute(select(address, User.locale).where(address.in_(keys)))
+    return {key: locale for key, locale in rows if locale}
+
+
 def create_user(email: str, name: str, password: str, *, organiser: bool = False) -> User:
     """Create an account with a hashed password."""
     user = User(email=email.strip().lower(), name=name.strip(), is_organiser=organiser)

@@ -1,5 +1,9 @@
 """Forms for events, registrations, availability and meeting wishes."""
 
+from functools import cache
+
+from babel.support import Translations
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,6 +23,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms import Form as BaseForm
+from wtforms.i18n import messages_path
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -235,14 +240,34 @@ class AttendeeEntryForm(BaseForm):
         return valid
 
 
+@cache
+def wtforms_catalogue(locale: str) -> Translations:
+    """Return WTForms' own messages in one language, read from disk once per process."""
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class RegistrationForm(FlaskForm):
     """Register one or more attendees of a profile for an event."""
 
+    class Meta:
+        def get_translations(self, form):
+            """Use WTForms' catalogue of the request's language (Flask-WTF reads it per request;
+            a burst of registrations spent a tenth of its form handling on that)."""
+            return wtforms_catalogue(str(get_locale()))
+
     profile_id = SelectField(_l("Registering organisation"), coerce=int, validate_choice=True)
+    # A submitted form binds only the rows sent (binding rows is most of a form's cost); the
+    # page adds empty rows up to ATTENDEE_ROWS when it shows the form (add_empty_rows). The
+    # rows have no label of their own (the page numbers them), so none is translated.
     attendees = FieldList(
-        FormField(AttendeeEntryForm), min_entries=ATTENDEE_ROWS, max_entries=MAX_ATTENDEES
+        FormField(AttendeeEntryForm, label=""), min_entries=1, max_entries=MAX_ATTENDEES
     )
     submit = SubmitField(_l("Register for the event"))
+
+    def add_empty_rows(self) -> None:
+        """Offer empty attendee rows up to ATTENDEE_ROWS for the page."""
+        while len(self.attendees) < ATTENDEE_ROWS:
+            self.attendees.append_entry()
 
     def people(self) -> list[tuple[str, str]]:
         """Return the filled-in attendee rows as (name, e-mail)."""

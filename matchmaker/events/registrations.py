@@ -42,10 +42,13 @@ the order in which the server accepted the registrations.
 Short locks
 -----------
 The lock is held until the commit, so a registration does under it only what the seat decision
-needs: the locking UPDATE, one query counting the seats and the waiting list, and the INSERTs
-of the registration, its attendees and one small outbox notice per attendee. Input checks and
-the duplicate-address check come before the lock; the e-mails are composed after the commit
-(``mail.compose_pending``), and a notice whose process died first is composed later.
+needs: the locking UPDATE, one query counting the seats, the waiting list and the attendees'
+addresses already registered, and one INSERT each of the registration, its attendees and the
+outbox notices (plain Core statements, built once; no model objects). Input checks come before
+the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
+PostgreSQL the registration view's commit passes the lock on before its disk write and waits
+for the disk afterwards (``web.commit_hot_and_send``), so that a burst of registrations does not
+queue for one disk flush after the other.
 
 Services change models and flush; the caller commits, then sends the queued e-mails.
 """
@@ -56,7 +59,8 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.util import identity_key
 
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import local_now, utcnow
@@ -198,8 +202,13 @@ def email_key(email: str) -> str:
 class Enrolment:
     """A new registration and its place on the waiting list (None when confirmed)."""
 
-    registration: Registration
+    registration_id: int
     position: int | None
+
+    @property
+    def registration(self) -> Registration:
+        """Return the registration as a model (one query; the request path needs only the id)."""
+        return db.session.get(Registration, self.registration_id)
 
 
 def register(
@@ -215,6 +224,26 @@ def register(
     return enrol(event_id, profile, people, user=user, locale=locale, now=now).registration
 
 
+# The statements of a registration, built once: building one costs more CPU than the database
+# spends on it. Plain Core rows, no model objects: a burst of registrations is CPU-bound.
+_events, _registrations, _attendees = Event.__table__, Registration.__table__, Attendee.__table__
+ENROL_LOCK = (
+    update(_events)
+    .where(_events.c.id == bindparam("locked_event_id"))
+    .values(lock_version=_events.c.lock_version + 1, last_seq=_events.c.last_seq + 1)
+    .returning(
+        _events.c.last_seq,
+        _events.c.capacity,
+        _events.c.sme_capacity,
+        _events.c.startup_capacity,
+        _events.c.registration_opens,
+        _events.c.registration_closes,
+    )
+)
+INSERT_REGISTRATION = insert(_registrations).returning(_registrations.c.id)
+INSERT_ATTENDEES = insert(_attendees).returning(_attendees.c.id, sort_by_parameter_order=True)
+
+
 def enrol(
     event_id: int,
     profile: Profile,
@@ -226,9 +255,10 @@ def enrol(
 ) -> Enrolment:
     """Register attendees of a profile and tell the waiting-list place, if any.
 
-    Everything that does not depend on the seats is checked before the event is locked; under
-    the lock come only the seat decision, the rows and a small notice per attendee (composed
-    after the commit), so that concurrent registrations wait for each other as briefly as
+    ``profile`` needs only its ``id`` and ``kind`` (a model, or a row of the two). Everything
+    that does not depend on the seats is checked before the event is locked; under the lock
+    come only the seat decision, the rows and a small notice per attendee (composed later by
+    the job worker), so that concurrent registrations wait for each other as briefly as
     possible.
     """
     people = [(name.strip(), email.strip()) for name, email in people if name or email]
@@ -241,36 +271,35 @@ def enrol(
     keys = [email_key(email) for _name, email in people]
     if len(set(keys)) != len(keys):
         raise EventError(_("Each attendee needs their own e-mail address."))
-    # Checked before the lock for a clear message; the partial unique index on the attendees'
-    # addresses refuses the rare registration that races past this check.
-    taken = (
-        db.session.connection()
-        .execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys})
-        .scalars()
-        .all()
-    )
-    if taken:
-        raise EventError(
-            _("%(emails)s is already registered for this event.", emails=", ".join(taken))
-        )
+    connection = db.session.connection()
     # Read what the decision needs of the profile and the user before the lock, not under it.
     kind, profile_id = profile.kind, profile.id
     user_id = user.id if user is not None else None
-    event = lock_event(event_id, next_seq=True, keep_loaded=True)
     now = now or local_now()
-    if now < event.registration_opens:
+    locked = connection.execute(ENROL_LOCK, {"locked_event_id": event_id}).one_or_none()
+    if locked is None:
+        raise EventError(_("This event does not exist."))
+    seq, capacity, sme_capacity, startup_capacity, opens, closes = locked
+    if now < opens:
+        raise EventError(
+            _("Registration opens on %(when)s.", when=opens.strftime("%d.%m.%Y %H:%M"))
+        )
+    if now >= closes:
+        raise EventError(_("Registration for this event has closed."))
+    side_seats = sme_capacity if kind == "sme" else startup_capacity
+    per_side = sme_capacity is not None or startup_capacity is not None
+    counts = seat_counts(event_id, kind, kind if per_side else None, keys)
+    if counts.addresses_taken:
+        # Counted with the seats, under the lock: the partial unique index on the attendees'
+        # addresses would refuse them too, but without saying which address it was.
+        taken = connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys})
         raise EventError(
             _(
-                "Registration opens on %(when)s.",
-                when=event.registration_opens.strftime("%d.%m.%Y %H:%M"),
+                "%(emails)s is already registered for this event.",
+                emails=", ".join(taken.scalars()),
             )
         )
-    if now >= event.registration_closes:
-        raise EventError(_("Registration for this event has closed."))
-    side = kind if event.seats_per_side else None
-    counts = seat_counts(event.id, kind, side)
-    free = event.capacity - counts.taken
-    side_seats = event.side_capacity(kind)
+    free = capacity - counts.taken
     if side_seats is not None:
         free = min(free, side_seats - counts.taken_by_kind)
     fits = len(people) <= free
@@ -278,25 +307,39 @@ def enrol(
     # A newcomer queues behind everyone on its list: its priority is its arrival number, and
     # priorities set by organisers are ranks below any arrival number.
     position = counts.waiting_on_list + 1 if status == WAITING else None
-    registration = Registration(
-        event_id=event.id,
-        event=event,  # held, so that its e-mail is written from the event read under the lock
-        profile_id=profile_id,
-        created_by_id=user_id,
-        status=status,
-        seq=event.last_seq,
-        priority=event.last_seq,
-        locale=locale,
-        confirmed_at=utcnow() if status == CONFIRMED else None,
-    )
-    for name, email in people:
-        registration.attendees.append(
-            Attendee(event_id=event.id, name=name, email=email, email_key=email_key(email))
-        )
-    db.session.add(registration)
-    notifications.registered(registration, position)
-    db.session.flush()
-    return Enrolment(registration, position)
+    registration_id = connection.execute(
+        INSERT_REGISTRATION,
+        {
+            "event_id": event_id,
+            "profile_id": profile_id,
+            "created_by_id": user_id,
+            "status": status,
+            "seq": seq,
+            "priority": seq,
+            "locale": locale,
+            "confirmed_at": utcnow() if status == CONFIRMED else None,
+        },
+    ).scalar_one()
+    attendee_ids = connection.execute(
+        INSERT_ATTENDEES,
+        [
+            {
+                "registration_id": registration_id,
+                "event_id": event_id,
+                "name": name,
+                "email": email,
+                "email_key": key,
+            }
+            for (name, email), key in zip(people, keys, strict=True)
+        ],
+    ).scalars()
+    addresses = [email for _name, email in people]
+    notifications.registered(event_id, list(zip(addresses, attendee_ids, strict=True)), position)
+    # The event changed behind the session's back; a copy it holds must not be trusted.
+    held = db.session.identity_map.get(identity_key(Event, event_id))
+    if held is not None:
+        db.session.expire(held)
+    return Enrolment(registration_id, position)
 
 
 def free_seats(event: Event, kind: str) -> int:

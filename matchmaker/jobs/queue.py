@@ -1,9 +1,11 @@
 """The RQ side of jobs: the Redis connection, the queue, and what RQ knows about a job."""
 
 import time
+from datetime import UTC, datetime
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -30,6 +32,31 @@ def queue(app: Flask | None = None) -> Queue:
     """Return the queue the app's jobs go to."""
     app = app or current_app._get_current_object()
     return Queue(app.config["JOBS_QUEUE"], connection=redis_connection(app))
+
+
+def enqueue_unless_marked(app: Flask, key: str, ttl: int, task: str, **options) -> bool:
+    """Enqueue ``task`` unless the Redis key ``key`` marks one as waiting; set the mark.
+
+    Say whether a job was enqueued; Redis errors reach the caller (the mark is undone when the
+    enqueue fails). Coalesced jobs (the refit, composing e-mails) delete their mark when they
+    start looking at the data, so that later changes enqueue the next one.
+    """
+    connection = redis_connection(app)
+    if not connection.set(key, "1", nx=True, ex=ttl):
+        return False
+    try:
+        queue(app).enqueue(task, **options)
+    except RedisError:
+        connection.delete(key)
+        raise
+    return True
+
+
+def wait_since_queued(delay: float, enqueued_at: datetime | None) -> None:
+    """Sleep until ``delay`` seconds have passed since a job was queued (a burst's changes join)."""
+    if delay and enqueued_at is not None:
+        waited = (datetime.now(UTC) - enqueued_at.replace(tzinfo=UTC)).total_seconds()
+        time.sleep(max(0.0, min(delay, delay - waited)))
 
 
 def fetch(rq_id: str) -> RQJob | None:

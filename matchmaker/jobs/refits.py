@@ -10,8 +10,7 @@ when it starts and at each maintenance run if the newest artefact is older than 
 """
 
 import logging
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
@@ -35,36 +34,27 @@ def pending_key(app: Flask) -> str:
 def request_refit(app: Flask) -> bool:
     """Enqueue a refit job unless one is already waiting; say whether one was enqueued."""
     config = app.config
-    connection = rq_side.redis_connection(app)
     try:
         timeout = config["JOBS_TIMEOUTS"]["refit"]
-        delay = config["MATCHING_REFIT_DELAY"]
-        if not connection.set(pending_key(app), "1", nx=True, ex=timeout + delay):
-            return False
-        options = {
-            "job_timeout": timeout,
-            "result_ttl": config["JOBS_RESULT_TTL"],
-            "failure_ttl": config["JOBS_RESULT_TTL"],
-            "description": "matching refit",
-        }
-        try:
-            rq_side.queue(app).enqueue(TASK, **options)
-        except RedisError:
-            connection.delete(pending_key(app))
-            raise
+        return rq_side.enqueue_unless_marked(
+            app,
+            pending_key(app),
+            timeout + config["MATCHING_REFIT_DELAY"],
+            TASK,
+            job_timeout=timeout,
+            result_ttl=config["JOBS_RESULT_TTL"],
+            failure_ttl=config["JOBS_RESULT_TTL"],
+            description="matching refit",
+        )
     except RedisError:
         # the next change or the worker's maintenance asks again; suggestions go on meanwhile
         log.warning("Cannot enqueue the matching refit", exc_info=True)
         return False
-    return True
 
 
 def wait_for_edits(app: Flask, enqueued_at: datetime | None) -> None:
     """Let ``MATCHING_REFIT_DELAY`` seconds pass since the job was queued (a burst's edits join)."""
-    delay = app.config["MATCHING_REFIT_DELAY"]
-    if delay and enqueued_at is not None:
-        waited = (datetime.now(UTC) - enqueued_at.replace(tzinfo=UTC)).total_seconds()
-        time.sleep(max(0.0, min(delay, delay - waited)))
+    rq_side.wait_since_queued(app.config["MATCHING_REFIT_DELAY"], enqueued_at)
 
 
 def refit_started(app: Flask) -> None:

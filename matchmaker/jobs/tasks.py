@@ -18,7 +18,7 @@ from rq import get_current_job
 from matchmaker.directory import importing
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
-from matchmaker.jobs import refits, services
+from matchmaker.jobs import mailing, refits, services
 from matchmaker.jobs.models import Job, JobFile
 from matchmaker.mail import services as mail
 from matchmaker.matching import artefacts
@@ -74,6 +74,19 @@ def refit() -> str:
         finally:
             db.session.remove()
     return f"artefact {artefact.id}" if artefact else "up to date"
+
+
+def compose_mail() -> str:
+    """Compose (and send, if a server is set) every e-mail notice waiting; the RQ entry point."""
+    app = worker_app()
+    with app.app_context():
+        rq_job = get_current_job()
+        mailing.wait_for_more(app, rq_job.enqueued_at if rq_job else None)
+        try:
+            composed = mailing.compose_while_arriving(app)
+        finally:
+            db.session.remove()
+    return f"{composed} e-mail(s) composed"
 
 
 def _run_started(job: Job) -> str:

@@ -1,10 +1,12 @@
 """Queue e-mails in the outbox and deliver them over SMTP after the data is committed.
 
 Composing a message only adds an outbox row (in the caller's transaction). A use case that holds
-a lock queues a *notice* instead (:func:`queue_notice`): a small row that says what to write,
-composed after the commit by the composer its area registered (:func:`register_composer`);
-a notice whose process died before composing it is composed by the next delivery, by
-``flask outbox send`` or by the job worker's maintenance, so nothing is lost. Delivery happens
+a lock queues a *notice* instead: a small row that says what to write, composed by the composer
+its area registered (:func:`register_composer`), either after the commit by the same request
+(:func:`queue_notice`) or, for the use cases a burst of requests runs, by the job worker, many
+at a time (:func:`queue_notices`, one INSERT). A notice whose process died before composing it
+is composed by the next delivery, by ``flask outbox send`` or by the job worker's maintenance,
+so nothing is lost. Delivery happens
 after the commit: :func:`deliver_new` sends what this session queued, :func:`retry_due` picks up
 earlier failures, and ``flask outbox send`` retries everything that is not sent yet. A message is
 claimed with a conditional UPDATE before sending, so two workers never send the same row.
@@ -14,13 +16,14 @@ Without ``MAIL_SERVER`` nothing is sent: messages stay queued and can be read in
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from itertools import groupby
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
 from sqlalchemy import func, insert, inspect, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +34,8 @@ from matchmaker.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
 SESSION_KEY = "outbox_new"
 NOTICES_KEY = "outbox_notices"
+# Set in a session that stored notices for the job worker to compose (see queue_notices).
+LATER_KEY = "outbox_compose_later"
 MAX_AUTO_ATTEMPTS = 5
 RETRY_AFTER = timedelta(minutes=1)
 STALE_SENDING = timedelta(minutes=10)
@@ -133,14 +138,50 @@ class Composed:
 
 # Composers are code, registered at import by the area that owns the notice kind. A composer
 # gets the message and, when the process that queued it still holds it, the object the notice
-# is about (None: the composer loads it from what the notice says).
+# is about (None: the composer loads it from what the notice says). A loader, if the area gives
+# one, loads what many notices of its kind are about at once (by message id), for batches.
 Composer = Callable[[OutboxMessage, object], Composed | None]
+Loader = Callable[[list[OutboxMessage]], dict[int, object]]
 COMPOSERS: dict[str, Composer] = {}
+LOADERS: dict[str, Loader] = {}
 
 
-def register_composer(kind: str, composer: Composer) -> None:
+def register_composer(kind: str, composer: Composer, load: Loader | None = None) -> None:
     """Let ``composer`` write the notices of ``kind`` (None: the notice has become moot)."""
     COMPOSERS[kind] = composer
+    if load is not None:
+        LOADERS[kind] = load
+
+
+INSERT_NOTICES = insert(OutboxMessage.__table__)
+
+
+def queue_notices(kind: str, event_id: int | None, notices: list[tuple[str, dict]]) -> None:
+    """Store notices (address, what to write) with one INSERT, for the job worker to compose.
+
+    Cheaper than :func:`queue_notice` (no model objects, nothing composed in this process): for
+    the use cases a burst of requests runs. The commit asks the job worker to compose them
+    (``jobs.mailing``); a notice it never gets to is composed by the worker's maintenance or by
+    ``flask outbox send``. The link in a notice's e-mail points to the site the request came to.
+    """
+    origin = request.host_url if has_request_context() else None
+    rows = [
+        {
+            "to_address": address.strip(),
+            "subject": "",
+            "body": "",
+            "kind": kind,
+            "event_id": event_id,
+            "notice": dict(params, origin=origin),
+            "status": QUEUED,
+            "attempts": 0,
+            "last_error": "",
+        }
+        for address, params in notices
+    ]
+    if rows:
+        db.session.connection().execute(INSERT_NOTICES, rows)
+        db.session.info[LATER_KEY] = True
 
 
 def queue_notice(
@@ -187,23 +228,56 @@ def compose(message: OutboxMessage, about: object = None) -> bool:
 def compose_pending(
     message_ids: list[int] | None = None, *, older_than: timedelta | None = None, limit: int = 500
 ) -> int:
-    """Compose queued notices (the given ones, else the oldest) and commit; return how many.
+    """Compose queued notices (the given ones, else the oldest) and commit; return how many."""
+    return compose_batch(message_ids, older_than=older_than, limit=limit)[0]
 
-    ``older_than`` leaves alone the notices their own request is about to compose.
+
+def compose_batch(
+    message_ids: list[int] | None = None, *, older_than: timedelta | None = None, limit: int = 500
+) -> tuple[int, list[int]]:
+    """Compose queued notices (the given ones, else the oldest) and commit.
+
+    ``older_than`` leaves alone the notices their own request is about to compose. What the
+    notices are about is loaded once per kind for the whole batch where the kind has a loader.
+    Return how many notices were handled and the ids of those written (not the moot ones).
     """
     query = select(OutboxMessage).where(OutboxMessage.notice.is_not(None))
     if older_than is not None:
         query = query.where(OutboxMessage.created_at < utcnow() - older_than)
     if message_ids is not None:
         if not message_ids:
-            return 0
+            return 0, []
         query = query.where(OutboxMessage.id.in_(message_ids))
     messages = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
-    for message in messages:
-        compose(message)
+    about: dict[int, object] = {}
+    for kind, run in groupby(sorted(messages, key=lambda m: m.kind), key=lambda m: m.kind):
+        if kind in LOADERS:
+            about.update(LOADERS[kind](list(run)))
+    composed = []
+    for origin, run in groupby(messages, key=lambda m: m.notice.get("origin")):
+        with _linking_to(origin):
+            composed += [m.id for m in run if compose(m, about.get(m.id))]
     if messages:
         db.session.commit()
-    return len(messages)
+    return len(messages), composed
+
+
+def _linking_to(origin: str | None):
+    """Let links point to ``origin`` (the site a notice's request came to) outside requests."""
+    if origin and not has_request_context():
+        return current_app.test_request_context(base_url=origin)
+    return nullcontext()
+
+
+def compose_and_deliver() -> int:
+    """Compose every notice waiting (in batches), send them if a server is set; return how many."""
+    total, limit = 0, 500
+    while True:
+        handled, ids = compose_batch(limit=limit)
+        total += len(ids)
+        deliver(ids)
+        if handled < limit:  # nothing more was waiting when the batch was read
+            return total
 
 
 def compose_all_pending(older_than: timedelta | None = None) -> int:

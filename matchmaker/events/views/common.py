@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from matchmaker.directory.models import Profile
 from matchmaker.directory.queries import profiles_of
@@ -35,6 +35,23 @@ def get_attendee(attendee_id: int) -> Attendee:
     if not current_user.can_edit(attendee.registration.profile):
         abort(403)
     return attendee
+
+
+# The profiles a user may register, as (id, name, kind) rows: asked by every registration, and
+# the registration needs no more of them. Keyed by "the user is an organiser" (then: all).
+_profile_rows = select(Profile.id, Profile.name, Profile.kind).order_by(Profile.name)
+PROFILE_CHOICES = {
+    True: _profile_rows,
+    False: _profile_rows.where(
+        Profile.owner_id == bindparam("user_id"), Profile.deleted_at.is_(None)
+    ),
+}
+
+
+def profile_choices() -> list:
+    """Return (id, name, kind) of the profiles the current user may act for, by name."""
+    statement = PROFILE_CHOICES[bool(current_user.is_organiser)]
+    return db.session.connection().execute(statement, {"user_id": current_user.id}).all()
 
 
 def actable_profiles(event: Event | None = None) -> list[Profile]:

@@ -29,9 +29,16 @@ from matchmaker.events.views.common import (
     flash_promoted,
     get_attendee,
     get_registration,
+    profile_choices,
 )
 from matchmaker.extensions import db
-from matchmaker.web import bad_request, commit_and_send, refuse, refuse_conflict
+from matchmaker.web import (
+    bad_request,
+    commit_and_send,
+    hot_transaction,
+    refuse,
+    refuse_conflict,
+)
 
 
 @bp.get("/events")
@@ -71,7 +78,7 @@ def register(event_id: int):
     # page, shown for a GET or a refusal, loads it below.
     if request.method != "POST":
         db.get_or_404(Event, event_id)
-    profiles = actable_profiles()
+    profiles = profile_choices()
     if not profiles:
         flash(_("Create a profile for your organisation first."), "info")
         return redirect(url_for("directory.my_profiles"))
@@ -82,15 +89,15 @@ def register(event_id: int):
     if form.validate_on_submit():
         profile = next(p for p in profiles if p.id == form.profile_id.data)
         try:
-            enrolment = registrations.enrol(
-                event_id,
-                profile,
-                form.people(),
-                user=current_user,
-                locale=recipient_language(current_user),
-            )
-            position, registration_id = enrolment.position, enrolment.registration.id
-            commit_and_send()
+            with hot_transaction():  # the event's lock passes on before the disk write
+                enrolment = registrations.enrol(
+                    event_id,
+                    profile,
+                    form.people(),
+                    user=current_user,
+                    locale=recipient_language(current_user),
+                )
+            position, registration_id = enrolment.position, enrolment.registration_id
         except EventError as error:
             refuse(error, form)
         except IntegrityError:
@@ -109,6 +116,7 @@ def register(event_id: int):
                 )
             return redirect(url_for("events.registration", registration_id=registration_id))
     event = db.get_or_404(Event, event_id)
+    form.add_empty_rows()
     figures = queries.event_figures(event)
     return render_template(
         "events/register.html",
