@@ -20,7 +20,9 @@ BURSTS = 3
 
 @pytest.mark.slow
 def test_profiles_created_at_the_same_moment(app, app_factory, make_user):
-    clients = logged_in_clients(app_factory, [make_user().email for _person in range(PEOPLE)])
+    clients = logged_in_clients(
+        app_factory, [make_user().email for _person in range(PEOPLE)], app.config["JOBS_QUEUE"]
+    )
 
     def creating(client, burst: int, n: int):
         # every burst brings words nobody has used yet, the same in all its requests
