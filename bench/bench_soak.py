@@ -4,7 +4,9 @@
    build --publish`` (the demo event's schedule, for the agenda views) and ``flask
    import-profiles`` with profiles from ``bench/gen_profiles.py``; then, through the app's
    services, a soak event with a large capacity, members owning a profile each with an API
-   token, and an organiser token.
+   token, and an organiser token; last ``flask match fit``, the refit the job worker would run
+   after these changes (no job worker runs here; the setup's jobs go to a queue of the run,
+   deleted at the end).
 2. gunicorn (``gunicorn.conf.py``; sync workers; ``GUNICORN_MAX_REQUESTS=0`` so that worker
    recycling cannot hide memory growth) on a free loopback port.
 3. A load generator in this process: an open-loop schedule at a fixed offered rate (one request
