@@ -4,7 +4,9 @@
    build --publish`` (the demo event's schedule, for the agenda views) and ``flask
    import-profiles`` with profiles from ``bench/gen_profiles.py``; then, through the app's
    services, a soak event with a large capacity, members owning a profile each with an API
-   token, and an organiser token.
+   token, and an organiser token; last ``flask match fit``, the refit the job worker would run
+   after these changes (no job worker runs here; the setup's jobs go to a queue of the run,
+   deleted at the end).
 2. gunicorn (``gunicorn.conf.py``; sync workers; ``GUNICORN_MAX_REQUESTS=0`` so that worker
    recycling cannot hide memory growth) on a free loopback port.
 3. A load generator in this process: an open-loop schedule at a fixed offered rate (one request
@@ -227,14 +229,19 @@ def prepare(database: Database, env: dict, args, workdir: Path) -> dict:
         path = workdir / f"import-{number}.json"
         path.write_text(json.dumps(part, ensure_ascii=False), encoding="utf-8")
         run([*flask, "import-profiles", "--in-process", str(path)], env)
+    data = soak_data(database.url, env["JOBS_QUEUE"])
+    # What the job worker does after the import and the soak's profiles (a refit of the stored
+    # model): without it every worker would serve suggestions from the demo's model and
+    # vectorise each of the 2,500 newer profiles on every request for it.
+    run([*flask, "match", "fit"], env)
     import psycopg
 
     with psycopg.connect(database.url, autocommit=True) as conn:
         conn.execute("ANALYZE")
-    return soak_data(database.url)
+    return data
 
 
-def soak_data(url: str) -> dict:
+def soak_data(url: str, jobs_queue: str) -> dict:
     """Create the soak event, members with profiles and tokens; collect the request targets."""
     from sqlalchemy import select
 
@@ -253,6 +260,7 @@ def soak_data(url: str) -> dict:
         {
             "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://"),
             "SECRET_KEY": "soak-setup",
+            "JOBS_QUEUE": jobs_queue,
         }
     )
     with app.app_context():
@@ -943,6 +951,8 @@ def main(argv: list[str] | None = None) -> int:
         SESSION_COOKIE_SECURE="0",
         LOGIN_RATE_LIMIT="100000 per minute",
         RATELIMIT_STORAGE_URI="memory://",
+        # the refit jobs the setup's commits enqueue go to a queue of this run, not the default
+        JOBS_QUEUE=f"bench-soak-{database.name}",
     )
     ctx: dict = {
         "cpu": cpu_model(),
@@ -1086,6 +1096,21 @@ def main(argv: list[str] | None = None) -> int:
             database.drop()
         except Exception as exc:
             log(f"could not drop {database.name}: {exc}")
+        drop_queue(env)
+
+
+def drop_queue(env: dict) -> None:
+    """Delete the run's job queue with its jobs and its pending-refit mark from Redis."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    try:
+        connection = Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+        Queue(env["JOBS_QUEUE"], connection=connection).delete(delete_jobs=True)
+        connection.delete(f"matchmaker:{env['JOBS_QUEUE']}:refit-pending")
+    except RedisError as exc:
+        log(f"could not delete the job queue {env['JOBS_QUEUE']}: {exc}")
 
 
 if __name__ == "__main__":

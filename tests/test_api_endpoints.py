@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from csrf_forms import log_in_with_csrf
 from fixtures_events import event_data as base_event_data
+from sql_statements import reading, statements_of
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc, func, select
 
@@ -645,3 +646,30 @@ def test_committed_answer_is_answered_200(client, world, both_registered, answer
     assert status == {"accept": "accepted", "decline": "declined"}[answer]
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["status"] == status
+
+
+def test_the_schedule_reads_its_profiles_in_one_statement(client, world, published, make_profile):
+    from matchmaker.scheduling.models import ScheduleMeeting
+
+    # three more meetings, with three more profiles: still one statement for all profiles
+    for slot in (3, 4):
+        partner = make_profile(kind="startup", external_ref=f"su-{slot}")
+        published.meetings.append(
+            ScheduleMeeting(
+                key=f"m{slot}",
+                profile_a_id=world.sme.id,
+                profile_b_id=partner.id,
+                slot=slot,
+                table=2,
+                origin="match",
+                reasons=[],
+            )
+        )
+    db.session.commit()
+    url = f"/api/v1/events/{world.event.id}/schedule"
+    for role, meetings in (("organiser", 4), ("other", 1)):
+        statements = statements_of(client, url, world.headers(role))
+        assert len(reading(statements, "profiles")) == 1, statements
+        body = client.get(url, headers=world.headers(role)).get_json()
+        assert len(body["meetings"]) == meetings
+    assert [(m["a"]["ref"], m["b"]["ref"]) for m in body["meetings"]] == [("sme-1", "su-1")]

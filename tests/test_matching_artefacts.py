@@ -112,7 +112,13 @@ def test_a_profiles_suggestions_are_computed_once_per_artefact(
     edit(sme, ENERGY)  # changed since the fit: its own suggestions follow the new text
     assert suggested_names(client, sme.id)[0] == "Prognosewerk"
     assert suggested_names(client, sme.id)[0] == "Prognosewerk"
-    assert len(asked) == 4  # computed from the current text every time, never kept
+    page = client.get(f"/profiles/{sme.id}").get_data(as_text=True)
+    assert page.index("Prognosewerk") < page.index("Warum dieser Vorschlag?")
+    assert len(asked) == 4  # once per k for the new text, kept by the text's fingerprint
+    edit(sme, "Wir suchen eine KI, die Rechnungen und Belege ausliest.")  # the next text ...
+    assert suggested_names(client, sme.id)[0] == "BelegKI"  # ... is computed, never stale
+    assert suggested_names(client, sme.id)[0] == "BelegKI"
+    assert len(asked) == 5
 
 
 def test_two_apps_on_one_database_share_one_artefact(app_factory, app, directory_world, run_jobs):

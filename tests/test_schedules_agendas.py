@@ -3,11 +3,13 @@
 import csv
 import io
 import re
+from collections import Counter
 
 import pytest
 from fixtures_events import publish, schedule_world  # noqa: F401 (fixture)
 from icalendar import Calendar
 from pypdf import PdfReader
+from sql_statements import reading, statements_of
 from sqlalchemy import select
 
 from matchmaker.events import wishes
@@ -96,6 +98,31 @@ def test_the_receiver_reads_request_from_the_sender_reads_your_request(client, l
     assert "gewünscht" not in receiver_agenda and 'class="shortfall"' not in receiver_agenda
     mail = schedule_mail("sme0@teilnehmer.example")
     assert f"Anfrage von {RECHNUNG}" in mail.body
+
+
+def test_an_agenda_reads_its_partners_and_the_agreed_requests_once(client, login, agreed):
+    w = agreed
+    login(w.organiser)
+    version = versions.published_version(w.event)
+    meetings = Counter(p for m in version.meetings for p in (m.profile_a_id, m.profile_b_id))
+    busiest, count = meetings.most_common(1)[0]
+    assert count >= 2
+    partners = [m.partner_of(busiest).name for m in version.meetings if m.involves(busiest)]
+    contacts = {
+        r.profile_id: r.attendees[0].name
+        for r in db.session.scalars(select(Registration).where(Registration.event_id == w.event.id))
+    }
+    url = f"/events/{w.event.id}/agenda/{busiest}"
+    statements = statements_of(client, url)
+    # the viewed profile, then every partner in one statement (not one query per meeting)
+    assert len(reading(statements, "profiles")) == 2, statements
+    assert len(reading(statements, "meeting_requests")) == 1
+    assert reading(statements, "meeting_ratings") == []  # the organiser's view has no ratings
+    agenda = text_of(client.get(url))
+    assert all(name in agenda for name in partners)
+    # the participant's own attendee is named, no other participant's
+    assert contacts.pop(busiest) in agenda
+    assert not any(name in agenda for name in contacts.values())
 
 
 def test_breaks_are_rows_at_their_time_everywhere(client, login, agreed, run_jobs):

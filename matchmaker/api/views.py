@@ -357,6 +357,8 @@ def schedule(event_id: int):
     if version is None:
         raise ApiError(404, _("No schedule has been published for this event yet."))
     meetings = version.meetings
+    # the meetings' profiles in one statement, kept until the answer is made
+    _held = versions.meeting_profiles(meetings)
     if not user.is_organiser:
         meetings = [m for m in meetings if user.id in (m.profile_a.owner_id, m.profile_b.owner_id)]
         if not meetings:

@@ -32,7 +32,7 @@ from matchmaker.matching.engine import Profile as EngineProfile
 from matchmaker.matching.models import ModelArtefact
 
 log = logging.getLogger(__name__)
-SUGGESTIONS_KEPT = 4096  # (reference, k) -> the engine's suggestions, per loaded artefact
+SUGGESTIONS_KEPT = 4096  # (reference or fingerprint, k) -> the engine's suggestions, per artefact
 
 
 @dataclass
@@ -44,8 +44,9 @@ class LoadedModel:
     engine: MatchEngine | None
     refs: dict[int, str]  # profile id -> the engine's reference
     fingerprints: dict[str, bytes]  # engine reference -> fingerprint of the fitted input
-    # The engine's suggestions for fitted profiles, asked for before: a stored artefact never
-    # changes, so every worker that loaded it computes the same lists.
+    # The engine's suggestions asked for before, by fitted reference or by the fingerprint of
+    # a newer input: a stored artefact never changes, so every worker that loaded it computes
+    # the same lists for the same input.
     suggested: LRU = field(default_factory=lambda: LRU(SUGGESTIONS_KEPT), repr=False)
 
     def __post_init__(self) -> None:

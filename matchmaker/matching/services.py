@@ -376,13 +376,17 @@ def suggestions_for(profile: Profile, k: int = 5) -> list[ShownSuggestion]:
 
 
 def _suggest(model: LoadedModel, item: str | EngineProfile, k: int) -> list[Suggestion]:
-    """Return the engine's suggestions, kept with the model for a profile fitted as it is."""
-    if not isinstance(item, str):
-        return model.engine.suggest(item, k=k)
-    found = model.suggested.get((item, k))
+    """Return the engine's suggestions, kept with the model.
+
+    A fitted profile's are kept by its reference; those of a profile new or changed since the
+    fit by the fingerprint of its current input, so an edit is seen at once and repeated
+    requests do not vectorise the same input again.
+    """
+    key = (item if isinstance(item, str) else fingerprint(item), k)
+    found = model.suggested.get(key)
     if found is None:
         found = model.engine.suggest(item, k=k)
-        model.suggested.put((item, k), found)
+        model.suggested.put(key, found)
     return found
 
 

@@ -38,7 +38,7 @@ from matchmaker.scheduling.models import (
     ScheduleVersion,
 )
 from matchmaker.scheduling.problem import absent_profiles, participant_id, profile_id_of
-from matchmaker.scheduling.versions import participants_of
+from matchmaker.scheduling.versions import meeting_profiles, participants_of
 
 #: Who sent an event's accepted meeting requests, by (smaller, larger profile id); read once
 #: (``request_senders``) for every agenda or line made at a time.
@@ -143,6 +143,7 @@ def agenda(
         by_slot = {m.slot: m for m in index.meetings.get(profile_id, [])}
         unavailable = index.unavailable(profile_id)
     senders = index.senders if index is not None else request_senders(version.event_id)
+    _held = meeting_profiles(by_slot.values())  # the partners in one statement
     rows = []
     for number, (start, end) in enumerate(slot_times(event), start=1):
         meeting = by_slot.get(number)

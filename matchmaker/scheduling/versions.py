@@ -11,10 +11,12 @@ changed by e-mail (on the first publication: everybody).
 
 import copy
 import re
+from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.util import identity_key
 
 from matchmaker.accounts.models import User
 from matchmaker.directory.models import Profile
@@ -63,6 +65,25 @@ def published_version(event: Event) -> ScheduleVersion | None:
         .order_by(ScheduleVersion.number.desc())
         .limit(1)
     )
+
+
+def meeting_profiles(meetings: Iterable[ScheduleMeeting]) -> list[Profile]:
+    """Read the profiles of ``meetings`` the session does not hold yet, in one statement.
+
+    ``meeting.profile_a`` and ``profile_b`` then come from the session instead of one query
+    per profile, as long as the caller keeps the returned list (the session holds its
+    objects weakly). Expired ones are read again with the others.
+    """
+    ids = {pid for m in meetings for pid in (m.profile_a_id, m.profile_b_id)}
+    held = db.session.identity_map
+    missing = [
+        pid
+        for pid in ids
+        if (profile := held.get(identity_key(Profile, pid))) is None or inspect(profile).expired
+    ]
+    if not missing:
+        return []
+    return list(db.session.scalars(select(Profile).where(Profile.id.in_(missing))))
 
 
 def new_version(event: Event, user: User | None, source: ScheduleVersion | None) -> ScheduleVersion:

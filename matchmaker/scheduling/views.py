@@ -10,7 +10,7 @@ from matchmaker.core.clock import local_now
 from matchmaker.directory.models import Profile
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
-from matchmaker.events.queries import confirmed_attendees
+from matchmaker.events.queries import confirmed_attendees, confirmed_names
 from matchmaker.extensions import db
 from matchmaker.matching import feedback as matching_feedback
 from matchmaker.scheduling import (
@@ -395,7 +395,10 @@ def my_agenda(event_id: int, profile_id: int):
     event, profile = agenda_access(event_id, profile_id)
     version = versions.published_version(event)
     taking_part = version is not None and profile.id in versions.participants_of(version)
-    rows = agendas.agenda(event, version, profile.id) if taking_part else []
+    # the agenda and the shortfall read the version (and its agreed requests) once
+    index = agendas.VersionIndex(version) if taking_part else None
+    can_rate = profile.owner_id == current_user.id
+    rows = agendas.agenda(event, version, profile.id, index) if taking_part else []
     return render_template(
         "scheduling/agenda.html",
         event=event,
@@ -403,14 +406,17 @@ def my_agenda(event_id: int, profile_id: int):
         version=version,
         taking_part=taking_part,
         rows=agendas.with_breaks(event, rows),
-        shortfall=agendas.shortfall(version, profile.id) if taking_part else None,
-        attendees=attendee_names(event).get(profile.id, []),
-        # only the participant rates a meeting, once its slot has begun
-        can_rate=profile.owner_id == current_user.id,
+        shortfall=agendas.shortfall(version, profile.id, index) if taking_part else None,
+        attendees=confirmed_names(event.id, profile.id),
+        # only the participant rates a meeting, once its slot has begun (an organiser's view
+        # shows no ratings: none are read)
+        can_rate=can_rate,
         started={
             r.meeting.key for r in rows if r.meeting and feedback.has_started(event, r.meeting)
-        },
-        ratings=feedback.ratings_by_key(event, profile),
+        }
+        if can_rate
+        else set(),
+        ratings=feedback.ratings_by_key(event, profile) if can_rate else {},
     )
 
 
