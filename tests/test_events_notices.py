@@ -234,8 +234,14 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     def commit(conn):
         seen.append("COMMIT")
 
+    checkouts: list[object] = []
+
+    def checkout(dbapi_connection, record, proxy):
+        checkouts.append(dbapi_connection)
+
     sa_event.listen(db.engine, "before_cursor_execute", before)
     sa_event.listen(db.engine, "commit", commit)
+    sa_event.listen(db.engine, "checkout", checkout)
     try:
         response = client.post(
             url,
@@ -248,7 +254,11 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", before)
         sa_event.remove(db.engine, "commit", commit)
+        sa_event.remove(db.engine, "checkout", checkout)
     assert response.status_code == 302
+    # one connection for the whole request: the wait for the disk takes no second checkout
+    # (with its ping: two round trips more)
+    assert len(checkouts) == 1
     # one transaction and nothing after it (the e-mail is the job worker's); on PostgreSQL
     # its commit does not wait for the disk, a tiny second transaction does
     postgresql = db.engine.dialect.name == "postgresql"

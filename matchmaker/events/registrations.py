@@ -47,7 +47,7 @@ addresses already registered, and one INSERT each of the registration, its atten
 outbox notices (plain Core statements, built once; no model objects). Input checks come before
 the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
 PostgreSQL the registration view's commit passes the lock on before its disk write and waits
-for the disk afterwards (``web.commit_hot_and_send``), so that a burst of registrations does not
+for the disk afterwards (``web.hot_transaction``), so that a burst of registrations does not
 queue for one disk flush after the other.
 
 Services change models and flush; the caller commits, then sends the queued e-mails.
