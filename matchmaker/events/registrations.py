@@ -43,8 +43,9 @@ Short locks
 -----------
 The lock is held until the commit, so a registration does under it only what the seat decision
 needs: the locking UPDATE, one query counting the seats, the waiting list and the attendees'
-addresses already registered, and one INSERT each of the registration, its attendees and the
-outbox notices (plain Core statements, built once; no model objects). Input checks come before
+addresses already registered, and the rows of the registration, its attendees and the outbox
+notices (plain statements, built once; no model objects): one ``WITH ... INSERT`` on PostgreSQL,
+one INSERT each on SQLite. Input checks come before
 the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
 PostgreSQL the registration view's commit passes the lock on before its disk write and waits
 for the disk afterwards (``web.hot_transaction``), so that a burst of registrations does not
