@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from matchmaker import cli
+from matchmaker import cli, web
 from matchmaker.accounts.views import bp as accounts_bp
 from matchmaker.api.pages import bp as tokens_bp
 from matchmaker.api.views import bp as api_bp
@@ -90,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     audit.register(app)
     refits.register(app)
     mailing.register(app)
+    web.register(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

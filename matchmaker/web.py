@@ -3,14 +3,14 @@
 Views only: services never see the request, flash messages or the session.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, current_app, flash
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
 
@@ -81,7 +81,9 @@ def hot_transaction():
     lock passes to the next request before the commit's disk write, not after it: the commit
     does not wait for its WAL to reach the disk (``synchronous_commit`` off for this one
     transaction, set before the block so that it costs no round trip under the lock), and a
-    second, tiny transaction committed as usual then waits for the disk. The WAL is written in
+    second, tiny transaction committed as usual then waits for the disk (right after the commit,
+    on the connection the session still holds then: no second checkout, no second ping). The
+    WAL is written in
     order, so that flush covers the first commit: nothing is answered before it is on disk.
     Meanwhile other requests may already see the change (a registration counts for the next
     one's seat decision); after a crash in that moment it is gone, and so is every later change
@@ -90,20 +92,48 @@ def hot_transaction():
     other. An exception in the block leaves the transaction to the caller, uncommitted.
     """
     session = db.session()
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        session.execute(NO_WAIT_FOR_DISK)
-    yield
+    if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        connection.execute(NO_WAIT_FOR_DISK)
+        # waited for right after the commit, on the same connection (no second checkout)
+        session.info[DISK_WAIT_KEY] = connection
+    try:
+        yield
+    except BaseException:
+        session.info.pop(DISK_WAIT_KEY, None)
+        raise
     commit_and_send()
-    if postgresql:
-        try:
-            session.execute(DISK_BARRIER)
-            session.commit()
-        except SQLAlchemyError:
-            # the change is committed; it reaches the disk with the WAL writer's next round
-            # (within three times wal_writer_delay) like any commit that does not wait
-            session.rollback()
-            current_app.logger.warning("Waiting for the disk failed", exc_info=True)
+
+
+DISK_WAIT_KEY = "web_wait_for_disk"
+
+
+def _wait_for_disk(session) -> None:
+    """After a hot transaction's commit: commit the disk barrier on its still held connection."""
+    connection = session.info.pop(DISK_WAIT_KEY, None)
+    if connection is None:
+        return
+    try:
+        connection.execute(DISK_BARRIER)
+        connection.commit()
+    except SQLAlchemyError:
+        # the change is committed; it reaches the disk with the WAL writer's next round
+        # (within three times wal_writer_delay) like any commit that does not wait
+        current_app.logger.warning("Waiting for the disk failed", exc_info=True)
+        with suppress(SQLAlchemyError):  # a lost connection: the session's close discards it
+            connection.rollback()
+
+
+def _forget_disk_wait(session, transaction) -> None:
+    if not transaction.nested:
+        session.info.pop(DISK_WAIT_KEY, None)
+
+
+def register(app) -> None:
+    """Wait for the disk after the commit of a hot transaction (once per process)."""
+    if not event.contains(db.session, "after_commit", _wait_for_disk):
+        event.listen(db.session, "after_commit", _wait_for_disk)
+        event.listen(db.session, "after_soft_rollback", _forget_disk_wait)
 
 
 def refuse(error: Exception, form=None) -> None:

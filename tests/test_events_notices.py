@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from matchmaker.core.clock import utcnow
 from matchmaker.events import registrations
-from matchmaker.events.models import Registration
+from matchmaker.events.models import Attendee, Registration
 from matchmaker.extensions import db
 from matchmaker.jobs import mailing
 from matchmaker.jobs import queue as jobs_queue
@@ -72,6 +72,28 @@ def test_the_lock_covers_only_the_seat_decision(full_event, make_profile):
     # profiles or positions, no rendering (which would read them) before the commit
     assert under_lock[0].startswith("UPDATE events SET")
     assert under_lock[1].startswith("SELECT coalesce(sum(CASE")
+    if db.engine.dialect.name == "postgresql":
+        # the registration, its attendees and their notices in one statement
+        assert under_lock[2:] == ["WITH new_registration AS"]
+        ids = dict(
+            db.session.execute(
+                select(Attendee.email, Attendee.id).where(
+                    Attendee.email.in_(["w@example.de", "z@example.de"])
+                )
+            ).all()
+        )
+        stored = db.session.execute(
+            select(OutboxMessage.to_address, OutboxMessage.notice, OutboxMessage.kind).where(
+                OutboxMessage.to_address.in_(list(ids))
+            )
+        ).all()
+        # a notice per attendee, naming that attendee, like queue_notices writes them
+        assert len(ids) == 2 and len(stored) == 2
+        for address, notice, kind in stored:
+            assert kind == "registered"
+            assert notice["attendee_id"] == ids[address] and notice["position"] == 1
+            assert "origin" in notice
+        return
     assert all(statement.startswith("INSERT INTO") for statement in under_lock[2:])
     # one statement per table, or per row where the driver cannot batch with RETURNING
     tables = [statement.split()[2] for statement in under_lock[2:]]
@@ -234,8 +256,14 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     def commit(conn):
         seen.append("COMMIT")
 
+    checkouts: list[object] = []
+
+    def checkout(dbapi_connection, record, proxy):
+        checkouts.append(dbapi_connection)
+
     sa_event.listen(db.engine, "before_cursor_execute", before)
     sa_event.listen(db.engine, "commit", commit)
+    sa_event.listen(db.engine, "checkout", checkout)
     try:
         response = client.post(
             url,
@@ -248,7 +276,11 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", before)
         sa_event.remove(db.engine, "commit", commit)
+        sa_event.remove(db.engine, "checkout", checkout)
     assert response.status_code == 302
+    # one connection for the whole request: the wait for the disk takes no second checkout
+    # (with its ping: two round trips more)
+    assert len(checkouts) == 1
     # one transaction and nothing after it (the e-mail is the job worker's); on PostgreSQL
     # its commit does not wait for the disk, a tiny second transaction does
     postgresql = db.engine.dialect.name == "postgresql"
@@ -273,12 +305,20 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     # read under its lock only, not loaded before it as well
     assert [s.split(None, 1)[0] for s in transaction[:lock]] == ["SELECT", "SELECT"]
     assert transaction[1].startswith("SELECT profiles.id, profiles.name, profiles.kind \nFROM")
-    # under it: one count (seats, waiting list, taken addresses) and one INSERT per table
+    # under it: one count (seats, waiting list, taken addresses) and the rows: on PostgreSQL
+    # one statement for the registration, its attendees and their notices, else one INSERT each
+    rows = (
+        [["WITH", "new_registration", "AS"]]
+        if postgresql
+        else [
+            ["INSERT", "INTO", "registrations"],
+            ["INSERT", "INTO", "attendees"],
+            ["INSERT", "INTO", "outbox_messages"],
+        ]
+    )
     assert [s.split()[:3] for s in transaction[lock + 1 :]] == [
         ["SELECT", "coalesce(sum(CASE", "WHEN"],
-        ["INSERT", "INTO", "registrations"],
-        ["INSERT", "INTO", "attendees"],
-        ["INSERT", "INTO", "outbox_messages"],
+        *rows,
     ]
     message = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.to_address == "mia@example.de")

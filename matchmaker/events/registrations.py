@@ -43,11 +43,12 @@ Short locks
 -----------
 The lock is held until the commit, so a registration does under it only what the seat decision
 needs: the locking UPDATE, one query counting the seats, the waiting list and the attendees'
-addresses already registered, and one INSERT each of the registration, its attendees and the
-outbox notices (plain Core statements, built once; no model objects). Input checks come before
+addresses already registered, and the rows of the registration, its attendees and the outbox
+notices (plain statements, built once; no model objects): one ``WITH ... INSERT`` on PostgreSQL,
+one INSERT each on SQLite. Input checks come before
 the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
 PostgreSQL the registration view's commit passes the lock on before its disk write and waits
-for the disk afterwards (``web.commit_hot_and_send``), so that a burst of registrations does not
+for the disk afterwards (``web.hot_transaction``), so that a burst of registrations does not
 queue for one disk flush after the other.
 
 Services change models and flush; the caller commits, then sends the queued e-mails.
@@ -59,7 +60,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm.util import identity_key
 
 from matchmaker.accounts.models import User
@@ -76,6 +77,7 @@ from matchmaker.events.queries import (
     waiting_side,
 )
 from matchmaker.extensions import db
+from matchmaker.mail import services as mail
 
 MAX_CAPACITY = 10_000
 # Tables at one time: 2,000 seat 4,000 of the 10,000 seats in meetings of two (a brokerage of
@@ -242,6 +244,22 @@ ENROL_LOCK = (
 )
 INSERT_REGISTRATION = insert(_registrations).returning(_registrations.c.id)
 INSERT_ATTENDEES = insert(_attendees).returning(_attendees.c.id, sort_by_parameter_order=True)
+# On PostgreSQL the three INSERTs are one statement (two round trips less under the lock).
+INSERT_ROWS_PG = text(
+    "WITH new_registration AS ("  # noqa: S608 - constants only, no input
+    " INSERT INTO registrations (event_id, profile_id, created_by_id, status, seq, priority,"
+    " locale, created_at, confirmed_at) VALUES (:event_id, :profile_id, :created_by_id,"
+    " :status, :seq, :seq, :locale, :notice_now, :confirmed_at) RETURNING id),"
+    " new_attendees AS ("
+    " INSERT INTO attendees (registration_id, event_id, name, email, email_key, no_show)"
+    " SELECT new_registration.id, :event_id, person.name, person.email, person.email_key, false"
+    " FROM new_registration, unnest(CAST(:names AS varchar[]), CAST(:emails AS varchar[]),"
+    " CAST(:keys AS varchar[])) WITH ORDINALITY AS person(name, email, email_key, n)"
+    " ORDER BY person.n RETURNING id, email),"
+    " notices AS (SELECT email AS address, json_build_object('attendee_id', id, 'position',"
+    " CAST(:position AS integer)) AS params FROM new_attendees),"
+    " stored AS (" + mail.NOTICES_SQL + ") SELECT id FROM new_registration"
+)
 
 
 def enrol(
@@ -307,6 +325,44 @@ def enrol(
     # A newcomer queues behind everyone on its list: its priority is its arrival number, and
     # priorities set by organisers are ranks below any arrival number.
     position = counts.waiting_on_list + 1 if status == WAITING else None
+    if connection.dialect.name == "postgresql":
+        registration_id = connection.execute(
+            INSERT_ROWS_PG,
+            {
+                "event_id": event_id,
+                "profile_id": profile_id,
+                "created_by_id": user_id,
+                "status": status,
+                "seq": seq,
+                "locale": locale,
+                "confirmed_at": utcnow() if status == CONFIRMED else None,
+                "names": [name for name, _email in people],
+                "emails": [email for _name, email in people],
+                "keys": keys,
+                "position": position,
+                "notice_kind": "registered",
+                "notice_status": mail.QUEUED,
+                "notice_event_id": event_id,
+                "notice_origin": mail.notice_origin(),
+                "notice_now": utcnow(),
+            },
+        ).scalar_one()
+        mail.compose_later()
+    else:
+        registration_id = _insert_rows(
+            connection, event_id, profile_id, user_id, status, seq, locale, people, keys, position
+        )
+    # The event changed behind the session's back; a copy it holds must not be trusted.
+    held = db.session.identity_map.get(identity_key(Event, event_id))
+    if held is not None:
+        db.session.expire(held)
+    return Enrolment(registration_id, position)
+
+
+def _insert_rows(
+    connection, event_id, profile_id, user_id, status, seq, locale, people, keys, position
+) -> int:
+    """Insert the registration, its attendees and their notices; return the registration's id."""
     registration_id = connection.execute(
         INSERT_REGISTRATION,
         {
@@ -335,11 +391,7 @@ def enrol(
     ).scalars()
     addresses = [email for _name, email in people]
     notifications.registered(event_id, list(zip(addresses, attendee_ids, strict=True)), position)
-    # The event changed behind the session's back; a copy it holds must not be trusted.
-    held = db.session.identity_map.get(identity_key(Event, event_id))
-    if held is not None:
-        db.session.expire(held)
-    return Enrolment(registration_id, position)
+    return registration_id
 
 
 def free_seats(event: Event, kind: str) -> int:

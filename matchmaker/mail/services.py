@@ -184,6 +184,31 @@ def queue_notices(kind: str, event_id: int | None, notices: list[tuple[str, dict
         db.session.info[LATER_KEY] = True
 
 
+# SQL (PostgreSQL) storing a notice per row of a row set named ``notices`` (columns ``address``
+# and ``params``, a JSON object) for the job worker: what queue_notices stores, for a use case
+# that writes its rows in one statement (a CTE of it). Its parameters: notice_kind,
+# notice_event_id, notice_origin (see notice_origin), notice_status (QUEUED) and notice_now; the
+# caller calls compose_later when the statement has run.
+NOTICES_SQL = (
+    "INSERT INTO outbox_messages (kind, event_id, to_address, subject, body, notice, status,"
+    " attempts, last_error, created_at)"
+    " SELECT :notice_kind, :notice_event_id, btrim(notices.address), '', '',"
+    " CAST(CAST(notices.params AS jsonb) || jsonb_build_object('origin',"
+    " CAST(:notice_origin AS varchar)) AS json), :notice_status, 0, '', :notice_now"
+    " FROM notices"
+)
+
+
+def notice_origin() -> str | None:
+    """Return the site a notice's links lead to: the one the request came to."""
+    return request.host_url if has_request_context() else None
+
+
+def compose_later() -> None:
+    """Ask for the job worker's composing after the commit (notices stored by the caller's SQL)."""
+    db.session.info[LATER_KEY] = True
+
+
 def queue_notice(
     to_address: str, kind: str, *, event_id: int | None, about: object = None, **params
 ) -> OutboxMessage:
