@@ -10,10 +10,11 @@ from functools import wraps
 from flask import abort, current_app, flash
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import BadRequest
 
+from matchmaker.core import commit_hooks
 from matchmaker.extensions import db
 from matchmaker.mail import services as mail
 
@@ -108,11 +109,8 @@ def hot_transaction():
 DISK_WAIT_KEY = "web_wait_for_disk"
 
 
-def _wait_for_disk(session) -> None:
+def _wait_for_disk(_session, connection) -> None:
     """After a hot transaction's commit: commit the disk barrier on its still held connection."""
-    connection = session.info.pop(DISK_WAIT_KEY, None)
-    if connection is None:
-        return
     try:
         connection.execute(DISK_BARRIER)
         connection.commit()
@@ -124,16 +122,9 @@ def _wait_for_disk(session) -> None:
             connection.rollback()
 
 
-def _forget_disk_wait(session, transaction) -> None:
-    if not transaction.nested:
-        session.info.pop(DISK_WAIT_KEY, None)
-
-
 def register(app) -> None:
-    """Wait for the disk after the commit of a hot transaction (once per process)."""
-    if not event.contains(db.session, "after_commit", _wait_for_disk):
-        event.listen(db.session, "after_commit", _wait_for_disk)
-        event.listen(db.session, "after_soft_rollback", _forget_disk_wait)
+    """Wait for the disk after the commit of a hot transaction."""
+    commit_hooks.after_commit(DISK_WAIT_KEY, _wait_for_disk)
 
 
 def refuse(error: Exception, form=None) -> None:

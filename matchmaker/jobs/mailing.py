@@ -16,10 +16,9 @@ from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from matchmaker.extensions import db
+from matchmaker.core import commit_hooks
 from matchmaker.jobs import queue as rq_side
 from matchmaker.mail import services as mail
 from matchmaker.mail.services import LATER_KEY
@@ -64,7 +63,8 @@ def compose_while_arriving(app: Flask) -> int:
     while True:
         count = mail.compose_and_deliver()
         if not count:
-            _clear_mark(app)  # from now on a new notice enqueues the next job
+            # from now on a new notice enqueues the next job
+            rq_side.clear_mark(app, pending_key(app))
             count = mail.compose_and_deliver()
             if not count:
                 return total
@@ -72,25 +72,11 @@ def compose_while_arriving(app: Flask) -> int:
         time.sleep(app.config["MAIL_COMPOSE_DELAY"])
 
 
-def _clear_mark(app: Flask) -> None:
-    try:
-        rq_side.redis_connection(app).delete(pending_key(app))
-    except RedisError:
-        log.warning("Cannot clear the pending compose mark", exc_info=True)
-
-
-def _after_commit(session: Session) -> None:
-    if session.info.pop(LATER_KEY, None) and has_app_context():
+def _after_commit(_session: Session, _later: bool) -> None:
+    if has_app_context():
         request_composition(current_app._get_current_object())
 
 
-def _after_rollback(session: Session, transaction) -> None:
-    if not transaction.nested:
-        session.info.pop(LATER_KEY, None)
-
-
 def register(app: Flask) -> None:
-    """Enqueue a compose job after every commit that stored notices for it (once per process)."""
-    if not event.contains(db.session, "after_commit", _after_commit):
-        event.listen(db.session, "after_commit", _after_commit)
-        event.listen(db.session, "after_soft_rollback", _after_rollback)
+    """Enqueue a compose job after every commit that stored notices for it."""
+    commit_hooks.after_commit(LATER_KEY, _after_commit)

@@ -1,5 +1,6 @@
 """The RQ side of jobs: the Redis connection, the queue, and what RQ knows about a job."""
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -11,6 +12,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
+
+log = logging.getLogger(__name__)
 
 # RQ states in which the work is over although our row may still say queued or running.
 RQ_ENDED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED)
@@ -50,6 +53,15 @@ def enqueue_unless_marked(app: Flask, key: str, ttl: int, task: str, **options) 
         connection.delete(key)
         raise
     return True
+
+
+def clear_mark(app: Flask, key: str) -> None:
+    """Delete a coalesced job's mark as the job starts looking at the data (later changes enqueue
+    the next one); without Redis the mark expires by itself."""
+    try:
+        redis_connection(app).delete(key)
+    except RedisError:
+        log.warning("Cannot clear the job mark %s", key, exc_info=True)
 
 
 def wait_since_queued(delay: float, enqueued_at: datetime | None) -> None:

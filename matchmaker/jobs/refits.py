@@ -14,11 +14,10 @@ from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from matchmaker.core import commit_hooks
 from matchmaker.directory.indexing import CHANGED, PROFILES_VERSION
-from matchmaker.extensions import db
 from matchmaker.jobs import queue as rq_side
 from matchmaker.matching import artefacts
 
@@ -59,10 +58,7 @@ def wait_for_edits(app: Flask, enqueued_at: datetime | None) -> None:
 
 def refit_started(app: Flask) -> None:
     """Let changes from now on enqueue the next refit (the job about to fit reads them not)."""
-    try:
-        rq_side.redis_connection(app).delete(pending_key(app))
-    except RedisError:
-        log.warning("Cannot clear the pending refit mark", exc_info=True)
+    rq_side.clear_mark(app, pending_key(app))
 
 
 def request_if_stale(app: Flask) -> bool:
@@ -82,19 +78,11 @@ def request_if_stale(app: Flask) -> bool:
     return request_refit(app)
 
 
-def _after_commit(session: Session) -> None:
-    changed = session.info.pop(CHANGED, None)
-    if changed and PROFILES_VERSION in changed and has_app_context():
+def _after_commit(_session: Session, changed: set) -> None:
+    if PROFILES_VERSION in changed and has_app_context():
         request_refit(current_app._get_current_object())
 
 
-def _after_rollback(session: Session, transaction) -> None:
-    if not transaction.nested:  # a savepoint's rollback keeps the changes made before it
-        session.info.pop(CHANGED, None)
-
-
 def register(app: Flask) -> None:
-    """Enqueue a refit after every commit that changed the profiles (once per process)."""
-    if not event.contains(db.session, "after_commit", _after_commit):
-        event.listen(db.session, "after_commit", _after_commit)
-        event.listen(db.session, "after_soft_rollback", _after_rollback)
+    """Enqueue a refit after every commit that changed the profiles."""
+    commit_hooks.after_commit(CHANGED, _after_commit)
