@@ -155,15 +155,15 @@ def _current_pairs(
     smes, startups, scores = ranked.smes, ranked.startups, ranked.scores
     if not moved:
         return smes, startups, scores
-    new_rows: list[tuple[int, int, float]] = []
-    replaced: list[int] = []
-    for profile in live_profiles(moved):
-        found = services.suggest_current(model, profile, ranking.PER_SME)
-        if found is None:
-            continue  # only columns the engine does not read changed
-        replaced.append(profile.id)
-        new_rows += [(profile.id, model.ids[s.ref], s.score) for s in found if s.ref in model.ids]
-    keep = ~np.isin(smes, replaced)
+    # SMEs whose input is as fitted (only columns the engine does not read changed) stay
+    current = services.suggest_current(model, live_profiles(moved), ranking.PER_SME)
+    new_rows = [
+        (pid, model.ids[s.ref], s.score)
+        for pid, found in current.items()
+        for s in found
+        if s.ref in model.ids
+    ]
+    keep = ~np.isin(smes, list(current))
     extra = np.array(new_rows, dtype=np.float64).reshape(-1, 3)
     return (
         np.concatenate([smes[keep], extra[:, 0].astype(np.int64)]),

@@ -385,14 +385,25 @@ def _suggest(model: LoadedModel, item: str | EngineProfile, k: int) -> list[Sugg
     return found
 
 
-def suggest_current(model: LoadedModel, profile: Profile, k: int) -> list[Suggestion] | None:
-    """Return the engine's top ``k`` for a profile new or changed since the fit, else None.
+def suggest_current(
+    model: LoadedModel, profiles: Sequence[Profile], k: int
+) -> dict[int, list[Suggestion]]:
+    """Return the engine's top ``k`` of the profiles new or changed since the fit, by id.
 
-    The suggestions of its current input, as its profile page shows them (before any
-    re-ranking); None when the model fitted it as it is (its fitted suggestions stand).
+    The suggestions of their current input, as their profile pages show them (before any
+    re-ranking), without reasons, vectorised in one batch per kind. Profiles the model fitted
+    as they are (their fitted suggestions stand) are left out.
     """
-    item = _query_item(model, profile)
-    return None if isinstance(item, str) else _suggest(model, item, k)
+    found: dict[int, list[Suggestion]] = {}
+    for kind in ("sme", "startup"):
+        changed = [
+            (p.id, item)
+            for p in profiles
+            if p.kind == kind and not isinstance(item := _query_item(model, p), str)
+        ]
+        ranked = model.engine.suggest_many([item for _, item in changed], k, reasons=False)
+        found.update(zip((pid for pid, _ in changed), ranked, strict=True))
+    return found
 
 
 def explain(profile_a: Profile, profile_b: Profile):
