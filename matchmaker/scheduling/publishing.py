@@ -14,7 +14,7 @@ from sqlalchemy import Row, select
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
-from matchmaker.events.models import Event
+from matchmaker.events.models import Event, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.services import queue_mails
 from matchmaker.scheduling import notifications
@@ -93,6 +93,24 @@ def version_participants(version_id: int) -> set[int]:
     return ids
 
 
+def names_at(event: Event, profile_ids: Collection[int]) -> dict[int, str]:
+    """Return the names of ``profile_ids`` that still exist, read by the event's registrations.
+
+    Thousands of ids bound one by one cost more than reading every registered profile's name
+    (hundreds of milliseconds on PostgreSQL); only the few without any registration left at
+    the event are asked for by id.
+    """
+    ids = set(profile_ids)
+    registered = db.session.execute(
+        select(Profile.id, Profile.name)
+        .join(Registration, Registration.profile_id == Profile.id)
+        .where(Registration.event_id == event.id)
+    )
+    names = {pid: name for pid, name in registered if pid in ids}
+    names.update(names_of(ids - names.keys()))
+    return names
+
+
 @dataclass(frozen=True)
 class Recipient:
     """One participant to notify, with the addresses the e-mail goes to."""
@@ -144,7 +162,7 @@ def publish_preview(event: Event) -> PublishPreview:
         changed = version_participants(draft.id)
     else:
         changed = changed_participants(previous.id, draft.id)
-    names = names_of(changed)  # profiles deleted since the build get no e-mail
+    names = names_at(event, changed)  # profiles deleted since the build get no e-mail
     addresses = notifications.addresses_of(event, names)
     recipients = [
         Recipient(pid, name, tuple(a.email for a in addresses[pid]))
