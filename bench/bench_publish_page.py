@@ -28,6 +28,7 @@ Usage: ``/work/main/.venv/bin/python bench/bench_publish_page.py [--backend sqli
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -265,7 +266,8 @@ def run(backend: str, size: int, repeats: int) -> None:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         uri = f"{PG_SERVER}/{name}"
     else:
-        uri = f"sqlite:///{tempfile.mkdtemp(prefix='bench-publish-')}/bench.db"
+        folder = tempfile.mkdtemp(prefix="bench-publish-")
+        uri = f"sqlite:///{folder}/bench.db"
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": uri,
@@ -309,6 +311,8 @@ def run(backend: str, size: int, repeats: int) -> None:
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def load() -> str:
