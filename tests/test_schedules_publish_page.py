@@ -21,7 +21,14 @@ from matchmaker.events import registrations
 from matchmaker.events.models import CONFIRMED, Attendee, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.models import OutboxMessage
-from matchmaker.scheduling.models import DRAFT, PUBLISHED, ScheduleMeeting, ScheduleVersion
+from matchmaker.scheduling.models import (
+    DRAFT,
+    NO_REQUEST,
+    PUBLISHED,
+    ReminderSent,
+    ScheduleMeeting,
+    ScheduleVersion,
+)
 from matchmaker.scheduling.problem import meeting_key
 
 LISTED = 100  # rows a confirmation page lists
@@ -356,3 +363,28 @@ def test_only_organisers_download_the_recipients(app, client, make_user, login, 
     member = client.get(url)
     assert member.status_code == 403
     assert "@" not in member.get_data(as_text=True)
+
+
+def test_the_recently_reminded_are_listed_up_to_100(app, client, organiser):
+    fair = make_fair(130, "Wiedermesse", republish=False)
+    seated = [pid for pid in fair.ids if pid != fair.seatless]
+    db.session.execute(
+        sa.insert(ReminderSent),
+        [
+            {
+                "event_id": fair.event_id,
+                "profile_id": pid,
+                "audience": NO_REQUEST,
+                "sent_at": utcnow(),
+            }
+            for pid in seated
+        ],
+    )
+    db.session.commit()
+    page = client.get(f"/events/{fair.event_id}/reminders?audience=no_request")
+    section = re.search(
+        r'<section id="recently-reminded".*?</section>', page.get_data(as_text=True), re.S
+    ).group(0)
+    assert re.findall(r"<li>([^<]+)</li>", section) == fair.by_name(seated)[:LISTED]
+    assert "… und 30 weitere." in section
+    assert "recipients.csv" not in section
