@@ -159,10 +159,14 @@ for name, path in [
     route(name, f"/events/{{event}}/schedule/{path}", ORGANISERS)
 route("scheduling.add", "/events/{event}/schedule/add", ORGANISERS)
 route("scheduling.publish", "/events/{event}/schedule/publish", ORGANISERS)
+route(
+    "scheduling.publish_recipients", "/events/{event}/schedule/publish/recipients.csv", ORGANISERS
+)
 route("scheduling.dashboard", "/events/{event}/dashboard", ORGANISERS)
 route("scheduling.dashboard_csv", "/events/{event}/dashboard/without-meeting.csv", ORGANISERS)
 route("scheduling.remind", "/events/{event}/reminders", ORGANISERS)
 route("scheduling.remind", "/events/{event}/reminders", ORGANISERS, "POST")
+route("scheduling.reminder_recipients", "/events/{event}/reminders/recipients.csv", ORGANISERS)
 for name, path in [
     ("scheduling.add", "add"),
     ("scheduling.agendas_pdf", "agendas.pdf"),

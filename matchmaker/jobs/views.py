@@ -27,7 +27,7 @@ from matchmaker.extensions import db
 from matchmaker.jobs import services
 from matchmaker.jobs.forms import CancelJobForm, TrainReRankerForm
 from matchmaker.jobs.models import FINISHED, Job
-from matchmaker.scheduling import publishing, reminders, versions
+from matchmaker.scheduling import exports, publishing, reminders, versions
 from matchmaker.scheduling.forms import PublishForm, ReminderForm, ReplanForm, ScheduleActionForm
 from matchmaker.scheduling.models import NO_REQUEST, REMINDER_AUDIENCES
 from matchmaker.scheduling.versions import ScheduleError
@@ -43,6 +43,8 @@ SCHEDULE_LANE = "schedule"
 PDF_LANE = "pdf"
 # One reminder job per event at a time: a second confirmation waits for the first to end.
 REMINDER_LANE = "reminders"
+# Rows a confirmation page lists; everybody is in its CSV (thousands at a trade fair).
+LISTED = 100
 
 
 def get_job_or_404(job_id: int) -> Job:
@@ -176,16 +178,21 @@ def reoptimise(event_id: int):
     return start(kind, event, lane=SCHEDULE_LANE, params={"from_slot": from_slot})
 
 
+def publish_preview_or_back(event: Event) -> publishing.PublishPreview:
+    """Return who publishing would e-mail; without a draft, go back to the schedule and say why."""
+    try:
+        return publishing.publish_preview(event)
+    except ScheduleError as error:
+        flash(error.message, "error")
+        abort(redirect(overview_url(event.id)))
+
+
 @schedule_bp.route("/events/<int:event_id>/schedule/publish", methods=["GET", "POST"])
 @organiser_required
 def publish(event_id: int):
     """Show who gets an e-mail; queue the publication once the organiser confirms that page."""
     event = db.get_or_404(Event, event_id)
-    try:
-        preview = publishing.publish_preview(event)
-    except ScheduleError as error:
-        flash(error.message, "error")
-        return redirect(overview_url(event_id))
+    preview = publish_preview_or_back(event)
     form = PublishForm()
     # Only the confirmation page's form carries the token; any other POST just asks.
     if form.validate_on_submit():
@@ -195,8 +202,17 @@ def publish(event_id: int):
         flash(_("The draft has changed since; please check who gets an e-mail again."), "error")
     form.confirmed.data = preview.token
     return render_template(
-        "scheduling/confirm_publish.html", event=event, preview=preview, form=form
+        "scheduling/confirm_publish.html", event=event, preview=preview, form=form, listed=LISTED
     )
+
+
+@schedule_bp.get("/events/<int:event_id>/schedule/publish/recipients.csv")
+@organiser_required
+def publish_recipients(event_id: int):
+    """Download everybody the publication would e-mail, with their addresses, as CSV."""
+    event = db.get_or_404(Event, event_id)
+    preview = publish_preview_or_back(event)
+    return csv_download(exports.publish_recipients_csv(preview), f"event-{event.id}-publish")
 
 
 @schedule_bp.post("/events/<int:event_id>/schedule/agendas.pdf")
@@ -223,12 +239,9 @@ def remind(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = ReminderForm()
     if request.method == "POST":
-        audience, again = form.audience.data, bool(form.again.data)
+        audience, again = checked_audience(form.audience.data), bool(form.again.data)
     else:
-        audience = request.args.get("audience", NO_REQUEST)
-        again = request.args.get("again") == "1"
-    if audience not in REMINDER_AUDIENCES:
-        raise bad_request(_("Choose who gets the reminder."))
+        audience, again = audience_asked()
     preview = reminders.reminder_preview(event, audience, again=again, repeat_after=repeat_after())
     if form.validate_on_submit():
         if form.confirmed.data == preview.token and preview.recipients:
@@ -246,6 +259,39 @@ def remind(event_id: int):
         form=form,
         audiences=reminders.AUDIENCES,
         repeat_hours=current_app.config["REMINDER_REPEAT_HOURS"],
+        listed=LISTED,
+    )
+
+
+@schedule_bp.get("/events/<int:event_id>/reminders/recipients.csv")
+@organiser_required
+def reminder_recipients(event_id: int):
+    """Download everybody the reminder would reach, with the people who get it, as CSV."""
+    event = db.get_or_404(Event, event_id)
+    audience, again = audience_asked()
+    preview = reminders.reminder_preview(event, audience, again=again, repeat_after=repeat_after())
+    return csv_download(exports.reminder_recipients_csv(preview), f"event-{event.id}-{audience}")
+
+
+def checked_audience(audience: str | None) -> str:
+    """Return the reminder group, or answer 400 for one that does not exist."""
+    if audience not in REMINDER_AUDIENCES:
+        raise bad_request(_("Choose who gets the reminder."))
+    return audience
+
+
+def audience_asked() -> tuple[str, bool]:
+    """Return the reminder group a link asks for and whether it includes the recently reminded."""
+    again = request.args.get("again") == "1"
+    return checked_audience(request.args.get("audience", NO_REQUEST)), again
+
+
+def csv_download(document: str, name: str) -> Response:
+    """Answer a CSV document as a file download."""
+    return Response(
+        document,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
     )
 
 

@@ -34,6 +34,8 @@ from matchmaker.events.programme import slot_times
 from matchmaker.scheduling import queries
 from matchmaker.scheduling.agendas import agenda, request_senders, why_line
 from matchmaker.scheduling.models import ScheduleVersion
+from matchmaker.scheduling.publishing import PublishPreview
+from matchmaker.scheduling.reminders import ReminderPreview
 
 #: Base URL of the HTML handed to WeasyPrint; only ``/static/`` below it is ever served.
 PDF_BASE_URL = "http://matchmaker.invalid/"
@@ -191,6 +193,22 @@ def _attendee_csv(rows: list[queries.AttendeeRow]) -> str:
             ]
             for row in rows
         ),
+    )
+
+
+def publish_recipients_csv(preview: PublishPreview) -> str:
+    """Return everybody a publication would e-mail, with their addresses, as CSV."""
+    return csv_document(
+        [_("Organisation"), _("E-mail")],
+        ([r.name, "; ".join(r.addresses)] for r in preview.recipients),
+    )
+
+
+def reminder_recipients_csv(preview: ReminderPreview) -> str:
+    """Return everybody a reminder would reach, with the people who get it, as CSV."""
+    return csv_document(
+        [_("Organisation"), _("Side"), _("Attendees"), _("E-mail")],
+        ([r.name, _side(r.kind), *_people(list(r.people))] for r in preview.recipients),
     )
 
 

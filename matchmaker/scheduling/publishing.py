@@ -5,61 +5,135 @@ everybody). Services change models and flush; the caller commits, then sends the
 """
 
 import hashlib
-from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import utcnow
 from matchmaker.directory.models import Profile
-from matchmaker.events.models import Event
+from matchmaker.events.models import Event, Registration
 from matchmaker.extensions import db
 from matchmaker.mail.services import queue_mails
 from matchmaker.scheduling import notifications
 from matchmaker.scheduling.agendas import VersionIndex, agenda, meetings_with_breaks, shortfall
-from matchmaker.scheduling.models import PUBLISHED, SUPERSEDED, SchedulePrint, ScheduleVersion
-from matchmaker.scheduling.problem import pair_of
+from matchmaker.scheduling.models import (
+    DRAFT,
+    PUBLISHED,
+    SUPERSEDED,
+    ScheduleMeeting,
+    SchedulePrint,
+    ScheduleVersion,
+)
+from matchmaker.scheduling.problem import pair_of, profile_id_of
 from matchmaker.scheduling.versions import (
     ScheduleError,
     latest_version,
     names_of,
-    participants_of,
-    published_version,
 )
 
 
-def signatures(version: ScheduleVersion | None) -> dict[int, list[tuple[int, int, int]]]:
-    """Return each participant's meetings as sorted (slot, table, partner) tuples."""
-    found: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    if version is None:
-        return found
-    for m in version.meetings:
-        found[m.profile_a_id].append((m.slot, m.table, m.profile_b_id))
-        found[m.profile_b_id].append((m.slot, m.table, m.profile_a_id))
-    for items in found.values():
-        items.sort()
+def version_heads(event: Event) -> tuple[Row | None, Row | None]:
+    """Return (id, number, status) of the newest version and of the published one, or None.
+
+    Read as columns in one statement: the versions' problems are megabytes at a large event.
+    """
+    rows = db.session.execute(
+        select(ScheduleVersion.id, ScheduleVersion.number, ScheduleVersion.status)
+        .where(ScheduleVersion.event_id == event.id)
+        .order_by(ScheduleVersion.number.desc())
+    ).all()
+    published = next((row for row in rows if row.status == PUBLISHED), None)
+    return (rows[0] if rows else None), published
+
+
+def meeting_sides(version_ids: Collection[int]) -> dict[int, set[tuple[int, int, int, int]]]:
+    """Return each version's meetings as (participant, slot, table, partner), both sides each."""
+    found: dict[int, set[tuple[int, int, int, int]]] = {vid: set() for vid in version_ids}
+    m = ScheduleMeeting
+    rows = db.session.execute(
+        select(m.version_id, m.profile_a_id, m.profile_b_id, m.slot, m.table).where(
+            m.version_id.in_(found)
+        )
+    )
+    for version_id, a, b, slot, table in rows:
+        found[version_id].update(((a, slot, table, b), (b, slot, table, a)))
     return found
 
 
-def changed_participants(old: ScheduleVersion | None, new: ScheduleVersion) -> set[int]:
-    """Return the participants whose meetings differ between two versions."""
-    before, after = signatures(old), signatures(new)
-    ids = set(before) | set(after) | participants_of(new)
-    return {pid for pid in ids if before.get(pid, []) != after.get(pid, [])}
+def changed_participants(old_id: int, new_id: int) -> set[int]:
+    """Return the participants whose meetings differ between two versions (given by id).
+
+    A participant holds at most one meeting per place, so comparing the sets of
+    (slot, table, partner) is comparing their agendas.
+    """
+    sides = meeting_sides((old_id, new_id))
+    return {side[0] for side in sides[old_id] ^ sides[new_id]}
+
+
+def version_participants(version_id: int) -> set[int]:
+    """Return the profile ids in a version's problem and meetings, reading no meeting object.
+
+    Only the problem's participant list is read: its candidate meetings are most of its size.
+    """
+    listed = db.session.scalar(
+        select(ScheduleVersion.problem["participants"]).where(ScheduleVersion.id == version_id)
+    )
+    ids = {profile_id_of(p["id"]) for p in listed or []}
+    m = ScheduleMeeting
+    ids.update(
+        db.session.scalars(
+            select(m.profile_a_id)
+            .where(m.version_id == version_id)
+            .union(select(m.profile_b_id).where(m.version_id == version_id))
+        )
+    )
+    return ids
+
+
+def names_at(event: Event, profile_ids: Collection[int]) -> dict[int, str]:
+    """Return the names of ``profile_ids`` that still exist, read by the event's registrations.
+
+    Thousands of ids bound one by one cost more than reading every registered profile's name
+    (hundreds of milliseconds on PostgreSQL); only the few without any registration left at
+    the event are asked for by id.
+    """
+    ids = set(profile_ids)
+    registered = db.session.execute(
+        select(Profile.id, Profile.name)
+        .join(Registration, Registration.profile_id == Profile.id)
+        .where(Registration.event_id == event.id)
+    )
+    names = {pid: name for pid, name in registered if pid in ids}
+    names.update(names_of(ids - names.keys()))
+    return names
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One participant to notify, with the addresses the e-mail goes to."""
+
+    profile_id: int
+    name: str
+    addresses: tuple[str, ...]
 
 
 @dataclass
 class PublishPreview:
-    """What publishing the draft would do: which version, and who gets an e-mail."""
+    """What publishing the draft would do: which version, and who gets an e-mail.
 
-    draft: ScheduleVersion
-    previous: ScheduleVersion | None
-    #: each participant to notify, with the addresses the e-mail goes to, by name
-    recipients: list[tuple[Profile, list[str]]]
-    #: the same addresses with their languages, by profile id
-    addresses: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    The versions are (id, number, status) rows, not loaded models: the confirmation page of an
+    event with thousands of participants reads no meeting and no problem.
+    """
+
+    draft: Row
+    previous: Row | None
+    #: each participant to notify, by name
+    recipients: list[Recipient]
+    #: the addresses with their languages so far, by profile id
+    addresses: dict[int, list[notifications.Address]] = field(default_factory=dict)
 
     @property
     def first(self) -> bool:
@@ -69,25 +143,30 @@ class PublishPreview:
     @property
     def token(self) -> str:
         """Identify this draft and these recipients, for the confirmation form."""
-        ids = ",".join(str(profile.id) for profile, _addresses in self.recipients)
+        ids = ",".join(str(r.profile_id) for r in self.recipients)
         return f"{self.draft.id}-{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
 
 
 def publish_preview(event: Event) -> PublishPreview:
-    """Return the draft to publish and the participants who would be e-mailed, changing nothing."""
-    draft = latest_version(event)
+    """Return the draft to publish and the participants who would be e-mailed, changing nothing.
+
+    A fixed number of statements reading columns, however many participants.
+    """
+    draft, previous = version_heads(event)
     if draft is None:
         raise ScheduleError(_("Build the schedule first."))
-    if not draft.is_draft:
+    if draft.status != DRAFT:
         raise ScheduleError(_("This version is already published."))
-    previous = published_version(event)
     # The first publication goes to everybody, later ones to those whose meetings changed.
-    changed = participants_of(draft) if previous is None else changed_participants(previous, draft)
-    profiles = db.session.scalars(select(Profile).where(Profile.id.in_(changed or {0}))).all()
-    addresses = notifications.recipients_of(event, profiles)
+    if previous is None:
+        changed = version_participants(draft.id)
+    else:
+        changed = changed_participants(previous.id, draft.id)
+    names = names_at(event, changed)  # profiles deleted since the build get no e-mail
+    addresses = notifications.addresses_of(event, names)
     recipients = [
-        (profile, [address for address, _locale in addresses[profile.id]])
-        for profile in sorted(profiles, key=lambda p: (p.name.casefold(), p.id))
+        Recipient(pid, name, tuple(a.email for a in addresses[pid]))
+        for pid, name in sorted(names.items(), key=lambda item: (item[1].casefold(), item[0]))
     ]
     return PublishPreview(draft, previous, recipients, addresses)
 
@@ -101,32 +180,39 @@ def publish(
     or its recipients have changed since, so the e-mails go to the people that page named.
     """
     preview = publish_preview(event)
-    draft = preview.draft
     if confirmed is not None and confirmed != preview.token:
         raise ScheduleError(
             _("The draft has changed since; please check who gets an e-mail again.")
         )
+    draft = db.session.get(ScheduleVersion, preview.draft.id)
     if preview.previous is not None:
-        preview.previous.status = SUPERSEDED
+        db.session.get(ScheduleVersion, preview.previous.id).status = SUPERSEDED
     draft.status = PUBLISHED
     draft.published_at = utcnow()
     db.session.flush()
     index = VersionIndex(draft)
+    ids = [r.profile_id for r in preview.recipients]
+    profiles = {
+        profile.id: profile
+        for profile in db.session.scalars(select(Profile).where(Profile.id.in_(ids or [0])))
+    }
+    # The addresses the page listed; only their languages are read now.
+    addresses = notifications.with_languages(preview.addresses)
 
     def mails():
-        for profile, _addresses in preview.recipients:
-            rows = meetings_with_breaks(event, agenda(event, draft, profile.id, index))
+        for pid in ids:
+            rows = meetings_with_breaks(event, agenda(event, draft, pid, index))
             yield from notifications.agenda_mails(
                 event,
-                profile,
+                profiles[pid],
                 rows,
                 first=preview.first,
-                addresses=preview.addresses[profile.id],
-                shortfall=shortfall(draft, profile.id, index),
+                addresses=addresses[pid],
+                shortfall=shortfall(draft, pid, index),
             )
 
     queue_mails(mails())  # thousands at a large event: one bulk insert
-    return draft, {profile.id for profile, _addresses in preview.recipients}
+    return draft, set(ids)
 
 
 @dataclass
