@@ -1,7 +1,9 @@
 """Flask extensions, created unbound and initialised in ``create_app``."""
 
+import select
 import sqlite3
 
+import psycopg
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,7 +13,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,3 +54,31 @@ def configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA cache_size=-32768")
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def replace_closed_connection(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Hand out no PostgreSQL connection the server has closed (a restart): the pool reconnects.
+
+    Instead of a ``SELECT 1`` round trip per checkout (``pool_pre_ping``), which every request
+    paid: a server that ends a connection says so and closes its end, so an idle connection
+    whose socket has something to read, or is gone, is dead. One ``poll`` without waiting tells.
+    A connection lost without a word (a cut network) fails its request as it would have failed
+    the ping; SQLAlchemy then replaces the pool's connections.
+    """
+    if isinstance(dbapi_connection, psycopg.Connection) and server_closed(dbapi_connection):
+        raise DisconnectionError("The server closed the connection.")
+
+
+def server_closed(connection: psycopg.Connection) -> bool:
+    """Say whether the server ended an idle connection, without a round trip."""
+    if connection.closed or connection.pgconn.status != psycopg.pq.ConnStatus.OK:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(connection.pgconn.socket, select.POLLIN)
+    except psycopg.OperationalError:  # no socket any more
+        return True
+    # An idle connection gets nothing unasked (no LISTEN here): anything to read is the
+    # server's goodbye, or the end of the stream.
+    return bool(poller.poll(0))

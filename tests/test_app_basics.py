@@ -1,7 +1,9 @@
 """App-wide behaviour: migrations match the models, CSRF, errors, translations, assets."""
 
 import re
+import time
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,7 +11,7 @@ from csrf_forms import csrf_token
 from flask_migrate import downgrade, upgrade
 
 from matchmaker.core.catalogues import missing_translations
-from matchmaker.extensions import db
+from matchmaker.extensions import db, server_closed
 
 
 def test_migrations_match_the_models(app):
@@ -149,3 +151,32 @@ class TestWithCsrf:
 
     def test_logout_needs_token(self, csrf_client):
         assert csrf_client.post("/account/logout").status_code == 400
+
+
+def pooled_connection():
+    """Check a connection out of the app's pool, use it, and return the driver's connection."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        return connection.connection.dbapi_connection
+
+
+def test_pooled_connections_are_reused_and_closed_ones_replaced(client):
+    # No ping per checkout: a healthy connection goes out again as it is ...
+    db.session.remove()
+    first = pooled_connection()
+    assert pooled_connection() is first
+    if db.engine.dialect.name == "postgresql":
+        # ... and one the server ended (as a restart does) is replaced before a request uses it.
+        with psycopg.connect(
+            db.engine.url.render_as_string(hide_password=False).replace(
+                "postgresql+psycopg://", "postgresql://"
+            ),
+            autocommit=True,
+        ) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [first.info.backend_pid])
+        for _ in range(100):  # the server's goodbye arrives at once, but not synchronously
+            if server_closed(first):
+                break
+            time.sleep(0.01)
+        assert client.get("/events").status_code == 200
+        assert pooled_connection() is not first
