@@ -296,12 +296,12 @@ def compose_batch(
     notices are about is loaded once per kind for the whole batch where the kind has a loader.
     Return how many notices were handled and the ids of those written (not the moot ones).
     """
+    if message_ids is not None and not message_ids:
+        return 0, []  # before building the query: every request's delivery asks with none
     query = select(OutboxMessage).where(OutboxMessage.notice.is_not(None))
     if older_than is not None:
         query = query.where(OutboxMessage.created_at < utcnow() - older_than)
     if message_ids is not None:
-        if not message_ids:
-            return 0, []
         query = query.where(OutboxMessage.id.in_(message_ids))
     messages = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
     about: dict[int, object] = {}
