@@ -1,7 +1,9 @@
 """Flask extensions, created unbound and initialised in ``create_app``."""
 
+import contextlib
 import select
 import sqlite3
+import time
 
 import psycopg
 from flask_babel import Babel
@@ -56,17 +58,34 @@ def configure_sqlite(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+# A connection idle in the pool for longer than this is pinged before use, as every one was with
+# pool_pre_ping: a firewall or NAT that dropped it silently answers only when it is used.
+PING_AFTER_IDLE_SECONDS = 30.0
+_CHECKED_IN_AT = "checked_in_at"
+
+
+@event.listens_for(Pool, "checkin")
+def note_checkin(dbapi_connection, connection_record) -> None:
+    """Remember when a connection went back to the pool (see :func:`replace_closed_connection`)."""
+    if connection_record is not None:
+        connection_record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
 @event.listens_for(Pool, "checkout")
 def replace_closed_connection(dbapi_connection, connection_record, connection_proxy) -> None:
     """Hand out no PostgreSQL connection the server has closed (a restart): the pool reconnects.
 
     Instead of a ``SELECT 1`` round trip per checkout (``pool_pre_ping``), which every request
     paid: a server that ends a connection says so and closes its end, so an idle connection
-    whose socket has something to read, or is gone, is dead. One ``poll`` without waiting tells.
-    A connection lost without a word (a cut network) fails its request as it would have failed
-    the ping; SQLAlchemy then replaces the pool's connections.
+    whose socket has something to read, or is gone, is dead; one ``poll`` without waiting
+    tells. Only a connection idle for longer than ``PING_AFTER_IDLE_SECONDS`` (which a network
+    may have dropped without a word) is still pinged.
     """
-    if isinstance(dbapi_connection, psycopg.Connection) and server_closed(dbapi_connection):
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    checked_in = connection_record.info.get(_CHECKED_IN_AT)
+    idle = checked_in is not None and time.monotonic() - checked_in > PING_AFTER_IDLE_SECONDS
+    if server_closed(dbapi_connection) or (idle and not answers_ping(dbapi_connection)):
         raise DisconnectionError("The server closed the connection.")
 
 
@@ -82,3 +101,17 @@ def server_closed(connection: psycopg.Connection) -> bool:
     # An idle connection gets nothing unasked (no LISTEN here): anything to read is the
     # server's goodbye, or the end of the stream.
     return bool(poller.poll(0))
+
+
+def answers_ping(connection: psycopg.Connection) -> bool:
+    """Send ``SELECT 1`` outside a transaction (as pool_pre_ping does); say whether it worked."""
+    autocommit = connection.autocommit
+    try:
+        connection.autocommit = True
+        connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a broken connection is discarded anyway
+            connection.autocommit = autocommit
+    return True

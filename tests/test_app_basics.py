@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from csrf_forms import csrf_token
 from flask_migrate import downgrade, upgrade
 
+from matchmaker import extensions
 from matchmaker.core.catalogues import missing_translations
 from matchmaker.extensions import db, server_closed
 
@@ -180,3 +181,24 @@ def test_pooled_connections_are_reused_and_closed_ones_replaced(client):
             time.sleep(0.01)
         assert client.get("/events").status_code == 200
         assert pooled_connection() is not first
+
+
+def test_a_connection_idle_for_long_is_pinged_and_replaced_if_silent(client, monkeypatch):
+    # A network may drop an idle connection without a word: after PING_AFTER_IDLE_SECONDS in
+    # the pool a connection is pinged, and one that does not answer is replaced.
+    db.session.remove()
+    first = pooled_connection()
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)
+    if db.engine.dialect.name == "postgresql":
+        assert extensions.answers_ping(first) and not first.autocommit
+        pinged = []
+
+        def silent(connection) -> bool:
+            pinged.append(connection)
+            return False
+
+        monkeypatch.setattr(extensions, "answers_ping", silent)
+        assert client.get("/events").status_code == 200
+        assert pinged[0] is first and pooled_connection() is not first
+    else:  # SQLite has no server to lose: nothing is pinged, the connection stays
+        assert pooled_connection() is first
