@@ -26,7 +26,9 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY")
         default_db = "sqlite:///" + str(Path(instance_path) / "matchmaker.db")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", default_db))
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # No pool_pre_ping: extensions.replace_closed_connection finds the connections a
+        # PostgreSQL restart closed without a round trip per request.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {}
         self.BABEL_DEFAULT_LOCALE = "de"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
         # The catalogues shipped with the package; tests point this at a copy.

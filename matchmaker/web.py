@@ -110,8 +110,13 @@ DISK_WAIT_KEY = "web_wait_for_disk"
 
 
 def _wait_for_disk(_session, connection) -> None:
-    """After a hot transaction's commit: commit the disk barrier on its still held connection."""
+    """After a hot transaction's commit: commit the disk barrier on its still held connection.
+
+    In autocommit mode: the statement is its own transaction, one round trip instead of three
+    (BEGIN, the statement, COMMIT). The pool restores the connection's mode when it gets it back.
+    """
     try:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
         connection.execute(DISK_BARRIER)
         connection.commit()
     except SQLAlchemyError:

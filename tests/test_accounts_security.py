@@ -19,6 +19,18 @@ def test_security_headers(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_a_security_header_the_view_set_itself_is_kept(app_factory):
+    application = app_factory()
+
+    @application.get("/own-policy")
+    def own_policy():
+        return "x", 200, {"content-security-policy": "default-src 'none'"}
+
+    response = application.test_client().get("/own-policy")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
 def test_no_inline_scripts_or_styles_in_pages(client):
     for url in ("/", "/directory", "/account/login", "/account/register"):
         page = client.get(url).get_data(as_text=True)

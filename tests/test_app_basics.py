@@ -1,15 +1,18 @@
 """App-wide behaviour: migrations match the models, CSRF, errors, translations, assets."""
 
 import re
+import time
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from csrf_forms import csrf_token
 from flask_migrate import downgrade, upgrade
 
+from matchmaker import extensions
 from matchmaker.core.catalogues import missing_translations
-from matchmaker.extensions import db
+from matchmaker.extensions import db, server_closed
 
 
 def test_migrations_match_the_models(app):
@@ -149,3 +152,53 @@ class TestWithCsrf:
 
     def test_logout_needs_token(self, csrf_client):
         assert csrf_client.post("/account/logout").status_code == 400
+
+
+def pooled_connection():
+    """Check a connection out of the app's pool, use it, and return the driver's connection."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        return connection.connection.dbapi_connection
+
+
+def test_pooled_connections_are_reused_and_closed_ones_replaced(client):
+    # No ping per checkout: a healthy connection goes out again as it is ...
+    db.session.remove()
+    first = pooled_connection()
+    assert pooled_connection() is first
+    if db.engine.dialect.name == "postgresql":
+        # ... and one the server ended (as a restart does) is replaced before a request uses it.
+        with psycopg.connect(
+            db.engine.url.render_as_string(hide_password=False).replace(
+                "postgresql+psycopg://", "postgresql://"
+            ),
+            autocommit=True,
+        ) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [first.info.backend_pid])
+        for _ in range(100):  # the server's goodbye arrives at once, but not synchronously
+            if server_closed(first):
+                break
+            time.sleep(0.01)
+        assert client.get("/events").status_code == 200
+        assert pooled_connection() is not first
+
+
+def test_a_connection_idle_for_long_is_pinged_and_replaced_if_silent(client, monkeypatch):
+    # A network may drop an idle connection without a word: after PING_AFTER_IDLE_SECONDS in
+    # the pool a connection is pinged, and one that does not answer is replaced.
+    db.session.remove()
+    first = pooled_connection()
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)
+    if db.engine.dialect.name == "postgresql":
+        assert extensions.answers_ping(first) and not first.autocommit
+        pinged = []
+
+        def silent(connection) -> bool:
+            pinged.append(connection)
+            return False
+
+        monkeypatch.setattr(extensions, "answers_ping", silent)
+        assert client.get("/events").status_code == 200
+        assert pinged[0] is first and pooled_connection() is not first
+    else:  # SQLite has no server to lose: nothing is pinged, the connection stays
+        assert pooled_connection() is first

@@ -60,11 +60,25 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm.util import identity_key
 
 from matchmaker.accounts.models import User
 from matchmaker.core.clock import local_now, utcnow
+from matchmaker.core.column_defaults import ColumnDefaults
 from matchmaker.directory.models import KINDS, Profile
 from matchmaker.events import notifications
 from matchmaker.events.errors import EventError
@@ -244,22 +258,77 @@ ENROL_LOCK = (
 )
 INSERT_REGISTRATION = insert(_registrations).returning(_registrations.c.id)
 INSERT_ATTENDEES = insert(_attendees).returning(_attendees.c.id, sort_by_parameter_order=True)
-# On PostgreSQL the three INSERTs are one statement (two round trips less under the lock).
-INSERT_ROWS_PG = text(
-    "WITH new_registration AS ("  # noqa: S608 - constants only, no input
-    " INSERT INTO registrations (event_id, profile_id, created_by_id, status, seq, priority,"
-    " locale, created_at, confirmed_at) VALUES (:event_id, :profile_id, :created_by_id,"
-    " :status, :seq, :seq, :locale, :notice_now, :confirmed_at) RETURNING id),"
-    " new_attendees AS ("
-    " INSERT INTO attendees (registration_id, event_id, name, email, email_key, no_show)"
-    " SELECT new_registration.id, :event_id, person.name, person.email, person.email_key, false"
-    " FROM new_registration, unnest(CAST(:names AS varchar[]), CAST(:emails AS varchar[]),"
-    " CAST(:keys AS varchar[])) WITH ORDINALITY AS person(name, email, email_key, n)"
-    " ORDER BY person.n RETURNING id, email),"
-    " notices AS (SELECT email AS address, json_build_object('attendee_id', id, 'position',"
-    " CAST(:position AS integer)) AS params FROM new_attendees),"
-    " stored AS (" + mail.NOTICES_SQL + ") SELECT id FROM new_registration"
-)
+
+
+def _insert_rows_pg() -> tuple[Select, ColumnDefaults]:
+    """Build the one statement (three INSERTs as CTEs) that stores a registration on PostgreSQL.
+
+    Two round trips fewer under the lock than three statements. The attendees come as one array
+    per column, inserted in their order; a notice per attendee goes to the outbox. Columns the
+    statement does not set get the models' defaults (the returned :class:`ColumnDefaults`).
+    """
+    defaults = ColumnDefaults()
+    new_registration = (
+        insert(_registrations)
+        .values(
+            defaults.fill(
+                _registrations,
+                {
+                    "event_id": bindparam("event", type_=Integer),
+                    "profile_id": bindparam("profile", type_=Integer),
+                    "created_by_id": bindparam("user", type_=Integer),
+                    "status": bindparam("decision", type_=String),
+                    "seq": bindparam("arrival", type_=Integer),
+                    "priority": bindparam("arrival", type_=Integer),
+                    "locale": bindparam("language", type_=String),
+                    "confirmed_at": bindparam("confirmed", type_=DateTime(timezone=True)),
+                },
+            )
+        )
+        .returning(_registrations.c.id)
+        .cte("new_registration")
+    )
+    people = (
+        func.unnest(*(cast(bindparam(name), ARRAY(String)) for name in ("names", "emails", "keys")))
+        .table_valued("name", "email", "email_key", with_ordinality="n")
+        .render_derived("person")
+    )
+    attendee = defaults.fill(
+        _attendees,
+        {
+            "registration_id": new_registration.c.id,
+            "event_id": bindparam("event", type_=Integer),
+            "name": people.c.name,
+            "email": people.c.email,
+            "email_key": people.c.email_key,
+        },
+    )
+    new_attendees = (
+        insert(_attendees)
+        .from_select(
+            list(attendee),
+            # the one new registration for every attendee: a join on true, not a forgotten one
+            select(*attendee.values())
+            .select_from(new_registration.join(people, true()))
+            .order_by(people.c.n),
+            include_defaults=False,
+        )
+        .returning(_attendees.c.id, _attendees.c.email)
+        .cte("new_attendees")
+    )
+    notices = mail.insert_notices(
+        defaults,
+        new_attendees.c.email,
+        {
+            "attendee_id": new_attendees.c.id,
+            "position": cast(bindparam("position"), Integer),
+        },
+    ).cte("notices")
+    return select(new_registration.c.id).add_cte(new_attendees, notices), defaults
+
+
+# Built once: building it costs more CPU than the database spends on it.
+INSERT_ROWS_PG, INSERT_ROWS_PG_DEFAULTS = _insert_rows_pg()
 
 
 def enrol(
@@ -329,22 +398,21 @@ def enrol(
         registration_id = connection.execute(
             INSERT_ROWS_PG,
             {
-                "event_id": event_id,
-                "profile_id": profile_id,
-                "created_by_id": user_id,
-                "status": status,
-                "seq": seq,
-                "locale": locale,
-                "confirmed_at": utcnow() if status == CONFIRMED else None,
+                "event": event_id,
+                "profile": profile_id,
+                "user": user_id,
+                "decision": status,
+                "arrival": seq,
+                "language": locale,
+                "confirmed": utcnow() if status == CONFIRMED else None,
                 "names": [name for name, _email in people],
                 "emails": [email for _name, email in people],
                 "keys": keys,
                 "position": position,
                 "notice_kind": "registered",
-                "notice_status": mail.QUEUED,
                 "notice_event_id": event_id,
                 "notice_origin": mail.notice_origin(),
-                "notice_now": utcnow(),
+                **INSERT_ROWS_PG_DEFAULTS.params(),
             },
         ).scalar_one()
         mail.compose_later()

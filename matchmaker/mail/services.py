@@ -21,14 +21,29 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from itertools import groupby
+from itertools import chain, groupby
 
 from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
-from sqlalchemy import func, insert, inspect, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Integer,
+    String,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from matchmaker.core.clock import utcnow
+from matchmaker.core.column_defaults import ColumnDefaults
 from matchmaker.extensions import db
 from matchmaker.mail.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
 
@@ -153,7 +168,8 @@ def register_composer(kind: str, composer: Composer, load: Loader | None = None)
         LOADERS[kind] = load
 
 
-INSERT_NOTICES = insert(OutboxMessage.__table__)
+_outbox = OutboxMessage.__table__
+INSERT_NOTICES = insert(_outbox)
 
 
 def queue_notices(kind: str, event_id: int | None, notices: list[tuple[str, dict]]) -> None:
@@ -184,19 +200,33 @@ def queue_notices(kind: str, event_id: int | None, notices: list[tuple[str, dict
         db.session.info[LATER_KEY] = True
 
 
-# SQL (PostgreSQL) storing a notice per row of a row set named ``notices`` (columns ``address``
-# and ``params``, a JSON object) for the job worker: what queue_notices stores, for a use case
-# that writes its rows in one statement (a CTE of it). Its parameters: notice_kind,
-# notice_event_id, notice_origin (see notice_origin), notice_status (QUEUED) and notice_now; the
-# caller calls compose_later when the statement has run.
-NOTICES_SQL = (
-    "INSERT INTO outbox_messages (kind, event_id, to_address, subject, body, notice, status,"
-    " attempts, last_error, created_at)"
-    " SELECT :notice_kind, :notice_event_id, btrim(notices.address), '', '',"
-    " CAST(CAST(notices.params AS jsonb) || jsonb_build_object('origin',"
-    " CAST(:notice_origin AS varchar)) AS json), :notice_status, 0, '', :notice_now"
-    " FROM notices"
-)
+def insert_notices(defaults: ColumnDefaults, address: ColumnElement, params: dict) -> Insert:
+    """Build an ``INSERT ... SELECT`` storing a notice per row of ``address`` for the job worker.
+
+    What :func:`queue_notices` stores, for a use case that writes its rows in one statement
+    (this INSERT is a CTE of it): ``address`` is a column of those rows, ``params`` (name: column
+    expression) says what to write. Its bind parameters: ``notice_kind``, ``notice_event_id``,
+    ``notice_origin`` (:func:`notice_origin`) and those of ``defaults`` (the outbox's column
+    defaults); the caller calls :func:`compose_later` when the statement has run.
+    """
+    notice = dict(params, origin=bindparam("notice_origin", type_=String))
+    # the keys (names in this code, never input) and the empty texts are constants of the SQL,
+    # not parameters to send each time
+    pairs = [(literal_column(f"'{key}'"), value) for key, value in notice.items()]
+    values = defaults.fill(
+        _outbox,
+        {
+            "kind": bindparam("notice_kind", type_=String),
+            "event_id": bindparam("notice_event_id", type_=Integer),
+            "to_address": func.btrim(address),
+            "subject": literal_column("''"),
+            "body": literal_column("''"),
+            "notice": func.json_build_object(*chain.from_iterable(pairs), type_=JSON),
+        },
+    )
+    return insert(_outbox).from_select(
+        list(values), select(*values.values()), include_defaults=False
+    )
 
 
 def notice_origin() -> str | None:
@@ -266,12 +296,12 @@ def compose_batch(
     notices are about is loaded once per kind for the whole batch where the kind has a loader.
     Return how many notices were handled and the ids of those written (not the moot ones).
     """
+    if message_ids is not None and not message_ids:
+        return 0, []  # before building the query: every request's delivery asks with none
     query = select(OutboxMessage).where(OutboxMessage.notice.is_not(None))
     if older_than is not None:
         query = query.where(OutboxMessage.created_at < utcnow() - older_than)
     if message_ids is not None:
-        if not message_ids:
-            return 0, []
         query = query.where(OutboxMessage.id.in_(message_ids))
     messages = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
     about: dict[int, object] = {}
