@@ -399,16 +399,26 @@ def count_blocks(
     )
 
 
-def cued_segments(lex: Lexicon, segs: Segments) -> set[tuple[int, int]]:
-    """Return the (segment, concept) pairs where a cue of a cue-gated concept occurs."""
-    if not lex.thesaurus.cued_ids:
+def cued_segments(lex: Lexicon, segs: Segments) -> set[int]:
+    """Return the sentences where a cue of a cue-gated concept occurs.
+
+    Each as ``segment * n_concepts + concept`` (one integer per pair, cheap to build and test).
+    """
+    th = lex.thesaurus
+    if not th.cued_ids:
         return set()
-    has_cue = np.fromiter((bool(c) for c in lex.cues), dtype=bool, count=len(lex.cues))
-    at = np.flatnonzero(has_cue[segs.tok])
-    return {(int(segs.seg[q]), c) for q in at.tolist() for c in lex.cues[int(segs.tok[q])]}
+    n_c = len(th.groups)
+    counts = np.fromiter((len(c) for c in lex.cues), dtype=np.int64, count=len(lex.cues))
+    at = np.flatnonzero(counts[segs.tok] > 0)
+    if not len(at):
+        return set()
+    toks = segs.tok[at]
+    flat = np.fromiter((c for t in toks.tolist() for c in lex.cues[t]), dtype=np.int64)
+    keys = np.repeat(segs.seg[at], counts[toks]) * n_c + flat
+    return set(np.unique(keys).tolist())
 
 
-def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[tuple[int, int]]):
+def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[int]):
     """Count cue-gated concepts whose words share a sentence with one of their cues.
 
     Returns counts (profile × concept) and hits ``(profile, (token,), [concept], weight)``
@@ -425,11 +435,14 @@ def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[tuple[int
             if cs:
                 own[t] = cs
     pr, pc, pv, hits = [], [], [], []
-    cued_segs = {s for s, _ in cued}
-    for q in np.flatnonzero(np.isin(segs.seg, list(cued_segs))).tolist():
+    if not own:
+        return empty, []
+    # occurrences of gated words only (few), then their sentence's cues
+    at = np.isin(segs.tok, np.fromiter(own, dtype=np.int64, count=len(own)))
+    for q in np.flatnonzero(at).tolist():
         t = int(segs.tok[q])
         seg = int(segs.seg[q])
-        found = [c for c in own.get(t, ()) if (seg, c) in cued]
+        found = [c for c in own[t] if seg * n_concepts + c in cued]
         if not found:
             continue
         doc, weight = int(segs.doc[q]), float(segs.weight[q])
@@ -441,10 +454,9 @@ def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[tuple[int
     return sp.csr_matrix((pv, (pr, pc)), shape=(segs.n_docs, n_concepts)), hits
 
 
-def find_phrases(
-    vocab: Vocabulary, n_concepts: int, segs: Segments, cued: set[tuple[int, int]] = frozenset()
-):
-    """Find multi-word thesaurus phrases (a cue-gated concept's only with its cue, ``cued``).
+def find_phrases(vocab: Vocabulary, n_concepts: int, segs: Segments, cued: set[int] = frozenset()):
+    """Find multi-word thesaurus phrases (a cue-gated concept's only with its cue: ``cued``
+    as from :func:`cued_segments`).
 
     Returns phrase concept counts (profile × concept), the covered token occurrences
     (profile × token, their words count for the phrase only) and the hits as
@@ -490,7 +502,7 @@ def find_phrases(
             if len(key) > 2 and tuple(s[pos:end].tolist()) != key:
                 continue
             seg = int(segs.seg[pos])
-            concepts = [c for c in concepts if not th.gated[c] or (seg, c) in cued]
+            concepts = [c for c in concepts if not th.gated[c] or seg * n_concepts + c in cued]
             if not concepts:
                 continue
             doc, weight = int(segs.doc[pos]), float(segs.weight[pos])
