@@ -308,6 +308,7 @@ def ablations() -> dict[str, Callable]:
         "without character n-grams": _engine_scores(char_weight=0.0),
         "without stems": _engine_scores(word_weight=0.0),
         "without categories": _engine_scores(category_weight=0.0),
+        "without the hubness correction (hub_weight 0)": _engine_scores(hub_weight=0.0),
         "trade concepts at full weight (trade_weight 1.0, as before)": _engine_scores(
             trade_weight=1.0
         ),
@@ -408,6 +409,10 @@ CV_GRID = {
     "concept block with IDF": {"idf_blocks": ALL_IDF},
     "compound weight 0.5": {"compound_weight": 0.5},
     "compound weight 1.5": {"compound_weight": 1.5},
+    "without the hubness correction": {"hub_weight": 0.0},
+    "hub weight 0.15": {"hub_weight": 0.15},
+    "hub weight 0.4": {"hub_weight": 0.4},
+    "hubness over the best 5": {"hub_k": 5},
 }
 
 
