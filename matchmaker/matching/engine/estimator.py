@@ -46,7 +46,7 @@ from matchmaker.matching.engine.topk import exact_top, top_k_pairs
 
 __all__ = ["MatchEngine"]
 
-HUB_SAMPLE = 1000  # at most this many SMEs measure a startup's hubness (evenly spaced)
+HUB_SAMPLE = 500  # at most this many SMEs measure a startup's hubness (evenly spaced)
 
 
 @contextmanager
