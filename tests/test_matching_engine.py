@@ -288,6 +288,28 @@ def test_suggest_scores_equal_batch_scores_exactly():
             ]
 
 
+@pytest.mark.parametrize("block_size", [2, 2048])
+def test_suggest_many_equals_suggest_of_each_new_profile(block_size):
+    engine = MatchEngine(block_size=block_size).fit(make_many())
+    before = _fitted_state(engine)
+    new = [
+        Profile("new-invoices", "sme", "Wir tippen Rechnungen ab und suchen eine Belegerfassung."),
+        Profile("new-unknown", "sme", "Zylinderkopfdichtungen für Oldtimer"),  # unseen words
+        Profile("new-pumps", "sme", "Unsere Pumpen fallen aus; Wartung nach Plan reicht nicht."),
+    ]
+    many = engine.suggest_many(new, k=3)
+    assert many == [engine.suggest(p, k=3) for p in new]
+    assert many[0][0].ref == "st-invoice" and many[0][0].reasons
+    plain = engine.suggest_many(new, k=3, reasons=False)
+    assert [[(s.ref, s.score, s.reasons) for s in found] for found in plain] == [
+        [(s.ref, s.score, ()) for s in found] for found in many
+    ]
+    assert engine.suggest_many([], k=3) == []
+    with pytest.raises(ValueError, match="one kind"):
+        engine.suggest_many([new[0], STARTUPS[0]], k=3)
+    assert _fitted_state(engine) == before
+
+
 def _fitted_state(engine):
     """A deep snapshot of everything ``fit`` learnt (attributes ending in ``_``)."""
     import copy

@@ -67,8 +67,9 @@ def _decode(value: Any, column_type) -> Any:
 
 
 # Tables of data derived from the rest, left out of a backup: the fitted matching models
-# (megabytes each) are fitted again by the job worker after a restore.
-DERIVED_TABLES = frozenset({"model_artefacts"})
+# (megabytes each) and the overview ranked on them are fitted again by the job worker after
+# a restore.
+DERIVED_TABLES = frozenset({"model_artefacts", "overview_rankings"})
 
 
 def dump() -> dict:

@@ -6,6 +6,7 @@ Services change models and flush; the caller commits.
 """
 
 from matchmaker.accounts.models import User
+from matchmaker.core.clock import utcnow
 from matchmaker.directory import indexing, taxonomy
 from matchmaker.directory.models import Profile, Sector, Solution
 from matchmaker.extensions import db
@@ -52,6 +53,15 @@ def apply_profile_data(profile: Profile, data: dict) -> None:
         profile.consent_at = data["consent_at"]
 
 
+def touch(profile: Profile) -> None:
+    """Mark the profile as changed now, also when only its use cases or solutions changed.
+
+    The matching overview tells a profile changed since the model's fit by its ``updated_at``,
+    which an UPDATE of the profile's own row alone would not set.
+    """
+    profile.updated_at = utcnow()
+
+
 def create_profile(kind: str, data: dict, owner: User | None) -> Profile:
     """Create a profile owned by ``owner`` and index it for search."""
     profile = Profile(kind=kind, owner=owner, tags=[])
@@ -65,6 +75,7 @@ def create_profile(kind: str, data: dict, owner: User | None) -> Profile:
 def update_profile(profile: Profile, data: dict) -> Profile:
     """Change a profile and re-index it."""
     apply_profile_data(profile, data)
+    touch(profile)
     db.session.flush()
     indexing.profile_changed(profile)
     return profile
@@ -87,6 +98,7 @@ def save_solution(profile: Profile, data: dict, solution: Solution | None = None
             setattr(solution, field, data[field] or "")
     if "categories" in data:
         solution.categories = taxonomy.categories_by_code(data["categories"])
+    touch(profile)
     db.session.flush()
     indexing.profile_changed(profile)
     return solution
@@ -96,5 +108,6 @@ def delete_solution(solution: Solution) -> None:
     """Remove a solution from its profile."""
     profile = solution.profile
     profile.solutions.remove(solution)
+    touch(profile)
     db.session.flush()
     indexing.profile_changed(profile)

@@ -62,7 +62,7 @@ def refit_started(app: Flask) -> None:
 
 
 def request_if_stale(app: Flask) -> bool:
-    """Ask for a refit when the newest artefact is older than the profiles (or missing).
+    """Ask for a refit when the newest artefact is older than the profiles (missing, unranked).
 
     A mark without a waiting job (the job was lost with Redis' data, or deleted) is cleared
     first, so a lost refit is replaced at the next maintenance run, not when the mark expires.

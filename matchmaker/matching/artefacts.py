@@ -8,7 +8,8 @@ artefact from the database (``matching/services.py``) and never fits.
 An artefact is a zlib-compressed pickle of the engine with the profile ids it knows and a
 fingerprint of each profile's input, so a worker can tell which profiles changed since the fit
 and vectorise those with the fitted model instead. Unpickling trusts the database, as
-everything else the app reads from it.
+everything else the app reads from it. The fit also ranks the organisers' overview with the
+new engine and stores it next to the artefact (``matching/ranking.py``).
 """
 
 import hashlib
@@ -20,6 +21,7 @@ from dataclasses import astuple, dataclass, field
 
 from flask import current_app
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from matchmaker.core.clock import utcnow
@@ -27,9 +29,11 @@ from matchmaker.directory.cache import LRU
 from matchmaker.directory.indexing import current_version
 from matchmaker.directory.models import DataVersion, Profile, Solution
 from matchmaker.extensions import db
+from matchmaker.matching import ranking
 from matchmaker.matching.engine import MatchEngine
 from matchmaker.matching.engine import Profile as EngineProfile
 from matchmaker.matching.models import ModelArtefact
+from matchmaker.matching.ranking import Ranking
 
 log = logging.getLogger(__name__)
 SUGGESTIONS_KEPT = 4096  # (reference or fingerprint, k) -> the engine's suggestions, per artefact
@@ -48,6 +52,8 @@ class LoadedModel:
     # a newer input: a stored artefact never changes, so every worker that loaded it computes
     # the same lists for the same input.
     suggested: LRU = field(default_factory=lambda: LRU(SUGGESTIONS_KEPT), repr=False)
+    # the overview's pairs ranked on this artefact, read on first use (``matching/overview.py``)
+    ranking: Ranking | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.ids = {ref: pid for pid, ref in self.refs.items()}
@@ -139,9 +145,9 @@ def head(*names: str) -> Head | None:
 
 
 def is_current() -> bool:
-    """Tell whether the newest artefact was fitted on the current profiles."""
+    """Tell whether the newest artefact was fitted on the current profiles and is ranked."""
     head = newest()
-    return head is not None and head[1] >= current_version()
+    return head is not None and head[1] >= current_version() and ranking.is_stored(head[0])
 
 
 @dataclass(frozen=True)
@@ -162,11 +168,15 @@ def refit(*, force: bool = False, in_session: bool = False) -> StoredArtefact | 
     once, so the model is there for every worker whatever the caller does next; with
     ``in_session`` they join the session's transaction instead (the caller commits), for a
     caller whose session may already hold writes (SQLite allows one writer).
-    Returns what was stored, or None when nothing had to be done.
+    A current artefact stored without the overview's ranking (before it existed) is ranked,
+    except ``in_session`` (a build needs the model, not the overview).
+    Returns what was stored, or None when no artefact had to be fitted.
     """
     version = current_version()
     head = newest()
     if head is not None and head[1] >= version and not force:
+        if not in_session and not ranking.is_stored(head[0]):
+            _rank_stored(head[0])
         return None
     started = time.perf_counter()
     profiles = live_profiles()
@@ -179,12 +189,14 @@ def refit(*, force: bool = False, in_session: bool = False) -> StoredArtefact | 
             # Suggestions are an extra on every page; a degenerate directory (e.g. texts
             # made only of stop words) gets an artefact without an engine, not a failing job.
             log.exception("Fitting the matching engine failed")
+    refs = {p.id: item.ref for p, item in zip(profiles, inputs, strict=True)}
     payload = {
         "engine": engine,
-        "refs": {p.id: item.ref for p, item in zip(profiles, inputs, strict=True)},
+        "refs": refs,
         "fingerprints": {item.ref: fingerprint(item) for item in inputs},
     }
     data = zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    ranked = ranking.rank(engine, refs, {p.id: p.updated_at for p in profiles})
     values = {
         "data_version": version,
         "profile_count": len(inputs),
@@ -192,24 +204,45 @@ def refit(*, force: bool = False, in_session: bool = False) -> StoredArtefact | 
         "size": len(data),
     }
     if in_session:
-        artefact_id = _store(db.session.connection(), data, values)
+        artefact_id = _store(db.session.connection(), data, values, ranked)
     else:
         with db.engine.begin() as connection:
-            artefact_id = _store(connection, data, values)
+            artefact_id = _store(connection, data, values, ranked)
     stored = StoredArtefact(id=artefact_id, **values)
     log.info("Matching model fitted: %s", stored)
     return stored
 
 
-def _store(connection: Connection, data: bytes, values: dict) -> int:
-    """Insert an artefact and prune old ones on ``connection``; return the new id."""
+def _store(connection: Connection, data: bytes, values: dict, ranked: Ranking) -> int:
+    """Insert an artefact with its ranking and prune old ones on ``connection``; return the id."""
     artefact_id = connection.execute(
         insert(ModelArtefact)
         .values(data=data, created_at=utcnow(), **values)
         .returning(ModelArtefact.id)
     ).scalar_one()
+    ranking.store(connection, artefact_id, ranked)
     prune(connection, current_app.config["MATCHING_ARTEFACTS_KEPT"])
     return artefact_id
+
+
+def _rank_stored(artefact_id: int) -> None:
+    """Rank a current artefact stored without the overview's ranking, and store the ranking.
+
+    The artefact is current, so every profile is as the fit read it: their ``updated_at`` now
+    are those the fit saw.
+    """
+    model = load(artefact_id)
+    if model is None:
+        return
+    rows = db.session.execute(select(Profile.id, Profile.updated_at)).tuples()
+    updated = {pid: at for pid, at in rows if pid in model.refs}
+    ranked = ranking.rank(model.engine, model.refs, updated)
+    try:
+        with db.engine.begin() as connection:
+            ranking.store(connection, artefact_id, ranked)
+    except IntegrityError:
+        return  # another process ranked it (or the artefact was pruned) meanwhile
+    log.info("Overview ranked on the stored artefact %s: %s pairs", artefact_id, len(ranked))
 
 
 def ensure_model() -> StoredArtefact | None:

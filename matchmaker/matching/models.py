@@ -1,5 +1,6 @@
-"""Matching tables: the fitted engine (stored once per data version for every worker and host),
-feedback on suggestions ("passt" / "passt nicht") and the fitted re-rankers."""
+"""Matching tables: the fitted engine (stored once per data version for every worker and host)
+with the organisers' overview ranked on it, feedback on suggestions ("passt" / "passt nicht")
+and the fitted re-rankers."""
 
 from datetime import datetime
 
@@ -102,3 +103,26 @@ class ModelArtefact(db.Model):
 
     def __repr__(self) -> str:
         return f"<ModelArtefact {self.id} v{self.data_version} {self.profile_count} profiles>"
+
+
+class OverviewRanking(db.Model):
+    """Every SME's best startups by one artefact's engine, for the organisers' overview.
+
+    Written by the fit with its artefact (``matching/ranking.py``), so a page of the overview
+    never ranks; deleted with the artefact.
+    """
+
+    __tablename__ = "overview_rankings"
+
+    artefact_id: Mapped[int] = mapped_column(
+        ForeignKey("model_artefacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    pair_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    # zlib-compressed pickle of the pairs' arrays and the fitted profiles' ``updated_at``
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+    def __repr__(self) -> str:
+        return f"<OverviewRanking of artefact {self.artefact_id}: {self.pair_count} pairs>"

@@ -15,20 +15,15 @@ the newest re-ranker once per version.
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import select, union
+from sqlalchemy import select
 
 from matchmaker.directory.indexing import PROFILES_VERSION, current_version
 from matchmaker.directory.models import (
-    Category,
     Profile,
-    Sector,
-    Solution,
-    profile_categories,
-    solution_categories,
 )
 from matchmaker.extensions import db
 from matchmaker.matching import artefacts
@@ -390,6 +385,27 @@ def _suggest(model: LoadedModel, item: str | EngineProfile, k: int) -> list[Sugg
     return found
 
 
+def suggest_current(
+    model: LoadedModel, profiles: Sequence[Profile], k: int
+) -> dict[int, list[Suggestion]]:
+    """Return the engine's top ``k`` of the profiles new or changed since the fit, by id.
+
+    The suggestions of their current input, as their profile pages show them (before any
+    re-ranking), without reasons, vectorised in one batch per kind. Profiles the model fitted
+    as they are (their fitted suggestions stand) are left out.
+    """
+    found: dict[int, list[Suggestion]] = {}
+    for kind in ("sme", "startup"):
+        changed = [
+            (p.id, item)
+            for p in profiles
+            if p.kind == kind and not isinstance(item := _query_item(model, p), str)
+        ]
+        ranked = model.engine.suggest_many([item for _, item in changed], k, reasons=False)
+        found.update(zip((pid for pid, _ in changed), ranked, strict=True))
+    return found
+
+
 def explain(profile_a: Profile, profile_b: Profile):
     """Explain why two profiles match (score, reasons, highlight spans), or None."""
     model = current_model()
@@ -406,106 +422,9 @@ def all_suggestions(direction: str, k: int) -> dict[str, list[Suggestion]]:
     return model.engine.top_k_all(k=k, direction=direction)
 
 
-@dataclass(frozen=True)
-class PairSide:
-    """One profile of an overview pair: what the page and the CSV show of it."""
-
-    id: int
-    ref: str
-    name: str
-
-
-@dataclass(frozen=True)
-class PairRow:
-    """One SME × startup pair of the organisers' overview."""
-
-    sme: PairSide
-    startup: PairSide
-    score: float
-    reasons: tuple[str, ...]
-
-
 def _fitted_rows(model: LoadedModel) -> dict[str, Profile]:
     """Return the live directory rows of the fitted profiles by the engine's reference."""
     return {model.refs[p.id]: p for p in live_profiles() if p.id in model.refs}
-
-
-def _fitted_sides(model: LoadedModel) -> dict[str, tuple[PairSide, str | None]]:
-    """Return each live fitted profile's side of a pair and its sector's code, by reference.
-
-    Only the columns a pair shows or filters on, in one statement: the overview words (and
-    so reads) only the profiles of the page it shows.
-    """
-    rows = db.session.execute(
-        select(Profile.id, Profile.external_ref, Profile.name, Sector.code)
-        .outerjoin(Sector, Profile.sector_id == Sector.id)
-        .where(Profile.deleted_at.is_(None))
-    )
-    return {
-        model.refs[pid]: (PairSide(pid, ref or str(pid), name), sector)
-        for pid, ref, name, sector in rows
-        if pid in model.refs
-    }
-
-
-def _with_category(code: str) -> set[int]:
-    """Return the profiles with a use case, their own or one of their solutions', by id."""
-    own = (
-        select(profile_categories.c.profile_id)
-        .join(Category, Category.id == profile_categories.c.category_id)
-        .where(Category.code == code)
-    )
-    of_solutions = (
-        select(Solution.profile_id)
-        .join(solution_categories, solution_categories.c.solution_id == Solution.id)
-        .join(Category, Category.id == solution_categories.c.category_id)
-        .where(Category.code == code)
-    )
-    return set(db.session.scalars(union(own, of_solutions)))
-
-
-def pairs_above(
-    threshold: float, sector: str = "", category: str = "", limit_per_sme: int = 50
-) -> list[PairRow]:
-    """Return every SME × startup pair scoring at least ``threshold``, best first.
-
-    The rows come without reasons: an event of thousands has tens of thousands of pairs, and
-    wording them all is the slow part; :func:`with_reasons` words the rows that are shown.
-    With ``category``, a pair stays when either profile or one of its solutions has that use
-    case; with ``sector``, when the SME is of that sector.
-    """
-    model = current_model()
-    rows: list[PairRow] = []
-    if model is None or model.engine is None:
-        return rows
-    sides = _fitted_sides(model)
-    in_category = _with_category(category) if category else set()
-    best = model.engine.top_k_all(k=limit_per_sme, direction="sme", reasons=False)
-    for sme_ref, suggestions in best.items():
-        sme, sme_sector = sides.get(sme_ref, (None, None))
-        if sme is None or (sector and sme_sector != sector):
-            continue
-        for s in suggestions:
-            if s.score < threshold:
-                break
-            startup = sides.get(s.ref, (None, None))[0]
-            if startup is None:
-                continue
-            if category and sme.id not in in_category and startup.id not in in_category:
-                continue
-            rows.append(PairRow(sme, startup, s.score, s.reasons))
-    rows.sort(key=lambda r: (-r.score, r.sme.name, r.startup.name))
-    return rows
-
-
-def with_reasons(rows: Sequence[PairRow]) -> list[PairRow]:
-    """Return ``rows`` with the engine's reasons, worded in one batch (a page, a part of a file).
-
-    Only these rows' profiles are read: none when the model fitted them as they are now,
-    else with their use cases and solutions in one statement each (``live_profiles``).
-    """
-    found = reasons_of((row.sme.id, row.startup.id) for row in rows)
-    return [replace(row, reasons=tuple(found[row.sme.id, row.startup.id])) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
 from matchmaker.directory.queries import ResultPage
 from matchmaker.extensions import db
-from matchmaker.matching import feedback, services
+from matchmaker.matching import feedback, overview, services
 from matchmaker.matching.forms import SuggestionVerdictForm
 from matchmaker.matching.highlight import highlight
 from matchmaker.web import (
@@ -28,7 +28,6 @@ bp.add_app_template_global(SuggestionVerdictForm, "SuggestionVerdictForm")
 bp.add_app_template_global(services.suggestions_pending, "suggestions_pending")
 
 DEFAULT_THRESHOLD = 0.2
-OVERVIEW_SORTS = ("score", "sme", "startup")
 OVERVIEW_PAGE_SIZE = 100  # pairs per page of the organisers' overview
 CSV_REASONS_BATCH = 1_000  # pairs worded in one batch for the overview's CSV
 
@@ -74,8 +73,8 @@ def explain(profile_id: int, other_id: int):
     )
 
 
-def overview_rows():
-    """Validate the overview's filters and return (rows, filters)."""
+def overview_pairs():
+    """Validate the overview's filters and return (pairs or None while prepared, filters)."""
     threshold = parse_threshold()
     sector = request.args.get("sector", "")
     if sector and taxonomy.sector_by_code(sector) is None:
@@ -84,30 +83,27 @@ def overview_rows():
     if category and not taxonomy.categories_by_code([category]):
         raise bad_request(_("Unknown AI use case."))
     sort = request.args.get("sort", "score")
-    if sort not in OVERVIEW_SORTS:
+    if sort not in overview.SORTS:
         raise bad_request(_("Unknown sort order."))
-    rows = services.pairs_above(threshold, sector=sector, category=category)
-    if sort == "sme":
-        rows.sort(key=lambda r: (r.sme.name, -r.score))
-    elif sort == "startup":
-        rows.sort(key=lambda r: (r.startup.name, -r.score))
+    pairs = overview.pairs(threshold, sector=sector, category=category, sort=sort)
     # the filters as they appear in the form and in links: the threshold in per cent
     percent = f"{threshold * 100:g}"
     filters = {"threshold": percent, "sector": sector, "category": category, "sort": sort}
-    return rows, filters
+    return pairs, filters
 
 
-@bp.get("/organiser/matches")
+@bp.get("/organiser/matches", endpoint="overview")
 @organiser_required
-def overview():
+def overview_page():
     """List every SME × startup pair above a threshold, a page at a time (organisers)."""
     page, per_page = page_number(request.args), OVERVIEW_PAGE_SIZE
-    rows, filters = overview_rows()
-    shown = services.with_reasons(rows[(page - 1) * per_page : page * per_page])
+    pairs, filters = overview_pairs()
+    shown = pairs.rows((page - 1) * per_page, page * per_page) if pairs is not None else []
     return render_template(
         "matching/overview.html",
         rows=shown,
-        pages=ResultPage(shown, len(rows), page, per_page),
+        preparing=pairs is None,
+        pages=ResultPage(shown, len(pairs) if pairs is not None else 0, page, per_page),
         filters=filters,
         sectors=taxonomy.all_sectors(),
         categories=taxonomy.all_categories(),
@@ -118,11 +114,14 @@ def overview():
 @organiser_required
 def overview_csv():
     """Download the overview's pairs as CSV (organisers)."""
-    rows, _filters = overview_rows()
+    pairs, filters = overview_pairs()
+    if pairs is None:
+        flash(_("The match overview is being prepared … please look again in a moment."), "info")
+        return redirect(url_for("matching.overview", **filters))
     worded = (
         row
-        for start in range(0, len(rows), CSV_REASONS_BATCH)
-        for row in services.with_reasons(rows[start : start + CSV_REASONS_BATCH])
+        for start in range(0, len(pairs), CSV_REASONS_BATCH)
+        for row in pairs.rows(start, start + CSV_REASONS_BATCH)
     )
     document = csv_document(
         ["sme_ref", "sme", "startup_ref", "startup", "score", "reasons"],

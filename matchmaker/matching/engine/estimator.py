@@ -518,6 +518,43 @@ class MatchEngine(BaseEstimator):
         found = exact_top(self._candidate_scores(q, profile.kind), k)
         return self._suggestions(q_side, profile.kind, found, cand, True)[0]
 
+    def suggest_many(
+        self, profiles: Sequence[Profile], k: int = 10, *, reasons: bool = True
+    ) -> list[list[Suggestion]]:
+        """Suggest the best profiles of the other kind for many new profiles of one kind.
+
+        The same suggestions as :meth:`suggest` of each, with the profiles vectorised in one
+        batch and scored a block of rows at a time (bounded memory): the SMEs changed since
+        the fit, which the organisers' overview ranks in a request.
+
+        Parameters
+        ----------
+        profiles : sequence of Profile
+            Profiles (new, or changed since the fit), all of one kind.
+        k : int, default=10
+            Maximum number of suggestions per profile.
+        reasons : bool, default=True
+            Compute reasons (``False`` leaves them empty).
+
+        Returns
+        -------
+        list of list of Suggestion
+            Per profile, in order; best first, only scores >= ``min_score``.
+        """
+        check_is_fitted(self, "X_")
+        kinds = {p.kind for p in profiles}
+        if not profiles:
+            return []
+        if len(kinds) != 1 or not kinds <= set(KINDS):
+            raise ValueError("profiles must be of one kind, 'sme' or 'startup'")
+        (kind,) = kinds
+        X, side, _ = self._transform(list(profiles))
+        _, cand = self._side(kind)
+        found = []
+        for start in range(0, X.shape[0], self.block_size):
+            found += exact_top(self._candidate_scores(X[start : start + self.block_size], kind), k)
+        return self._suggestions(side, kind, found, cand, reasons)
+
     def suggest_text(
         self,
         text: str,
