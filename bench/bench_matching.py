@@ -7,10 +7,11 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every labelled set (dev, held-out, real dev); ``--final`` adds the real held-out
-set, which is for reporting only and is scored once at the end of a change.  A leave-sector-out
-check on the real dev set tells whether choosing the engine's settings on some sectors carries
-over to the others (``--cv-only`` runs just that).
+baselines on every development set (the two written here and the four real-text sets, also
+pooled as "real dev (all)"); ``--final`` adds the real held-out set 4, which is for reporting
+only and is scored once at the end of a change.  Cross-validation over the real dev pool (leave
+one set out, leave one sector family out) tells whether choosing the engine's settings on
+labelled data carries over to texts it was not chosen on (``--cv-only`` runs just that).
 """
 
 from __future__ import annotations
@@ -49,13 +50,24 @@ QUALITY_SETS = {
     "dev": ROOT / "tests/data/matching-dev.json",
     "held-out (regression)": ROOT / "bench/data/matching-heldout.json",
     "real dev": ROOT / "bench/data/matching-real-dev.json",
+    # real held-out sets 1-3, scored after several changes and retired into development data
+    # (issue 12): tuned and analysed together with the real dev set, see bench/data/README.md
+    "real dev 2 (ex held-out 1)": ROOT / "bench/data/matching-real-heldout.json",
+    "real dev 3 (ex held-out 2)": ROOT / "bench/data/matching-real-heldout2.json",
+    "real dev 4 (ex held-out 3)": ROOT / "bench/data/matching-real-heldout3.json",
 }
-DEV_SETS = ("dev", "real dev")  # the sets a change may be tuned on
+# the four real-text development sets: pooled as "real dev (all)", left out in turn by the
+# leave-one-set-out check
+REAL_DEV_SETS = (
+    "real dev",
+    "real dev 2 (ex held-out 1)",
+    "real dev 3 (ex held-out 2)",
+    "real dev 4 (ex held-out 3)",
+)
+REAL_POOL = "real dev (all)"
+DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 REAL_HELDOUT_FILES = {
-    "real held-out": ROOT / "bench/data/matching-real-heldout.json",
-    "real held-out 2": ROOT / "bench/data/matching-real-heldout2.json",
-    "real held-out 3": ROOT / "bench/data/matching-real-heldout3.json",
     "real held-out 4": ROOT / "bench/data/matching-real-heldout4.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
@@ -296,6 +308,7 @@ def ablations() -> dict[str, Callable]:
         "without character n-grams": _engine_scores(char_weight=0.0),
         "without stems": _engine_scores(word_weight=0.0),
         "without categories": _engine_scores(category_weight=0.0),
+        "without the hubness correction (hub_weight 0)": _engine_scores(hub_weight=0.0),
         "trade concepts at full weight (trade_weight 1.0, as before)": _engine_scores(
             trade_weight=1.0
         ),
@@ -310,19 +323,35 @@ def ablations() -> dict[str, Callable]:
     }
 
 
+def pooled(by_set: dict, names: tuple[str, ...] = REAL_DEV_SETS) -> dict:
+    """Metrics of several sets as one pool: each set's mean weighted by how many it averaged.
+
+    Each set is fitted and ranked on its own (its candidates are its own startups); the pool
+    is the mean over all their SMEs (and over all their startups with a relevant SME).
+    """
+    out = {}
+    for d in by_set[names[0]]:
+        n = np.array([by_set[name][d]["n"] for name in names], dtype=np.float64)
+        out[d] = {
+            m: float(np.dot(n, [by_set[name][d][m] for name in names]) / n.sum())
+            for m in by_set[names[0]][d]
+            if m != "n"
+        }
+        out[d]["n"] = float(n.sum())
+    return out
+
+
 def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -> dict:
     """Score every ablation on every labelled set; the real held-out set only with ``final``.
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
-    metrics are averaged (the baselines have no seed).  ``dev_only`` scores only the two dev
-    sets (``tests/data/matching-dev.json`` and the real dev set), for changes that must not
-    look at any held-out file, the regression one included.
+    metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
+    development set; the four real ones are also pooled (``real dev (all)``).  ``dev_only``
+    makes sure no held-out file is read (it excludes ``final``).
     """
-    sets = dict(QUALITY_SETS)
-    if dev_only:
-        if final:
-            raise ValueError("--dev-only and --final exclude each other")
-        sets = {name: sets[name] for name in DEV_SETS}
+    sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
+    if dev_only and final:
+        raise ValueError("--dev-only and --final exclude each other")
     if final:
         sets.update(REAL_HELDOUT_FILES)
     data = {name: load_labelled(path) for name, path in sets.items()}
@@ -334,10 +363,15 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
             if params is None or seeds <= 1
             else [_engine_scores(**params, random_state=seed) for seed in range(seeds)]
         )
-        out[setting] = {
+        by_set = {
             name: _seed_mean([_both_directions(fn, smes, startups, qrels) for fn in fns])
             for name, (smes, startups, qrels) in data.items()
         }
+        pool = pooled(by_set)
+        # the pool right after the last real dev set, before any held-out set
+        at = list(by_set).index(REAL_DEV_SETS[-1]) + 1
+        items = list(by_set.items())
+        out[setting] = dict([*items[:at], (REAL_POOL, pool), *items[at:]])
     return out
 
 
@@ -375,6 +409,10 @@ CV_GRID = {
     "concept block with IDF": {"idf_blocks": ALL_IDF},
     "compound weight 0.5": {"compound_weight": 0.5},
     "compound weight 1.5": {"compound_weight": 1.5},
+    "without the hubness correction": {"hub_weight": 0.0},
+    "hub weight 0.15": {"hub_weight": 0.15},
+    "hub weight 0.4": {"hub_weight": 0.4},
+    "hubness over the best 5": {"hub_k": 5},
 }
 
 
@@ -383,53 +421,66 @@ def sector_family(sector: str) -> str:
     return next(name for name, pattern in SECTOR_FAMILIES if re.search(pattern, text))
 
 
-def leave_sector_out(seeds: int = 1) -> dict:
-    """Choose a setting of ``CV_GRID`` on all sectors but one, score it on that one.
+def _per_sme_ndcg(params: dict, smes, startups, qrels, seeds: int) -> np.ndarray:
+    """nDCG@5 of every SME (SME→startup) for one engine setting, averaged over seeds."""
+    runs = []
+    for seed in range(seeds):
+        engine = MatchEngine(**params, random_state=seed).fit([*smes, *startups])
+        rows, cols, scores = engine.score_matrix("sme")
+        values = []
+        for i, ref in enumerate(rows):
+            grades = [int(qrels.get(ref, {}).get(c, 0)) for c in cols]
+            ranked = [grades[j] for j in rank_by_score(scores[i])]
+            values.append(ndcg_at_k(ranked, grades, 5))
+        runs.append(values)
+    return np.mean(runs, axis=0)
 
-    Fits are unsupervised, so every setting is fitted once on the whole real dev set (once per
-    seed of the latent block, each SME's nDCG averaged over the seeds); the labels of the
-    left-out sector's SMEs are used only to score the chosen setting.  A small gap between
-    ``cv`` and the in-sample score of the defaults means the choice generalises.
+
+def cross_validate(seeds: int = 1) -> dict:
+    """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
+
+    Two splits: leave one set out (choose on three real dev sets, score on the fourth: other
+    collectors, other sources) and leave one sector family out (over the SMEs of all four
+    sets).  Fits are unsupervised, so every setting is fitted once per set (once per seed of
+    the latent block, each SME's nDCG averaged over the seeds); labels of the left-out part are
+    used only to score the chosen setting.  A small gap between ``cv`` and the in-sample score
+    of the defaults means the choices made on labelled data generalise.
     """
-    smes, startups, qrels = load_labelled(QUALITY_SETS["real dev"])
-    per_sme = {}
-    for name, params in CV_GRID.items():
-        runs = []
-        for seed in range(seeds):
-            engine = MatchEngine(**params, random_state=seed).fit([*smes, *startups])
-            rows, cols, scores = engine.score_matrix("sme")
-            values = []
-            for i, ref in enumerate(rows):
-                grades = [int(qrels.get(ref, {}).get(c, 0)) for c in cols]
-                ranked = [grades[j] for j in rank_by_score(scores[i])]
-                values.append(ndcg_at_k(ranked, grades, 5))
-            runs.append(values)
-        per_sme[name] = np.mean(runs, axis=0)
-    family = np.array([sector_family(p.sector) for p in smes])
-    cv = np.zeros(len(smes))
-    picks = {}
-    for fam in sorted(set(family)):
-        held = family == fam
-        best = max(per_sme, key=lambda n: per_sme[n][~held].mean())
-        cv[held] = per_sme[best][held]
-        picks[fam] = (int(held.sum()), best)
-    return {
-        "in_sample": {n: float(v.mean()) for n, v in per_sme.items()},
-        "cv": float(cv.mean()),
-        "picks": picks,
-        "seeds": seeds,
+    data = {name: load_labelled(QUALITY_SETS[name]) for name in REAL_DEV_SETS}
+    per_sme = {
+        setting: np.concatenate(
+            [_per_sme_ndcg(params, *data[name], seeds) for name in REAL_DEV_SETS]
+        )
+        for setting, params in CV_GRID.items()
     }
+    set_of = np.concatenate([[name] * len(data[name][0]) for name in REAL_DEV_SETS])
+    family = np.array([sector_family(p.sector) for name in REAL_DEV_SETS for p in data[name][0]])
+    out = {"in_sample": {n: float(v.mean()) for n, v in per_sme.items()}, "seeds": seeds}
+    for split, groups in (("set", set_of), ("sector", family)):
+        cv = np.zeros(len(groups))
+        picks = {}
+        for group in dict.fromkeys(groups.tolist()):
+            held = groups == group
+            best = max(per_sme, key=lambda n: per_sme[n][~held].mean())
+            cv[held] = per_sme[best][held]
+            picks[group] = (int(held.sum()), best, float(cv[held].mean()))
+        out[split] = {"cv": float(cv.mean()), "picks": picks}
+    out["defaults_by_set"] = {
+        name: float(per_sme["defaults"][set_of == name].mean()) for name in REAL_DEV_SETS
+    }
+    return out
 
 
 def render_cv(cv: dict) -> list[str]:
     best = max(cv["in_sample"], key=cv["in_sample"].get)
-    chosen = sorted({name for _, name in cv["picks"].values()})
-    return [
-        "### Leave-sector-out check (real dev, SME→startup nDCG@5)",
+    by_set, by_sector = cv["set"], cv["sector"]
+    chosen = sorted({p[1] for split in (by_set, by_sector) for p in split["picks"].values()})
+    lines = [
+        "### Cross-validation on the real dev pool (SME→startup nDCG@5)",
         "",
-        f"The {len(cv['picks'])} sector families of the real dev SMEs are left out in turn; "
-        f"on the others the best of {len(cv['in_sample'])} settings (the defaults and one "
-        "weight changed at a time) is chosen and scored on the left-out family"
+        f"The choice among {len(cv['in_sample'])} settings (the defaults and one weight changed "
+        "at a time) is made on part of the four real dev sets and scored on the rest: leave one "
+        f"set out (4 folds), and leave one sector family out ({len(by_sector['picks'])} folds)"
         + (
             f"; every figure is the mean over {cv['seeds']} seeds of the latent block."
             if cv.get("seeds", 1) > 1
@@ -438,13 +489,18 @@ def render_cv(cv: dict) -> list[str]:
         "",
         "| measure | nDCG@5 |",
         "|---|---|",
-        f"| defaults, in sample | {cv['in_sample']['defaults']:.3f} |",
+        f"| defaults, in sample (pool) | {cv['in_sample']['defaults']:.3f} |",
         f"| best setting in sample ({best}) | {cv['in_sample'][best]:.3f} |",
-        f"| chosen per left-out family (leave-sector-out) | {cv['cv']:.3f} |",
+        f"| leave one set out (pool) | {by_set['cv']:.3f} |",
+        f"| leave one sector family out (pool) | {by_sector['cv']:.3f} |",
         "",
-        "Settings chosen across the folds: " + ", ".join(chosen) + ".",
-        "",
+        "| left-out set | SMEs | chosen on the other three | its nDCG@5 | defaults |",
+        "|---|---|---|---|---|",
     ]
+    for name, (n, pick, value) in by_set["picks"].items():
+        lines.append(f"| {name} | {n} | {pick} | {value:.3f} | {cv['defaults_by_set'][name]:.3f} |")
+    lines += ["", "Settings chosen across the folds: " + ", ".join(chosen) + ".", ""]
+    return lines
 
 
 def machine_info() -> str:
@@ -476,9 +532,11 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "",
         "Sets: `tests/data/matching-dev.json` (dev, written here), "
         "`bench/data/matching-heldout.json` (written here, looked at during changes: regression "
-        "only), `bench/data/matching-real-dev.json` (real public texts, labelled blind)"
+        "only), four real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
+        "held-out sets 1-3, `matching-real-heldout{,2,3}.json`: real public texts, labelled "
+        'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout.json` (real texts, for reporting only: scored "
+            ", `bench/data/matching-real-heldout4.json` (real texts, for reporting only: scored "
             "once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
@@ -502,12 +560,12 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         'Each "without" row leaves one part out of the full engine; "without sector concepts '
         'and LSA" is close to the engine before issue 12 (its thesaurus and blocks, with the '
         "new reasons and stop-word rules). The sector concepts (and the everyday-work groups "
-        "after them) were written from general knowledge of each trade; the real dev set was "
+        "after them) were written from general knowledge of each trade; the real dev sets were "
         "used to measure and to find which trades needed deeper coverage, never as a source of "
         "terms. Thesaurus terms whose stems meet everyday words of the other language or of "
         "the same one (German Lage, fertig, natürlich, messen, Branche; English book/booking, "
         "product/production, lead/leading, access, model) were dropped or narrowed to "
-        "phrases. The real held-out set is scored only with `--final`, once at the end of a "
+        "phrases. The real held-out set 4 is scored only with `--final`, once at the end of a "
         "change.",
         "",
         *render_cv(cv),
@@ -554,15 +612,19 @@ def main() -> None:
     parser.add_argument(
         "--final",
         action="store_true",
-        help="also score the real held-out set (reporting only, once per change)",
+        help="also score the real held-out set 4 (reporting only, once per change)",
     )
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument(
         "--dev-only",
         action="store_true",
-        help="score quality only on the two dev sets (no held-out file is read)",
+        help="score quality only on the development sets (no held-out file is read)",
     )
-    parser.add_argument("--cv-only", action="store_true", help="only the leave-sector-out check")
+    parser.add_argument(
+        "--cv-only",
+        action="store_true",
+        help="only the cross-validation (leave one set / sector out)",
+    )
     parser.add_argument(
         "--seeds",
         type=int,
@@ -571,7 +633,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.cv_only:
-        print("\n".join(render_cv(leave_sector_out(args.seeds))))
+        print("\n".join(render_cv(cross_validate(args.seeds))))
         return
     if args.quality_only:
         for name, by_set in bench_quality(args.final, args.seeds, args.dev_only).items():
@@ -586,7 +648,7 @@ def main() -> None:
     for name, by_set in quality.items():
         ndcg = {n: {d: round(m["ndcg@5"], 3) for d, m in bd.items()} for n, bd in by_set.items()}
         print(name, ndcg)
-    cv = leave_sector_out(args.seeds)
+    cv = cross_validate(args.seeds)
     section = render(speed, quality, cv)
     if not args.no_write:
         write_section(section)

@@ -71,6 +71,9 @@ def test_a_need_many_share_is_not_outweighed_by_a_rare_trade():
         "category_weight": 0.0,
         "semantic_weight": 0.0,
         "trade_weight": 1.0,
+        # the concept block alone: the hubness correction would (rightly) lower the offer
+        # that every SME here shares a need with
+        "hub_weight": 0.0,
     }
 
     def scores(**params):

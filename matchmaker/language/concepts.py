@@ -5,7 +5,9 @@ and "Buchhaltung", "Cybersecurity" and "IT-Sicherheit", "predictive maintenance"
 "vorausschauende Wartung" meet in the same concept. Words are looked up exactly as the matching
 engine's lexicon does (:meth:`~matchmaker.language.thesaurus.Thesaurus.match_token`: the
 folded word, its German and English Snowball stems, and compound parts), phrases by their German
-stems (:attr:`~matchmaker.language.thesaurus.Thesaurus.phrases`).
+stems (:attr:`~matchmaker.language.thesaurus.Thesaurus.phrases`).  Cue-gated groups ("Personal"
+is a shortage only next to "fehlt") need a sentence around the word, which a search query does
+not have: they are left out here.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class ConceptFinder:
         """Return the German stem of a folded word and the concepts the word itself names."""
         de = self._de.stemWord(word)
         matches = self.thesaurus.match_token(word, de, self._en.stemWord(word))
-        return de, frozenset(self.thesaurus.ids[concept] for concept, _, _ in matches)
+        return de, frozenset(
+            self.thesaurus.ids[c] for c, _, _ in matches if not self.thesaurus.gated[c]
+        )
 
     def mentions(self, words: list[str], skip: Collection[str] = ()) -> list[Mention]:
         """Return the concept mentions in folded words, in order, longest phrases first.
@@ -64,7 +68,9 @@ class ConceptFinder:
                 end = i + size
                 if end > len(words) or any(q in in_phrase for q in range(i, end)):
                     continue
-                concepts = phrases.get(tuple(stems[i:end]))
+                concepts = [
+                    c for c in phrases.get(tuple(stems[i:end]), ()) if not self.thesaurus.gated[c]
+                ]
                 if concepts:
                     ids = frozenset(self.thesaurus.ids[c] for c in concepts)
                     mention = Mention(i, end, ids)

@@ -170,14 +170,17 @@ class Lexicon:
         self.de_stem: list[str] = []
         self.en_stem: list[str] = []
         self.concepts: list[list[tuple[int, int, int]]] = []
+        self.cues: list[list[int]] = []  # cue-gated concepts this token is a cue for
         self.parts: list[list[str]] = []
-        self.known: set[str] = set(thesaurus.parts)
+        self.known: set[str] = set(thesaurus.split_parts)
 
     def __getstate__(self) -> dict:
         # Snowball stemmers are C objects without pickle support; they are rebuilt on load
         return {k: v for k, v in vars(self).items() if k not in ("_de", "_en")}
 
     def __setstate__(self, state: dict) -> None:
+        # a lexicon stored before cue-gated groups: no token is a cue
+        state.setdefault("cues", [[] for _ in state["tokens"]])
         vars(self).update(state)
         self._de = Stemmer.Stemmer("german")
         self._en = Stemmer.Stemmer("english")
@@ -187,7 +190,7 @@ class Lexicon:
         other = Lexicon.__new__(Lexicon)
         other.thesaurus, other._de, other._en = self.thesaurus, self._de, self._en
         other.ids = dict(self.ids)
-        for name in ("tokens", "folded", "stop", "de_stem", "en_stem", "concepts", "parts"):
+        for name in ("tokens", "folded", "stop", "de_stem", "en_stem", "concepts", "cues", "parts"):
             setattr(other, name, list(getattr(self, name)))
         other.known = set(self.known)
         return other
@@ -209,6 +212,8 @@ class Lexicon:
             self.de_stem.append(d)
             self.en_stem.append(e)
             self.concepts.append(self.thesaurus.match_token(f, d, e))
+            # stop words too: "fehlt" or "suchen" carry no concept, but may be a cue
+            self.cues.append(self.thesaurus.match_cues(f, d, e))
             if not stop and len(f) >= MIN_PART:
                 self.known.add(f)
         self.parts.extend([] for _ in new)

@@ -77,6 +77,8 @@ class ConceptGroup:
     role: str = "need"
     terms_de: list[str] = field(default_factory=list)
     terms_en: list[str] = field(default_factory=list)
+    # the group's terms count only in a sentence that also has one of these words
+    cues: list[str] = field(default_factory=list)
 
 
 def _split_list(value: str) -> list[str]:
@@ -103,7 +105,7 @@ def parse_text(text: str) -> list[dict]:
             current["weight"] = float(value)
         elif key == "role":
             current["role"] = value.strip().lower()
-        elif key in {"categories", "broader", "de", "en"}:
+        elif key in {"categories", "broader", "de", "en", "cues"}:
             current.setdefault(key, []).extend(_split_list(value))
         else:
             raise ValueError(f"thesaurus line {lineno}: unknown key {key!r}")
@@ -161,6 +163,7 @@ def load_thesaurus(*sources: str | Path | Mapping | Iterable | None) -> Thesauru
                 grp.role = role
             grp.terms_de.extend(g.get("de", ()))
             grp.terms_en.extend(g.get("en", ()))
+            grp.cues.extend(g.get("cues", ()))
     return Thesaurus([g for g in merged.values() if g.weight > 0])
 
 
@@ -192,14 +195,43 @@ class Thesaurus:
                 self._add_term(ci, term, "de")
             for term in g.terms_en:
                 self._add_term(ci, term, "en")
+        # groups whose terms need a cue word in the same sentence ("Personal" is a shortage
+        # only next to "finden", "fehlt", "Mangel"): their cues, compiled like terms of both
+        # languages, in a table of their own
+        self.gated = [bool(g.cues) for g in groups]
+        # compound parts that split words: a cue-gated group's words ("Maler", "Energie")
+        # only count next to a cue, so they do not change how other words are split
+        self.split_parts = {
+            part
+            for part, entries in self.parts.items()
+            if any(not self.gated[ci] for ci, _ in entries)
+        }
+        self.cued_ids = [ci for ci, g in enumerate(groups) if g.cues]
+        self.cue_table = (
+            Thesaurus(
+                [
+                    ConceptGroup(
+                        id=groups[ci].id, terms_de=groups[ci].cues, terms_en=groups[ci].cues
+                    )
+                    for ci in self.cued_ids
+                ]
+            )
+            if self.cued_ids
+            else None
+        )
 
     def __getstate__(self) -> dict:
         # Snowball stemmers are C objects without pickle support; they are rebuilt on load
         return {k: v for k, v in vars(self).items() if k not in ("_de", "_en")}
 
     def __setstate__(self, state: dict) -> None:
-        # a thesaurus stored before roles existed: its groups read the class default ("need")
+        # a thesaurus stored before roles existed: its groups read the class default ("need");
+        # one stored before cue-gated groups has none
         state.setdefault("trade", [g.role == "trade" for g in state["groups"]])
+        state.setdefault("gated", [False] * len(state["groups"]))
+        state.setdefault("cued_ids", [])
+        state.setdefault("cue_table", None)
+        state.setdefault("split_parts", set(state["parts"]))
         vars(self).update(state)
         self._de = Stemmer.Stemmer("german")
         self._en = Stemmer.Stemmer("english")
@@ -236,6 +268,13 @@ class Thesaurus:
             self.parts.setdefault(tok, []).append((ci, mode))
 
     # -- token level
+
+    def match_cues(self, tok: str, de_stem: str, en_stem: str) -> list[int]:
+        """Return the cue-gated concepts for which this folded token is a cue word."""
+        if self.cue_table is None:
+            return []
+        found = self.cue_table.match_token(tok, de_stem, en_stem)
+        return sorted({self.cued_ids[c] for c, _, _ in found})
 
     def match_token(self, tok: str, de_stem: str, en_stem: str) -> list[tuple[int, int, int]]:
         """Return (concept, start, end) matches inside one folded token.

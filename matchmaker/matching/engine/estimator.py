@@ -46,6 +46,8 @@ from matchmaker.matching.engine.topk import exact_top, top_k_pairs
 
 __all__ = ["MatchEngine"]
 
+HUB_SAMPLE = 500  # at most this many SMEs measure a startup's hubness (evenly spaced)
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
@@ -120,6 +122,16 @@ class MatchEngine(BaseEstimator):
         Rows per block in the all-pairs products (bounds memory).
     random_state : int, default=0
         Seed of the randomized SVD of the latent semantic block (fits are deterministic).
+    hub_weight : float in [0, 1), default=0.25
+        How much of a startup's *hubness* ``h`` (the mean of its ``hub_k`` best block scores
+        with the fitted SMEs, at most ``HUB_SAMPLE`` of them, evenly spaced) is taken off its
+        scores: a block score ``s`` becomes ``(s - w h) / (1 - w h)``. A generic offer (a job
+        board, AI consulting) that scores fairly well with everyone then ranks below one that
+        meets an SME's need specifically (the CSLS correction of cross-domain retrieval); a
+        perfect match keeps 1. Only startups carry it, so the order of SMEs for a startup is
+        unchanged; ``0`` switches it off.
+    hub_k : int, default=3
+        How many best scores of a startup its hubness averages.
 
     Attributes
     ----------
@@ -163,6 +175,8 @@ class MatchEngine(BaseEstimator):
         max_reasons=3,
         block_size=2048,
         random_state=0,
+        hub_weight=0.25,
+        hub_k=3,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -187,6 +201,8 @@ class MatchEngine(BaseEstimator):
         self.max_reasons = max_reasons
         self.block_size = block_size
         self.random_state = random_state
+        self.hub_weight = hub_weight
+        self.hub_k = hub_k
 
     # ------------------------------------------------------------------ fitting
 
@@ -248,6 +264,8 @@ class MatchEngine(BaseEstimator):
             tuple(self.idf_blocks),
         ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
+        self.hub_smes_ = self._hub_sample(self.X_)
+        self.X_ = self._with_hub(self.X_, self.kinds_)
         self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
         self.reason_tables_ = ReasonTables.from_thesaurus(vocab.words, self.thesaurus_)
         self.reason_side_ = self._reason_side(self.X_, counts)
@@ -279,7 +297,54 @@ class MatchEngine(BaseEstimator):
             vocab.add(seg_tokens, display, grow=False)
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
         X = self.weights_.transform(counts.blocks)
+        X = self._with_hub(X, np.array([p.kind for p in profiles]))
         return X, self._reason_side(X, counts), vocab
+
+    def _hub_sample(self, X: sp.csr_matrix) -> sp.csr_matrix | None:
+        """The SMEs a startup's hubness is measured against (transposed), or None when off.
+
+        At most ``HUB_SAMPLE`` evenly spaced SMEs: exact for an event of that size, and a
+        bounded cost for larger ones (their best scores are then a little lower).
+        """
+        smes = self.rows_["sme"]
+        if not 0 <= self.hub_weight < 1:
+            raise ValueError("hub_weight must be in [0, 1)")
+        if (
+            self.hub_weight == 0
+            or self.hub_k < 1
+            or not len(smes)
+            or not len(self.rows_["startup"])
+        ):
+            return None
+        step = max(1, -(-len(smes) // HUB_SAMPLE))
+        return sp.csr_matrix(X[smes[::step]].T, dtype=np.float64)
+
+    def _with_hub(self, X: sp.csr_matrix, kinds: np.ndarray) -> sp.csr_matrix:
+        """Fold the startups' hubness into the vectors (no change when it is off).
+
+        A startup's vector is scaled by ``1 / (1 - w h)`` and gets ``-w h / (1 - w h)`` in an
+        extra column where every SME has 1, so the product of an SME and a startup is the
+        corrected score ``(s - w h) / (1 - w h)``: every path that multiplies vectors
+        (suggestions, top-k, pair scores, blocks of candidates) scores the same way.
+        """
+        sample = getattr(self, "hub_smes_", None)
+        if sample is None:
+            return X
+        scale, column = np.ones(X.shape[0]), np.ones(X.shape[0])
+        startups = np.flatnonzero(kinds == "startup")
+        k = min(self.hub_k, sample.shape[1])
+        for start in range(0, len(startups), self.block_size):
+            rows = startups[start : start + self.block_size]
+            S = (sp.csr_matrix(X[rows], dtype=np.float64) @ sample).toarray()
+            best = np.partition(S, S.shape[1] - k, axis=1)[:, S.shape[1] - k :]
+            penalty = self.hub_weight * np.clip(best.mean(axis=1), 0.0, 1.0)
+            scale[rows] = 1.0 / (1.0 - penalty)
+            column[rows] = -penalty / (1.0 - penalty)
+        X = sp.hstack(
+            [sp.diags(scale) @ X, sp.csr_matrix(column[:, None])], format="csr", dtype=np.float32
+        )
+        X.sort_indices()
+        return X
 
     # ------------------------------------------------------------------ scoring
 
@@ -694,6 +759,10 @@ class MatchEngine(BaseEstimator):
         ):
             state.setdefault(name, fitted_with)
         state.setdefault("random_state", 0)
+        # ... and before the hubness correction: without it
+        state.setdefault("hub_weight", 0.0)
+        state.setdefault("hub_k", 3)
+        state.setdefault("hub_smes_", None)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

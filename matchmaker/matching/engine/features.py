@@ -12,6 +12,7 @@ weighting object; split apart, each block would repeat the pass or expose its in
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ BLOCKS = ("char", "word", "concept", "category", "semantic")
 # the semantic block is derived from the word block, not counted
 COUNTED = BLOCKS[:-1]
 LSA_SAMPLE = 3000  # about how many profiles the latent semantic space is fitted on, at most
+# a sentence ends at . ! ? or … followed by space (closing quotes and brackets stay with it)
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'“”«»)\]]*\s+")
 
 
 def canonical_stem(de_stem: str, en_stem: str) -> str:
@@ -159,13 +162,18 @@ def field_texts(p: Profile, tag_weight: float, sector_weight: float) -> list[tup
 def tokenize_profiles(
     profiles: list[Profile], tag_weight: float, sector_weight: float
 ) -> tuple[list[list[str]], list[int], list[float], dict[str, str]]:
-    """Tokenise every field; return segments' tokens, profile rows, weights and display forms."""
+    """Tokenise every field (the free text by sentence); return segments' tokens, profile rows,
+    weights and display forms."""
     seg_tokens: list[list[str]] = []
     seg_doc: list[int] = []
     seg_w: list[float] = []
     display: dict[str, str] = {}
     for i, p in enumerate(profiles):
-        for text, w in field_texts(p, tag_weight, sector_weight):
+        fields = field_texts(p, tag_weight, sector_weight)
+        # one segment per sentence of the free text: phrases do not cross sentences, and a
+        # cue-gated concept needs its cue in the same sentence
+        sentences = [(part, fields[0][1]) for part in SENTENCE_END.split(fields[0][0])]
+        for text, w in sentences + fields[1:]:
             written = TOKEN_RE.findall(text)
             # one lower() per text, not per token; NUL cannot occur inside a token
             toks = "\0".join(written).lower().split("\0") if written else []
@@ -334,17 +342,26 @@ def count_blocks(
         n_tok,
         len(vocab.words),
     )
-    # stop words carry no evidence, also not through the thesaurus ("suchen" is not "search")
+    gated = lex.thesaurus.gated
+    # stop words carry no evidence, also not through the thesaurus ("suchen" is not "search");
+    # a cue-gated concept counts only where its cue is (below)
     K = _token_matrix(
-        lambda t: () if lex.stop[t] else ((c, 1.0) for c in {m[0] for m in lex.concepts[t]}),
+        lambda t: (
+            ()
+            if lex.stop[t]
+            else ((c, 1.0) for c in {m[0] for m in lex.concepts[t]} if not gated[c])
+        ),
         used,
         n_tok,
         tables.n,
     )
-    phrase_counts, covered, hits = find_phrases(vocab, tables.n, segs)
+    cued = cued_segments(lex, segs)
+    phrase_counts, covered, hits = find_phrases(vocab, tables.n, segs, cued)
+    gated_counts, gated_hits = find_cued(lex, tables.n, segs, cued)
+    hits += gated_hits
     single = (D - covered).tocsr()
     single.eliminate_zeros()
-    concepts = single @ K + phrase_counts
+    concepts = single @ K + phrase_counts + gated_counts
     concepts = (concepts @ tables.broader).tocsr()
     concepts = concepts @ sp.diags(tables.scale)
     implied = (concepts @ tables.categories).tocsr()
@@ -382,8 +399,64 @@ def count_blocks(
     )
 
 
-def find_phrases(vocab: Vocabulary, n_concepts: int, segs: Segments):
-    """Find multi-word thesaurus phrases.
+def cued_segments(lex: Lexicon, segs: Segments) -> set[int]:
+    """Return the sentences where a cue of a cue-gated concept occurs.
+
+    Each as ``segment * n_concepts + concept`` (one integer per pair, cheap to build and test).
+    """
+    th = lex.thesaurus
+    if not th.cued_ids:
+        return set()
+    n_c = len(th.groups)
+    counts = np.fromiter((len(c) for c in lex.cues), dtype=np.int64, count=len(lex.cues))
+    at = np.flatnonzero(counts[segs.tok] > 0)
+    if not len(at):
+        return set()
+    toks = segs.tok[at]
+    flat = np.fromiter((c for t in toks.tolist() for c in lex.cues[t]), dtype=np.int64)
+    keys = np.repeat(segs.seg[at], counts[toks]) * n_c + flat
+    return set(np.unique(keys).tolist())
+
+
+def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[int]):
+    """Count cue-gated concepts whose words share a sentence with one of their cues.
+
+    Returns counts (profile × concept) and hits ``(profile, (token,), [concept], weight)``
+    like :func:`find_phrases`, so reasons can show the word.
+    """
+    empty = sp.csr_matrix((segs.n_docs, n_concepts))
+    if not cued:
+        return empty, []
+    gated = lex.thesaurus.gated
+    own: dict[int, list[int]] = {}
+    for t in set(segs.tok.tolist()):
+        if not lex.stop[t]:
+            cs = sorted({m[0] for m in lex.concepts[t] if gated[m[0]]})
+            if cs:
+                own[t] = cs
+    pr, pc, pv, hits = [], [], [], []
+    if not own:
+        return empty, []
+    # occurrences of gated words only (few), then their sentence's cues
+    at = np.isin(segs.tok, np.fromiter(own, dtype=np.int64, count=len(own)))
+    for q in np.flatnonzero(at).tolist():
+        t = int(segs.tok[q])
+        seg = int(segs.seg[q])
+        found = [c for c in own[t] if seg * n_concepts + c in cued]
+        if not found:
+            continue
+        doc, weight = int(segs.doc[q]), float(segs.weight[q])
+        for c in found:
+            pr.append(doc)
+            pc.append(c)
+            pv.append(weight)
+        hits.append((doc, (t,), found, weight))
+    return sp.csr_matrix((pv, (pr, pc)), shape=(segs.n_docs, n_concepts)), hits
+
+
+def find_phrases(vocab: Vocabulary, n_concepts: int, segs: Segments, cued: set[int] = frozenset()):
+    """Find multi-word thesaurus phrases (a cue-gated concept's only with its cue: ``cued``
+    as from :func:`cued_segments`).
 
     Returns phrase concept counts (profile × concept), the covered token occurrences
     (profile × token, their words count for the phrase only) and the hits as
@@ -427,6 +500,10 @@ def find_phrases(vocab: Vocabulary, n_concepts: int, segs: Segments):
             if end > n or segs.seg[end - 1] != segs.seg[pos]:
                 continue
             if len(key) > 2 and tuple(s[pos:end].tolist()) != key:
+                continue
+            seg = int(segs.seg[pos])
+            concepts = [c for c in concepts if not th.gated[c] or seg * n_concepts + c in cued]
+            if not concepts:
                 continue
             doc, weight = int(segs.doc[pos]), float(segs.weight[pos])
             for c in concepts:

@@ -9,7 +9,7 @@ loads the same one.
 
 Features of a pair (viewer -> candidate), in :data:`FEATURES` order
 --------------------------------------------------------------------
-``score``              the engine's score
+``score``              the engine's score (the blocks minus the startup's hubness penalty)
 ``block:<name>``       the share of that score each feature block contributes (characters,
                        stems, concepts, categories, latent semantics)
 ``concepts``           log(1 + number of thesaurus concepts both texts carry)
@@ -121,7 +121,8 @@ def pair_features(
         lo, hi = engine.offsets_[name]
         out[:, col] = np.asarray(products[:, lo:hi].sum(axis=1)).ravel()
         col += 1
-    out[:, 0] = np.clip(out[:, 1:col].sum(axis=1), 0.0, 1.0)
+    # the engine's score: the blocks and, where fitted, the startup's hubness penalty
+    out[:, 0] = np.clip(np.asarray(products.sum(axis=1)).ravel(), 0.0, 1.0)
     lo, hi = engine.offsets_["concept"]
     out[:, col] = np.log1p(np.asarray((products[:, lo:hi] > 0).sum(axis=1)).ravel())
     mine = engine.profiles_[v]
