@@ -74,6 +74,39 @@ def test_packaged_thesaurus_reads_shortages_and_energy_bills():
     assert engine.score_pair("bill", "en") > engine.score_pair("bill", "rec")
 
 
+def test_packaged_thesaurus_reads_needs_told_as_a_story():
+    security = Profile(
+        "sec", "startup", "Wir schützen kleine Unternehmen vor Cyberangriffen und Ransomware."
+    )
+    haulier_recruiting = Profile(
+        "haul", "startup", "Wir helfen Speditionen, über soziale Medien neue Kraftfahrer zu finden."
+    )
+    craft_recruiting = Profile(
+        "craft",
+        "startup",
+        "Unsere Recruiting-Agentur schaltet Stellenanzeigen für Handwerksbetriebe.",
+    )
+    smes = [
+        # an attack told by what people saw, without "Hacker" or "Ransomware"
+        Profile(
+            "attack", "sme", "Der Bildschirm blieb dunkel. Die Kundendaten waren unerreichbar."
+        ),
+        Profile("calm", "sme", "Der Bildschirm zeigt die Kundendaten übersichtlich an."),
+        # a driver shortage told by the trucks that stand idle
+        Profile("trucks", "sme", "Wir können die Lkw nicht besetzen."),
+        # a craft firm short of mechanics
+        Profile("bikes", "sme", "In der Werkstatt finde ich keine Mechaniker."),
+    ]
+    engine = MatchEngine().fit([*smes, security, haulier_recruiting, craft_recruiting])
+    attack = {r.concept for r in engine.explain("attack", "sec").reasons}
+    assert attack & {"it_outage", "ransomware", "it_security"}
+    assert engine.score_pair("attack", "sec") > engine.score_pair("calm", "sec")
+    trucks = {r.concept for r in engine.explain("trucks", "haul").reasons}
+    assert trucks & {"unstaffed", "drivers", "staff_wanted"}
+    assert engine.score_pair("trucks", "haul") > engine.score_pair("trucks", "sec")
+    assert engine.score_pair("bikes", "craft") > engine.score_pair("bikes", "haul")
+
+
 def test_directory_concepts_leave_gated_groups_out():
     # a search query has no sentence around a word: gated groups are not looked up there
     finder = ConceptFinder(load_thesaurus(GROUPS))
