@@ -70,6 +70,7 @@ DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 REAL_HELDOUT_FILES = {
     "real held-out 4": ROOT / "bench/data/matching-real-heldout4.json",
     "real held-out 5": ROOT / "bench/data/matching-real-heldout5.json",
+    "real held-out 6": ROOT / "bench/data/matching-real-heldout6.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
