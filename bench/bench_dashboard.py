@@ -23,22 +23,18 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
-from common import cpu_model, event_data, log
+from common import ORGANISER, ORGANISER_PASSWORD, cpu_model, event_data, log, organiser_app
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402 - after the path tweak, like the app imports
-from flask_migrate import upgrade  # noqa: E402
 
 from matchmaker.accounts.services import create_user  # noqa: E402
-from matchmaker.app import create_app  # noqa: E402
 from matchmaker.core.clock import utcnow  # noqa: E402
 from matchmaker.directory.models import Profile  # noqa: E402
 from matchmaker.events import registrations  # noqa: E402
@@ -58,10 +54,8 @@ from matchmaker.scheduling.models import (  # noqa: E402
 
 SIZES = (500, 5000)
 REPEATS = 5
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Organisers' dashboard"
-PASSWORD = "bench-passwort-123"  # noqa: S105 - a throwaway account in a throwaway database
 
 
 def fill(size: int) -> int:
@@ -169,7 +163,7 @@ def fill(size: int) -> int:
                 }
             )
     db.session.execute(sa.insert(ScheduleMeeting), meetings)
-    create_user("orga@bench.example", "Orga", PASSWORD, organiser=True)
+    create_user(ORGANISER, "Orga", ORGANISER_PASSWORD, organiser=True)
     db.session.commit()
     log(
         f"{size} organisations, {len(people)} people, {len(pairs)} requests, "
@@ -202,39 +196,7 @@ def measure(app, client, url: str) -> tuple[float, int]:
 
 def run(backend: str, size: int) -> dict:
     """Measure the three pages on one backend at one size."""
-    if backend == "postgresql":
-        name = f"bench_dash_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        uri = f"{PG_SERVER}/{name}"
-    else:
-        folder = tempfile.mkdtemp(prefix="bench-dash-")
-        uri = f"sqlite:///{folder}/bench.db"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SECRET_KEY": "bench",
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": "localhost",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            event_id = fill(size)
-            if backend == "postgresql":
-                # Autovacuum analyses tables this size within a minute of the import; right
-                # after a bulk insert the planner has no statistics and picks nested loops.
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(sa.text("ANALYZE"))
-        client = app.test_client()
-        with app.app_context():
-            response = client.post(
-                "/account/login", data={"email": "orga@bench.example", "password": PASSWORD}
-            )
-            assert response.status_code == 302
+    with organiser_app(backend, "bench_dash", lambda: fill(size)) as (app, client, event_id):
         figures = {}
         for label, url in (
             ("dashboard", f"/events/{event_id}/dashboard"),
@@ -247,14 +209,6 @@ def run(backend: str, size: int) -> dict:
                 f"{figures[label][1]} statements"
             )
         return figures
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if backend == "postgresql":
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def write(results: dict, load: tuple[float, float]) -> None:

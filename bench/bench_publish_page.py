@@ -28,25 +28,20 @@ Usage: ``/work/main/.venv/bin/python bench/bench_publish_page.py [--backend sqli
 import argparse
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
-from common import event_data, log
+from common import ORGANISER, ORGANISER_PASSWORD, event_data, log, organiser_app
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402 - after the path tweak, like the app imports
-from flask_migrate import upgrade  # noqa: E402
 
 from matchmaker.accounts.services import create_user  # noqa: E402
-from matchmaker.app import create_app  # noqa: E402
 from matchmaker.core.clock import utcnow  # noqa: E402
 from matchmaker.directory.models import Profile  # noqa: E402
 from matchmaker.events import registrations  # noqa: E402
@@ -60,8 +55,6 @@ from matchmaker.scheduling.models import (  # noqa: E402
 )
 from matchmaker.scheduling.problem import meeting_key  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PASSWORD = "bench-passwort-123"  # noqa: S105 - a throwaway account in a throwaway database
 SLOTS, TABLES, CANDIDATES, SWAPS = 16, 700, 110_000, 150
 
 
@@ -205,7 +198,7 @@ def fill(size: int) -> dict[str, int]:
     again = make_event("Neuveröffentlichung", ids)
     add_version(again, 1, PUBLISHED, document, schedule)
     add_version(again, 2, DRAFT, document, swapped(schedule, rng))
-    create_user("orga@bench.example", "Orga", PASSWORD, organiser=True)
+    create_user(ORGANISER, "Orga", ORGANISER_PASSWORD, organiser=True)
     db.session.commit()
     log(f"{size} organisations, {len(schedule)} meetings per version, two events")
     return {"first": first, "again": again}
@@ -259,39 +252,7 @@ def pages(ids: dict[str, int]) -> list[tuple[str, str]]:
 
 def run(backend: str, size: int, repeats: int) -> None:
     """Fill one backend and print the figures of every page."""
-    if backend == "postgresql":
-        name = f"bench_publish_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        uri = f"{PG_SERVER}/{name}"
-    else:
-        folder = tempfile.mkdtemp(prefix="bench-publish-")
-        uri = f"sqlite:///{folder}/bench.db"
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "SECRET_KEY": "bench",
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": "localhost",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"))
-            ids = fill(size)
-            if backend == "postgresql":
-                # Autovacuum analyses fresh tables within a minute; without statistics the
-                # planner picks nested loops.
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(sa.text("ANALYZE"))
-        client = app.test_client()
-        with app.app_context():
-            response = client.post(
-                "/account/login", data={"email": "orga@bench.example", "password": PASSWORD}
-            )
-            assert response.status_code == 302
+    with organiser_app(backend, "bench_publish", lambda: fill(size)) as (app, client, ids):
         print(f"\n{backend}, {size} participants, median of {repeats}, load {load()}")
         print(f"{'page':36} {'wall ms':>8} {'CPU ms':>8} {'stmts':>6} {'KiB':>8}")
         for label, url in pages(ids):
@@ -303,16 +264,6 @@ def run(backend: str, size: int, repeats: int) -> None:
                 f"{label:36} {figures['wall'] * 1000:8.0f} {figures['cpu'] * 1000:8.0f} "
                 f"{figures['statements']:6d} {figures['kib']:8.0f}"
             )
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if backend == "postgresql":
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def load() -> str:

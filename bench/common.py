@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -199,3 +201,73 @@ class Session:
         if status != 200 or not match:
             raise RuntimeError(f"no CSRF token on {path} (status {status})")
         return match.group(1)
+
+
+ORGANISER = "orga@bench.example"
+ORGANISER_PASSWORD = "bench-passwort-123"  # noqa: S105 - a throwaway account in a throwaway database
+PG_BENCH_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+@contextmanager
+def organiser_app(backend: str, prefix: str, fill: Callable[[], object]) -> Iterator[tuple]:
+    """Yield ``(app, client, filled)``: a fresh database filled by ``fill``, an organiser logged in.
+
+    For the in-process page benchmarks (Flask test client): a new PostgreSQL database or SQLite
+    file, migrated; ``fill()`` runs in an app context and its result is yielded as ``filled``
+    (it should create the organiser ``ORGANISER`` with ``ORGANISER_PASSWORD``). PostgreSQL is
+    analysed after the fill, as autovacuum would be within a minute of a bulk import: without
+    statistics the planner picks nested loops. Everything is dropped afterwards.
+    """
+    import shutil
+    import tempfile
+    import uuid
+
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from matchmaker.app import create_app
+    from matchmaker.extensions import db
+
+    admin = name = folder = None
+    if backend == "postgresql":
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(f"{PG_BENCH_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        uri = f"{PG_BENCH_SERVER}/{name}"
+    else:
+        folder = tempfile.mkdtemp(prefix=f"{prefix}-")
+        uri = f"sqlite:///{folder}/bench.db"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            filled = fill()
+            if backend == "postgresql":
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(sa.text("ANALYZE"))
+        client = app.test_client()
+        with app.app_context():
+            response = client.post(
+                "/account/login", data={"email": ORGANISER, "password": ORGANISER_PASSWORD}
+            )
+            assert response.status_code == 302, response.status_code
+        yield app, client, filled
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
