@@ -55,6 +55,8 @@ def log_in(page, email: str) -> None:
     page.get_by_label("Passwort", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.get_by_text("Sie sind angemeldet.").wait_for()
+    # the style sheets too: the header is measured next, and before them it is unstyled
+    page.wait_for_load_state()
 
 
 def page_width(page) -> int:
