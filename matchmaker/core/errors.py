@@ -1,11 +1,38 @@
 """Friendly error pages in the user's language."""
 
-from flask import Flask, render_template, request
+import contextlib
+import sqlite3
+
+from flask import Flask, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from matchmaker.extensions import db
+from matchmaker.extensions import db, login_manager
+
+#: SQLSTATE classes of errors that pass by themselves: connection exception, transaction
+#: rollback (serialisation failure, deadlock), insufficient resources, operator intervention
+#: (a shutdown or restart of the server).
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+#: How long a client is asked to wait before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: OperationalError) -> bool:
+    """Tell whether a database error passes by itself (a restart, a lost connection, a lock).
+
+    Such an error gets a 503 with ``Retry-After`` instead of a 500: the request can simply be
+    sent again. A missing table or a broken query stays a 500.
+    """
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError):
+        return getattr(original, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    sqlstate = getattr(original, "sqlstate", None)
+    # psycopg raises a connection failure (server down, refused) without a SQLSTATE
+    return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
 
 
 def wants_json() -> bool:
@@ -25,6 +52,7 @@ def register(app: Flask) -> None:
             413: _("The upload is too large"),
             429: _("Too many requests"),
             500: _("Something went wrong"),
+            503: _("Briefly unavailable"),
         }
 
     def messages() -> dict[int, str]:
@@ -36,6 +64,9 @@ def register(app: Flask) -> None:
             413: _("The data you sent exceeds the size limit."),
             429: _("Please wait a moment and try again."),
             500: _("An unexpected error occurred. Nothing was changed. Please try again later."),
+            503: _(
+                "The database cannot be reached for a moment. Please try again in a few seconds."
+            ),
         }
 
     def render(code: int, detail: str | None = None):
@@ -54,6 +85,20 @@ def register(app: Flask) -> None:
         code = error.code or 500
         detail = error.description if getattr(error, "friendly", False) else None
         return render(code, detail)
+
+    @app.errorhandler(OperationalError)
+    def handle_database(error: OperationalError):
+        if not database_unavailable(error):
+            return handle_unexpected(error)
+        app.logger.warning("Database unavailable, answered 503: %s", error)
+        with contextlib.suppress(SQLAlchemyError):  # the connection is gone; the pool replaces it
+            db.session.rollback()
+        if "_login_user" not in g:
+            # The page must not load the user from the database that just failed.
+            g._login_user = login_manager.anonymous_user()
+        response = make_response(render(503))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -1,0 +1,79 @@
+"""A database that is briefly unreachable (a restart, a lost connection) answers 503, not 500.
+
+The soak benchmark restarts PostgreSQL under load: the requests of those few hundred
+milliseconds failed with a 500 page that said "something went wrong". They now get a 503 with
+``Retry-After`` and a page (or JSON) saying to try again in a few seconds; errors that do not
+pass by themselves stay a 500.
+"""
+
+import contextlib
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import exc
+
+from matchmaker.extensions import db
+
+
+class BrokenQuery(Exception):
+    """A DBAPI error of a statement that will fail again: SQLSTATE XX000 (internal error)."""
+
+    sqlstate = "XX000"
+
+
+@contextlib.contextmanager
+def every_statement_fails(error: exc.OperationalError):
+    """Fail every statement the app sends, as during a database restart."""
+
+    def fail(conn, cursor, statement, parameters, context, executemany):
+        raise error
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail)
+    try:
+        yield
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail)
+
+
+def lost_connection() -> exc.OperationalError:
+    return exc.OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True
+    )
+
+
+def test_a_lost_database_gets_a_retry_page_in_german(app, client, make_user, login):
+    login(make_user("member@example.de"))
+    with every_statement_fails(lost_connection()):
+        response = client.get("/events")  # the user's load fails too
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    page = response.get_data(as_text=True)
+    assert "Kurz nicht erreichbar" in page
+    assert "in ein paar Sekunden noch einmal" in page
+    # once the database is back, the same request works, logged in as before
+    again = client.get("/events")
+    assert again.status_code == 200
+    assert "Abmelden" in again.get_data(as_text=True)
+
+
+def test_the_api_gets_json_with_retry_after(app, client):
+    with every_statement_fails(lost_connection()):
+        response = client.get("/api/v1/events")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["status"] == 503
+
+
+def test_a_server_connection_failure_without_sqlstate_is_transient(app, client):
+    # psycopg reports a refused connection (the server is down) without a SQLSTATE
+    refused = exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+    with every_statement_fails(refused):
+        assert client.get("/directory").status_code == 503
+
+
+def test_an_error_that_will_happen_again_stays_a_500(app, client):
+    broken = exc.OperationalError("SELECT 1", {}, BrokenQuery("internal error"))
+    with every_statement_fails(broken):
+        response = client.get("/directory")
+    assert response.status_code == 500
+    assert "Retry-After" not in response.headers
+    assert "Etwas ist schiefgelaufen" in response.get_data(as_text=True)
