@@ -8,6 +8,7 @@ pass by themselves stay a 500.
 
 import contextlib
 
+import psycopg
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc
 
@@ -77,3 +78,35 @@ def test_an_error_that_will_happen_again_stays_a_500(app, client):
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
     assert "Etwas ist schiefgelaufen" in response.get_data(as_text=True)
+
+
+def test_a_failure_after_the_user_was_loaded_still_gets_the_retry_page(
+    app, client, make_user, login
+):
+    # The user's load succeeds, the next statement finds the database gone: after the
+    # rollback the page must not read the (expired) user again from that database.
+    login(make_user("member@example.de"))
+    seen = {"user": False}
+
+    def fail_after_the_user(conn, cursor, statement, parameters, context, executemany):
+        if not seen["user"] and "FROM users" in statement:
+            seen["user"] = True
+            return
+        raise lost_connection()
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail_after_the_user)
+    try:
+        response = client.get("/my/profiles")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_after_the_user)
+    assert seen["user"]
+    assert response.status_code == 503
+    assert "Kurz nicht erreichbar" in response.get_data(as_text=True)
+
+
+def test_the_drivers_own_connection_error_is_transient_too(app, client):
+    # Where the app takes a raw connection from the pool, psycopg's error arrives unwrapped.
+    with every_statement_fails(psycopg.OperationalError("connection failed: server is down")):
+        response = client.get("/directory")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"

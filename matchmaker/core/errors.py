@@ -3,6 +3,7 @@
 import contextlib
 import sqlite3
 
+import psycopg
 from flask import Flask, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -19,18 +20,20 @@ TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
 RETRY_AFTER_SECONDS = 5
 
 
-def database_unavailable(error: OperationalError) -> bool:
+def database_unavailable(error: Exception) -> bool:
     """Tell whether a database error passes by itself (a restart, a lost connection, a lock).
 
     Such an error gets a 503 with ``Retry-After`` instead of a 500: the request can simply be
-    sent again. A missing table or a broken query stays a 500.
+    sent again. A missing table or a broken query stays a 500. ``error`` is SQLAlchemy's
+    wrapper or, where the app asks the pool for a raw connection, the driver's own error.
     """
-    if error.connection_invalidated:
-        return True
-    original = error.orig
-    if isinstance(original, sqlite3.OperationalError):
-        return getattr(original, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
-    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(error, OperationalError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig
+    if isinstance(error, sqlite3.OperationalError):
+        return getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    sqlstate = getattr(error, "sqlstate", None)
     # psycopg raises a connection failure (server down, refused) without a SQLSTATE
     return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
 
@@ -87,15 +90,16 @@ def register(app: Flask) -> None:
         return render(code, detail)
 
     @app.errorhandler(OperationalError)
-    def handle_database(error: OperationalError):
+    @app.errorhandler(psycopg.OperationalError)
+    def handle_database(error: Exception):
         if not database_unavailable(error):
             return handle_unexpected(error)
         app.logger.warning("Database unavailable, answered 503: %s", error)
         with contextlib.suppress(SQLAlchemyError):  # the connection is gone; the pool replaces it
             db.session.rollback()
-        if "_login_user" not in g:
-            # The page must not load the user from the database that just failed.
-            g._login_user = login_manager.anonymous_user()
+        # The page must not read the user from the database that just failed: after the
+        # rollback even a loaded user's attributes would be read again.
+        g._login_user = login_manager.anonymous_user()
         response = make_response(render(503))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
