@@ -418,6 +418,18 @@ def cued_segments(lex: Lexicon, segs: Segments) -> set[int]:
     return set(np.unique(keys).tolist())
 
 
+def record_hit(
+    found: tuple[list, list, list, list], doc: int, tokens: tuple, concepts: list, weight: float
+) -> None:
+    """Add one match of ``tokens`` in document ``doc``: a matrix entry per concept, one hit."""
+    rows, cols, values, hits = found
+    for c in concepts:
+        rows.append(doc)
+        cols.append(c)
+        values.append(weight)
+    hits.append((doc, tokens, concepts, weight))
+
+
 def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[int]):
     """Count cue-gated concepts whose words share a sentence with one of their cues.
 
@@ -446,11 +458,7 @@ def find_cued(lex: Lexicon, n_concepts: int, segs: Segments, cued: set[int]):
         if not found:
             continue
         doc, weight = int(segs.doc[q]), float(segs.weight[q])
-        for c in found:
-            pr.append(doc)
-            pc.append(c)
-            pv.append(weight)
-        hits.append((doc, (t,), found, weight))
+        record_hit((pr, pc, pv, hits), doc, (t,), found, weight)
     return sp.csr_matrix((pv, (pr, pc)), shape=(segs.n_docs, n_concepts)), hits
 
 
@@ -506,11 +514,9 @@ def find_phrases(vocab: Vocabulary, n_concepts: int, segs: Segments, cued: set[i
             if not concepts:
                 continue
             doc, weight = int(segs.doc[pos]), float(segs.weight[pos])
-            for c in concepts:
-                pr.append(doc)
-                pc.append(c)
-                pv.append(weight)
-            hits.append((doc, tuple(segs.tok[pos:end].tolist()), sorted(concepts), weight))
+            record_hit(
+                (pr, pc, pv, hits), doc, tuple(segs.tok[pos:end].tolist()), sorted(concepts), weight
+            )
             for q in range(pos, end):
                 cov[q] = segs.weight[q]
     phrase_counts = sp.csr_matrix((pv, (pr, pc)), shape=(segs.n_docs, n_concepts))
