@@ -91,6 +91,9 @@ def assert_accessible(axe):
     """Return a check that fails on serious or critical axe-core findings on a page."""
 
     def check(page) -> None:
+        # A click that follows a link returns before the next page has loaded; a test waits
+        # for something on the new page first, and axe runs on a fully loaded document.
+        page.wait_for_load_state("load")
         results = axe.run(page)
         severe = [
             violation

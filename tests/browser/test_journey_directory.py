@@ -9,6 +9,7 @@ def test_register_create_profile_and_find_it(page, assert_accessible):
     page.goto("/")
     assert_accessible(page)
     page.get_by_role("link", name="Registrieren").click()
+    page.wait_for_url("**/account/register")
     assert_accessible(page)
     page.get_by_label("Ihr Name").fill("Katrin Noack")
     page.get_by_label("E-Mail-Adresse").fill("k.noack@abwasser-lausitz.example")
@@ -18,6 +19,7 @@ def test_register_create_profile_and_find_it(page, assert_accessible):
     page.get_by_text("Willkommen! Ihr Konto wurde angelegt.").wait_for()
 
     page.get_by_role("link", name="Bedarfsprofil anlegen").click()
+    page.get_by_label("Name der Organisation", exact=True).wait_for()
     assert_accessible(page)
     page.get_by_label("KMU: Wir suchen KI-Lösungen").check()
     page.get_by_label("Name der Organisation", exact=True).fill("Abwasserzweckverband Lausitz")

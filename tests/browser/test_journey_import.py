@@ -37,6 +37,7 @@ def test_import_preview_and_confirm(page, live_app, organiser, tmp_path, assert_
     page.get_by_text("Sie sind angemeldet.").wait_for()
     page.goto("/directory")
     page.get_by_role("link", name="Profile importieren").click()
+    page.get_by_label("Datei", exact=True).wait_for()
     assert_accessible(page)
 
     page.get_by_label("Datei", exact=True).set_input_files(str(bad))

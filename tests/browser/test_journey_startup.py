@@ -47,6 +47,7 @@ def test_startup_lists_solution_and_sees_matching_smes(page, smes, assert_access
     page.get_by_text("Das Profil wurde angelegt.").wait_for()
 
     page.get_by_role("link", name="Lösung hinzufügen").click()
+    page.get_by_label("Titel", exact=True).wait_for()
     assert_accessible(page)
     page.get_by_label("Titel", exact=True).fill("Belegerfassung per Foto")
     page.get_by_label("Was sie leistet und für wen", exact=True).fill(
