@@ -110,3 +110,29 @@ def test_the_drivers_own_connection_error_is_transient_too(app, client):
         response = client.get("/directory")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_lasting_failure_after_the_user_was_loaded_gets_the_friendly_500_page(
+    app, client, make_user, login
+):
+    # As above, but the error will happen again: the 500 page must render too, even though
+    # the expired user can no longer be read from the database.
+    login(make_user("member@example.de"))
+    seen = {"user": False}
+
+    def fail_after_the_user(conn, cursor, statement, parameters, context, executemany):
+        if not seen["user"] and "FROM users" in statement:
+            seen["user"] = True
+            return
+        raise exc.OperationalError("SELECT 1", {}, BrokenQuery("internal error"))
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail_after_the_user)
+    try:
+        response = client.get("/my/profiles")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_after_the_user)
+    assert seen["user"]
+    assert response.status_code == 500
+    assert "Etwas ist schiefgelaufen" in response.get_data(as_text=True)
+    # with the database healthy again the user is still logged in
+    assert "Abmelden" in client.get("/events").get_data(as_text=True)

@@ -107,5 +107,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         app.logger.exception("Unhandled exception")
-        db.session.rollback()
-        return render(500)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        try:
+            return render(500)
+        except (SQLAlchemyError, psycopg.Error):
+            # The page read the user, expired by the rollback, from a database that fails
+            # again: show the page without the user rather than no page at all.
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.rollback()
+            g._login_user = login_manager.anonymous_user()
+            return render(500)
