@@ -368,7 +368,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
             if path.exists():
                 sets[name] = path
             else:
-                print(f"{name}: {path.relative_to(ROOT)} does not exist yet, skipped")
+                print(f"{name}: {path.name} does not exist yet, skipped")
     data = {name: load_labelled(path) for name, path in sets.items()}
     out: dict[str, dict] = {}
     for setting, score in ablations().items():
