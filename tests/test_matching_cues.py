@@ -107,6 +107,47 @@ def test_packaged_thesaurus_reads_needs_told_as_a_story():
     assert engine.score_pair("bikes", "craft") > engine.score_pair("bikes", "haul")
 
 
+def _concepts(engine: MatchEngine, a: str, b: str) -> set[str]:
+    return {r.concept for r in engine.explain(a, b).reasons if r.concept}
+
+
+def test_packaged_thesaurus_reads_everyday_needs_and_not_everyday_words():
+    offers = [
+        Profile("guard", "startup", "Our cameras alert the lifeguard when a swimmer is drowning."),
+        Profile("phone", "startup", "Unser KI-Telefonassistent nimmt Anrufe rund um die Uhr an."),
+        Profile("moderate", "startup", "Our AI removes hate speech from comment sections."),
+        Profile("hours", "startup", "Digitale Zeiterfassung per App für Handwerksbetriebe."),
+        Profile("falls", "startup", "Our radar sensor detects falls of care home residents."),
+        Profile("languages", "startup", "Wir übersetzen Formulare ins Ukrainische und Polnische."),
+        Profile("contracts", "startup", "Wir prüfen Verträge und Gewährleistungsansprüche."),
+    ]
+    smes = [
+        # needs told without the word an offer would use
+        Profile("pool", "sme", "Es gibt zu wenige Bademeister für die Sicherheit im Bad."),
+        Profile("calls", "sme", "Täglich rufen hundert Kunden bei uns an."),
+        Profile("paper", "sme", "Die Redaktion muss jeden Tag beleidigende Kommentare löschen."),
+        Profile("painter", "sme", "Abends sitze ich über unleserlichen Stundenzetteln."),
+        # everyday words that only look like a concept: to ensure, a case, a country
+        Profile(
+            "plant",
+            "sme",
+            "Wir müssen die Versorgung gewährleisten. In diesem Fall fallen die Maschinen aus. "
+            "Seit dem Krieg in der Ukraine ist das Gas teuer.",
+        ),
+    ]
+    engine = MatchEngine(max_reasons=10).fit([*smes, *offers])
+    assert "water_safety" in _concepts(engine, "pool", "guard")
+    assert {"telephony", "calling_in"} & _concepts(engine, "calls", "phone")
+    assert "comment_moderation" in _concepts(engine, "paper", "moderate")
+    assert "time_tracking" in _concepts(engine, "painter", "hours")
+    for need, offer in (("pool", "guard"), ("paper", "moderate"), ("painter", "hours")):
+        others = [o.ref for o in offers if o.ref != offer]
+        assert engine.score_pair(need, offer) > max(engine.score_pair(need, o) for o in others)
+    assert not _concepts(engine, "plant", "falls") & {"fall_detection", "assisted_living"}
+    assert "languages" not in _concepts(engine, "plant", "languages")
+    assert "legal" not in _concepts(engine, "plant", "contracts")
+
+
 def test_directory_concepts_leave_gated_groups_out():
     # a search query has no sentence around a word: gated groups are not looked up there
     finder = ConceptFinder(load_thesaurus(GROUPS))
