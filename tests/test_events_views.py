@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from csrf_forms import csrf_token, log_in_with_csrf
 from fixtures_events import event_data as base_event_data
+from fixtures_events import seat_counters_checked  # noqa: F401 (checks every test's counters)
 from sqlalchemy import func, select
 
 from matchmaker.core import clock
