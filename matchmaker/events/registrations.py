@@ -510,6 +510,25 @@ def enrol(
     kind, profile_id = profile.kind, profile.id
     user_id = user.id if user is not None else None
     now = now or local_now()
+    postgresql = connection.dialect.name == "postgresql"
+    # What the rows need that no seat decides, prepared before the lock as well.
+    rows = (
+        {
+            "event": event_id,
+            "profile": profile_id,
+            "user": user_id,
+            "language": locale,
+            "names": [name for name, _email in people],
+            "emails": [email for _name, email in people],
+            "keys": keys,
+            "notice_kind": "registered",
+            "notice_event_id": event_id,
+            "notice_origin": mail.notice_origin(),
+            **INSERT_ROWS_PG_DEFAULTS.params(),
+        }
+        if postgresql
+        else None
+    )
     lock = (
         ENROL_LOCK_NO_WAIT_FOR_DISK
         if commit_hooks.take_request(db.session(), commit_hooks.NO_WAIT_FOR_DISK_KEY)
@@ -541,29 +560,16 @@ def enrol(
     # priorities set by organisers are ranks below any arrival number.
     position = waiting_on_list + 1 if status == WAITING else None
     counted = counted_in(kind, status, len(people))
-    if connection.dialect.name == "postgresql":
+    if postgresql:
         # stores nothing if an attendee's address is registered already (checked under the lock)
-        registration_id = connection.execute(
-            INSERT_ROWS_PG,
-            {
-                "event": event_id,
-                "profile": profile_id,
-                "user": user_id,
-                "decision": status,
-                "arrival": seq,
-                "language": locale,
-                "confirmed": utcnow() if status == CONFIRMED else None,
-                "names": [name for name, _email in people],
-                "emails": [email for _name, email in people],
-                "keys": keys,
-                "position": position,
-                "notice_kind": "registered",
-                "notice_event_id": event_id,
-                "notice_origin": mail.notice_origin(),
-                **counted,
-                **INSERT_ROWS_PG_DEFAULTS.params(),
-            },
-        ).scalar_one_or_none()
+        rows.update(
+            decision=status,
+            arrival=seq,
+            confirmed=utcnow() if status == CONFIRMED else None,
+            position=position,
+            **counted,
+        )
+        registration_id = connection.execute(INSERT_ROWS_PG, rows).scalar_one_or_none()
         if registration_id is None:
             raise_addresses_taken(connection, event_id, keys)
         mail.compose_later()
