@@ -13,7 +13,7 @@ from matchmaker.api.views import bp as api_bp
 from matchmaker.config import Config
 from matchmaker.core import audit, errors, security
 from matchmaker.core.i18n import register_template_helpers as register_i18n
-from matchmaker.core.i18n import select_locale
+from matchmaker.core.i18n import request_locale
 from matchmaker.core.views import bp as core_bp
 from matchmaker.directory.import_views import bp as imports_bp
 from matchmaker.directory.views import bp as directory_bp
@@ -93,7 +93,7 @@ def register_extensions(app: Flask) -> None:
     web.register(app)
     babel.init_app(
         app,
-        locale_selector=select_locale,
+        locale_selector=request_locale,
         default_translation_directories=app.config["BABEL_TRANSLATION_DIRECTORIES"],
     )
 

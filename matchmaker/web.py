@@ -81,11 +81,11 @@ def hot_transaction():
     registering). What :func:`commit_and_send` does after the block, but on PostgreSQL the
     lock passes to the next request before the commit's disk write, not after it: the commit
     does not wait for its WAL to reach the disk (``synchronous_commit`` off for this one
-    transaction, set before the block so that it costs no round trip under the lock), and a
-    second, tiny transaction committed as usual then waits for the disk (right after the commit,
-    on the connection the session still holds then: no second checkout, no second ping). The
-    WAL is written in
-    order, so that flush covers the first commit: nothing is answered before it is on disk.
+    transaction: said in passing by the block's lock statement if it can, as a registration's
+    does, else set before the commit), and a second, tiny transaction committed as usual then
+    waits for the disk (right after the commit, on the connection the session still holds
+    then: no second checkout, no second ping). The WAL is written in order, so that flush
+    covers the first commit: nothing is answered before it is on disk.
     Meanwhile other requests may already see the change (a registration counts for the next
     one's seat decision); after a crash in that moment it is gone, and so is every later change
     that saw it, since their WAL comes after it. Without this every request of a burst would
@@ -95,14 +95,18 @@ def hot_transaction():
     session = db.session()
     if session.get_bind().dialect.name == "postgresql":
         connection = session.connection()
-        connection.execute(NO_WAIT_FOR_DISK)
+        # said by the block's lock statement if it can (no round trip of its own), else below
+        session.info[commit_hooks.NO_WAIT_FOR_DISK_KEY] = True
         # waited for right after the commit, on the same connection (no second checkout)
         session.info[DISK_WAIT_KEY] = connection
     try:
         yield
     except BaseException:
         session.info.pop(DISK_WAIT_KEY, None)
+        session.info.pop(commit_hooks.NO_WAIT_FOR_DISK_KEY, None)
         raise
+    if commit_hooks.take_request(session, commit_hooks.NO_WAIT_FOR_DISK_KEY):
+        session.connection().execute(NO_WAIT_FOR_DISK)
     commit_and_send()
 
 

@@ -11,6 +11,7 @@ from datetime import time, timedelta
 
 import pytest
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User
 from matchmaker.core import clock
@@ -129,3 +130,33 @@ def publish(client, job, event_id: int) -> tuple[str, str]:
     page = client.get(url).get_data(as_text=True)
     token = re.search(r'name="confirmed" type="hidden" value="([^"]+)"', page).group(1)
     return page, job(url, {"confirmed": token})
+
+
+def assert_seat_counters_counted() -> None:
+    """Check every event's seat counters against its registrations counted anew."""
+    from matchmaker.events import queries
+    from matchmaker.events.models import Registration
+
+    db.session.expire_all()
+    for event in db.session.scalars(select(Event)):
+        for kind in ("sme", "startup"):
+            waiting = db.session.scalar(
+                queries.waiting_query(func.count(Registration.id), event.id, kind)
+            )
+            assert (getattr(event, f"{kind}_seats_taken"), getattr(event, f"{kind}_waiting")) == (
+                queries.seats_taken(event.id, kind),
+                waiting,
+            ), f"{event} {kind}"
+
+
+@pytest.fixture(autouse=True)
+def seat_counters_checked(request):
+    """After a test with an app: every event's seat counters match its registrations.
+
+    Imported by the events tests, so that each of their seat changes checks the counters.
+    """
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    yield
+    if app is not None:
+        with app.app_context():
+            assert_seat_counters_counted()

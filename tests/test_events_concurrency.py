@@ -8,7 +8,10 @@ from datetime import time
 
 import pytest
 from fixtures_events import event_data as base_event_data
-from fixtures_events import run_worker
+from fixtures_events import (
+    run_worker,
+    seat_counters_checked,  # noqa: F401 (checks every test's counters)
+)
 from sqlalchemy import select
 
 from matchmaker.events import queries, registrations

@@ -13,6 +13,7 @@ from fixtures_events import event_data, run_worker
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 
+from matchmaker import web
 from matchmaker.core.clock import utcnow
 from matchmaker.events import registrations
 from matchmaker.events.models import Attendee, Registration
@@ -68,13 +69,13 @@ def test_the_lock_covers_only_the_seat_decision(full_event, make_profile):
         db.session.commit()
 
     under_lock = statements_under_the_lock(register)
-    # the lock with the arrival number, one count, then only the rows: no reads of accounts,
-    # profiles or positions, no rendering (which would read them) before the commit
+    # the lock with the arrival number and the seat counters, then only the rows: no count,
+    # no reads of accounts, profiles or positions, no rendering (which would read them) before
+    # the commit
     assert under_lock[0].startswith("UPDATE events SET")
-    assert under_lock[1].startswith("SELECT coalesce(sum(CASE")
     if db.engine.dialect.name == "postgresql":
-        # the registration, its attendees and their notices in one statement
-        assert under_lock[2:] == ["WITH new_registration AS"]
+        # the registration, its attendees, their notices and the counters in one statement
+        assert under_lock[1:] == ["WITH new_registration AS"]
         ids = dict(
             db.session.execute(
                 select(Attendee.email, Attendee.id).where(
@@ -94,9 +95,11 @@ def test_the_lock_covers_only_the_seat_decision(full_event, make_profile):
             assert notice["attendee_id"] == ids[address] and notice["position"] == 1
             assert "origin" in notice
         return
-    assert all(statement.startswith("INSERT INTO") for statement in under_lock[2:])
+    # the addresses registered already, the rows, the counters
+    assert under_lock[1] == "SELECT attendees.email FROM" and under_lock[-1] == "UPDATE events SET"
+    assert all(statement.startswith("INSERT INTO") for statement in under_lock[2:-1])
     # one statement per table, or per row where the driver cannot batch with RETURNING
-    tables = [statement.split()[2] for statement in under_lock[2:]]
+    tables = [statement.split()[2] for statement in under_lock[2:-1]]
     assert tables[0] == "registrations" and set(tables) == {
         "registrations",
         "attendees",
@@ -331,33 +334,35 @@ def test_a_registration_request_is_one_short_transaction(client, login, make_use
     else:
         assert seen[first + 1 :] == []
     transaction = seen[:first]
-    set_at = len(transaction)
-    if postgresql:  # for the commit, but set before the lock: no round trip under it
-        set_at = transaction.index("SET LOCAL synchronous_commit = off")
-        del transaction[set_at]
     lock = next(
         i for i, s in enumerate(transaction) if s.startswith("UPDATE events SET lock_version")
     )
-    assert not postgresql or set_at <= lock
+    # for the commit, said by the lock statement: no round trip of its own
+    said = "set_config('synchronous_commit', 'off', true)"
+    assert [s for s in transaction if "synchronous_commit" in s] == (
+        [transaction[lock]] if postgresql else []
+    )
+    assert not postgresql or said in transaction[lock]
     # before the lock: the account and the member's profiles (not whole rows); the event is
     # read under its lock only, not loaded before it as well
     assert [s.split(None, 1)[0] for s in transaction[:lock]] == ["SELECT", "SELECT"]
     assert transaction[1].startswith("SELECT profiles.id, profiles.name, profiles.kind \nFROM")
-    # under it: one count (seats, waiting list, taken addresses) and the rows: on PostgreSQL
-    # one statement for the registration, its attendees and their notices, else one INSERT each
+    # under it no count (the lock returns the event's seat counters), only the rows: on
+    # PostgreSQL one statement for the registration (unless an address is taken), its
+    # attendees, their notices and the counters; else the check of the addresses, one INSERT
+    # each and the counters
     rows = (
         [["WITH", "new_registration", "AS"]]
         if postgresql
         else [
+            ["SELECT", "attendees.email", "FROM"],
             ["INSERT", "INTO", "registrations"],
             ["INSERT", "INTO", "attendees"],
             ["INSERT", "INTO", "outbox_messages"],
+            ["UPDATE", "events", "SET"],
         ]
     )
-    assert [s.split()[:3] for s in transaction[lock + 1 :]] == [
-        ["SELECT", "coalesce(sum(CASE", "WHEN"],
-        *rows,
-    ]
+    assert [s.split()[:3] for s in transaction[lock + 1 :]] == rows
     message = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.to_address == "mia@example.de")
     )
@@ -391,3 +396,43 @@ def test_the_compose_job_writes_what_arrives_while_it_runs(app, make_profile, mo
     assert len(subjects) == 3 and all(subjects)
     # the job cleared its mark before its last look: the next registration enqueues a job
     assert jobs_queue.redis_connection(app).get(mailing.pending_key(app)) is None
+
+
+def commit_setting(block) -> list[str]:
+    """Run ``block`` in a hot transaction; return the ``synchronous_commit`` its commit had
+    (the first commit: sending the e-mails may commit again, as usual)."""
+    seen: list[str] = []
+
+    def read_setting(session):
+        if session.get_bind().dialect.name == "postgresql":
+            seen.append(session.connection().exec_driver_sql("SHOW synchronous_commit").scalar())
+
+    sa_event.listen(db.session, "before_commit", read_setting)
+    try:
+        with web.hot_transaction():
+            block()
+    finally:
+        sa_event.remove(db.session, "before_commit", read_setting)
+    return seen[:1]
+
+
+def test_a_hot_registration_commits_without_waiting_for_the_disk(full_event, make_profile):
+    profile = make_profile()
+    postgresql = db.engine.dialect.name == "postgresql"
+    # said by the lock statement of the registration ...
+    enrolled = commit_setting(
+        lambda: registrations.enrol(full_event.id, profile, [("Hanna", "h@example.de")])
+    )
+    assert enrolled == (["off"] if postgresql else [])
+    # ... or, by a block that cannot say it, before the commit
+    cancelled = commit_setting(
+        lambda: registrations.cancel_registration(
+            db.session.scalar(select(Registration).where(Registration.profile_id == profile.id))
+        )
+    )
+    assert cancelled == (["off"] if postgresql else [])
+    # a commit outside a hot transaction waits as usual
+    registrations.enrol(full_event.id, profile, [("Hanna", "h@example.de")])
+    if postgresql:
+        assert db.session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    db.session.commit()

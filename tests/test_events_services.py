@@ -3,7 +3,10 @@
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from fixtures_events import event_data
+from fixtures_events import (
+    event_data,
+    seat_counters_checked,  # noqa: F401 (checks every test's counters)
+)
 from sqlalchemy import select
 
 from matchmaker.core import clock

@@ -5,7 +5,10 @@ went to SMEs and nobody could meet. With 2 SME + 1 startup seats each side gets 
 """
 
 import pytest
-from fixtures_events import event_data
+from fixtures_events import (
+    event_data,
+    seat_counters_checked,  # noqa: F401 (checks every test's counters)
+)
 from sqlalchemy import select
 from test_events_concurrency import logged_in_clients, run_together
 from test_events_services import make_event, reg  # noqa: F401 (fixtures)

@@ -3,9 +3,11 @@
 import re
 from datetime import timedelta
 
+import flask_wtf.csrf
 import pytest
 from csrf_forms import csrf_token, log_in_with_csrf
 from fixtures_events import event_data as base_event_data
+from fixtures_events import seat_counters_checked  # noqa: F401 (checks every test's counters)
 from sqlalchemy import func, select
 
 from matchmaker.core import clock
@@ -438,6 +440,35 @@ def test_forms_need_csrf_when_enabled(app_factory, make_user, make_profile):
     token = csrf_token(page)
     response = client.post(f"/events/{event_id}/register", data={**data, "csrf_token": token})
     assert response.status_code == 302
+
+
+def test_a_registration_signs_the_csrf_token_only_for_a_page(
+    app_factory, make_user, make_profile, monkeypatch
+):
+    csrf_app = app_factory(WTF_CSRF_ENABLED=True)
+    with csrf_app.app_context():
+        event_id = registrations.create_event(event_data()).id
+        db.session.commit()
+    client = csrf_app.test_client()
+    user = make_user()
+    profile = make_profile(owner=user)
+    log_in_with_csrf(client, user.email)
+    token = csrf_token(client.get(f"/events/{event_id}/register").get_data(as_text=True))
+    signed = []
+    sign = flask_wtf.csrf.generate_csrf
+    monkeypatch.setattr(
+        flask_wtf.csrf, "generate_csrf", lambda *a, **k: signed.append(1) or sign(*a, **k)
+    )
+    url = f"/events/{event_id}/register"
+    # refused: the page again, with a token that works
+    refused = register_form(profile.id, ("Anna", "keine-adresse"))
+    page = client.post(url, data={**refused, "csrf_token": token}).get_data(as_text=True)
+    shown, signed_for_the_page = csrf_token(page), len(signed)
+    assert signed_for_the_page >= 1
+    data = register_form(profile.id, ("Anna", "anna@example.de"))
+    # accepted: a redirect, no page, no token signed for it
+    assert client.post(url, data={**data, "csrf_token": shown}).status_code == 302
+    assert len(signed) == signed_for_the_page
 
 
 def test_malformed_actions_get_a_friendly_400(client, login, world):

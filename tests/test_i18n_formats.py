@@ -6,6 +6,7 @@ from fixtures_events import (
     event_data,
     schedule_world,  # noqa: F401 (fixture)
 )
+from flask_babel import get_locale
 from test_matching_app import pair  # noqa: F401 (fixture)
 
 from matchmaker.events import registrations as events
@@ -111,3 +112,13 @@ def test_schedule_pages_use_the_decimal_comma(client, login, job, schedule_world
     page = text_of(client.get(f"/events/{w.event.id}/schedule/meetings/{meeting.key}"))
     value = re.search(r"Wert im Terminplan (\S+)", page).group(1)
     assert re.fullmatch(r"\d+,\d\d", value), value
+
+
+def test_each_language_is_parsed_once_per_process(app):
+    locales = []
+    for language in ("de", "en", "de"):
+        # a request of its own, as in a worker (the test's app context would keep the locale)
+        with app.app_context(), app.test_request_context(headers={"Accept-Language": language}):
+            locales.append(get_locale())
+    assert [str(locale) for locale in locales] == ["de", "en", "de"]
+    assert locales[0] is locales[2]  # not parsed again for the next request

@@ -39,3 +39,15 @@ def _forget(session, transaction) -> None:
     if not transaction.nested:  # a savepoint's rollback keeps what was marked before it
         for key in _ACTIONS:
             session.info.pop(key, None)
+
+
+# Asked for by a transaction whose commit is not to wait for the disk (web.hot_transaction, on
+# PostgreSQL): the first statement that can say so in passing (``set_config`` of
+# ``synchronous_commit``, local to the transaction) takes the request with :func:`take_request`;
+# otherwise the asker sends ``SET LOCAL`` before the commit.
+NO_WAIT_FOR_DISK_KEY = "no_wait_for_disk"
+
+
+def take_request(session, key: str) -> bool:
+    """Say whether ``key`` was asked for in the session's transaction, and take it over."""
+    return session.info.pop(key, None) is not None

@@ -1,5 +1,8 @@
 """Language selection (German first, English second) and template helpers."""
 
+from functools import cache
+
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_login import current_user
@@ -18,6 +21,18 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+@cache
+def parsed_locale(code: str) -> Locale:
+    """Return the Babel locale of a language code, parsed once per process."""
+    return Locale.parse(code)
+
+
+def request_locale() -> Locale:
+    """Flask-Babel's locale selector: :func:`select_locale`, as a locale parsed once per process
+    (Flask-Babel parsed the code anew for every request)."""
+    return parsed_locale(select_locale())
 
 
 def recipient_language(user) -> str:

@@ -74,6 +74,19 @@ class Event(db.Model):
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Last arrival number handed out to a registration of this event (taken under the lock).
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # What a registration's seat decision needs, per participant type, read by the statement
+    # that locks the row (registrations.enrol) and kept up to date under the lock: the seats of
+    # confirmed registrations (their active attendees) and the registrations waiting.
+    sme_seats_taken: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    sme_waiting: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    startup_seats_taken: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    startup_waiting: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )

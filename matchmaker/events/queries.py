@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from matchmaker.core.clock import local_now
@@ -79,51 +79,6 @@ def waiting_query(column, event_id: int, kind: str | None = None):
             Profile.kind == kind
         )
     return query
-
-
-@dataclass
-class SeatCounts:
-    """What a new registration's seat decision needs, counted in one query under the lock."""
-
-    taken: int
-    taken_by_kind: int
-    waiting_on_list: int
-    addresses_taken: int  # of the newcomer's attendees' addresses, already registered
-
-
-def _seat_counts_query(per_side: bool):
-    event_id, kind = bindparam("event_id"), bindparam("kind")
-    confirmed = Registration.status == CONFIRMED
-    tallies = select(
-        _tally(confirmed),
-        _tally(confirmed & (Profile.kind == kind)),
-        waiting_query(
-            func.count(Registration.id), event_id, kind if per_side else None
-        ).scalar_subquery(),
-        _tally(Attendee.email_key.in_(bindparam("keys", expanding=True))),
-    )
-    return over_active_attendees(tallies, event_id)
-
-
-# Built once: building this statement cost more CPU than the database spends running it, and
-# every registration runs it (under the event's lock). Keyed by "the event has seats per side".
-SEAT_COUNTS = {per_side: _seat_counts_query(per_side) for per_side in (False, True)}
-
-
-def seat_counts(event_id: int, kind: str, side: str | None, keys: list[str]) -> SeatCounts:
-    """Count the seats taken (in all and by ``kind``), the registrations on ``side``'s list and
-    the attendees already registered under one of the addresses ``keys``.
-
-    ``side`` is None for the event's one waiting list, else ``kind`` (the side's own list).
-    """
-    if side not in (None, kind):
-        raise ValueError("side is None or the registration's kind")
-    row = (
-        db.session.connection()
-        .execute(SEAT_COUNTS[side is not None], {"event_id": event_id, "kind": kind, "keys": keys})
-        .one()
-    )
-    return SeatCounts(*(value or 0 for value in row))
 
 
 def seats_free(event: Event) -> int:

@@ -32,20 +32,32 @@ seats, nor above the capacity.
 
 No overbooking
 --------------
-Every change of seats first locks the event row and only then counts the seats: an ``UPDATE
+Every change of seats first locks the event row and only then reads the seats: an ``UPDATE
 ... RETURNING`` of ``events.lock_version`` (the row lock on PostgreSQL; on SQLite this takes the
 database's write lock, like ``BEGIN IMMEDIATE``; SQLite's driver opens the transaction right
 before it, so no stale snapshot is held). Arrival numbers (``seq``) come from
 ``events.last_seq`` incremented in the same statement, so they are gap-free per event and follow
 the order in which the server accepted the registrations.
 
+Seat counters
+-------------
+The event's row carries, per participant type, the seats of its confirmed registrations and the
+number of its registrations waiting (``<kind>_seats_taken``, ``<kind>_waiting``). A new
+registration reads them with the statement that locks the row (which sees the row as the last
+lock holder committed it) and adds itself to them in the statement storing it, so that it
+counts no attendees under the lock (the count grew with every registration). Every other
+change of seats (cancellations, promotions, capacity, the organisers' moves) ends in
+:func:`promote`, which counts them anew under the lock; so does deleting a profile, whose
+registrations the database deletes with it (a flush hook, :func:`recount_seats`). The seat
+figures the pages show are still counted from the registrations.
+
 Short locks
 -----------
 The lock is held until the commit, so a registration does under it only what the seat decision
-needs: the locking UPDATE, one query counting the seats, the waiting list and the attendees'
-addresses already registered, and the rows of the registration, its attendees and the outbox
-notices (plain statements, built once; no model objects): one ``WITH ... INSERT`` on PostgreSQL,
-one INSERT each on SQLite. Input checks come before
+needs: the locking UPDATE (which returns the counters) and the rows of the registration, its
+attendees, the outbox notices and the counters: one ``WITH ... INSERT`` on PostgreSQL, which
+stores nothing if an attendee's address is registered already (then a query says which),
+plain statements on SQLite (built once; no model objects). Input checks come before
 the lock; the e-mails are composed by the job worker (``jobs.mailing``), many at a time. On
 PostgreSQL the registration view's commit passes the lock on before its disk write and waits
 for the disk afterwards (``web.hot_transaction``), so that a burst of registrations does not
@@ -65,18 +77,23 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     cast,
     func,
     insert,
+    literal_column,
     select,
     true,
     update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from matchmaker.accounts.models import User
+from matchmaker.core import commit_hooks
 from matchmaker.core.clock import local_now, utcnow
 from matchmaker.core.column_defaults import ColumnDefaults
 from matchmaker.directory.models import KINDS, Profile
@@ -85,9 +102,10 @@ from matchmaker.events.errors import EventError
 from matchmaker.events.models import CANCELLED, CONFIRMED, WAITING, Attendee, Event, Registration
 from matchmaker.events.programme import session_problems
 from matchmaker.events.queries import (
-    seat_counts,
     seats_taken,
+    seats_taken_query,
     waiting_list,
+    waiting_query,
     waiting_side,
 )
 from matchmaker.extensions import db
@@ -100,6 +118,10 @@ MAX_TABLES = 2_000
 
 
 MAX_ATTENDEES = 10
+
+# The event's counters per participant type (columns ``<kind>_<counter>``): the seats of its
+# confirmed registrations and its registrations waiting.
+SEAT_COUNTERS = ("seats_taken", "waiting")
 
 
 EVENT_FIELDS = (
@@ -243,6 +265,7 @@ def register(
 # The statements of a registration, built once: building one costs more CPU than the database
 # spends on it. Plain Core rows, no model objects: a burst of registrations is CPU-bound.
 _events, _registrations, _attendees = Event.__table__, Registration.__table__, Attendee.__table__
+ENROL_LOCK_COUNTERS = [f"{kind}_{counter}" for kind in KINDS for counter in SEAT_COUNTERS]
 ENROL_LOCK = (
     update(_events)
     .where(_events.c.id == bindparam("locked_event_id"))
@@ -254,10 +277,115 @@ ENROL_LOCK = (
         _events.c.startup_capacity,
         _events.c.registration_opens,
         _events.c.registration_closes,
+        *(_events.c[name] for name in ENROL_LOCK_COUNTERS),
     )
+)
+# The same, also saying that the commit is not to wait for the disk (web.hot_transaction asks
+# for it on PostgreSQL; said here it costs no round trip of its own).
+ENROL_LOCK_NO_WAIT_FOR_DISK = ENROL_LOCK.returning(
+    func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
 )
 INSERT_REGISTRATION = insert(_registrations).returning(_registrations.c.id)
 INSERT_ATTENDEES = insert(_attendees).returning(_attendees.c.id, sort_by_parameter_order=True)
+
+
+def _count_in(event_id):
+    """Build an UPDATE adding a new registration to the counters of the event ``event_id``.
+
+    Its parameters ``added_<kind>_<counter>``: seats (confirmed) or 1 (waiting), else 0. The
+    lock statement already set ``updated_at``; this one keeps it.
+    """
+    return (
+        update(_events)
+        .where(_events.c.id == event_id)
+        .values(
+            updated_at=_events.c.updated_at,
+            **{
+                f"{kind}_{counter}": _events.c[f"{kind}_{counter}"]
+                + bindparam(f"added_{kind}_{counter}", type_=Integer)
+                for kind in KINDS
+                for counter in SEAT_COUNTERS
+            },
+        )
+    )
+
+
+COUNT_IN = _count_in(bindparam("event_id", type_=Integer))
+
+
+def counted_in(kind: str, status: str, seats: int) -> dict[str, int]:
+    """Return the parameters of :data:`COUNT_IN` (or its CTE) for a new registration."""
+    added = {f"added_{k}_{counter}": 0 for k in KINDS for counter in SEAT_COUNTERS}
+    if status == CONFIRMED:
+        added[f"added_{kind}_seats_taken"] = seats
+    else:
+        added[f"added_{kind}_waiting"] = 1
+    return added
+
+
+def _recount():
+    """Build the UPDATE that counts an event's counters anew from its registrations."""
+    event_id = _events.c.id
+    return (
+        update(_events)
+        .where(event_id == bindparam("counted_event_id"))
+        .values(
+            updated_at=_events.c.updated_at,
+            **{
+                column: query.scalar_subquery()
+                for kind in KINDS
+                for column, query in (
+                    (f"{kind}_seats_taken", seats_taken_query(event_id, kind)),
+                    (f"{kind}_waiting", waiting_query(func.count(Registration.id), event_id, kind)),
+                )
+            },
+        )
+    )
+
+
+RECOUNT = _recount()
+
+
+def _lock_events_of_deleted_profiles(session: Session, _context, _instances) -> None:
+    """Before a flush deletes profiles: lock the events they hold seats or places of.
+
+    The database deletes their registrations with them (a cascade no code of this module sees);
+    after the flush :func:`_recount_events_of_deleted_profiles` counts those events' counters
+    anew. Locked first, as a registration does, so that the two wait for each other in order.
+    """
+    profile_ids = [o.id for o in session.deleted if isinstance(o, Profile) and o.id is not None]
+    if not profile_ids:
+        return
+    connection = session.connection()
+    event_ids = connection.execute(EVENTS_OF_PROFILES, {"profile_ids": profile_ids}).scalars()
+    event_ids = sorted(set(event_ids))
+    for event_id in event_ids:
+        connection.execute(LOCKS[False], {"locked_event_id": event_id})
+    session.info.setdefault(RECOUNT_KEY, set()).update(event_ids)
+
+
+def _recount_events_of_deleted_profiles(session: Session, _context) -> None:
+    for event_id in sorted(session.info.pop(RECOUNT_KEY, ())):
+        session.connection().execute(RECOUNT, {"counted_event_id": event_id})
+        held = session.identity_map.get(identity_key(Event, event_id))
+        if held is not None:
+            session.expire(held)
+
+
+RECOUNT_KEY = "events_recount_after_flush"
+EVENTS_OF_PROFILES = select(Registration.event_id).where(
+    Registration.profile_id.in_(bindparam("profile_ids", expanding=True)),
+    Registration.status != CANCELLED,
+)
+sa_event.listen(Session, "before_flush", _lock_events_of_deleted_profiles)
+sa_event.listen(Session, "after_flush", _recount_events_of_deleted_profiles)
+
+
+def recount_seats(event: Event) -> None:
+    """Count the event's seat counters anew (the event must be locked): after any change of
+    seats but a new registration, which :func:`enrol` counts in itself."""
+    db.session.connection().execute(RECOUNT, {"counted_event_id": event.id})
+    db.session.expire(event, [f"{kind}_{counter}" for kind in KINDS for counter in SEAT_COUNTERS])
 
 
 def _insert_rows_pg() -> tuple[Select, ColumnDefaults]:
@@ -268,28 +396,42 @@ def _insert_rows_pg() -> tuple[Select, ColumnDefaults]:
     statement does not set get the models' defaults (the returned :class:`ColumnDefaults`).
     """
     defaults = ColumnDefaults()
+    keys = cast(bindparam("keys"), ARRAY(String))
+    registration = defaults.fill(
+        _registrations,
+        {
+            "event_id": bindparam("event", type_=Integer),
+            "profile_id": bindparam("profile", type_=Integer),
+            "created_by_id": bindparam("user", type_=Integer),
+            "status": bindparam("decision", type_=String),
+            "seq": bindparam("arrival", type_=Integer),
+            "priority": bindparam("arrival", type_=Integer),
+            "locale": bindparam("language", type_=String),
+            "confirmed_at": bindparam("confirmed", type_=DateTime(timezone=True)),
+        },
+    )
+    address_taken = (
+        select(_attendees.c.id)
+        .where(
+            _attendees.c.event_id == bindparam("event", type_=Integer),
+            _attendees.c.email_key == any_(keys),
+            _attendees.c.cancelled_at.is_(None),
+        )
+        .exists()
+    )
     new_registration = (
         insert(_registrations)
-        .values(
-            defaults.fill(
-                _registrations,
-                {
-                    "event_id": bindparam("event", type_=Integer),
-                    "profile_id": bindparam("profile", type_=Integer),
-                    "created_by_id": bindparam("user", type_=Integer),
-                    "status": bindparam("decision", type_=String),
-                    "seq": bindparam("arrival", type_=Integer),
-                    "priority": bindparam("arrival", type_=Integer),
-                    "locale": bindparam("language", type_=String),
-                    "confirmed_at": bindparam("confirmed", type_=DateTime(timezone=True)),
-                },
-            )
+        .from_select(
+            list(registration),
+            # nothing stored when an address is registered already: the caller then says which
+            select(*registration.values()).where(~address_taken),
+            include_defaults=False,
         )
         .returning(_registrations.c.id)
         .cte("new_registration")
     )
     people = (
-        func.unnest(*(cast(bindparam(name), ARRAY(String)) for name in ("names", "emails", "keys")))
+        func.unnest(*(cast(bindparam(name), ARRAY(String)) for name in ("names", "emails")), keys)
         .table_valued("name", "email", "email_key", with_ordinality="n")
         .render_derived("person")
     )
@@ -324,7 +466,12 @@ def _insert_rows_pg() -> tuple[Select, ColumnDefaults]:
             "position": cast(bindparam("position"), Integer),
         },
     ).cte("notices")
-    return select(new_registration.c.id).add_cte(new_attendees, notices), defaults
+    counted = (
+        _count_in(bindparam("event", type_=Integer))
+        .where(select(new_registration.c.id).exists())
+        .cte("counted")
+    )
+    return select(new_registration.c.id).add_cte(new_attendees, notices, counted), defaults
 
 
 # Built once: building it costs more CPU than the database spends on it.
@@ -363,10 +510,35 @@ def enrol(
     kind, profile_id = profile.kind, profile.id
     user_id = user.id if user is not None else None
     now = now or local_now()
-    locked = connection.execute(ENROL_LOCK, {"locked_event_id": event_id}).one_or_none()
+    postgresql = connection.dialect.name == "postgresql"
+    # What the rows need that no seat decides, prepared before the lock as well.
+    rows = (
+        {
+            "event": event_id,
+            "profile": profile_id,
+            "user": user_id,
+            "language": locale,
+            "names": [name for name, _email in people],
+            "emails": [email for _name, email in people],
+            "keys": keys,
+            "notice_kind": "registered",
+            "notice_event_id": event_id,
+            "notice_origin": mail.notice_origin(),
+            **INSERT_ROWS_PG_DEFAULTS.params(),
+        }
+        if postgresql
+        else None
+    )
+    lock = (
+        ENROL_LOCK_NO_WAIT_FOR_DISK
+        if commit_hooks.take_request(db.session(), commit_hooks.NO_WAIT_FOR_DISK_KEY)
+        else ENROL_LOCK
+    )
+    locked = connection.execute(lock, {"locked_event_id": event_id}).one_or_none()
     if locked is None:
         raise EventError(_("This event does not exist."))
-    seq, capacity, sme_capacity, startup_capacity, opens, closes = locked
+    seq, capacity, sme_capacity, startup_capacity, opens, closes = locked[:6]
+    counters = dict(zip(ENROL_LOCK_COUNTERS, locked[6 : 6 + len(ENROL_LOCK_COUNTERS)], strict=True))
     if now < opens:
         raise EventError(
             _("Registration opens on %(when)s.", when=opens.strftime("%d.%m.%Y %H:%M"))
@@ -375,56 +547,56 @@ def enrol(
         raise EventError(_("Registration for this event has closed."))
     side_seats = sme_capacity if kind == "sme" else startup_capacity
     per_side = sme_capacity is not None or startup_capacity is not None
-    counts = seat_counts(event_id, kind, kind if per_side else None, keys)
-    if counts.addresses_taken:
-        # Counted with the seats, under the lock: the partial unique index on the attendees'
-        # addresses would refuse them too, but without saying which address it was.
-        taken = connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys})
-        raise EventError(
-            _(
-                "%(emails)s is already registered for this event.",
-                emails=", ".join(taken.scalars()),
-            )
-        )
-    free = capacity - counts.taken
+    taken = sum(counters[f"{k}_seats_taken"] for k in KINDS)
+    waiting_on_list = (
+        counters[f"{kind}_waiting"] if per_side else sum(counters[f"{k}_waiting"] for k in KINDS)
+    )
+    free = capacity - taken
     if side_seats is not None:
-        free = min(free, side_seats - counts.taken_by_kind)
+        free = min(free, side_seats - counters[f"{kind}_seats_taken"])
     fits = len(people) <= free
-    status = CONFIRMED if fits and not counts.waiting_on_list else WAITING
+    status = CONFIRMED if fits and not waiting_on_list else WAITING
     # A newcomer queues behind everyone on its list: its priority is its arrival number, and
     # priorities set by organisers are ranks below any arrival number.
-    position = counts.waiting_on_list + 1 if status == WAITING else None
-    if connection.dialect.name == "postgresql":
-        registration_id = connection.execute(
-            INSERT_ROWS_PG,
-            {
-                "event": event_id,
-                "profile": profile_id,
-                "user": user_id,
-                "decision": status,
-                "arrival": seq,
-                "language": locale,
-                "confirmed": utcnow() if status == CONFIRMED else None,
-                "names": [name for name, _email in people],
-                "emails": [email for _name, email in people],
-                "keys": keys,
-                "position": position,
-                "notice_kind": "registered",
-                "notice_event_id": event_id,
-                "notice_origin": mail.notice_origin(),
-                **INSERT_ROWS_PG_DEFAULTS.params(),
-            },
-        ).scalar_one()
+    position = waiting_on_list + 1 if status == WAITING else None
+    counted = counted_in(kind, status, len(people))
+    if postgresql:
+        # stores nothing if an attendee's address is registered already (checked under the lock)
+        rows.update(
+            decision=status,
+            arrival=seq,
+            confirmed=utcnow() if status == CONFIRMED else None,
+            position=position,
+            **counted,
+        )
+        registration_id = connection.execute(INSERT_ROWS_PG, rows).scalar_one_or_none()
+        if registration_id is None:
+            raise_addresses_taken(connection, event_id, keys)
         mail.compose_later()
     else:
+        if connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys}).first():
+            raise_addresses_taken(connection, event_id, keys)
         registration_id = _insert_rows(
             connection, event_id, profile_id, user_id, status, seq, locale, people, keys, position
         )
+        connection.execute(COUNT_IN, {"event_id": event_id, **counted})
     # The event changed behind the session's back; a copy it holds must not be trusted.
     held = db.session.identity_map.get(identity_key(Event, event_id))
     if held is not None:
         db.session.expire(held)
     return Enrolment(registration_id, position)
+
+
+def raise_addresses_taken(connection, event_id: int, keys: list[str]) -> None:
+    """Say which of the attendees' addresses are registered for the event already.
+
+    Checked under the lock: the partial unique index on the attendees' addresses would refuse
+    them too, but without saying which address it was.
+    """
+    taken = connection.execute(TAKEN_ADDRESSES, {"event_id": event_id, "keys": keys})
+    raise EventError(
+        _("%(emails)s is already registered for this event.", emails=", ".join(taken.scalars()))
+    )
 
 
 def _insert_rows(
@@ -474,7 +646,8 @@ def free_seats(event: Event, kind: str) -> int:
 def promote(event: Event) -> list[Registration]:
     """Confirm waiting registrations from the head while they fit (the event must be locked).
 
-    With seats per side, each side's head blocks only its own side.
+    With seats per side, each side's head blocks only its own side. Counts the event's seat
+    counters anew: every change of seats but a new registration ends here.
     """
     free = event.capacity - seats_taken(event.id)
     side_free = {
@@ -498,6 +671,8 @@ def promote(event: Event) -> list[Registration]:
             side_free[side] -= registration.seats
         promoted.append(registration)
     db.session.flush()
+    # every change of seats but a new registration ends here: count the counters anew
+    recount_seats(event)
     for registration in promoted:
         notifications.promoted(registration)
     return promoted
