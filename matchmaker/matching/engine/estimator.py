@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from matchmaker.language.thesaurus import load_cached
+from matchmaker.matching.engine.background import resolve
 from matchmaker.matching.engine.calibration import level_of, load_levels
 from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
 from matchmaker.matching.engine.features import (
@@ -177,6 +178,8 @@ class MatchEngine(BaseEstimator):
         random_state=0,
         hub_weight=0.25,
         hub_k=3,
+        background=True,
+        background_weight=1.0,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -203,6 +206,8 @@ class MatchEngine(BaseEstimator):
         self.random_state = random_state
         self.hub_weight = hub_weight
         self.hub_k = hub_k
+        self.background = background
+        self.background_weight = background_weight
 
     # ------------------------------------------------------------------ fitting
 
@@ -248,6 +253,7 @@ class MatchEngine(BaseEstimator):
         vocab.add(seg_tokens, display, grow=True)
         self.vocabulary_ = vocab
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
+        background = resolve(self.background, self.thesaurus_) if self.semantic_weight else None
         weights = {
             "char": self.char_weight,
             "word": self.word_weight,
@@ -262,7 +268,12 @@ class MatchEngine(BaseEstimator):
             self.semantic_components,
             self.random_state,
             tuple(self.idf_blocks),
-        ).fit(counts.blocks, self.concepts_.scale)
+        ).fit(
+            counts.blocks,
+            self.concepts_.scale,
+            None if background is None else background.rows_for(vocab.words),
+            self.background_weight,
+        )
         self.X_ = self.weights_.transform(counts.blocks)
         self.hub_smes_ = self._hub_sample(self.X_)
         self.X_ = self._with_hub(self.X_, self.kinds_)
@@ -763,6 +774,9 @@ class MatchEngine(BaseEstimator):
         state.setdefault("hub_weight", 0.0)
         state.setdefault("hub_k", 3)
         state.setdefault("hub_smes_", None)
+        # ... and before the background corpus: without it
+        state.setdefault("background", False)
+        state.setdefault("background_weight", 1.0)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

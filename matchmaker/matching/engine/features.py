@@ -26,7 +26,15 @@ from matchmaker.language.text import TOKEN_RE, Lexicon
 from matchmaker.language.thesaurus import CATEGORY_CODES, Thesaurus
 from matchmaker.matching.engine.records import Profile
 
-__all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
+__all__ = [
+    "BLOCKS",
+    "BlockWeights",
+    "ConceptTables",
+    "Counts",
+    "Vocabulary",
+    "count_blocks",
+    "word_counts",
+]
 
 BLOCKS = ("char", "word", "concept", "category", "semantic")
 # the semantic block is derived from the word block, not counted
@@ -90,8 +98,17 @@ class Vocabulary:
         ids = self.lexicon.ids
         return all(t in ids for t in tokens)
 
-    def add(self, token_lists: list[list[str]], display: dict[str, str], grow: bool) -> None:
-        """Analyse new tokens; with ``grow``, new stems and n-grams get new columns."""
+    def add(
+        self,
+        token_lists: list[list[str]],
+        display: dict[str, str],
+        grow: bool,
+        chars: bool = True,
+    ) -> None:
+        """Analyse new tokens; with ``grow``, new stems and n-grams get new columns.
+
+        ``chars=False`` skips the character n-grams (a vocabulary for stem counts only).
+        """
         lex = self.lexicon
         before = len(lex.tokens)
         lex.add(t for toks in token_lists for t in toks)
@@ -125,6 +142,9 @@ class Vocabulary:
                     words.append((col, w * factor))
             self.tok_word.append(words)
             self.tok_canon.append(wv.get(stem, -1))
+            if not chars:
+                self.tok_char.append([])
+                continue
             padded = f" {lex.folded[t]} "
             grams = {
                 padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)
@@ -314,6 +334,15 @@ def _representatives(
     # a feature carried only through a broader concept is stored negative
     value = np.where(direct, 1.0, -1.0) * (surf + 1.0)
     return sp.csr_matrix((value[first], (doc[first], feat[first])), shape=(D.shape[0], T.shape[1]))
+
+
+def word_counts(vocab: Vocabulary, segs: Segments) -> sp.csr_matrix:
+    """The stem block's raw counts alone (profile × word column)."""
+    n_tok = len(vocab.lexicon.tokens)
+    D = sp.csr_matrix((segs.weight, (segs.doc, segs.tok)), shape=(segs.n_docs, n_tok))
+    used = np.unique(segs.tok)
+    W_word = _token_matrix(lambda t: vocab.tok_word[t], used, n_tok, len(vocab.words))
+    return (D @ W_word).tocsr()
 
 
 def count_blocks(
@@ -575,8 +604,19 @@ class BlockWeights:
         self.random_state = random_state
         self.idf_blocks = tuple(idf_blocks)
 
-    def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
-        """Learn the kept n-grams and the IDF of every block."""
+    def fit(
+        self,
+        counts: dict[str, sp.csr_matrix],
+        concept_scale: np.ndarray,
+        background: sp.csr_matrix | None = None,
+        background_weight: float = 1.0,
+    ) -> BlockWeights:
+        """Learn the kept n-grams and the IDF of every block.
+
+        ``background`` holds raw stem counts of unlabelled domain texts in the word columns;
+        they join the fitted profiles (rows scaled by ``background_weight``) when the latent
+        semantic space is fitted, and nowhere else.
+        """
         n = counts["char"].shape[0]
         char = counts["char"]
         df = np.bincount(char.indices, minlength=char.shape[1])
@@ -598,17 +638,23 @@ class BlockWeights:
         # company in the event's own texts meet even when no thesaurus group links them
         self.lsa = None
         words = self._normalised(counts, "word")
-        k = min(self.semantic_components, words.shape[0] - 1, words.shape[1] - 1)
+        # a few thousand profiles span the latent topics as well as all of them do, at a
+        # fraction of the cost; evenly spaced rows keep the sample deterministic
+        sample = words[:: max(1, words.shape[0] // LSA_SAMPLE)]
+        if background is not None and background.nnz and background_weight > 0 and words.nnz:
+            # the background's texts, weighted with the event's IDF, show which of the
+            # event's words keep company in many more texts than the event has
+            extra = self._normalised({"word": background}, "word")
+            extra = extra[np.flatnonzero(extra.getnnz(axis=1))]
+            sample = sp.vstack([sample, background_weight * extra], format="csr")
+        k = min(self.semantic_components, sample.shape[0] - 1, words.shape[1] - 1)
         if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
             self.lsa = TruncatedSVD(
                 k, algorithm="randomized", n_iter=5, random_state=self.random_state
             )
-            # a few thousand profiles span the latent topics as well as all of them do, at a
-            # fraction of the cost; evenly spaced rows keep the sample deterministic
-            step = max(1, words.shape[0] // LSA_SAMPLE)
             # identical profiles have no variance to explain (a 0/0 inside scikit-learn)
             with np.errstate(invalid="ignore", divide="ignore"):
-                self.lsa.fit(words[::step])
+                self.lsa.fit(sample)
             if not np.isfinite(self.lsa.explained_variance_ratio_).all():
                 self.lsa = None
         if self.lsa is None and self.weights["semantic"] > 0:

@@ -1,0 +1,61 @@
+"""Build the engine's packaged background corpus from the real-text development sets.
+
+Usage: python bench/build_background.py
+
+Writes ``matchmaker/matching/engine/background.json.gz``: the free texts (SME needs, startup
+offers) of every real dev set of ``bench/bench_matching.py``, with their source pages; no
+labels, no names, tags or sectors.  Held-out sets are never read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_matching import QUALITY_SETS, REAL_DEV_SETS  # noqa: E402
+from matchmaker.matching.engine.background import PACKAGED  # noqa: E402
+
+
+def records(names=REAL_DEV_SETS) -> list[dict]:
+    """The free texts of the named sets with their sources (SMEs, then startups, per set)."""
+    out = []
+    for name in names:
+        path = QUALITY_SETS[name]
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for kind, field in (("smes", "needs"), ("startups", "offering")):
+            for r in data[kind]:
+                if r.get(field, "").strip():
+                    out.append(
+                        {"text": r[field], "source_url": r.get("source_url", ""), "set": path.name}
+                    )
+    return out
+
+
+def main() -> None:
+    texts = records()
+    doc = {
+        "about": (
+            "Background corpus of the matching engine's latent semantic block: short excerpts "
+            "of public web pages (needs of German SMEs, offers of AI startups), as collected "
+            "for the real-text development sets in bench/data (see bench/data/README.md). "
+            "Unlabelled: only the free texts, each with the page it was taken from."
+        ),
+        "licence": (
+            "Short quotations of public pages for research and evaluation; copyright stays "
+            "with the pages' owners (source_url of each text)."
+        ),
+        "texts": texts,
+    }
+    raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with gzip.GzipFile(PACKAGED, "wb", mtime=0) as f:
+        f.write(raw)
+    print(f"{len(texts)} texts, {PACKAGED.stat().st_size / 1024:.0f} KiB -> {PACKAGED}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""A background corpus of real domain texts for the latent semantic block.
+
+An event has a few dozen to a few hundred profiles: too few for the latent semantic block to
+learn that "Server verschlüsselt, Lösegeld" and "Ransomware, Backup" keep the same company.
+The background is a few hundred unlabelled real texts of the domain (needs of German SMEs and
+offers of AI startups, short excerpts of public pages; ``background.json.gz``, sources and
+licence inside, built by ``bench/build_background.py``).  Their stem counts join the event's
+own profiles when the latent space is fitted; they are never matched, scored or shown.
+
+The counts are stems and compound parts as strings, so they map onto any fitted vocabulary;
+the packaged corpus is analysed once per process and thesaurus (cached).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from matchmaker.language.thesaurus import Thesaurus
+from matchmaker.matching.engine.features import (
+    Vocabulary,
+    make_segments,
+    tokenize_profiles,
+    word_counts,
+)
+from matchmaker.matching.engine.records import Profile
+
+__all__ = ["PACKAGED", "Background", "load_texts", "resolve"]
+
+PACKAGED = Path(__file__).with_name("background.json.gz")
+
+
+class Background:
+    """Stem counts of background texts (documents × word features, keyed by strings)."""
+
+    def __init__(self, words: list[str], counts: sp.csr_matrix):
+        self.words = list(words)
+        self.counts = sp.coo_matrix(counts)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], thesaurus: Thesaurus) -> Background:
+        """Analyse texts as the engine analyses a profile's free text (default weights)."""
+        profiles = [Profile(f"bg-{i}", "sme", t) for i, t in enumerate(texts) if t.strip()]
+        vocab = Vocabulary(thesaurus, (3, 5), 1.0)
+        seg_tokens, seg_doc, seg_w, display = tokenize_profiles(profiles, 1.0, 0.0)
+        vocab.add(seg_tokens, display, grow=True, chars=False)
+        segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
+        words = sorted(vocab.words, key=vocab.words.get)
+        return cls(words, word_counts(vocab, segs))
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def rows_for(self, columns: dict[str, int]) -> sp.csr_matrix:
+        """The counts in the columns of a fitted vocabulary (words it lacks are left out)."""
+        index = np.fromiter(
+            (columns.get(w, -1) for w in self.words), dtype=np.int64, count=len(self.words)
+        )
+        c = self.counts
+        cols = index[c.col]
+        keep = cols >= 0
+        return sp.csr_matrix(
+            (c.data[keep], (c.row[keep], cols[keep])), shape=(c.shape[0], len(columns))
+        )
+
+
+def load_texts(path: str | Path = PACKAGED) -> list[str]:
+    """The texts of a background file (gzipped JSON with a ``texts`` list of records)."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [r["text"] for r in json.load(f)["texts"]]
+
+
+@lru_cache(maxsize=4)
+def _packaged(thesaurus: Thesaurus) -> Background:
+    return Background.from_texts(load_texts(), thesaurus)
+
+
+def resolve(spec, thesaurus: Thesaurus) -> Background | None:
+    """``True``: the packaged corpus; ``False``/``None``: none; a :class:`Background`: itself;
+    a sequence of strings: those texts."""
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        return _packaged(thesaurus)
+    if isinstance(spec, Background):
+        return spec
+    return Background.from_texts(list(spec), thesaurus)
