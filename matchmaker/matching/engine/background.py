@@ -24,14 +24,15 @@ import scipy.sparse as sp
 
 from matchmaker.language.thesaurus import Thesaurus
 from matchmaker.matching.engine.features import (
+    ConceptTables,
     Vocabulary,
+    count_blocks,
     make_segments,
     tokenize_profiles,
-    word_counts,
 )
 from matchmaker.matching.engine.records import Profile
 
-__all__ = ["PACKAGED", "Background", "load_texts", "resolve"]
+__all__ = ["PACKAGED", "Background", "concept_links", "load_texts", "resolve"]
 
 PACKAGED = Path(__file__).with_name("background.json.gz")
 
@@ -39,9 +40,10 @@ PACKAGED = Path(__file__).with_name("background.json.gz")
 class Background:
     """Stem counts of background texts (documents × word features, keyed by strings)."""
 
-    def __init__(self, words: list[str], counts: sp.csr_matrix):
+    def __init__(self, words: list[str], counts: sp.csr_matrix, concepts: sp.csr_matrix):
         self.words = list(words)
         self.counts = sp.coo_matrix(counts)
+        self.concepts = sp.csr_matrix(concepts)  # documents × concepts of the thesaurus
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], thesaurus: Thesaurus) -> Background:
@@ -52,7 +54,8 @@ class Background:
         vocab.add(seg_tokens, display, grow=True, chars=False)
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
         words = sorted(vocab.words, key=vocab.words.get)
-        return cls(words, word_counts(vocab, segs))
+        blocks = count_blocks(vocab, ConceptTables(thesaurus), segs, profiles, 0.5).blocks
+        return cls(words, blocks["word"], blocks["concept"])
 
     def __len__(self) -> int:
         return self.counts.shape[0]
@@ -91,3 +94,24 @@ def resolve(spec, thesaurus: Thesaurus) -> Background | None:
     if isinstance(spec, Background):
         return spec
     return Background.from_texts(list(spec), thesaurus)
+
+
+def concept_links(
+    words: sp.csr_matrix, concepts: sp.csr_matrix, min_df: int, min_share: float
+) -> sp.csr_matrix:
+    """Stem × concept links: a stem found in at least ``min_df`` documents is linked to the
+    concepts present in at least ``min_share`` of them (and at least twice as often as in all
+    documents); the value is that share."""
+    W = sp.csr_matrix(words, copy=True)
+    W.data = np.ones_like(W.data)
+    C = sp.csr_matrix(concepts, copy=True)
+    C.data = np.ones_like(C.data)
+    n = W.shape[0]
+    df_w = np.asarray(W.sum(axis=0)).ravel()
+    p_c = np.asarray(C.sum(axis=0)).ravel() / max(n, 1)
+    co = (W.T @ C).tocoo()
+    share = co.data / np.maximum(df_w[co.row], 1)
+    keep = (df_w[co.row] >= min_df) & (share >= min_share) & (share >= 2 * p_c[co.col])
+    return sp.csr_matrix(
+        (share[keep], (co.row[keep], co.col[keep])), shape=(W.shape[1], C.shape[1])
+    )

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from matchmaker.language.thesaurus import load_cached
-from matchmaker.matching.engine.background import resolve
+from matchmaker.matching.engine.background import concept_links, resolve
 from matchmaker.matching.engine.calibration import level_of, load_levels
 from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
 from matchmaker.matching.engine.features import (
@@ -180,6 +180,12 @@ class MatchEngine(BaseEstimator):
         hub_k=3,
         background=True,
         background_weight=1.0,
+        expansion_weight=0.0,
+        expansion_top=10,
+        expansion_block=0.0,
+        link_weight=0.0,
+        link_min_df=3,
+        link_min_share=0.5,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -208,6 +214,12 @@ class MatchEngine(BaseEstimator):
         self.hub_k = hub_k
         self.background = background
         self.background_weight = background_weight
+        self.expansion_weight = expansion_weight
+        self.expansion_top = expansion_top
+        self.expansion_block = expansion_block
+        self.link_weight = link_weight
+        self.link_min_df = link_min_df
+        self.link_min_share = link_min_share
 
     # ------------------------------------------------------------------ fitting
 
@@ -252,8 +264,20 @@ class MatchEngine(BaseEstimator):
         )
         vocab.add(seg_tokens, display, grow=True)
         self.vocabulary_ = vocab
+        self.concept_links_ = None
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
-        background = resolve(self.background, self.thesaurus_) if self.semantic_weight else None
+        background = resolve(self.background, self.thesaurus_)
+        bg_words = None if background is None else background.rows_for(vocab.words)
+        if background is not None and self.link_weight > 0:
+            self.concept_links_ = concept_links(
+                sp.vstack([counts.blocks["word"], bg_words]),
+                sp.vstack([counts.blocks["concept"], background.concepts]),
+                self.link_min_df,
+                self.link_min_share,
+            )
+            counts.blocks["concept"] = self._linked(counts.blocks)
+        if not self.semantic_weight:
+            bg_words = None
         weights = {
             "char": self.char_weight,
             "word": self.word_weight,
@@ -268,10 +292,13 @@ class MatchEngine(BaseEstimator):
             self.semantic_components,
             self.random_state,
             tuple(self.idf_blocks),
+            self.expansion_weight,
+            self.expansion_top,
+            self.expansion_block,
         ).fit(
             counts.blocks,
             self.concepts_.scale,
-            None if background is None else background.rows_for(vocab.words),
+            bg_words,
             self.background_weight,
         )
         self.X_ = self.weights_.transform(counts.blocks)
@@ -285,7 +312,16 @@ class MatchEngine(BaseEstimator):
 
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
-        return count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+        counts = count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+        if getattr(self, "concept_links_", None) is not None:
+            counts.blocks["concept"] = self._linked(counts.blocks)
+        return counts
+
+    def _linked(self, blocks: dict) -> sp.csr_matrix:
+        """Concept counts plus a share of the concepts linked to the profile's stems."""
+        present = blocks["word"].copy()
+        present.data = np.ones_like(present.data)
+        return sp.csr_matrix(blocks["concept"] + self.link_weight * (present @ self.concept_links_))
 
     def _reason_side(self, X: sp.csr_matrix, counts: Counts) -> Side:
         return self.reason_tables_.side(

@@ -572,6 +572,34 @@ def explicit_categories(profiles: list[Profile]) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(profiles), len(CATEGORY_CODES)))
 
 
+def _neighbours(docs: sp.csr_matrix, top: int, min_df: int = 2) -> sp.csr_matrix:
+    """Stem × stem similarity of co-occurrence (cosine of their document columns).
+
+    Only stems found in at least ``min_df`` documents have neighbours; each keeps its ``top``
+    most similar other stems.
+    """
+    docs = sp.csr_matrix(docs)
+    df = np.bincount(docs.indices, minlength=docs.shape[1])
+    ok = df >= min_df
+    cols = sp.csr_matrix(normalize(docs, axis=0)) @ sp.diags(ok.astype(np.float64))
+    sim = (cols.T @ cols).tocsr()
+    sim.setdiag(0.0)
+    sim.eliminate_zeros()
+    rows, kept, vals = [], [], []
+    for r in np.flatnonzero(np.diff(sim.indptr)).tolist():
+        a, b = sim.indptr[r], sim.indptr[r + 1]
+        data = sim.data[a:b]
+        best = np.argsort(-data)[:top]
+        rows.append(np.full(len(best), r))
+        kept.append(sim.indices[a:b][best])
+        vals.append(data[best])
+    if not rows:
+        return sp.csr_matrix(sim.shape)
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(kept))), shape=sim.shape
+    )
+
+
 class BlockWeights:
     """IDF weights, pruning and block weights learnt on the fitted profiles.
 
@@ -593,6 +621,9 @@ class BlockWeights:
         semantic_components: int,
         random_state: int = 0,
         idf_blocks: tuple[str, ...] = COUNTED,
+        expansion_weight: float = 0.0,
+        expansion_top: int = 10,
+        expansion_block: float = 0.0,
     ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
@@ -603,6 +634,9 @@ class BlockWeights:
         self.semantic_components = semantic_components
         self.random_state = random_state
         self.idf_blocks = tuple(idf_blocks)
+        self.expansion_weight = expansion_weight
+        self.expansion_top = expansion_top
+        self.expansion_block = expansion_block
 
     def fit(
         self,
@@ -641,12 +675,21 @@ class BlockWeights:
         # a few thousand profiles span the latent topics as well as all of them do, at a
         # fraction of the cost; evenly spaced rows keep the sample deterministic
         sample = words[:: max(1, words.shape[0] // LSA_SAMPLE)]
-        if background is not None and background.nnz and background_weight > 0 and words.nnz:
+        self.expansion = None
+        if background is not None and background.nnz and words.nnz:
             # the background's texts, weighted with the event's IDF, show which of the
             # event's words keep company in many more texts than the event has
             extra = self._normalised({"word": background}, "word")
             extra = extra[np.flatnonzero(extra.getnnz(axis=1))]
-            sample = sp.vstack([sample, background_weight * extra], format="csr")
+            if self.expansion_weight > 0:
+                self.expansion = _neighbours(
+                    sp.vstack([sample, extra], format="csr"), self.expansion_top
+                )
+                if not self.expansion_block:
+                    sample = self._expand(sample)
+                    extra = self._expand(extra)
+            if background_weight > 0:
+                sample = sp.vstack([sample, background_weight * extra], format="csr")
         k = min(self.semantic_components, sample.shape[0] - 1, words.shape[1] - 1)
         if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
             self.lsa = TruncatedSVD(
@@ -666,6 +709,13 @@ class BlockWeights:
                 b: (0.0 if b == "semantic" else w / rest) for b, w in self.weights.items()
             }
         return self
+
+    def _expand(self, words: sp.csr_matrix) -> sp.csr_matrix:
+        """Add to each stem vector a share of the stems that keep company with its stems."""
+        expansion = getattr(self, "expansion", None)
+        if expansion is None:
+            return words
+        return sp.csr_matrix(normalize(words + self.expansion_weight * (words @ expansion)))
 
     def _normalised(self, counts: dict[str, sp.csr_matrix], name: str) -> sp.csr_matrix:
         tf = self._sublinear(counts, (name,))[name]
@@ -700,11 +750,17 @@ class BlockWeights:
             blocks.append(math.sqrt(self.weights[name]) * sp.csr_matrix(block))
         # not renormalised: a profile whose words the latent space hardly covers keeps a short
         # vector there instead of a unit vector pointing anywhere
+        block = getattr(self, "expansion_block", 0.0) if self.expansion is not None else 0.0
         semantic = (
-            sp.csr_matrix(self.lsa.transform(words))
+            sp.csr_matrix(self.lsa.transform(words if block else self._expand(words)))
             if self.lsa is not None
             else sp.csr_matrix((words.shape[0], 0))
         )
+        if block:
+            semantic = sp.hstack(
+                [math.sqrt(1 - block) * semantic, math.sqrt(block) * self._expand(words)],
+                format="csr",
+            )
         blocks.append(math.sqrt(self.weights["semantic"]) * semantic)
         X = sp.hstack(blocks, format="csr", dtype=np.float32)
         X.sort_indices()
@@ -717,7 +773,8 @@ class BlockWeights:
             "word": n_word,
             "concept": n_concept,
             "category": len(CATEGORY_CODES),
-            "semantic": 0 if self.lsa is None else self.lsa.n_components,
+            "semantic": (0 if self.lsa is None else self.lsa.n_components)
+            + (n_word if getattr(self, "expansion_block", 0.0) and self.expansion is not None else 0),
         }
         out, start = {}, 0
         for name in BLOCKS:
