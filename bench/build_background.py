@@ -17,27 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_matching import QUALITY_SETS, REAL_DEV_SETS  # noqa: E402
+from bench.bench_matching import background_texts  # noqa: E402
 from matchmaker.matching.engine.background import PACKAGED  # noqa: E402
 
 
-def records(names=REAL_DEV_SETS) -> list[dict]:
-    """The free texts of the named sets with their sources (SMEs, then startups, per set)."""
-    out = []
-    for name in names:
-        path = QUALITY_SETS[name]
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for kind, field in (("smes", "needs"), ("startups", "offering")):
-            for r in data[kind]:
-                if r.get(field, "").strip():
-                    out.append(
-                        {"text": r[field], "source_url": r.get("source_url", ""), "set": path.name}
-                    )
-    return out
-
-
 def main() -> None:
-    texts = records()
+    texts = background_texts()
     doc = {
         "about": (
             "Background corpus of the matching engine's latent semantic block: short excerpts "

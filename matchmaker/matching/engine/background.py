@@ -1,14 +1,16 @@
-"""A background corpus of real domain texts for the latent semantic block.
+"""A background corpus of real domain texts, and the concept links learnt on it.
 
-An event has a few dozen to a few hundred profiles: too few for the latent semantic block to
-learn that "Server verschlüsselt, Lösegeld" and "Ransomware, Backup" keep the same company.
-The background is a few hundred unlabelled real texts of the domain (needs of German SMEs and
-offers of AI startups, short excerpts of public pages; ``background.json.gz``, sources and
-licence inside, built by ``bench/build_background.py``).  Their stem counts join the event's
-own profiles when the latent space is fitted; they are never matched, scored or shown.
+An event has a few dozen to a few hundred profiles: too few to learn that "Lösegeld" keeps
+company with ransomware or "Stammkunden rufen an" with a phone assistant.  The background is a
+few hundred unlabelled real texts of the domain (needs of German SMEs and offers of AI
+startups, short excerpts of public pages; ``background.json.gz``, with sources and licence,
+built by ``bench/build_background.py``).  Together with the event's own profiles they link a
+stem to the thesaurus concepts found in most texts that contain it (:func:`concept_links`);
+background texts are never matched, scored or shown.
 
-The counts are stems and compound parts as strings, so they map onto any fitted vocabulary;
-the packaged corpus is analysed once per process and thesaurus (cached).
+Counts are keyed by stem and concept id, so they map onto any fitted vocabulary; the packaged
+corpus is analysed once per process and thesaurus (cached).  The corpus helps the events it
+was not built from; for an honest measure the bench builds it without the scored set's texts.
 """
 
 from __future__ import annotations
@@ -35,15 +37,23 @@ from matchmaker.matching.engine.records import Profile
 __all__ = ["PACKAGED", "Background", "concept_links", "load_texts", "resolve"]
 
 PACKAGED = Path(__file__).with_name("background.json.gz")
+LIFT = 2.0  # a linked concept is at least this much more frequent among a stem's texts
 
 
 class Background:
-    """Stem counts of background texts (documents × word features, keyed by strings)."""
+    """Stem and concept counts of background texts (documents × stems or concepts)."""
 
-    def __init__(self, words: list[str], counts: sp.csr_matrix, concepts: sp.csr_matrix):
+    def __init__(
+        self,
+        words: list[str],
+        counts: sp.csr_matrix,
+        concept_ids: list[str],
+        concepts: sp.csr_matrix,
+    ):
         self.words = list(words)
-        self.counts = sp.coo_matrix(counts)
-        self.concepts = sp.csr_matrix(concepts)  # documents × concepts of the thesaurus
+        self.counts = sp.coo_matrix(counts)  # documents × words
+        self.concept_ids = list(concept_ids)
+        self.concepts = sp.coo_matrix(concepts)  # documents × concepts (broader ones included)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], thesaurus: Thesaurus) -> Background:
@@ -55,22 +65,28 @@ class Background:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
         words = sorted(vocab.words, key=vocab.words.get)
         blocks = count_blocks(vocab, ConceptTables(thesaurus), segs, profiles, 0.5).blocks
-        return cls(words, blocks["word"], blocks["concept"])
+        return cls(words, blocks["word"], thesaurus.ids, blocks["concept"])
 
     def __len__(self) -> int:
         return self.counts.shape[0]
 
     def rows_for(self, columns: dict[str, int]) -> sp.csr_matrix:
-        """The counts in the columns of a fitted vocabulary (words it lacks are left out)."""
-        index = np.fromiter(
-            (columns.get(w, -1) for w in self.words), dtype=np.int64, count=len(self.words)
-        )
-        c = self.counts
-        cols = index[c.col]
-        keep = cols >= 0
-        return sp.csr_matrix(
-            (c.data[keep], (c.row[keep], cols[keep])), shape=(c.shape[0], len(columns))
-        )
+        """The word counts in the columns of a fitted vocabulary (words it lacks left out)."""
+        return _mapped(self.counts, self.words, columns)
+
+    def concepts_for(self, ids: list[str]) -> sp.csr_matrix:
+        """The concept counts in the columns of a thesaurus (concepts it lacks left out)."""
+        return _mapped(self.concepts, self.concept_ids, {c: i for i, c in enumerate(ids)})
+
+
+def _mapped(counts: sp.coo_matrix, names: list[str], columns: dict[str, int]) -> sp.csr_matrix:
+    index = np.fromiter((columns.get(n, -1) for n in names), dtype=np.int64, count=len(names))
+    cols = index[counts.col]
+    keep = cols >= 0
+    return sp.csr_matrix(
+        (counts.data[keep], (counts.row[keep], cols[keep])),
+        shape=(counts.shape[0], len(columns)),
+    )
 
 
 def load_texts(path: str | Path = PACKAGED) -> list[str]:
@@ -111,7 +127,7 @@ def concept_links(
     p_c = np.asarray(C.sum(axis=0)).ravel() / max(n, 1)
     co = (W.T @ C).tocoo()
     share = co.data / np.maximum(df_w[co.row], 1)
-    keep = (df_w[co.row] >= min_df) & (share >= min_share) & (share >= 2 * p_c[co.col])
+    keep = (df_w[co.row] >= min_df) & (share >= min_share) & (share >= LIFT * p_c[co.col])
     return sp.csr_matrix(
         (share[keep], (co.row[keep], co.col[keep])), shape=(W.shape[1], C.shape[1])
     )

@@ -10,6 +10,8 @@ semantic block (truncated SVD of the word block over all fitted profiles, so wor
 the same company in the event's texts meet).  The score is the weighted mean of the block
 cosines, so it lies in [0, 1].  Reasons (:mod:`.explain`) name the shared concepts and stems;
 levels (:mod:`.calibration`) turn scores into "very good / good / possible match".
+Stems that keep company with a concept across the event's texts and a packaged background
+corpus of real domain texts (:mod:`.background`) add a small share of it to the concept block.
 """
 
 from __future__ import annotations
@@ -133,6 +135,19 @@ class MatchEngine(BaseEstimator):
         unchanged; ``0`` switches it off.
     hub_k : int, default=3
         How many best scores of a startup its hubness averages.
+    background : bool or Background, default=True
+        Unlabelled domain texts the concept links are learnt on besides the fitted profiles:
+        ``True`` the packaged corpus (:mod:`.background`), ``False`` none, or a
+        :class:`~matchmaker.matching.engine.background.Background` (a sequence of texts is
+        analysed on each fit).
+    link_weight : float, default=0.1
+        Share of a concept that a stem linked to it adds to a profile's concept counts. A stem
+        is linked to a concept when, among the fitted profiles and background texts with that
+        stem (at least ``link_min_df`` of them), at least ``link_min_share`` carry the concept
+        (and at least twice as many as of all texts). Links never make a reason: reasons
+        name only concepts a word of the profile carries itself. ``0`` switches them off.
+    link_min_df : int, default=3
+    link_min_share : float, default=0.35
 
     Attributes
     ----------
@@ -179,13 +194,9 @@ class MatchEngine(BaseEstimator):
         hub_weight=0.25,
         hub_k=3,
         background=True,
-        background_weight=1.0,
-        expansion_weight=0.0,
-        expansion_top=10,
-        expansion_block=0.0,
-        link_weight=0.0,
+        link_weight=0.1,
         link_min_df=3,
-        link_min_share=0.5,
+        link_min_share=0.35,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -213,10 +224,6 @@ class MatchEngine(BaseEstimator):
         self.hub_weight = hub_weight
         self.hub_k = hub_k
         self.background = background
-        self.background_weight = background_weight
-        self.expansion_weight = expansion_weight
-        self.expansion_top = expansion_top
-        self.expansion_block = expansion_block
         self.link_weight = link_weight
         self.link_min_df = link_min_df
         self.link_min_share = link_min_share
@@ -266,18 +273,18 @@ class MatchEngine(BaseEstimator):
         self.vocabulary_ = vocab
         self.concept_links_ = None
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
-        background = resolve(self.background, self.thesaurus_)
-        bg_words = None if background is None else background.rows_for(vocab.words)
-        if background is not None and self.link_weight > 0:
+        if self.link_weight > 0:
+            # stems that keep company with a concept in the event's texts and the background
+            # corpus carry a small share of it ("Lösegeld" of ransomware)
+            background = resolve(self.background, self.thesaurus_)
+            words, concepts = [counts.blocks["word"]], [counts.blocks["concept"]]
+            if background is not None:
+                words.append(background.rows_for(vocab.words))
+                concepts.append(background.concepts_for(self.thesaurus_.ids))
             self.concept_links_ = concept_links(
-                sp.vstack([counts.blocks["word"], bg_words]),
-                sp.vstack([counts.blocks["concept"], background.concepts]),
-                self.link_min_df,
-                self.link_min_share,
+                sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
             )
             counts.blocks["concept"] = self._linked(counts.blocks)
-        if not self.semantic_weight:
-            bg_words = None
         weights = {
             "char": self.char_weight,
             "word": self.word_weight,
@@ -292,15 +299,7 @@ class MatchEngine(BaseEstimator):
             self.semantic_components,
             self.random_state,
             tuple(self.idf_blocks),
-            self.expansion_weight,
-            self.expansion_top,
-            self.expansion_block,
-        ).fit(
-            counts.blocks,
-            self.concepts_.scale,
-            bg_words,
-            self.background_weight,
-        )
+        ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.hub_smes_ = self._hub_sample(self.X_)
         self.X_ = self._with_hub(self.X_, self.kinds_)
@@ -810,9 +809,12 @@ class MatchEngine(BaseEstimator):
         state.setdefault("hub_weight", 0.0)
         state.setdefault("hub_k", 3)
         state.setdefault("hub_smes_", None)
-        # ... and before the background corpus: without it
+        # ... and before the concept links: without them
         state.setdefault("background", False)
-        state.setdefault("background_weight", 1.0)
+        state.setdefault("link_weight", 0.0)
+        state.setdefault("link_min_df", 3)
+        state.setdefault("link_min_share", 0.35)
+        state.setdefault("concept_links_", None)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

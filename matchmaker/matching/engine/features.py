@@ -26,15 +26,7 @@ from matchmaker.language.text import TOKEN_RE, Lexicon
 from matchmaker.language.thesaurus import CATEGORY_CODES, Thesaurus
 from matchmaker.matching.engine.records import Profile
 
-__all__ = [
-    "BLOCKS",
-    "BlockWeights",
-    "ConceptTables",
-    "Counts",
-    "Vocabulary",
-    "count_blocks",
-    "word_counts",
-]
+__all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 
 BLOCKS = ("char", "word", "concept", "category", "semantic")
 # the semantic block is derived from the word block, not counted
@@ -107,7 +99,7 @@ class Vocabulary:
     ) -> None:
         """Analyse new tokens; with ``grow``, new stems and n-grams get new columns.
 
-        ``chars=False`` skips the character n-grams (a vocabulary for stem counts only).
+        ``chars=False`` leaves out the character n-grams (a vocabulary for stems and concepts).
         """
         lex = self.lexicon
         before = len(lex.tokens)
@@ -334,15 +326,6 @@ def _representatives(
     # a feature carried only through a broader concept is stored negative
     value = np.where(direct, 1.0, -1.0) * (surf + 1.0)
     return sp.csr_matrix((value[first], (doc[first], feat[first])), shape=(D.shape[0], T.shape[1]))
-
-
-def word_counts(vocab: Vocabulary, segs: Segments) -> sp.csr_matrix:
-    """The stem block's raw counts alone (profile × word column)."""
-    n_tok = len(vocab.lexicon.tokens)
-    D = sp.csr_matrix((segs.weight, (segs.doc, segs.tok)), shape=(segs.n_docs, n_tok))
-    used = np.unique(segs.tok)
-    W_word = _token_matrix(lambda t: vocab.tok_word[t], used, n_tok, len(vocab.words))
-    return (D @ W_word).tocsr()
 
 
 def count_blocks(
@@ -572,34 +555,6 @@ def explicit_categories(profiles: list[Profile]) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(profiles), len(CATEGORY_CODES)))
 
 
-def _neighbours(docs: sp.csr_matrix, top: int, min_df: int = 2) -> sp.csr_matrix:
-    """Stem × stem similarity of co-occurrence (cosine of their document columns).
-
-    Only stems found in at least ``min_df`` documents have neighbours; each keeps its ``top``
-    most similar other stems.
-    """
-    docs = sp.csr_matrix(docs)
-    df = np.bincount(docs.indices, minlength=docs.shape[1])
-    ok = df >= min_df
-    cols = sp.csr_matrix(normalize(docs, axis=0)) @ sp.diags(ok.astype(np.float64))
-    sim = (cols.T @ cols).tocsr()
-    sim.setdiag(0.0)
-    sim.eliminate_zeros()
-    rows, kept, vals = [], [], []
-    for r in np.flatnonzero(np.diff(sim.indptr)).tolist():
-        a, b = sim.indptr[r], sim.indptr[r + 1]
-        data = sim.data[a:b]
-        best = np.argsort(-data)[:top]
-        rows.append(np.full(len(best), r))
-        kept.append(sim.indices[a:b][best])
-        vals.append(data[best])
-    if not rows:
-        return sp.csr_matrix(sim.shape)
-    return sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(kept))), shape=sim.shape
-    )
-
-
 class BlockWeights:
     """IDF weights, pruning and block weights learnt on the fitted profiles.
 
@@ -621,9 +576,6 @@ class BlockWeights:
         semantic_components: int,
         random_state: int = 0,
         idf_blocks: tuple[str, ...] = COUNTED,
-        expansion_weight: float = 0.0,
-        expansion_top: int = 10,
-        expansion_block: float = 0.0,
     ):
         total = sum(weights[b] for b in BLOCKS)
         if total <= 0:
@@ -634,23 +586,9 @@ class BlockWeights:
         self.semantic_components = semantic_components
         self.random_state = random_state
         self.idf_blocks = tuple(idf_blocks)
-        self.expansion_weight = expansion_weight
-        self.expansion_top = expansion_top
-        self.expansion_block = expansion_block
 
-    def fit(
-        self,
-        counts: dict[str, sp.csr_matrix],
-        concept_scale: np.ndarray,
-        background: sp.csr_matrix | None = None,
-        background_weight: float = 1.0,
-    ) -> BlockWeights:
-        """Learn the kept n-grams and the IDF of every block.
-
-        ``background`` holds raw stem counts of unlabelled domain texts in the word columns;
-        they join the fitted profiles (rows scaled by ``background_weight``) when the latent
-        semantic space is fitted, and nowhere else.
-        """
+    def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
+        """Learn the kept n-grams and the IDF of every block."""
         n = counts["char"].shape[0]
         char = counts["char"]
         df = np.bincount(char.indices, minlength=char.shape[1])
@@ -672,32 +610,17 @@ class BlockWeights:
         # company in the event's own texts meet even when no thesaurus group links them
         self.lsa = None
         words = self._normalised(counts, "word")
-        # a few thousand profiles span the latent topics as well as all of them do, at a
-        # fraction of the cost; evenly spaced rows keep the sample deterministic
-        sample = words[:: max(1, words.shape[0] // LSA_SAMPLE)]
-        self.expansion = None
-        if background is not None and background.nnz and words.nnz:
-            # the background's texts, weighted with the event's IDF, show which of the
-            # event's words keep company in many more texts than the event has
-            extra = self._normalised({"word": background}, "word")
-            extra = extra[np.flatnonzero(extra.getnnz(axis=1))]
-            if self.expansion_weight > 0:
-                self.expansion = _neighbours(
-                    sp.vstack([sample, extra], format="csr"), self.expansion_top
-                )
-                if not self.expansion_block:
-                    sample = self._expand(sample)
-                    extra = self._expand(extra)
-            if background_weight > 0:
-                sample = sp.vstack([sample, background_weight * extra], format="csr")
-        k = min(self.semantic_components, sample.shape[0] - 1, words.shape[1] - 1)
+        k = min(self.semantic_components, words.shape[0] - 1, words.shape[1] - 1)
         if self.weights["semantic"] > 0 and k >= 1 and words.nnz:
             self.lsa = TruncatedSVD(
                 k, algorithm="randomized", n_iter=5, random_state=self.random_state
             )
+            # a few thousand profiles span the latent topics as well as all of them do, at a
+            # fraction of the cost; evenly spaced rows keep the sample deterministic
+            step = max(1, words.shape[0] // LSA_SAMPLE)
             # identical profiles have no variance to explain (a 0/0 inside scikit-learn)
             with np.errstate(invalid="ignore", divide="ignore"):
-                self.lsa.fit(sample)
+                self.lsa.fit(words[::step])
             if not np.isfinite(self.lsa.explained_variance_ratio_).all():
                 self.lsa = None
         if self.lsa is None and self.weights["semantic"] > 0:
@@ -709,13 +632,6 @@ class BlockWeights:
                 b: (0.0 if b == "semantic" else w / rest) for b, w in self.weights.items()
             }
         return self
-
-    def _expand(self, words: sp.csr_matrix) -> sp.csr_matrix:
-        """Add to each stem vector a share of the stems that keep company with its stems."""
-        expansion = getattr(self, "expansion", None)
-        if expansion is None:
-            return words
-        return sp.csr_matrix(normalize(words + self.expansion_weight * (words @ expansion)))
 
     def _normalised(self, counts: dict[str, sp.csr_matrix], name: str) -> sp.csr_matrix:
         tf = self._sublinear(counts, (name,))[name]
@@ -750,17 +666,11 @@ class BlockWeights:
             blocks.append(math.sqrt(self.weights[name]) * sp.csr_matrix(block))
         # not renormalised: a profile whose words the latent space hardly covers keeps a short
         # vector there instead of a unit vector pointing anywhere
-        block = getattr(self, "expansion_block", 0.0) if self.expansion is not None else 0.0
         semantic = (
-            sp.csr_matrix(self.lsa.transform(words if block else self._expand(words)))
+            sp.csr_matrix(self.lsa.transform(words))
             if self.lsa is not None
             else sp.csr_matrix((words.shape[0], 0))
         )
-        if block:
-            semantic = sp.hstack(
-                [math.sqrt(1 - block) * semantic, math.sqrt(block) * self._expand(words)],
-                format="csr",
-            )
         blocks.append(math.sqrt(self.weights["semantic"]) * semantic)
         X = sp.hstack(blocks, format="csr", dtype=np.float32)
         X.sort_indices()
@@ -773,8 +683,7 @@ class BlockWeights:
             "word": n_word,
             "concept": n_concept,
             "category": len(CATEGORY_CODES),
-            "semantic": (0 if self.lsa is None else self.lsa.n_components)
-            + (n_word if getattr(self, "expansion_block", 0.0) and self.expansion is not None else 0),
+            "semantic": 0 if self.lsa is None else self.lsa.n_components,
         }
         out, start = {}, 0
         for name in BLOCKS:
