@@ -4,7 +4,9 @@ Usage: python bench/build_background.py
 
 Writes ``matchmaker/matching/engine/background.json.gz``: the free texts (SME needs, startup
 offers) of every real dev set of ``bench/bench_matching.py``, with their source pages; no
-labels, no names, tags or sectors.  Held-out sets are never read.
+labels, no names, tags or sectors.  Held-out sets are never read.  Also stores the texts' stem
+and concept counts under the packaged thesaurus; rerun after changing ``thesaurus.txt`` (until
+then every process analyses the texts once more on its first fit).
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_matching import background_texts  # noqa: E402
-from matchmaker.matching.engine.background import PACKAGED  # noqa: E402
+from matchmaker.language.thesaurus import load_cached  # noqa: E402
+from matchmaker.matching.engine.background import (  # noqa: E402
+    PACKAGED,
+    Background,
+    thesaurus_fingerprint,
+)
 
 
 def main() -> None:
@@ -35,6 +42,11 @@ def main() -> None:
             "with the pages' owners (source_url of each text)."
         ),
         "texts": texts,
+        # the texts analysed with the packaged thesaurus, so that a fit need not analyse them
+        "analysis": {
+            "thesaurus_sha256": thesaurus_fingerprint(),
+            **Background.from_texts([t["text"] for t in texts], load_cached(None)).to_dict(),
+        },
     }
     raw = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     with gzip.GzipFile(PACKAGED, "wb", mtime=0) as f:

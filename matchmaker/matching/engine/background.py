@@ -16,15 +16,17 @@ was not built from; for an honest measure the bench builds it without the scored
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from matchmaker.language.thesaurus import Thesaurus
+from matchmaker.language.thesaurus import Thesaurus, load_cached
 from matchmaker.matching.engine.features import (
     ConceptTables,
     Vocabulary,
@@ -34,7 +36,15 @@ from matchmaker.matching.engine.features import (
 )
 from matchmaker.matching.engine.records import Profile
 
-__all__ = ["PACKAGED", "Background", "concept_links", "load_texts", "resolve"]
+__all__ = [
+    "PACKAGED",
+    "Background",
+    "concept_links",
+    "load",
+    "load_texts",
+    "resolve",
+    "thesaurus_fingerprint",
+]
 
 PACKAGED = Path(__file__).with_name("background.json.gz")
 LIFT = 2.0  # a linked concept is at least this much more frequent among a stem's texts
@@ -67,6 +77,25 @@ class Background:
         blocks = count_blocks(vocab, ConceptTables(thesaurus), segs, profiles, 0.5).blocks
         return cls(words, blocks["word"], thesaurus.ids, blocks["concept"])
 
+    def to_dict(self) -> dict:
+        """The counts as JSON-ready lists (stored next to the texts, see :func:`load`)."""
+        return {
+            "words": self.words,
+            "concepts": self.concept_ids,
+            "word_counts": _triples(self.counts),
+            "concept_counts": _triples(self.concepts),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Background:
+        n = d["word_counts"]["n"]
+        return cls(
+            d["words"],
+            _matrix(d["word_counts"], (n, len(d["words"]))),
+            d["concepts"],
+            _matrix(d["concept_counts"], (n, len(d["concepts"]))),
+        )
+
     def __len__(self) -> int:
         return self.counts.shape[0]
 
@@ -89,15 +118,51 @@ def _mapped(counts: sp.coo_matrix, names: list[str], columns: dict[str, int]) ->
     )
 
 
-def load_texts(path: str | Path = PACKAGED) -> list[str]:
-    """The texts of a background file (gzipped JSON with a ``texts`` list of records)."""
+def _triples(m: sp.coo_matrix) -> dict:
+    m = sp.coo_matrix(m)
+    return {
+        "n": int(m.shape[0]),
+        "row": m.row.tolist(),
+        "col": m.col.tolist(),
+        "data": [round(float(v), 4) for v in m.data],
+    }
+
+
+def _matrix(t: dict, shape: tuple[int, int]) -> sp.coo_matrix:
+    return sp.coo_matrix((t["data"], (t["row"], t["col"])), shape=shape)
+
+
+def thesaurus_fingerprint() -> str:
+    """SHA-256 of the packaged ``thesaurus.txt`` (the stored counts were analysed with it)."""
+    source = resources.files("matchmaker.language").joinpath("thesaurus.txt")
+    return hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def load(path: str | Path = PACKAGED) -> dict:
+    """A background file: gzipped JSON with ``texts`` (records with ``text`` and
+    ``source_url``) and optionally ``analysis`` (their counts and the thesaurus fingerprint)."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [r["text"] for r in json.load(f)["texts"]]
+        return json.load(f)
+
+
+def load_texts(path: str | Path = PACKAGED) -> list[str]:
+    """The texts of a background file."""
+    return [r["text"] for r in load(path)["texts"]]
 
 
 @lru_cache(maxsize=4)
 def _packaged(thesaurus: Thesaurus) -> Background:
-    return Background.from_texts(load_texts(), thesaurus)
+    doc = load()
+    stored = doc.get("analysis")
+    # the stored counts hold while the packaged thesaurus is the one they were analysed with;
+    # otherwise the texts are analysed again (a few tenths of a second, once per process)
+    if (
+        stored is not None
+        and thesaurus is load_cached(None)
+        and stored["thesaurus_sha256"] == thesaurus_fingerprint()
+    ):
+        return Background.from_dict(stored)
+    return Background.from_texts([r["text"] for r in doc["texts"]], thesaurus)
 
 
 def resolve(spec, thesaurus: Thesaurus) -> Background | None:
