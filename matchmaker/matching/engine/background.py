@@ -71,7 +71,7 @@ class Background:
         profiles = [Profile(f"bg-{i}", "sme", t) for i, t in enumerate(texts) if t.strip()]
         vocab = Vocabulary(thesaurus, (3, 5), 1.0)
         seg_tokens, seg_doc, seg_w, display = tokenize_profiles(profiles, 1.0, 0.0)
-        vocab.add(seg_tokens, display, grow=True, chars=False)
+        vocab.add(seg_tokens, display, grow=True, with_chars=False)
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
         words = sorted(vocab.words, key=vocab.words.get)
         blocks = count_blocks(vocab, ConceptTables(thesaurus), segs, profiles, 0.5).blocks
@@ -184,9 +184,11 @@ def concept_links(
     concepts present in at least ``min_share`` of them (and at least twice as often as in all
     documents); the value is that share."""
     W = sp.csr_matrix(words, copy=True)
-    W.data = np.ones_like(W.data)
+    W.data = (W.data > 0).astype(np.float64)
+    W.eliminate_zeros()
     C = sp.csr_matrix(concepts, copy=True)
-    C.data = np.ones_like(C.data)
+    C.data = (C.data > 0).astype(np.float64)
+    C.eliminate_zeros()
     n = W.shape[0]
     df_w = np.asarray(W.sum(axis=0)).ravel()
     p_c = np.asarray(C.sum(axis=0)).ravel() / max(n, 1)

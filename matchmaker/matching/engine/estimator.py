@@ -318,8 +318,10 @@ class MatchEngine(BaseEstimator):
 
     def _linked(self, blocks: dict) -> sp.csr_matrix:
         """Concept counts plus a share of the concepts linked to the profile's stems."""
-        present = blocks["word"].copy()
-        present.data = np.ones_like(present.data)
+        present = sp.csr_matrix(blocks["word"], copy=True)
+        # stems with a positive count (a batch's products can store explicit zeros)
+        present.data = (present.data > 0).astype(np.float64)
+        present.eliminate_zeros()
         return sp.csr_matrix(blocks["concept"] + self.link_weight * (present @ self.concept_links_))
 
     def _reason_side(self, X: sp.csr_matrix, counts: Counts) -> Side:

@@ -95,11 +95,11 @@ class Vocabulary:
         token_lists: list[list[str]],
         display: dict[str, str],
         grow: bool,
-        chars: bool = True,
+        with_chars: bool = True,
     ) -> None:
         """Analyse new tokens; with ``grow``, new stems and n-grams get new columns.
 
-        ``chars=False`` leaves out the character n-grams (a vocabulary for stems and concepts).
+        ``with_chars=False`` leaves out the character n-grams (stems and concepts only).
         """
         lex = self.lexicon
         before = len(lex.tokens)
@@ -134,7 +134,7 @@ class Vocabulary:
                     words.append((col, w * factor))
             self.tok_word.append(words)
             self.tok_canon.append(wv.get(stem, -1))
-            if not chars:
+            if not with_chars:
                 self.tok_char.append([])
                 continue
             padded = f" {lex.folded[t]} "
