@@ -12,6 +12,8 @@ directory search.
 ``features``     feature blocks (characters, stems, concepts, categories) and their weighting
 ``topk``         exact top-k over sparse products in row blocks
 ``explain``      reasons (shared concepts and stems) and highlight spans
+``background``   packaged background corpus of real domain texts and the stem→concept links
+                 learnt on it (``background.json.gz``)
 ``calibration``  calibrated levels from labelled data (table ``levels.json``)
 ``estimator``    :class:`MatchEngine`, the scikit-learn style estimator tying them together
 

@@ -10,6 +10,8 @@ semantic block (truncated SVD of the word block over all fitted profiles, so wor
 the same company in the event's texts meet).  The score is the weighted mean of the block
 cosines, so it lies in [0, 1].  Reasons (:mod:`.explain`) name the shared concepts and stems;
 levels (:mod:`.calibration`) turn scores into "very good / good / possible match".
+Stems that keep company with a concept across the event's texts and a packaged background
+corpus of real domain texts (:mod:`.background`) add a small share of it to the concept block.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from matchmaker.language.thesaurus import load_cached
+from matchmaker.matching.engine.background import concept_links, resolve
 from matchmaker.matching.engine.calibration import level_of, load_levels
 from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
 from matchmaker.matching.engine.features import (
@@ -132,6 +135,19 @@ class MatchEngine(BaseEstimator):
         unchanged; ``0`` switches it off.
     hub_k : int, default=3
         How many best scores of a startup its hubness averages.
+    background : bool or Background, default=True
+        Unlabelled domain texts the concept links are learnt on besides the fitted profiles:
+        ``True`` the packaged corpus (:mod:`.background`), ``False`` none, or a
+        :class:`~matchmaker.matching.engine.background.Background` (a sequence of texts is
+        analysed on each fit).
+    link_weight : float, default=0.1
+        Share of a concept that a stem linked to it adds to a profile's concept counts. A stem
+        is linked to a concept when, among the fitted profiles and background texts with that
+        stem (at least ``link_min_df`` of them), at least ``link_min_share`` carry the concept
+        (and at least twice as many as of all texts). Links never make a reason: reasons
+        name only concepts a word of the profile carries itself. ``0`` switches them off.
+    link_min_df : int, default=3
+    link_min_share : float, default=0.35
 
     Attributes
     ----------
@@ -177,6 +193,10 @@ class MatchEngine(BaseEstimator):
         random_state=0,
         hub_weight=0.25,
         hub_k=3,
+        background=True,
+        link_weight=0.1,
+        link_min_df=3,
+        link_min_share=0.35,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -203,6 +223,10 @@ class MatchEngine(BaseEstimator):
         self.random_state = random_state
         self.hub_weight = hub_weight
         self.hub_k = hub_k
+        self.background = background
+        self.link_weight = link_weight
+        self.link_min_df = link_min_df
+        self.link_min_share = link_min_share
 
     # ------------------------------------------------------------------ fitting
 
@@ -247,7 +271,20 @@ class MatchEngine(BaseEstimator):
         )
         vocab.add(seg_tokens, display, grow=True)
         self.vocabulary_ = vocab
+        self.concept_links_ = None
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
+        if self.link_weight > 0:
+            # stems that keep company with a concept in the event's texts and the background
+            # corpus carry a small share of it ("Lösegeld" of ransomware)
+            background = resolve(self.background, self.thesaurus_)
+            words, concepts = [counts.blocks["word"]], [counts.blocks["concept"]]
+            if background is not None:
+                words.append(background.rows_for(vocab.words))
+                concepts.append(background.concepts_for(self.thesaurus_.ids))
+            self.concept_links_ = concept_links(
+                sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
+            )
+            counts.blocks["concept"] = self._linked(counts.blocks)
         weights = {
             "char": self.char_weight,
             "word": self.word_weight,
@@ -274,7 +311,18 @@ class MatchEngine(BaseEstimator):
 
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
-        return count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+        counts = count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+        if getattr(self, "concept_links_", None) is not None:
+            counts.blocks["concept"] = self._linked(counts.blocks)
+        return counts
+
+    def _linked(self, blocks: dict) -> sp.csr_matrix:
+        """Concept counts plus a share of the concepts linked to the profile's stems."""
+        present = sp.csr_matrix(blocks["word"], copy=True)
+        # stems with a positive count (a batch's products can store explicit zeros)
+        present.data = (present.data > 0).astype(np.float64)
+        present.eliminate_zeros()
+        return sp.csr_matrix(blocks["concept"] + self.link_weight * (present @ self.concept_links_))
 
     def _reason_side(self, X: sp.csr_matrix, counts: Counts) -> Side:
         return self.reason_tables_.side(
@@ -763,6 +811,12 @@ class MatchEngine(BaseEstimator):
         state.setdefault("hub_weight", 0.0)
         state.setdefault("hub_k", 3)
         state.setdefault("hub_smes_", None)
+        # ... and before the concept links: without them
+        state.setdefault("background", False)
+        state.setdefault("link_weight", 0.0)
+        state.setdefault("link_min_df", 3)
+        state.setdefault("link_min_share", 0.35)
+        state.setdefault("concept_links_", None)
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()

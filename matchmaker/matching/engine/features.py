@@ -90,8 +90,17 @@ class Vocabulary:
         ids = self.lexicon.ids
         return all(t in ids for t in tokens)
 
-    def add(self, token_lists: list[list[str]], display: dict[str, str], grow: bool) -> None:
-        """Analyse new tokens; with ``grow``, new stems and n-grams get new columns."""
+    def add(
+        self,
+        token_lists: list[list[str]],
+        display: dict[str, str],
+        grow: bool,
+        with_chars: bool = True,
+    ) -> None:
+        """Analyse new tokens; with ``grow``, new stems and n-grams get new columns.
+
+        ``with_chars=False`` leaves out the character n-grams (stems and concepts only).
+        """
         lex = self.lexicon
         before = len(lex.tokens)
         lex.add(t for toks in token_lists for t in toks)
@@ -125,6 +134,9 @@ class Vocabulary:
                     words.append((col, w * factor))
             self.tok_word.append(words)
             self.tok_canon.append(wv.get(stem, -1))
+            if not with_chars:
+                self.tok_char.append([])
+                continue
             padded = f" {lex.folded[t]} "
             grams = {
                 padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)
