@@ -1,9 +1,13 @@
 """Fit the score thresholds of the calibrated levels and write the engine's table.
 
-Usage: python bench/calibrate_levels.py [--labelled tests/data/matching-dev.json] [--check]
+Usage: python bench/calibrate_levels.py [--labelled FILE ...] [--check]
 
-Fits the default engine on the labelled file, scores every SME × startup pair, and fits an
-isotonic regression of "relevant" (grade >= 2) on the score.  Each level's threshold is the
+Fits the default engine on each labelled file on its own (each is one event), scores every
+SME × startup pair, pools the pairs of all files, and fits an isotonic regression of "relevant"
+(grade >= 2) on the score.  By default the files are ``tests/data/matching-dev.json`` and the
+real-text development sets of ``bench_matching.py`` (``REAL_DEV_SETS``; never a reporting-only
+held-out set): 54 relevant pairs of the written file alone left steps so coarse that "good" and
+"very good" fell on one threshold.  Each level's threshold is the
 lowest score whose calibrated probability of being relevant reaches the level's target
 (very good 0.6, good 0.3, possible 0.1).  The result goes to
 ``matchmaker/matching/engine/levels.json`` with the data and method it came from; ``--check``
@@ -31,15 +35,27 @@ TABLE = ROOT / "matchmaker/matching/engine/levels.json"
 TARGETS = {"very_good": 0.6, "good": 0.3, "possible": 0.1}
 
 
-def calibrate(path: Path) -> dict:
-    """Return the level table fitted on one labelled file."""
+def scored_pairs(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return every SME × startup pair's score and relevance (grade >= 2) of one file."""
     smes, startups, qrels = load_labelled(path)
     engine = MatchEngine().fit([*smes, *startups])
     rows, cols, S = engine.score_matrix("sme")
-    scores = S.ravel().astype(np.float64)
-    relevant = np.array(
-        [int(qrels.get(r, {}).get(c, 0)) >= 2 for r in rows for c in cols], dtype=np.float64
-    )
+    relevant = [int(qrels.get(r, {}).get(c, 0)) >= 2 for r in rows for c in cols]
+    return S.ravel().astype(np.float64), np.array(relevant, dtype=np.float64)
+
+
+def default_files() -> list[Path]:
+    """The written dev file and the real-text development sets (no reporting-only set)."""
+    from bench_matching import QUALITY_SETS, REAL_DEV_SETS
+
+    return [QUALITY_SETS["dev"], *(QUALITY_SETS[name] for name in REAL_DEV_SETS)]
+
+
+def calibrate(paths: list[Path]) -> dict:
+    """Return the level table fitted on the pooled pairs of the labelled files."""
+    pairs = [scored_pairs(path) for path in paths]
+    scores = np.concatenate([s for s, _ in pairs])
+    relevant = np.concatenate([r for _, r in pairs])
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     iso.fit(scores, relevant)
     grid = np.unique(scores)
@@ -59,7 +75,10 @@ def calibrate(path: Path) -> dict:
         "relevant_share_at_or_above": shares,
         "method": "isotonic regression of grade>=2 on the default engine's score, "
         "lowest score reaching each target probability (bench/calibrate_levels.py)",
-        "labelled_file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "labelled_files": [
+            str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+            for path in paths
+        ],
         "pairs": len(scores),
         "relevant_pairs": int(relevant.sum()),
     }
@@ -67,10 +86,10 @@ def calibrate(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labelled", type=Path, default=ROOT / "tests/data/matching-dev.json")
+    parser.add_argument("--labelled", type=Path, nargs="+", help="default: see above")
     parser.add_argument("--check", action="store_true", help="compare with the shipped table")
     args = parser.parse_args()
-    table = calibrate(args.labelled.resolve())
+    table = calibrate([path.resolve() for path in args.labelled or default_files()])
     print(json.dumps(table, indent=2, ensure_ascii=False))
     if args.check:
         shipped = json.loads(TABLE.read_text(encoding="utf-8"))
