@@ -162,4 +162,4 @@ class Config:
         # Registration e-mails are composed by the job worker: its compose job starts this many
         # seconds after it was queued and composes again after as many while more arrive, so
         # that a burst of registrations is composed in batches by one job (0: at once).
-        self.MAIL_COMPOSE_DELAY = float(env.get("MAIL_COMPOSE_DELAY", 0.1))
+        self.MAIL_COMPOSE_DELAY = float(env.get("MAIL_COMPOSE_DELAY", 0.05))
