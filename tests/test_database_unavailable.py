@@ -35,6 +35,24 @@ def every_statement_fails(error: exc.OperationalError):
         sa_event.remove(db.engine, "before_cursor_execute", fail)
 
 
+@contextlib.contextmanager
+def statements_after_the_user_fail(error: Exception):
+    """Let the user's load succeed, then fail every statement; yield what was seen."""
+    seen = {"user": False}
+
+    def fail_after_the_user(conn, cursor, statement, parameters, context, executemany):
+        if not seen["user"] and "FROM users" in statement:
+            seen["user"] = True
+            return
+        raise error
+
+    sa_event.listen(db.engine, "before_cursor_execute", fail_after_the_user)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", fail_after_the_user)
+
+
 def lost_connection() -> exc.OperationalError:
     return exc.OperationalError(
         "SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True
@@ -86,19 +104,8 @@ def test_a_failure_after_the_user_was_loaded_still_gets_the_retry_page(
     # The user's load succeeds, the next statement finds the database gone: after the
     # rollback the page must not read the (expired) user again from that database.
     login(make_user("member@example.de"))
-    seen = {"user": False}
-
-    def fail_after_the_user(conn, cursor, statement, parameters, context, executemany):
-        if not seen["user"] and "FROM users" in statement:
-            seen["user"] = True
-            return
-        raise lost_connection()
-
-    sa_event.listen(db.engine, "before_cursor_execute", fail_after_the_user)
-    try:
+    with statements_after_the_user_fail(lost_connection()) as seen:
         response = client.get("/my/profiles")
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", fail_after_the_user)
     assert seen["user"]
     assert response.status_code == 503
     assert "Kurz nicht erreichbar" in response.get_data(as_text=True)
@@ -118,19 +125,9 @@ def test_a_lasting_failure_after_the_user_was_loaded_gets_the_friendly_500_page(
     # As above, but the error will happen again: the 500 page must render too, even though
     # the expired user can no longer be read from the database.
     login(make_user("member@example.de"))
-    seen = {"user": False}
-
-    def fail_after_the_user(conn, cursor, statement, parameters, context, executemany):
-        if not seen["user"] and "FROM users" in statement:
-            seen["user"] = True
-            return
-        raise exc.OperationalError("SELECT 1", {}, BrokenQuery("internal error"))
-
-    sa_event.listen(db.engine, "before_cursor_execute", fail_after_the_user)
-    try:
+    broken = exc.OperationalError("SELECT 1", {}, BrokenQuery("internal error"))
+    with statements_after_the_user_fail(broken) as seen:
         response = client.get("/my/profiles")
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", fail_after_the_user)
     assert seen["user"]
     assert response.status_code == 500
     assert "Etwas ist schiefgelaufen" in response.get_data(as_text=True)

@@ -38,6 +38,18 @@ def database_unavailable(error: Exception) -> bool:
     return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
 
 
+def forget_the_failed_session() -> None:
+    """Roll back after a database failure and show the error page without the user.
+
+    The page must not read the user from the database that just failed: after the rollback
+    even a loaded user's attributes would be read again. The rollback itself may fail too (the
+    connection is gone; the pool replaces it).
+    """
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    g._login_user = login_manager.anonymous_user()
+
+
 def wants_json() -> bool:
     """Tell whether the client asked for JSON rather than a page."""
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
@@ -95,11 +107,7 @@ def register(app: Flask) -> None:
         if not database_unavailable(error):
             return handle_unexpected(error)
         app.logger.warning("Database unavailable, answered 503: %s", error)
-        with contextlib.suppress(SQLAlchemyError):  # the connection is gone; the pool replaces it
-            db.session.rollback()
-        # The page must not read the user from the database that just failed: after the
-        # rollback even a loaded user's attributes would be read again.
-        g._login_user = login_manager.anonymous_user()
+        forget_the_failed_session()
         response = make_response(render(503))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -112,9 +120,6 @@ def register(app: Flask) -> None:
         try:
             return render(500)
         except (SQLAlchemyError, psycopg.Error):
-            # The page read the user, expired by the rollback, from a database that fails
-            # again: show the page without the user rather than no page at all.
-            with contextlib.suppress(SQLAlchemyError):
-                db.session.rollback()
-            g._login_user = login_manager.anonymous_user()
+            # the page read the user, expired by the rollback, from a database that fails again
+            forget_the_failed_session()
             return render(500)

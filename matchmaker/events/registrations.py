@@ -122,6 +122,7 @@ MAX_ATTENDEES = 10
 # The event's counters per participant type (columns ``<kind>_<counter>``): the seats of its
 # confirmed registrations and its registrations waiting.
 SEAT_COUNTERS = ("seats_taken", "waiting")
+COUNTER_COLUMNS = [f"{kind}_{counter}" for kind in KINDS for counter in SEAT_COUNTERS]
 
 
 EVENT_FIELDS = (
@@ -265,7 +266,6 @@ def register(
 # The statements of a registration, built once: building one costs more CPU than the database
 # spends on it. Plain Core rows, no model objects: a burst of registrations is CPU-bound.
 _events, _registrations, _attendees = Event.__table__, Registration.__table__, Attendee.__table__
-ENROL_LOCK_COUNTERS = [f"{kind}_{counter}" for kind in KINDS for counter in SEAT_COUNTERS]
 ENROL_LOCK = (
     update(_events)
     .where(_events.c.id == bindparam("locked_event_id"))
@@ -277,7 +277,7 @@ ENROL_LOCK = (
         _events.c.startup_capacity,
         _events.c.registration_opens,
         _events.c.registration_closes,
-        *(_events.c[name] for name in ENROL_LOCK_COUNTERS),
+        *(_events.c[name] for name in COUNTER_COLUMNS),
     )
 )
 # The same, also saying that the commit is not to wait for the disk (web.hot_transaction asks
@@ -301,10 +301,8 @@ def _count_in(event_id):
         .values(
             updated_at=_events.c.updated_at,
             **{
-                f"{kind}_{counter}": _events.c[f"{kind}_{counter}"]
-                + bindparam(f"added_{kind}_{counter}", type_=Integer)
-                for kind in KINDS
-                for counter in SEAT_COUNTERS
+                column: _events.c[column] + bindparam(f"added_{column}", type_=Integer)
+                for column in COUNTER_COLUMNS
             },
         )
     )
@@ -315,7 +313,7 @@ COUNT_IN = _count_in(bindparam("event_id", type_=Integer))
 
 def counted_in(kind: str, status: str, seats: int) -> dict[str, int]:
     """Return the parameters of :data:`COUNT_IN` (or its CTE) for a new registration."""
-    added = {f"added_{k}_{counter}": 0 for k in KINDS for counter in SEAT_COUNTERS}
+    added = {f"added_{column}": 0 for column in COUNTER_COLUMNS}
     if status == CONFIRMED:
         added[f"added_{kind}_seats_taken"] = seats
     else:
@@ -385,7 +383,7 @@ def recount_seats(event: Event) -> None:
     """Count the event's seat counters anew (the event must be locked): after any change of
     seats but a new registration, which :func:`enrol` counts in itself."""
     db.session.connection().execute(RECOUNT, {"counted_event_id": event.id})
-    db.session.expire(event, [f"{kind}_{counter}" for kind in KINDS for counter in SEAT_COUNTERS])
+    db.session.expire(event, COUNTER_COLUMNS)
 
 
 def _insert_rows_pg() -> tuple[Select, ColumnDefaults]:
@@ -538,7 +536,7 @@ def enrol(
     if locked is None:
         raise EventError(_("This event does not exist."))
     seq, capacity, sme_capacity, startup_capacity, opens, closes = locked[:6]
-    counters = dict(zip(ENROL_LOCK_COUNTERS, locked[6 : 6 + len(ENROL_LOCK_COUNTERS)], strict=True))
+    counters = dict(zip(COUNTER_COLUMNS, locked[6 : 6 + len(COUNTER_COLUMNS)], strict=True))
     if now < opens:
         raise EventError(
             _("Registration opens on %(when)s.", when=opens.strftime("%d.%m.%Y %H:%M"))
