@@ -7,8 +7,8 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the nine real-text sets, also
-pooled as "real dev (all)"); ``--final`` adds the real held-out sets 9 and 10 (those that exist),
+baselines on every development set (the two written here and the eleven real-text sets, also
+pooled as "real dev (all)"); ``--final`` adds the real held-out sets 11 and 12 (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
 the engine's settings on labelled data carries over to texts it was not chosen on
@@ -67,8 +67,12 @@ QUALITY_SETS = {
     # engine15 change) and retired into development data right after
     "real dev 8 (ex held-out 7)": ROOT / "bench/data/matching-real-heldout7.json",
     "real dev 9 (ex held-out 8)": ROOT / "bench/data/matching-real-heldout8.json",
+    # real held-out sets 9 and 10, scored once on 2026-12-06 at 17:29 UTC (after the engine16
+    # change) and retired into development data at the start of the next session
+    "real dev 10 (ex held-out 9)": ROOT / "bench/data/matching-real-heldout9.json",
+    "real dev 11 (ex held-out 10)": ROOT / "bench/data/matching-real-heldout10.json",
 }
-# the nine real-text development sets: pooled as "real dev (all)", left out in turn by the
+# the eleven real-text development sets: pooled as "real dev (all)", left out in turn by the
 # leave-one-set-out check
 REAL_DEV_SETS = (
     "real dev",
@@ -80,14 +84,16 @@ REAL_DEV_SETS = (
     "real dev 7 (ex held-out 6)",
     "real dev 8 (ex held-out 7)",
     "real dev 9 (ex held-out 8)",
+    "real dev 10 (ex held-out 9)",
+    "real dev 11 (ex held-out 10)",
 )
 REAL_POOL = "real dev (all)"
 DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES = {
-    "real held-out 9": ROOT / "bench/data/matching-real-heldout9.json",
-    "real held-out 10": ROOT / "bench/data/matching-real-heldout10.json",
+    "real held-out 11": ROOT / "bench/data/matching-real-heldout11.json",
+    "real held-out 12": ROOT / "bench/data/matching-real-heldout12.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -407,7 +413,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
     metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
-    development set; the nine real ones are also pooled (``real dev (all)``).  ``dev_only``
+    development set; the eleven real ones are also pooled (``real dev (all)``).  ``dev_only``
     makes sure no held-out file is read (it excludes ``final``).
     """
     sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
@@ -515,7 +521,7 @@ def cross_validate(seeds: int = 1) -> dict:
     """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
 
     Two splits: leave one set out (choose on eight real dev sets, score on the ninth: other
-    collectors, other sources) and leave one sector family out (over the SMEs of all nine
+    collectors, other sources) and leave one sector family out (over the SMEs of all eleven
     sets).  Fits are unsupervised, so every setting is fitted once per set (once per seed of
     the latent block, each SME's nDCG averaged over the seeds); labels of the left-out part are
     used only to score the chosen setting.  A small gap between ``cv`` and the in-sample score
@@ -608,11 +614,11 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "",
         "Sets: `tests/data/matching-dev.json` (dev, written here), "
         "`bench/data/matching-heldout.json` (written here, looked at during changes: regression "
-        "only), nine real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
-        "held-out sets 1-8, `matching-real-heldout{,2,...,8}.json`: real public texts, labelled "
+        "only), eleven real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
+        "held-out sets 1-10, `matching-real-heldout{,2,...,10}.json`: real public texts, labelled "
         'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout9.json` and `-heldout10.json` (real texts, for "
+            ", `bench/data/matching-real-heldout11.json` and `-heldout12.json` (real texts, for "
             "reporting only: scored once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
@@ -641,7 +647,7 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "terms. Thesaurus terms whose stems meet everyday words of the other language or of "
         "the same one (German Lage, fertig, natürlich, messen, Branche; English book/booking, "
         "product/production, lead/leading, access, model) were dropped or narrowed to "
-        "phrases. The real held-out sets 9 and 10 are scored only with `--final`, once at the end "
+        "phrases. The real held-out sets 11 and 12 are scored only with `--final`, once at the end "
         "of a change.",
         "",
         *render_cv(cv),
