@@ -358,7 +358,7 @@ def _thesaurus_without_sector_concepts() -> dict:
 
 
 # every counted block weighted by IDF, as the engine did before issue 12's second follow-up
-ALL_IDF = ("char", "word", "concept", "category")
+ALL_IDF = ("char", "word", "concept", "category", "synonym")
 
 
 def ablations() -> dict[str, Callable]:
@@ -378,6 +378,9 @@ def ablations() -> dict[str, Callable]:
             background=False
         ),
         "without the hubness correction (hub_weight 0)": _engine_scores(hub_weight=0.0),
+        "without the synonym sets (OpenThesaurus, synonym_weight 0)": _engine_scores(
+            synonym_weight=0.0
+        ),
         "trade concepts at full weight (trade_weight 1.0, as before)": _engine_scores(
             trade_weight=1.0
         ),
@@ -496,6 +499,10 @@ CV_GRID = {
     "without the concept links": {"link_weight": 0.0},
     "link weight 0.05": {"link_weight": 0.05},
     "link weight 0.2": {"link_weight": 0.2},
+    "without the synonym block": {"synonym_weight": 0.0},
+    "synonym weight 2": {"synonym_weight": 2.0},
+    "synonym weight 6": {"synonym_weight": 6.0},
+    "synonyms of stems in up to 3 synsets": {"synonym_max_senses": 3},
 }
 
 

@@ -12,6 +12,8 @@ cosines, so it lies in [0, 1].  Reasons (:mod:`.explain`) name the shared concep
 levels (:mod:`.calibration`) turn scores into "very good / good / possible match".
 Stems that keep company with a concept across the event's texts and a packaged background
 corpus of real domain texts (:mod:`.background`) add a small share of it to the concept block.
+A synonym block maps stems to German synonym sets (OpenThesaurus), so paraphrases outside the
+thesaurus meet too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from matchmaker.language.synonyms import load_synonyms
 from matchmaker.language.thesaurus import load_cached
 from matchmaker.matching.engine.background import concept_links, resolve
 from matchmaker.matching.engine.calibration import level_of, load_levels
@@ -49,6 +52,8 @@ from matchmaker.matching.engine.topk import exact_top, top_k_pairs
 
 __all__ = ["MatchEngine"]
 
+SYNONYM_WEIGHT = 4.0
+SYNONYM_MAX_SENSES = 2
 HUB_SAMPLE = 500  # at most this many SMEs measure a startup's hubness (evenly spaced)
 
 
@@ -148,6 +153,17 @@ class MatchEngine(BaseEstimator):
         name only concepts a word of the profile carries itself. ``0`` switches them off.
     link_min_df : int, default=3
     link_min_share : float, default=0.35
+    synonym_weight : float, default=4.0
+        Weight of the synonym sets inside the stem block, relative to the stems: each stem
+        (and compound part) of a profile also counts for the German synonym sets it belongs to
+        (OpenThesaurus, :mod:`matchmaker.language.synonyms`; sublinear TF, IDF over the fitted
+        profiles), normalised together with the stems, so "Knappheit" meets "Unterversorgung"
+        although no character, stem or concept links them, and identical texts still score
+        1. The stems and synsets together keep the stem block's weight. Synonyms never make a
+        reason. ``0`` switches them off.
+    synonym_max_senses : int, default=2
+        A stem found in more synonym sets than this is left out of the synonym block (too
+        ambiguous: "Mangel" is a shortage, a defect and a mangle).
 
     Attributes
     ----------
@@ -183,7 +199,7 @@ class MatchEngine(BaseEstimator):
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
-        idf_blocks=("char", "word", "category"),
+        idf_blocks=("char", "word", "category", "synonym"),
         thesaurus=None,
         extra_thesaurus=None,
         levels=None,
@@ -197,6 +213,8 @@ class MatchEngine(BaseEstimator):
         link_weight=0.1,
         link_min_df=3,
         link_min_share=0.35,
+        synonym_weight=SYNONYM_WEIGHT,
+        synonym_max_senses=SYNONYM_MAX_SENSES,
     ):
         self.ngram_range = ngram_range
         self.char_weight = char_weight
@@ -227,6 +245,8 @@ class MatchEngine(BaseEstimator):
         self.link_weight = link_weight
         self.link_min_df = link_min_df
         self.link_min_share = link_min_share
+        self.synonym_weight = synonym_weight
+        self.synonym_max_senses = synonym_max_senses
 
     # ------------------------------------------------------------------ fitting
 
@@ -271,6 +291,12 @@ class MatchEngine(BaseEstimator):
         )
         vocab.add(seg_tokens, display, grow=True)
         self.vocabulary_ = vocab
+        # stem column -> OpenThesaurus synsets of that stem (none when the block is off)
+        self.synonym_matrix_ = (
+            load_synonyms().matrix(vocab.words, self.synonym_max_senses)
+            if self.synonym_weight > 0
+            else sp.csr_matrix((len(vocab.words), 0))
+        )
         self.concept_links_ = None
         counts = self._count(vocab, profiles, seg_tokens, seg_doc, seg_w)
         if self.link_weight > 0:
@@ -299,11 +325,14 @@ class MatchEngine(BaseEstimator):
             self.semantic_components,
             self.random_state,
             tuple(self.idf_blocks),
+            self.synonym_weight,
         ).fit(counts.blocks, self.concepts_.scale)
         self.X_ = self.weights_.transform(counts.blocks)
         self.hub_smes_ = self._hub_sample(self.X_)
         self.X_ = self._with_hub(self.X_, self.kinds_)
-        self.offsets_ = self.weights_.offsets(len(vocab.words), self.concepts_.n)
+        self.offsets_ = self.weights_.offsets(
+            len(vocab.words), self.concepts_.n, self.synonym_matrix_.shape[1]
+        )
         self.reason_tables_ = ReasonTables.from_thesaurus(vocab.words, self.thesaurus_)
         self.reason_side_ = self._reason_side(self.X_, counts)
         self.candidates_ = self._candidates()
@@ -312,9 +341,17 @@ class MatchEngine(BaseEstimator):
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
         counts = count_blocks(vocab, self.concepts_, segs, profiles, self.category_text_weight)
+        counts.blocks["synonym"] = self._synonyms(counts.blocks["word"])
         if getattr(self, "concept_links_", None) is not None:
             counts.blocks["concept"] = self._linked(counts.blocks)
         return counts
+
+    def _synonyms(self, words: sp.csr_matrix) -> sp.csr_matrix:
+        """Synset counts of profiles: their stems (and compound parts) mapped to synsets."""
+        S = getattr(self, "synonym_matrix_", None)
+        if S is None:  # an engine stored before the synonym block
+            S = sp.csr_matrix((words.shape[1], 0))
+        return sp.csr_matrix(words @ S)
 
     def _linked(self, blocks: dict) -> sp.csr_matrix:
         """Concept counts plus a share of the concepts linked to the profile's stems."""

@@ -28,8 +28,9 @@ from matchmaker.matching.engine.records import Profile
 
 __all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 
-BLOCKS = ("char", "word", "concept", "category", "semantic")
-# the semantic block is derived from the word block, not counted
+BLOCKS = ("char", "word", "concept", "category", "synonym", "semantic")
+# the synonym block (synsets of the stems, counted by the estimator) is normalised together with
+# the word block; the semantic block is derived from the word block, not counted
 COUNTED = BLOCKS[:-1]
 LSA_SAMPLE = 3000  # about how many profiles the latent semantic space is fitted on, at most
 # a sentence ends at . ! ? or … followed by space (closing quotes and brackets stay with it)
@@ -563,7 +564,8 @@ class BlockWeights:
     concept block scaled down when its strongest concept is a generic one; the character
     block cut to n-grams shared by fitted profiles and to each profile's strongest
     ``char_top_n``; a latent semantic block (truncated SVD of the stem block, fitted on all
-    profiles; its cosines can be slightly negative); blocks scaled by the square roots of
+    profiles; its cosines can be slightly negative); a block whose weight is not given (the
+    synonym block of an engine stored before it) weighs 0; blocks scaled by the square roots of
     their normalised weights, so the dot product of two vectors is the weighted mean of the
     block cosines.
     """
@@ -576,16 +578,18 @@ class BlockWeights:
         semantic_components: int,
         random_state: int = 0,
         idf_blocks: tuple[str, ...] = COUNTED,
+        synonym_share: float = 0.0,
     ):
-        total = sum(weights[b] for b in BLOCKS)
+        total = sum(weights.get(b, 0.0) for b in BLOCKS)
         if total <= 0:
             raise ValueError("at least one block weight must be positive")
-        self.weights = {b: weights[b] / total for b in BLOCKS}
+        self.weights = {b: weights.get(b, 0.0) / total for b in BLOCKS}
         self.char_max_df = char_max_df
         self.char_top_n = char_top_n
         self.semantic_components = semantic_components
         self.random_state = random_state
         self.idf_blocks = tuple(idf_blocks)
+        self.synonym_share = synonym_share
 
     def fit(self, counts: dict[str, sp.csr_matrix], concept_scale: np.ndarray) -> BlockWeights:
         """Learn the kept n-grams and the IDF of every block."""
@@ -653,9 +657,10 @@ class BlockWeights:
 
     def transform(self, counts: dict[str, sp.csr_matrix]) -> sp.csr_matrix:
         """Return the weighted profile vectors (float32 CSR, sorted indices)."""
-        blocks = []
+        parts = {}
         for name, tf in self._sublinear(counts).items():
-            tr = self.idf[name]
+            # an engine stored before the synonym block has no IDF or weight for it: 0 columns
+            tr = self.idf.get(name)
             block = tf if tr is None else normalize(tr.transform(tf))
             if name == "word":
                 words = sp.csr_matrix(block)
@@ -663,7 +668,22 @@ class BlockWeights:
                 block = self._confidence(block)
             elif name == "char":
                 block = self._prune(block)
-            blocks.append(math.sqrt(self.weights[name]) * sp.csr_matrix(block))
+            parts[name] = sp.csr_matrix(block)
+        weights = dict(self.weights)
+        share = getattr(self, "synonym_share", 0.0)
+        if share > 0:
+            # the synonym sets extend the stem block: stems and synsets normalised together
+            # (``share`` is the synsets' weight relative to the stems), the pair weighted as
+            # the stem block; identical texts keep a cosine of 1
+            w, syn = parts["word"], parts["synonym"]
+            sq = np.asarray(w.multiply(w).sum(axis=1)).ravel()
+            sq += share * np.asarray(syn.multiply(syn).sum(axis=1)).ravel()
+            sq[sq == 0] = 1.0
+            scale = sp.diags(1.0 / np.sqrt(sq))
+            parts["word"] = sp.csr_matrix(scale @ w)
+            parts["synonym"] = sp.csr_matrix(math.sqrt(share) * (scale @ syn))
+            weights["synonym"] = weights["word"]
+        blocks = [math.sqrt(weights.get(name, 0.0)) * parts[name] for name in parts]
         # not renormalised: a profile whose words the latent space hardly covers keeps a short
         # vector there instead of a unit vector pointing anywhere
         semantic = (
@@ -676,13 +696,16 @@ class BlockWeights:
         X.sort_indices()
         return X
 
-    def offsets(self, n_word: int, n_concept: int) -> dict[str, tuple[int, int]]:
+    def offsets(
+        self, n_word: int, n_concept: int, n_synonym: int = 0
+    ) -> dict[str, tuple[int, int]]:
         """Column range of every block in the profile vector."""
         sizes = {
             "char": len(self.char_keep),
             "word": n_word,
             "concept": n_concept,
             "category": len(CATEGORY_CODES),
+            "synonym": n_synonym,
             "semantic": 0 if self.lsa is None else self.lsa.n_components,
         }
         out, start = {}, 0
