@@ -276,14 +276,7 @@ class MatchEngine(BaseEstimator):
         if self.link_weight > 0:
             # stems that keep company with a concept in the event's texts and the background
             # corpus carry a small share of it ("Lösegeld" of ransomware)
-            background = resolve(self.background, self.thesaurus_)
-            words, concepts = [counts.blocks["word"]], [counts.blocks["concept"]]
-            if background is not None:
-                words.append(background.rows_for(vocab.words))
-                concepts.append(background.concepts_for(self.thesaurus_.ids))
-            self.concept_links_ = concept_links(
-                sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
-            )
+            self.concept_links_ = self._learn_links(counts.blocks, vocab)
             counts.blocks["concept"] = self._linked(counts.blocks)
         weights = {
             "char": self.char_weight,
@@ -308,6 +301,17 @@ class MatchEngine(BaseEstimator):
         self.reason_side_ = self._reason_side(self.X_, counts)
         self.candidates_ = self._candidates()
         return self
+
+    def _learn_links(self, blocks: dict, vocab: Vocabulary) -> sp.csr_matrix:
+        """Stem × concept links over the fitted profiles and the background texts."""
+        background = resolve(self.background, self.thesaurus_)
+        words, concepts = [blocks["word"]], [blocks["concept"]]
+        if background is not None:
+            words.append(background.rows_for(vocab.words))
+            concepts.append(background.concepts_for(self.thesaurus_.ids))
+        return concept_links(
+            sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
+        )
 
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))

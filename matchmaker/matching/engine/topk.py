@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
-__all__ = ["exact_top", "top_k_pairs"]
+__all__ = ["exact_top", "one_blas_thread", "top_k_pairs"]
+
+
+def one_blas_thread() -> threadpool_limits:
+    """Run the dense products of a block on one BLAS thread (a context manager).
+
+    The engine's dense steps are small (the latent fit's few thousand rows × 50, the shared
+    features of a block of rows): a second BLAS thread saves little on an idle machine, and on
+    a busy one (web workers, a job worker, other processes on two cores) its threads wait
+    for each other's core and the same step takes ten to fifty times longer. Results do not
+    depend on the number of threads beyond the last bits of a float64 sum.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def exact_top(S: np.ndarray, k: int, offset: int = 0) -> list[tuple[list, list]]:
@@ -97,7 +110,8 @@ def top_k_pairs(
     for start in range(0, n_q, block_size):
         stop = min(start + block_size, n_q)
         S = (Qs[start:stop] @ Cs_T).toarray()
-        S += Qd[start:stop].toarray() @ Cd
+        with one_blas_thread():
+            S += Qd[start:stop].toarray() @ Cd
         S = S.astype(np.float32)
         rows.extend(exact_top(S, k))
         if keep:
