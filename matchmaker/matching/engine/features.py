@@ -722,8 +722,9 @@ class BlockWeights:
         data = np.where(keep, block.data, 0.0)
         pos = np.arange(block.nnz) - np.repeat(block.indptr[:-1], lengths)
         padded = np.zeros((block.shape[0], max(int(lengths.max(initial=0)), n)))
-        padded[np.repeat(np.arange(block.shape[0]), lengths), pos] = data
-        threshold = -np.partition(-padded, n - 1, axis=1)[:, n - 1]
+        padded[np.repeat(np.arange(block.shape[0]), lengths), pos] = -data
+        padded.partition(n - 1, axis=1)  # in place: the row's n-th largest value at n - 1
+        threshold = -padded[:, n - 1]
         keep &= data >= np.repeat(threshold, lengths)
         keep &= data > 0
         rows = np.repeat(np.arange(block.shape[0]), lengths)[keep]

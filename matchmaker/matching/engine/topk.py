@@ -104,7 +104,9 @@ def top_k_pairs(
     Cs_T = C[:, sparse_f].T.tocsr()
     Qd, Qs = Q[:, dense_f].tocsr(), Q[:, sparse_f].tocsr()
     keep = columns and n_q * n_c * 4 <= max_dense_bytes
-    full = np.empty((n_q, n_c), dtype=np.float32) if keep else None
+    # the scores kept for the columns' top k, written transposed block by block (a transposed
+    # copy of the whole matrix at the end would cost two to three times as much)
+    full_T = np.empty((n_c, n_q), dtype=np.float32) if keep else None
     rows: list[tuple[list, list]] = []
     col_cands: list[list[tuple[list, list]]] = []
     for start in range(0, n_q, block_size):
@@ -115,13 +117,13 @@ def top_k_pairs(
         S = S.astype(np.float32)
         rows.extend(exact_top(S, k))
         if keep:
-            full[start:stop] = S
+            full_T[:, start:stop] = S.T
         elif columns:
             col_cands.append(exact_top(np.ascontiguousarray(S.T), k, offset=start))
     if not columns:
         return rows, None
     if keep:
-        return rows, exact_top(np.ascontiguousarray(full.T), k)
+        return rows, exact_top(full_T, k)
     cols = []
     for j in range(n_c):
         merged = sorted(((-v, i) for blk in col_cands for i, v in zip(*blk[j], strict=True)))[:k]
