@@ -499,6 +499,8 @@ CV_GRID = {
     "without the concept links": {"link_weight": 0.0},
     "link weight 0.05": {"link_weight": 0.05},
     "link weight 0.2": {"link_weight": 0.2},
+    # where the links are learnt: the event's texts alone, or with the background corpus
+    "links from the event's texts only": {"background": False},
     "without the synonym block": {"synonym_weight": 0.0},
     "synonym weight 2": {"synonym_weight": 2.0},
     "synonym weight 6": {"synonym_weight": 6.0},

@@ -388,3 +388,41 @@ def test_tiny_directories_of_identical_texts_fit_and_score_one(n_startups):
     profiles += [Profile(f"st-{i}", "startup", "Rechnungen prüfen") for i in range(n_startups)]
     engine = MatchEngine().fit(profiles)  # warnings are errors in this suite
     assert [s.score for s in engine.suggest("sme")] == pytest.approx([1.0] * n_startups)
+
+
+def test_the_dense_products_run_on_one_blas_thread(monkeypatch):
+    """The latent fit and the dense part of the top-k products use one BLAS thread, whatever
+    the process allows (two threads on a busy two-core machine wait for each other)."""
+    import scipy.sparse as sp
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from matchmaker.matching.engine import features, top_k_pairs
+
+    seen = []
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    fit_svd = features.TruncatedSVD.fit
+
+    def recording_fit(self, X, y=None):
+        seen.append(("lsa", blas_threads()))
+        return fit_svd(self, X, y)
+
+    monkeypatch.setattr(features.TruncatedSVD, "fit", recording_fit)
+    Q = sp.csr_matrix(np.ones((4, 3), dtype=np.float32))
+
+    class Dense(np.ndarray):
+        def __matmul__(self, other):
+            seen.append(("top-k", blas_threads()))
+            return np.asarray(self) @ other
+
+    to_dense = sp.csr_matrix.toarray
+    monkeypatch.setattr(sp.csr_matrix, "toarray", lambda m, *a: to_dense(m, *a).view(Dense))
+    with threadpool_limits(limits=2, user_api="blas"):
+        MatchEngine().fit(make_many())
+        top_k_pairs(Q, Q, 2)
+        assert blas_threads() == {2}  # the limit is lifted afterwards
+    kinds = {kind for kind, _ in seen}
+    assert kinds == {"lsa", "top-k"}
+    assert all(threads == {1} for _, threads in seen)

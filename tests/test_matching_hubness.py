@@ -91,3 +91,32 @@ def test_a_model_stored_before_the_correction_still_loads_and_scores():
     old = pickle.loads(pickle.dumps(old))  # noqa: S301 (bytes this test just wrote)
     assert old.get_params()["hub_weight"] == 0.0
     assert [(s.ref, s.score) for s in old.suggest_text("Rechnungen prüfen", "sme")] == expected
+
+
+def test_the_hub_column_is_built_as_the_stacked_matrix():
+    """The scaled vectors with the hub column equal ``[diag(scale) X | column]`` stacked by
+    scipy, bit for bit: empty rows, explicit zeros, rows without the column included."""
+    import scipy.sparse as sp
+
+    from matchmaker.matching.engine.estimator import _scaled_with_column
+
+    rng = np.random.default_rng(0)
+    for trial in range(100):
+        n, m = int(rng.integers(1, 25)), int(rng.integers(1, 15))
+        dense = rng.random((n, m)).astype(np.float32)
+        dense[dense < 0.6] = 0
+        X = sp.csr_matrix(dense)
+        if trial % 3 == 0 and X.nnz:
+            X.data[rng.integers(0, X.nnz, size=max(1, X.nnz // 4))] = 0
+        scale = 1 / (1 - 0.5 * rng.random(n) * (rng.random(n) < 0.5))
+        column = np.where(rng.random(n) < 0.3, 0.0, -rng.random(n))
+        column[rng.random(n) < 0.3] = 1.0
+        want = sp.hstack(
+            [sp.diags(scale) @ X, sp.csr_matrix(column[:, None])], format="csr", dtype=np.float32
+        )
+        want.sort_indices()
+        got = _scaled_with_column(X, scale, column)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert np.array_equal(got.indptr, want.indptr)
+        assert np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)

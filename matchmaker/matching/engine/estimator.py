@@ -73,6 +73,35 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _scaled_with_column(X: sp.csr_matrix, scale: np.ndarray, column: np.ndarray) -> sp.csr_matrix:
+    """``[diag(scale) X | column]`` as float32 CSR with sorted indices, zeros left out.
+
+    The same matrix as ``sp.hstack([sp.diags(scale) @ X, column[:, None]])`` (each value the
+    float64 product rounded to float32), built in place of the rows: a third of the time.
+    """
+    X = sp.csr_matrix(X)
+    X.sort_indices()
+    lengths = np.diff(X.indptr)
+    data = X.data.astype(np.float64) * np.repeat(scale, lengths)
+    kept = data != 0
+    rows = np.flatnonzero(column != 0)
+    # the new column comes last in its row: insert it at the end of the row's kept entries
+    ends = np.concatenate([[0], np.cumsum(kept)])[X.indptr[1:]]
+    at = ends[rows]
+    indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
+    indptr[1:] = ends + np.cumsum(column != 0)
+    out = sp.csr_matrix(
+        (
+            np.insert(data[kept].astype(np.float32), at, column[rows].astype(np.float32)),
+            np.insert(X.indices[kept], at, X.shape[1]),
+            indptr,
+        ),
+        shape=(X.shape[0], X.shape[1] + 1),
+    )
+    out.has_sorted_indices = True
+    return out
+
+
 class MatchEngine(BaseEstimator):
     """Match SMEs and AI startups by TF-IDF over characters, stems, concepts and categories.
 
@@ -302,14 +331,7 @@ class MatchEngine(BaseEstimator):
         if self.link_weight > 0:
             # stems that keep company with a concept in the event's texts and the background
             # corpus carry a small share of it ("Lösegeld" of ransomware)
-            background = resolve(self.background, self.thesaurus_)
-            words, concepts = [counts.blocks["word"]], [counts.blocks["concept"]]
-            if background is not None:
-                words.append(background.rows_for(vocab.words))
-                concepts.append(background.concepts_for(self.thesaurus_.ids))
-            self.concept_links_ = concept_links(
-                sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
-            )
+            self.concept_links_ = self._learn_links(counts.blocks, vocab)
             counts.blocks["concept"] = self._linked(counts.blocks)
         weights = {
             "char": self.char_weight,
@@ -337,6 +359,17 @@ class MatchEngine(BaseEstimator):
         self.reason_side_ = self._reason_side(self.X_, counts)
         self.candidates_ = self._candidates()
         return self
+
+    def _learn_links(self, blocks: dict, vocab: Vocabulary) -> sp.csr_matrix:
+        """Stem × concept links over the fitted profiles and the background texts."""
+        background = resolve(self.background, self.thesaurus_)
+        words, concepts = [blocks["word"]], [blocks["concept"]]
+        if background is not None:
+            words.append(background.rows_for(vocab.words))
+            concepts.append(background.concepts_for(self.thesaurus_.ids))
+        return concept_links(
+            sp.vstack(words), sp.vstack(concepts), self.link_min_df, self.link_min_share
+        )
 
     def _count(self, vocab, profiles, seg_tokens, seg_doc, seg_w) -> Counts:
         segs = make_segments(vocab, seg_tokens, seg_doc, seg_w, len(profiles))
@@ -425,11 +458,7 @@ class MatchEngine(BaseEstimator):
             penalty = self.hub_weight * np.clip(best.mean(axis=1), 0.0, 1.0)
             scale[rows] = 1.0 / (1.0 - penalty)
             column[rows] = -penalty / (1.0 - penalty)
-        X = sp.hstack(
-            [sp.diags(scale) @ X, sp.csr_matrix(column[:, None])], format="csr", dtype=np.float32
-        )
-        X.sort_indices()
-        return X
+        return _scaled_with_column(X, scale, column)
 
     # ------------------------------------------------------------------ scoring
 

@@ -25,6 +25,7 @@ from sklearn.preprocessing import normalize
 from matchmaker.language.text import TOKEN_RE, Lexicon
 from matchmaker.language.thesaurus import CATEGORY_CODES, Thesaurus
 from matchmaker.matching.engine.records import Profile
+from matchmaker.matching.engine.topk import one_blas_thread
 
 __all__ = ["BLOCKS", "BlockWeights", "ConceptTables", "Counts", "Vocabulary", "count_blocks"]
 
@@ -622,8 +623,9 @@ class BlockWeights:
             # a few thousand profiles span the latent topics as well as all of them do, at a
             # fraction of the cost; evenly spaced rows keep the sample deterministic
             step = max(1, words.shape[0] // LSA_SAMPLE)
-            # identical profiles have no variance to explain (a 0/0 inside scikit-learn)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            # identical profiles have no variance to explain (a 0/0 inside scikit-learn); its
+            # dense steps are small (a few thousand rows × 50), see :func:`one_blas_thread`
+            with np.errstate(invalid="ignore", divide="ignore"), one_blas_thread():
                 self.lsa.fit(words[::step])
             if not np.isfinite(self.lsa.explained_variance_ratio_).all():
                 self.lsa = None
@@ -743,8 +745,9 @@ class BlockWeights:
         data = np.where(keep, block.data, 0.0)
         pos = np.arange(block.nnz) - np.repeat(block.indptr[:-1], lengths)
         padded = np.zeros((block.shape[0], max(int(lengths.max(initial=0)), n)))
-        padded[np.repeat(np.arange(block.shape[0]), lengths), pos] = data
-        threshold = -np.partition(-padded, n - 1, axis=1)[:, n - 1]
+        padded[np.repeat(np.arange(block.shape[0]), lengths), pos] = -data
+        padded.partition(n - 1, axis=1)  # in place: the row's n-th largest value at n - 1
+        threshold = -padded[:, n - 1]
         keep &= data >= np.repeat(threshold, lengths)
         keep &= data > 0
         rows = np.repeat(np.arange(block.shape[0]), lengths)[keep]

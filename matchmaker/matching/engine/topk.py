@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
-__all__ = ["exact_top", "top_k_pairs"]
+__all__ = ["exact_top", "one_blas_thread", "top_k_pairs"]
+
+
+def one_blas_thread() -> threadpool_limits:
+    """Run the dense products of a block on one BLAS thread (a context manager).
+
+    The engine's dense steps are small (the latent fit's few thousand rows × 50, the shared
+    features of a block of rows): a second BLAS thread saves little on an idle machine, and on
+    a busy one (web workers, a job worker, other processes on two cores) its threads wait
+    for each other's core and the same step takes ten to fifty times longer. Results do not
+    depend on the number of threads beyond the last bits of a float64 sum.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def exact_top(S: np.ndarray, k: int, offset: int = 0) -> list[tuple[list, list]]:
@@ -91,23 +104,26 @@ def top_k_pairs(
     Cs_T = C[:, sparse_f].T.tocsr()
     Qd, Qs = Q[:, dense_f].tocsr(), Q[:, sparse_f].tocsr()
     keep = columns and n_q * n_c * 4 <= max_dense_bytes
-    full = np.empty((n_q, n_c), dtype=np.float32) if keep else None
+    # the scores kept for the columns' top k, written transposed block by block (a transposed
+    # copy of the whole matrix at the end would cost two to three times as much)
+    full_T = np.empty((n_c, n_q), dtype=np.float32) if keep else None
     rows: list[tuple[list, list]] = []
     col_cands: list[list[tuple[list, list]]] = []
     for start in range(0, n_q, block_size):
         stop = min(start + block_size, n_q)
         S = (Qs[start:stop] @ Cs_T).toarray()
-        S += Qd[start:stop].toarray() @ Cd
+        with one_blas_thread():
+            S += Qd[start:stop].toarray() @ Cd
         S = S.astype(np.float32)
         rows.extend(exact_top(S, k))
         if keep:
-            full[start:stop] = S
+            full_T[:, start:stop] = S.T
         elif columns:
             col_cands.append(exact_top(np.ascontiguousarray(S.T), k, offset=start))
     if not columns:
         return rows, None
     if keep:
-        return rows, exact_top(np.ascontiguousarray(full.T), k)
+        return rows, exact_top(full_T, k)
     cols = []
     for j in range(n_c):
         merged = sorted(((-v, i) for blk in col_cands for i, v in zip(*blk[j], strict=True)))[:k]
