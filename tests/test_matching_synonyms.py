@@ -33,7 +33,7 @@ def test_the_packaged_table_loads_with_its_licence_and_maps_engine_stems():
     assert any("OpenThesaurus" in line for line in header)
     assert any("GNU Lesser General Public License" in line for line in header)
     synonyms = load_synonyms()
-    assert len(synonyms.synsets) > 10000
+    assert synonyms.n_synsets > 10000
     # "Knappheit" and "Unterversorgung" as the engine stems them share a synset
     shared = set(synonyms.of["knappheit"]) & set(synonyms.of["unterversorg"])
     assert shared

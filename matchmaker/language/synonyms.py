@@ -10,6 +10,7 @@ stem or thesaurus concept links them.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,18 +23,21 @@ PACKAGED = Path(__file__).with_name("synonyms.txt.gz")
 
 
 class Synonyms:
-    """Synsets as lists of stems, and for each stem the synsets it belongs to."""
+    """For each stem the synsets (numbered in file order) it belongs to."""
 
-    def __init__(self, synsets: list[list[str]]):
-        self.synsets = synsets
-        self.of: dict[str, list[int]] = {}
-        for i, stems in enumerate(synsets):
+    def __init__(self, synsets: Iterable[Iterable[str]]):
+        of: dict[str, list[int]] = {}
+        n = 0
+        for n, stems in enumerate(synsets, start=1):
             for s in stems:
-                self.of.setdefault(s, []).append(i)
+                of.setdefault(s, []).append(n - 1)
+        self.n_synsets = n
+        self.of: dict[str, tuple[int, ...]] = {s: tuple(ids) for s, ids in of.items()}
 
     @classmethod
-    def from_text(cls, text: str) -> Synonyms:
-        return cls([line.split() for line in text.splitlines() if line.strip() and line[0] != "#"])
+    def from_lines(cls, lines: Iterable[str]) -> Synonyms:
+        """Read the packaged format: ``#`` comments, then one synset per line, stems by spaces."""
+        return cls(line.split() for line in lines if line.strip() and line[0] != "#")
 
     def matrix(self, words: dict[str, int], max_senses: int | None = None) -> sp.csr_matrix:
         """Word column × synset: 1 where the stem of that column belongs to the synset.
@@ -60,7 +64,7 @@ class Synonyms:
 @lru_cache(maxsize=4)
 def _load(path: str) -> Synonyms:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return Synonyms.from_text(fh.read())
+        return Synonyms.from_lines(fh)
 
 
 def load_synonyms(source: str | Path | None = None) -> Synonyms:
