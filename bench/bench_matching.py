@@ -358,7 +358,7 @@ def _thesaurus_without_sector_concepts() -> dict:
 
 
 # every counted block weighted by IDF, as the engine did before issue 12's second follow-up
-ALL_IDF = ("char", "word", "concept", "category", "synonym")
+ALL_IDF = ("char", "word", "concept", "category")
 
 
 def ablations() -> dict[str, Callable]:
@@ -502,8 +502,8 @@ CV_GRID = {
     # where the links are learnt: the event's texts alone, or with the background corpus
     "links from the event's texts only": {"background": False},
     "without the synonym block": {"synonym_weight": 0.0},
-    "synonym weight 2": {"synonym_weight": 2.0},
-    "synonym weight 6": {"synonym_weight": 6.0},
+    "synonym weight 1": {"synonym_weight": 1.0},
+    "synonym weight 4": {"synonym_weight": 4.0},
     "synonyms of stems in up to 3 synsets": {"synonym_max_senses": 3},
 }
 

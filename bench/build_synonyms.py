@@ -15,6 +15,9 @@ shorter one, as the stem block uses).  Kept small and safe for matching:
   is kept only with 2 to ``MAX_SYNSET`` distinct stems (large synsets are loose);
 - synsets that are subsets of another kept synset are merged away (duplicates).
 
+Verbs and adjectives stay: on the real dev sets, nouns only (capitalised terms) or no verbs
+scored lower.
+
 The output keeps the LGPL notice and the source version in its header; the app reads only the
 packaged file, never the Debian package.
 """
@@ -93,7 +96,9 @@ def terms_of(line: str) -> list[str]:
 
 
 def build(
-    source: Path, max_synset: int = MAX_SYNSET, max_senses: int = MAX_SENSES
+    source: Path,
+    max_synset: int = MAX_SYNSET,
+    max_senses: int = MAX_SENSES,
 ) -> tuple[list[list[str]], str]:
     de, en = Stemmer.Stemmer("german"), Stemmer.Stemmer("english")
     text = source.read_text(encoding="utf-8")

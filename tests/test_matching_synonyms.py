@@ -46,7 +46,11 @@ def test_an_ambiguous_stem_is_left_out():
     assert one.shape == (4, 2)  # only the synsets of kept stems get columns
     assert one[0].nnz == 0  # "bank" has two senses
     assert one[1].nnz == 1 and one[2].nnz == 1
-    assert synonyms.matrix(words, max_senses=2)[0].nnz == 2
+    two = synonyms.matrix(words, max_senses=2)
+    assert two[0].nnz == 2
+    # its one count is spread over its two senses
+    assert two[0].sum() == pytest.approx(1.0)
+    assert two[1].sum() == pytest.approx(1.0)
 
 
 def test_synonyms_bring_two_paraphrases_closer_and_rank_them_first():

@@ -40,13 +40,14 @@ class Synonyms:
         return cls(line.split() for line in lines if line.strip() and line[0] != "#")
 
     def matrix(self, words: dict[str, int], max_senses: int | None = None) -> sp.csr_matrix:
-        """Word column × synset: 1 where the stem of that column belongs to the synset.
+        """Word column × synset: ``1 / k`` where the stem of that column belongs to the synset
+        (and to ``k`` synsets in all).
 
         A stem in more than ``max_senses`` synsets is left out (too ambiguous).  Only synsets
         with a stem among ``words`` get a column (renumbered densely), so the block stays as
         small as the event's vocabulary.
         """
-        rows, syns = [], []
+        rows, syns, vals = [], [], []
         for word, col in words.items():
             found = self.of.get(word, ())
             if max_senses is not None and len(found) > max_senses:
@@ -54,9 +55,12 @@ class Synonyms:
             for i in found:
                 rows.append(col)
                 syns.append(i)
+                # an ambiguous stem spreads its one count over its senses: a word shared by two
+                # texts weighs no more for being in two synsets
+                vals.append(1.0 / len(found))
         used, cols = np.unique(np.asarray(syns, dtype=np.int64), return_inverse=True)
         return sp.csr_matrix(
-            (np.ones(len(rows)), (np.asarray(rows, dtype=np.int64), cols)),
+            (np.asarray(vals, dtype=np.float64), (np.asarray(rows, dtype=np.int64), cols)),
             shape=(len(words), len(used)),
         )
 

@@ -52,7 +52,7 @@ from matchmaker.matching.engine.topk import exact_top, top_k_pairs
 
 __all__ = ["MatchEngine"]
 
-SYNONYM_WEIGHT = 4.0
+SYNONYM_WEIGHT = 2.0
 SYNONYM_MAX_SENSES = 2
 HUB_SAMPLE = 500  # at most this many SMEs measure a startup's hubness (evenly spaced)
 
@@ -182,14 +182,14 @@ class MatchEngine(BaseEstimator):
         name only concepts a word of the profile carries itself. ``0`` switches them off.
     link_min_df : int, default=3
     link_min_share : float, default=0.35
-    synonym_weight : float, default=4.0
+    synonym_weight : float, default=2.0
         Weight of the synonym sets inside the stem block, relative to the stems: each stem
         (and compound part) of a profile also counts for the German synonym sets it belongs to
-        (OpenThesaurus, :mod:`matchmaker.language.synonyms`; sublinear TF, IDF over the fitted
-        profiles), normalised together with the stems, so "Knappheit" meets "Unterversorgung"
-        although no character, stem or concept links them, and identical texts still score
-        1. The stems and synsets together keep the stem block's weight. Synonyms never make a
-        reason. ``0`` switches them off.
+        (OpenThesaurus, :mod:`matchmaker.language.synonyms`; an ambiguous stem's count split
+        over its synsets; sublinear TF, IDF as the stems), normalised together with the stems,
+        so "Knappheit" meets "Unterversorgung" although no character, stem or concept links
+        them, and identical texts still score 1. The stems and synsets together keep the stem
+        block's weight. Synonyms never make a reason. ``0`` switches them off.
     synonym_max_senses : int, default=2
         A stem found in more synonym sets than this is left out of the synonym block (too
         ambiguous: "Mangel" is a shortage, a defect and a mangle).
@@ -228,7 +228,7 @@ class MatchEngine(BaseEstimator):
         category_text_weight=0.5,
         char_max_df=0.3,
         char_top_n=100,
-        idf_blocks=("char", "word", "category", "synonym"),
+        idf_blocks=("char", "word", "category"),
         thesaurus=None,
         extra_thesaurus=None,
         levels=None,

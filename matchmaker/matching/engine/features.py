@@ -605,9 +605,7 @@ class BlockWeights:
         for name, tf in self._sublinear(counts).items():
             # a block outside ``idf_blocks`` keeps plain (sublinear) term frequencies
             self.idf[name] = (
-                TfidfTransformer(norm=None, smooth_idf=True, use_idf=name in self.idf_blocks).fit(
-                    tf
-                )
+                TfidfTransformer(norm=None, smooth_idf=True, use_idf=self._uses_idf(name)).fit(tf)
                 if tf.shape[1]
                 else None
             )
@@ -638,6 +636,10 @@ class BlockWeights:
                 b: (0.0 if b == "semantic" else w / rest) for b, w in self.weights.items()
             }
         return self
+
+    def _uses_idf(self, name: str) -> bool:
+        # the synonym sets extend the stem block and are weighted as the stems are
+        return name in self.idf_blocks or (name == "synonym" and "word" in self.idf_blocks)
 
     def _normalised(self, counts: dict[str, sp.csr_matrix], name: str) -> sp.csr_matrix:
         tf = self._sublinear(counts, (name,))[name]
