@@ -3,7 +3,7 @@
 The packaged ``synonyms.txt.gz`` is derived from OpenThesaurus (LGPL 2.1 or later, notice in
 its header) by ``bench/build_synonyms.py``: one synset per line, its words as the stems the
 engine's stem block uses, filtered to unambiguous, neutral single words.  The engine maps each
-stem of a profile to its synsets, so "Engpass" and "Knappheit" meet although no character,
+stem of a profile to its synsets, so "Knappheit" and "Unterversorgung" meet although no character,
 stem or thesaurus concept links them.
 """
 
