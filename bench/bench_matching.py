@@ -743,7 +743,9 @@ def main() -> None:
         print(name, ndcg)
     cv = cross_validate(args.seeds)
     section = render(speed, quality, cv)
-    if not args.no_write:
+    if args.no_write:
+        print(section)  # the figures of the whole run, for adding to bench/RESULTS.md by hand
+    else:
         write_section(section)
         print(f"updated {RESULTS}")
 
