@@ -7,8 +7,8 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the fifteen real-text sets, also
-pooled as "real dev (all)"); ``--final`` adds the real held-out sets 15 and 16 (those that exist),
+baselines on every development set (the two written here and the seventeen real-text sets, also
+pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 and 18 (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
 the engine's settings on labelled data carries over to texts it was not chosen on
@@ -77,8 +77,12 @@ QUALITY_SETS = {
     "real dev 13 (ex held-out 12)": ROOT / "bench/data/matching-real-heldout12.json",
     "real dev 14 (ex held-out 13)": ROOT / "bench/data/matching-real-heldout13.json",
     "real dev 15 (ex held-out 14)": ROOT / "bench/data/matching-real-heldout14.json",
+    # real held-out sets 15 and 16, scored once on 2026-12-06 at 20:32 UTC (before and after the
+    # corpus rebuild) and retired into development data right after
+    "real dev 16 (ex held-out 15)": ROOT / "bench/data/matching-real-heldout15.json",
+    "real dev 17 (ex held-out 16)": ROOT / "bench/data/matching-real-heldout16.json",
 }
-# the fifteen real-text development sets: pooled as "real dev (all)", left out in turn by the
+# the seventeen real-text development sets: pooled as "real dev (all)", left out in turn by the
 # leave-one-set-out check
 REAL_DEV_SETS = (
     "real dev",
@@ -96,15 +100,17 @@ REAL_DEV_SETS = (
     "real dev 13 (ex held-out 12)",
     "real dev 14 (ex held-out 13)",
     "real dev 15 (ex held-out 14)",
+    "real dev 16 (ex held-out 15)",
+    "real dev 17 (ex held-out 16)",
 )
 REAL_POOL = "real dev (all)"
 DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES = {
-    # collected at the end of the session that scored held-out 11-14: blind for the next change
-    "real held-out 15": ROOT / "bench/data/matching-real-heldout15.json",
-    "real held-out 16": ROOT / "bench/data/matching-real-heldout16.json",
+    # collected after held-out 15 and 16 were scored: blind for the next change
+    "real held-out 17": ROOT / "bench/data/matching-real-heldout17.json",
+    "real held-out 18": ROOT / "bench/data/matching-real-heldout18.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -318,7 +324,7 @@ def background_for(name: str) -> Background | bool:
     """The background corpus a set is scored with: without that set's own texts.
 
     The packaged corpus holds the texts of all real dev sets; scoring one of them, the engine
-    gets the corpus of the other fourteen (leave one set out), as an event it was not built from
+    gets the corpus of the other sixteen (leave one set out), as an event it was not built from
     would.  Every other set (dev, regression, held-out) gets the packaged corpus.
     """
     if name not in REAL_DEV_SETS:
@@ -427,7 +433,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
     metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
-    development set; the fifteen real ones are also pooled (``real dev (all)``).  ``dev_only``
+    development set; the seventeen real ones are also pooled (``real dev (all)``).  ``dev_only``
     makes sure no held-out file is read (it excludes ``final``).
     """
     sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
@@ -540,8 +546,8 @@ def _per_sme_ndcg(params: dict, smes, startups, qrels, seeds: int) -> np.ndarray
 def cross_validate(seeds: int = 1) -> dict:
     """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
 
-    Two splits: leave one set out (choose on fourteen real dev sets, score on the fifteenth: other
-    collectors, other sources) and leave one sector family out (over the SMEs of all fifteen
+    Two splits: leave one set out (choose on sixteen real dev sets, score on the seventeenth: other
+    collectors, other sources) and leave one sector family out (over the SMEs of all seventeen
     sets).  Fits are unsupervised, so every setting is fitted once per set (once per seed of
     the latent block, each SME's nDCG averaged over the seeds); labels of the left-out part are
     used only to score the chosen setting.  A small gap between ``cv`` and the in-sample score
@@ -634,11 +640,11 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "",
         "Sets: `tests/data/matching-dev.json` (dev, written here), "
         "`bench/data/matching-heldout.json` (written here, looked at during changes: regression "
-        "only), fifteen real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
-        "held-out sets 1-14, `matching-real-heldout{,2,...,14}.json`: real public texts, labelled "
+        "only), seventeen real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
+        "held-out sets 1-16, `matching-real-heldout{,2,...,16}.json`: real public texts, labelled "
         'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout15.json` and `-heldout16.json` (real texts, for "
+            ", `bench/data/matching-real-heldout17.json` and `-heldout18.json` (real texts, for "
             "reporting only: scored once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
@@ -667,7 +673,7 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "terms. Thesaurus terms whose stems meet everyday words of the other language or of "
         "the same one (German Lage, fertig, natürlich, messen, Branche; English book/booking, "
         "product/production, lead/leading, access, model) were dropped or narrowed to "
-        "phrases. The real held-out sets 15 and 16 are scored only with `--final`, once at the end "
+        "phrases. The real held-out sets 17 and 18 are scored only with `--final`, once at the end "
         "of a change.",
         "",
         *render_cv(cv),
@@ -714,7 +720,7 @@ def main() -> None:
     parser.add_argument(
         "--final",
         action="store_true",
-        help="also score the real held-out sets 15 and 16 (reporting only, once per change)",
+        help="also score the real held-out sets 17 and 18 (reporting only, once per change)",
     )
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument(
