@@ -8,7 +8,7 @@ phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + t
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
 baselines on every development set (the two written here and the seventeen real-text sets, also
-pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 and 18 (those that exist),
+pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 to 20 (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
 the engine's settings on labelled data carries over to texts it was not chosen on
@@ -108,9 +108,13 @@ DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES = {
-    # collected after held-out 15 and 16 were scored: blind for the next change
+    # scored once at 20:45 UTC on 2026-12-06 (bench/RESULTS.md): retire into REAL_DEV_SETS and
+    # rebuild the background corpus before the next engine change
     "real held-out 17": ROOT / "bench/data/matching-real-heldout17.json",
     "real held-out 18": ROOT / "bench/data/matching-real-heldout18.json",
+    # collected at the end of that session, not scored: blind for the next change
+    "real held-out 19": ROOT / "bench/data/matching-real-heldout19.json",
+    "real held-out 20": ROOT / "bench/data/matching-real-heldout20.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -644,7 +648,7 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "held-out sets 1-16, `matching-real-heldout{,2,...,16}.json`: real public texts, labelled "
         'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout17.json` and `-heldout18.json` (real texts, for "
+            ", `bench/data/matching-real-heldout17.json` to `-heldout20.json` (real texts, for "
             "reporting only: scored once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
@@ -673,7 +677,7 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "terms. Thesaurus terms whose stems meet everyday words of the other language or of "
         "the same one (German Lage, fertig, natürlich, messen, Branche; English book/booking, "
         "product/production, lead/leading, access, model) were dropped or narrowed to "
-        "phrases. The real held-out sets 17 and 18 are scored only with `--final`, once at the end "
+        "phrases. The real held-out sets 17 to 20 are scored only with `--final`, once at the end "
         "of a change.",
         "",
         *render_cv(cv),
@@ -720,7 +724,7 @@ def main() -> None:
     parser.add_argument(
         "--final",
         action="store_true",
-        help="also score the real held-out sets 17 and 18 (reporting only, once per change)",
+        help="also score the real held-out sets 17 to 20 (reporting only, once per change)",
     )
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument(
