@@ -7,7 +7,7 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the seventeen real-text sets, also
+baselines on every development set (the two written here and the nineteen real-text sets, also
 pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 to 20 (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
@@ -81,8 +81,12 @@ QUALITY_SETS = {
     # corpus rebuild) and retired into development data right after
     "real dev 16 (ex held-out 15)": ROOT / "bench/data/matching-real-heldout15.json",
     "real dev 17 (ex held-out 16)": ROOT / "bench/data/matching-real-heldout16.json",
+    # real held-out sets 17 and 18, scored once on 2026-12-06 at 20:45 UTC and retired into
+    # development data at the start of the ninth session, before any further engine change
+    "real dev 18 (ex held-out 17)": ROOT / "bench/data/matching-real-heldout17.json",
+    "real dev 19 (ex held-out 18)": ROOT / "bench/data/matching-real-heldout18.json",
 }
-# the seventeen real-text development sets: pooled as "real dev (all)", left out in turn by the
+# the nineteen real-text development sets: pooled as "real dev (all)", left out in turn by the
 # leave-one-set-out check
 REAL_DEV_SETS = (
     "real dev",
@@ -102,17 +106,15 @@ REAL_DEV_SETS = (
     "real dev 15 (ex held-out 14)",
     "real dev 16 (ex held-out 15)",
     "real dev 17 (ex held-out 16)",
+    "real dev 18 (ex held-out 17)",
+    "real dev 19 (ex held-out 18)",
 )
 REAL_POOL = "real dev (all)"
 DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES = {
-    # scored once at 20:45 UTC on 2026-12-06 (bench/RESULTS.md): retire into REAL_DEV_SETS and
-    # rebuild the background corpus before the next engine change
-    "real held-out 17": ROOT / "bench/data/matching-real-heldout17.json",
-    "real held-out 18": ROOT / "bench/data/matching-real-heldout18.json",
-    # collected at the end of that session, not scored: blind for the next change
+    # collected at the end of the eighth session, not scored: blind for the next change
     "real held-out 19": ROOT / "bench/data/matching-real-heldout19.json",
     "real held-out 20": ROOT / "bench/data/matching-real-heldout20.json",
 }
@@ -437,7 +439,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
     metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
-    development set; the seventeen real ones are also pooled (``real dev (all)``).  ``dev_only``
+    development set; the nineteen real ones are also pooled (``real dev (all)``).  ``dev_only``
     makes sure no held-out file is read (it excludes ``final``).
     """
     sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
@@ -550,8 +552,8 @@ def _per_sme_ndcg(params: dict, smes, startups, qrels, seeds: int) -> np.ndarray
 def cross_validate(seeds: int = 1) -> dict:
     """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
 
-    Two splits: leave one set out (choose on sixteen real dev sets, score on the seventeenth: other
-    collectors, other sources) and leave one sector family out (over the SMEs of all seventeen
+    Two splits: leave one set out (choose on eighteen real dev sets, score on the nineteenth: other
+    collectors, other sources) and leave one sector family out (over the SMEs of all nineteen
     sets).  Fits are unsupervised, so every setting is fitted once per set (once per seed of
     the latent block, each SME's nDCG averaged over the seeds); labels of the left-out part are
     used only to score the chosen setting.  A small gap between ``cv`` and the in-sample score
@@ -644,11 +646,11 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "",
         "Sets: `tests/data/matching-dev.json` (dev, written here), "
         "`bench/data/matching-heldout.json` (written here, looked at during changes: regression "
-        "only), seventeen real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
-        "held-out sets 1-16, `matching-real-heldout{,2,...,16}.json`: real public texts, labelled "
+        "only), nineteen real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
+        "held-out sets 1-18, `matching-real-heldout{,2,...,18}.json`: real public texts, labelled "
         'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout17.json` to `-heldout20.json` (real texts, for "
+            ", `bench/data/matching-real-heldout19.json` and `-heldout20.json` (real texts, for "
             "reporting only: scored once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
