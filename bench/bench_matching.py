@@ -117,6 +117,10 @@ REAL_HELDOUT_FILES = {
     # collected at the end of the eighth session, not scored: blind for the next change
     "real held-out 19": ROOT / "bench/data/matching-real-heldout19.json",
     "real held-out 20": ROOT / "bench/data/matching-real-heldout20.json",
+    # collected at the start of the ninth session, not scored: blind for its change
+    "real held-out 21": ROOT / "bench/data/matching-real-heldout21.json",
+    "real held-out 22": ROOT / "bench/data/matching-real-heldout22.json",
+    "real held-out 23": ROOT / "bench/data/matching-real-heldout23.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -650,7 +654,7 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "held-out sets 1-18, `matching-real-heldout{,2,...,18}.json`: real public texts, labelled "
         'blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout19.json` and `-heldout20.json` (real texts, for "
+            ", `bench/data/matching-real-heldout19.json` to `-heldout23.json` (real texts, for "
             "reporting only: scored once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
