@@ -44,7 +44,25 @@ in the scratch runs) but lose as much when learnt on the newer sets and scored o
 ones, and their LOSO gain is within seed noise.  Re-weighting the blocks inside the engine
 instead (a scratch grid over ``semantic_weight``, ``concept_weight``, ``word_weight``,
 ``category_weight``, ``char_weight`` and ``hub_weight``) kept every setting within 0.006 of
-the defaults on the older and the newer sets alike.  The remaining errors need knowledge no
+the defaults on the older and the newer sets alike, except a heavier character block:
+
+=============================  ===============  ============  ===========  ======  ======
+engine setting (3 seeds)       pool, in sample  LOSO (grid)   sector CV    older   newer
+=============================  ===============  ============  ===========  ======  ======
+defaults (char 0.3, conc 0.4)  0.7899                                      0.8388  0.7250
+char 1.0, concept 0.4          0.7949           picked 18/19  picked 14/15 0.8386  0.7367
+char 1.0, concept 0.5          0.7938                                      0.8388  0.7352
+grid of 9 char × concept       (choice)         0.7931        0.7921
+=============================  ===============  ============  ===========  ======  ======
+
+(older/newer: seed 0, mean over sets.)  Char 1.0 with concept 0.4 breaks three behaviour tests
+(a need told as a story loses its trade cue, "invoice" ↔ "Rechnungen" falls below 0.2, an
+overview page is no longer full); with concept 0.5 all 170 matching tests pass, the written dev
+file moves 0.907 → 0.905, the regression file 0.925 → 0.926, the real pool's startup→SME
+0.824 → 0.829.  The rule fixed before that run (pool gain ≥ +0.004, LOSO over the grid ≥ +0.003,
+written sets within 0.01, startup→SME not lower by more than 0.005, all tests green) was missed
+by a hair (pool +0.0039), so the defaults stay; the direction (a heavier character block helps
+the newer sets, +0.010) is the lead for the next change.  The remaining errors need knowledge no
 lexical resource here carries: a lawyer's story of unanswered e-mails that an AI phone
 answerer fits, an English text on retiring operators against a German offer on keeping their
 knowledge.
