@@ -13,8 +13,8 @@ both terms, with minimum support (pairs, sets, SMEs), log(lift) kept for the str
 term (:func:`learn`).  Block: x A y / sqrt(|x| |y|), standardised and put on the spread of the
 engine's scores (no labels), fused as ``engine + w × block``.
 
-Evaluation: the nineteen real dev sets (the seventeen of ``REAL_DEV_SETS`` and held-out 17 and
-18, due for retirement; blind sets 19, 20 and later are never read), each scored with the
+Evaluation: the nineteen real dev sets of ``REAL_DEV_SETS`` (run while held-out 17 and 18
+were due for retirement; blind sets 19, 20 and later are never read), each scored with the
 background corpus of the other eighteen.  Nested leave one set out: for each left-out set the
 setting (4 learners × w in 0.05/0.1/0.2, or the engine alone) is chosen by an inner leave one
 set out over the other 18 (A learnt on 17), then scored on the left-out set with A learnt on the
@@ -72,17 +72,9 @@ from matchmaker.matching.engine.features import (  # noqa: E402
 )
 from matchmaker.matching.evaluation import load_labelled, ndcg_at_k, rank_by_score  # noqa: E402
 
-# the nineteen real development sets: the seventeen of REAL_DEV_SETS and the held-out sets 17 and
-# 18, scored once and due to be retired into development data (the blind sets 19, 20 and any
-# later one are never read here)
-RETIRED = {
-    "real held-out 17": ROOT / "bench/data/matching-real-heldout17.json",
-    "real held-out 18": ROOT / "bench/data/matching-real-heldout18.json",
-}
+# the nineteen real development sets (held-out 17 and 18 were retired into REAL_DEV_SETS at the
+# start of the ninth session; the blind sets 19 and later are never read here)
 FILES = {name: QUALITY_SETS[name] for name in REAL_DEV_SETS}
-for _name, _path in RETIRED.items():
-    if _path not in FILES.values():
-        FILES[_name] = _path
 NAMES = tuple(FILES)
 assert len(NAMES) == 19, NAMES
 # never a blind set: held-out 19, 20 or any later one
