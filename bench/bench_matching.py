@@ -7,7 +7,7 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the nineteen real-text sets, also
+baselines on every development set (the two written here and the twenty-four real-text sets, also
 pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 to 20 (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
@@ -85,8 +85,15 @@ QUALITY_SETS = {
     # development data at the start of the ninth session, before any further engine change
     "real dev 18 (ex held-out 17)": ROOT / "bench/data/matching-real-heldout17.json",
     "real dev 19 (ex held-out 18)": ROOT / "bench/data/matching-real-heldout18.json",
+    # real held-out sets 19 to 23, scored once in the ninth session (2026-12-06, on main 6dbbee5)
+    # and retired into development data at its end, before any further engine change
+    "real dev 20 (ex held-out 19)": ROOT / "bench/data/matching-real-heldout19.json",
+    "real dev 21 (ex held-out 20)": ROOT / "bench/data/matching-real-heldout20.json",
+    "real dev 22 (ex held-out 21)": ROOT / "bench/data/matching-real-heldout21.json",
+    "real dev 23 (ex held-out 22)": ROOT / "bench/data/matching-real-heldout22.json",
+    "real dev 24 (ex held-out 23)": ROOT / "bench/data/matching-real-heldout23.json",
 }
-# the nineteen real-text development sets: pooled as "real dev (all)", left out in turn by the
+# the twenty-four real-text development sets: pooled as "real dev (all)", left out in turn by the
 # leave-one-set-out check
 REAL_DEV_SETS = (
     "real dev",
@@ -108,19 +115,19 @@ REAL_DEV_SETS = (
     "real dev 17 (ex held-out 16)",
     "real dev 18 (ex held-out 17)",
     "real dev 19 (ex held-out 18)",
+    "real dev 20 (ex held-out 19)",
+    "real dev 21 (ex held-out 20)",
+    "real dev 22 (ex held-out 21)",
+    "real dev 23 (ex held-out 22)",
+    "real dev 24 (ex held-out 23)",
 )
 REAL_POOL = "real dev (all)"
 DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
-REAL_HELDOUT_FILES = {
-    # collected at the end of the eighth session, not scored: blind for the next change
-    "real held-out 19": ROOT / "bench/data/matching-real-heldout19.json",
-    "real held-out 20": ROOT / "bench/data/matching-real-heldout20.json",
-    # collected at the start of the ninth session, not scored: blind for its change
-    "real held-out 21": ROOT / "bench/data/matching-real-heldout21.json",
-    "real held-out 22": ROOT / "bench/data/matching-real-heldout22.json",
-    "real held-out 23": ROOT / "bench/data/matching-real-heldout23.json",
+REAL_HELDOUT_FILES: dict[str, Path] = {
+    # none unscored at the end of the ninth session; new blind sets are listed here until their
+    # one scoring
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -443,7 +450,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
     metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
-    development set; the nineteen real ones are also pooled (``real dev (all)``).  ``dev_only``
+    development set; the twenty-four real ones are also pooled (``real dev (all)``).  ``dev_only``
     makes sure no held-out file is read (it excludes ``final``).
     """
     sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
@@ -530,6 +537,9 @@ CV_GRID = {
     "synonym weight 1": {"synonym_weight": 1.0},
     "synonym weight 4": {"synonym_weight": 4.0},
     "synonyms of stems in up to 3 synsets": {"synonym_max_senses": 3},
+    # the lead of the ninth session (bench/plateau_probes.py): a heavier character block
+    "char weight 1.0": {"char_weight": 1.0},
+    "char weight 1.0, concept weight 0.5": {"char_weight": 1.0, "concept_weight": 0.5},
 }
 
 
@@ -556,8 +566,8 @@ def _per_sme_ndcg(params: dict, smes, startups, qrels, seeds: int) -> np.ndarray
 def cross_validate(seeds: int = 1) -> dict:
     """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
 
-    Two splits: leave one set out (choose on eighteen real dev sets, score on the nineteenth: other
-    collectors, other sources) and leave one sector family out (over the SMEs of all nineteen
+    Two splits: leave one set out (choose on all real dev sets but one, score on that one: other
+    collectors, other sources) and leave one sector family out (over the SMEs of all real dev
     sets).  Fits are unsupervised, so every setting is fitted once per set (once per seed of
     the latent block, each SME's nDCG averaged over the seeds); labels of the left-out part are
     used only to score the chosen setting.  A small gap between ``cv`` and the in-sample score
@@ -650,12 +660,12 @@ def render(speed: dict, quality: dict, cv: dict) -> str:
         "",
         "Sets: `tests/data/matching-dev.json` (dev, written here), "
         "`bench/data/matching-heldout.json` (written here, looked at during changes: regression "
-        "only), nineteen real-text dev sets (`bench/data/matching-real-dev.json` and the retired "
-        "held-out sets 1-18, `matching-real-heldout{,2,...,18}.json`: real public texts, labelled "
-        'blind; pooled as "real dev (all)", the mean over their SMEs)'
+        f"only), {len(REAL_DEV_SETS)} real-text dev sets (`bench/data/matching-real-dev.json` and "
+        "the retired held-out sets, `matching-real-heldout{,2,...}.json`: real public texts, "
+        'labelled blind; pooled as "real dev (all)", the mean over their SMEs)'
         + (
-            ", `bench/data/matching-real-heldout19.json` to `-heldout23.json` (real texts, for "
-            "reporting only: scored once with `--final`)."
+            ", the blind sets of `REAL_HELDOUT_FILES` (real texts, for reporting only: scored "
+            "once with `--final`)."
             if any("real held-out" in v for v in quality.values())
             else "."
         )
