@@ -126,8 +126,10 @@ DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES: dict[str, Path] = {
-    # none unscored at the end of the ninth session; new blind sets are listed here until their
-    # one scoring
+    # collected in the ninth session (22:20-22:55 UTC) by sessions that read no engine code:
+    # blind for the change that follows the retirement of held-out 19-23
+    "real held-out 24": ROOT / "bench/data/matching-real-heldout24.json",
+    "real held-out 25": ROOT / "bench/data/matching-real-heldout25.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
