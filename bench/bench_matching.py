@@ -130,6 +130,7 @@ REAL_HELDOUT_FILES: dict[str, Path] = {
     # blind for the change that follows the retirement of held-out 19-23
     "real held-out 24": ROOT / "bench/data/matching-real-heldout24.json",
     "real held-out 25": ROOT / "bench/data/matching-real-heldout25.json",
+    "real held-out 26": ROOT / "bench/data/matching-real-heldout26.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
