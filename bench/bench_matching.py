@@ -743,7 +743,7 @@ def main() -> None:
     parser.add_argument(
         "--final",
         action="store_true",
-        help="also score the real held-out sets 17 to 20 (reporting only, once per change)",
+        help="also score the blind sets of REAL_HELDOUT_FILES (reporting only, once per change)",
     )
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument(
