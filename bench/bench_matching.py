@@ -512,8 +512,8 @@ SECTOR_FAMILIES = (
 # the weight of trade concepts ("who": bakery, hotel) and of words naming only a trade.
 CV_GRID = {
     "defaults": {},
-    "concept weight 0.5": {"concept_weight": 0.5},
-    "concept weight 0.3": {"concept_weight": 0.3},
+    "concept weight 0.6": {"concept_weight": 0.6},
+    "concept weight 0.4": {"concept_weight": 0.4},
     "sector weight 0.75": {"sector_weight": 0.75},
     "sector weight 0.25": {"sector_weight": 0.25},
     "semantic weight 0.25": {"semantic_weight": 0.25},
@@ -540,9 +540,10 @@ CV_GRID = {
     "synonym weight 1": {"synonym_weight": 1.0},
     "synonym weight 4": {"synonym_weight": 4.0},
     "synonyms of stems in up to 3 synsets": {"synonym_max_senses": 3},
-    # the lead of the ninth session (bench/plateau_probes.py): a heavier character block
-    "char weight 1.0": {"char_weight": 1.0},
-    "char weight 1.0, concept weight 0.5": {"char_weight": 1.0, "concept_weight": 0.5},
+    # the defaults before the ninth session (char 0.3, concepts 0.4), and the character block
+    # between them and today's
+    "char weight 0.3, concept weight 0.4 (before)": {"char_weight": 0.3, "concept_weight": 0.4},
+    "char weight 0.6": {"char_weight": 0.6},
 }
 
 
@@ -743,7 +744,7 @@ def main() -> None:
     parser.add_argument(
         "--final",
         action="store_true",
-        help="also score the real held-out sets 17 to 20 (reporting only, once per change)",
+        help="also score the blind sets of REAL_HELDOUT_FILES (reporting only, once per change)",
     )
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument(

@@ -136,7 +136,7 @@ class Config:
         # CP-SAT threads per solve.
         self.SCHEDULE_WORKERS = int(env.get("SCHEDULE_WORKERS", 2))
         # SME ↔ startup pairs below this match score are not candidates.
-        self.SCHEDULE_MIN_SCORE = float(env.get("SCHEDULE_MIN_SCORE", 0.05))
+        self.SCHEDULE_MIN_SCORE = float(env.get("SCHEDULE_MIN_SCORE", 0.035))
         # SME ↔ startup pairs are candidates only among the this many best of either side
         # (0: no limit): 3,000 x 2,000 pairs would be 6 million, each meets at most a few.
         self.SCHEDULE_CANDIDATES_PER_PARTICIPANT = int(

@@ -20,6 +20,11 @@ from matchmaker.matching.evaluation import (
 DEV_FILE = Path(__file__).resolve().parent / "data" / "matching-dev.json"
 HELDOUT_FILE = Path(__file__).resolve().parents[1] / "bench/data/matching-heldout.json"
 REAL_DEV_FILE = Path(__file__).resolve().parent / "data" / "matching-real-dev.json"
+# two more real events (copies of retired held-out sets 16 and 20 of bench/data, development data)
+REAL_EVENT_FILES = (
+    Path(__file__).parent / "data" / "matching-real-heldout16.json",
+    Path(__file__).parent / "data" / "matching-real-heldout20.json",
+)
 
 
 def test_ndcg_hand_computed():
@@ -98,3 +103,15 @@ def test_real_dev_file_stays_above_the_character_baseline():
     assert engine["ndcg@5"] >= 0.79 and engine["mrr"] >= 0.8
     assert result["engine"]["startup"]["ndcg@5"] >= 0.79
     assert engine["ndcg@5"] - char["ndcg@5"] >= 0.3
+
+
+def test_real_events_rank_with_the_heavier_character_block():
+    """Two real events of trades and services told in their own words (opticians, chimney sweeps,
+    funeral homes; a wholesaler, a canteen, holiday homes): the defaults weigh the character
+    block 1.0 and concepts 0.5, chosen by cross-validation over the real dev sets
+    (bench/plateau_probes.py); with the earlier 0.3 / 0.4 the mean is 0.702."""
+    results = [evaluate_file(path, baselines=False) for path in REAL_EVENT_FILES]
+    sme = [r["engine"]["sme"]["ndcg@5"] for r in results]
+    # achieved 0.627 and 0.826, mean 0.7265 (seed 0, 2026-12-06, ninth session)
+    assert sum(sme) / len(sme) >= 0.715
+    assert all(r["engine"]["startup"]["ndcg@5"] >= 0.55 for r in results)
