@@ -105,13 +105,16 @@ def test_real_dev_file_stays_above_the_character_baseline():
     assert engine["ndcg@5"] - char["ndcg@5"] >= 0.3
 
 
-def test_real_events_rank_with_the_heavier_character_block():
+def test_two_more_real_events_stay_above_a_floor():
     """Two real events of trades and services told in their own words (opticians, chimney sweeps,
-    funeral homes; a wholesaler, a canteen, holiday homes): the defaults weigh the character
-    block 1.0 and concepts 0.5, chosen by cross-validation over the real dev sets
-    (bench/plateau_probes.py); with the earlier 0.3 / 0.4 the mean is 0.702."""
+    funeral homes; a wholesaler, a canteen, holiday homes), development data.
+
+    A floor against regressions on real text. It does not separate the block weights: their
+    choice (characters 1.0, concepts 0.5) gains +0.0045 over twenty-four real sets, too diffuse
+    for a test of two; ``bench/bench_matching.py --cv-only`` measures it."""
     results = [evaluate_file(path, baselines=False) for path in REAL_EVENT_FILES]
     sme = [r["engine"]["sme"]["ndcg@5"] for r in results]
-    # achieved 0.627 and 0.826, mean 0.7265 (seed 0, 2026-12-06, ninth session)
-    assert sum(sme) / len(sme) >= 0.715
+    # achieved 0.616 and 0.823, mean 0.719 (seed 0; 0.712-0.719 over seeds 0-2; 0.693-0.708
+    # with the earlier weights), 2026-12-06, ninth session, corpus of 1,803 texts
+    assert sum(sme) / len(sme) >= 0.69
     assert all(r["engine"]["startup"]["ndcg@5"] >= 0.55 for r in results)
