@@ -134,10 +134,12 @@ DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES: dict[str, Path] = {
-    # collected at the end of the ninth session (22:36-22:45 UTC) by sessions that read no
+    # collected at the end of the ninth session (22:36-23:20 UTC) by sessions that read no
     # engine code, not scored: blind for the next change (score before and after it)
     "real held-out 27": ROOT / "bench/data/matching-real-heldout27.json",
     "real held-out 28": ROOT / "bench/data/matching-real-heldout28.json",
+    "real held-out 29": ROOT / "bench/data/matching-real-heldout29.json",
+    "real held-out 30": ROOT / "bench/data/matching-real-heldout30.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
