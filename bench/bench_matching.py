@@ -135,7 +135,8 @@ DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES: dict[str, Path] = {
     # collected at the end of the ninth session (22:36-23:20 UTC) by sessions that read no
-    # engine code, not scored: blind for the next change (score before and after it)
+    # engine code and scored once on its final engine: the next change's "before"; score them
+    # once more after it, then retire them
     "real held-out 27": ROOT / "bench/data/matching-real-heldout27.json",
     "real held-out 28": ROOT / "bench/data/matching-real-heldout28.json",
     "real held-out 29": ROOT / "bench/data/matching-real-heldout29.json",
