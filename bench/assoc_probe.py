@@ -49,7 +49,6 @@ the top 5; no gain).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -60,10 +59,13 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_matching import QUALITY_SETS, REAL_DEV_SETS, REAL_HELDOUT_FILES  # noqa: E402
-from matchmaker.language.thesaurus import load_cached  # noqa: E402
+from bench.bench_matching import (  # noqa: E402
+    QUALITY_SETS,
+    REAL_DEV_SETS,
+    REAL_HELDOUT_FILES,
+    background_for,
+)
 from matchmaker.matching.engine import MatchEngine  # noqa: E402
-from matchmaker.matching.engine.background import Background  # noqa: E402
 from matchmaker.matching.engine.features import (  # noqa: E402
     count_blocks,
     make_segments,
@@ -77,18 +79,6 @@ FILES = {name: QUALITY_SETS[name] for name in REAL_DEV_SETS}
 NAMES = tuple(FILES)
 # never a blind set: held-out 19, 20 or any later one
 assert not set(REAL_HELDOUT_FILES.values()) & set(FILES.values()), FILES
-
-
-def background_without(name: str) -> Background:
-    """The background corpus of the other sets' free texts (as ``background_for``)."""
-    texts = []
-    for other in NAMES:
-        if other == name:
-            continue
-        data = json.loads(FILES[other].read_text(encoding="utf-8"))
-        for kind, field in (("smes", "needs"), ("startups", "offering")):
-            texts += [r[field] for r in data[kind] if r.get(field, "").strip()]
-    return Background.from_texts(texts, load_cached(None))
 
 
 def term_features(engine: MatchEngine, profiles) -> list[dict]:
@@ -118,7 +108,7 @@ def score_sets(seeds: int) -> dict:
     out = {}
     for name in NAMES:
         smes, startups, qrels = load_labelled(FILES[name])
-        out[name] = _scored(smes, startups, qrels, background_without(name), seeds)
+        out[name] = _scored(smes, startups, qrels, background_for(name), seeds)
     return out
 
 

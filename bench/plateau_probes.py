@@ -208,7 +208,7 @@ def probe_dictionary(base: dict) -> None:
     try:
         for weight, senses in ((1.0, 2), (0.5, 2), (1.0, 4)):
             estimator.load_synonyms = lambda w=weight, s=senses: WithTranslations(extra, w, s)
-            scores = {n: Fitted(n).ndcg(Fitted(n).S) for n in REAL_DEV_SETS}
+            scores = {n: (f := Fitted(n)).ndcg(f.S) for n in REAL_DEV_SETS}
             report(f"dictionary synsets, weight {weight}, <= {senses} senses", base, scores)
     finally:
         estimator.load_synonyms = original
