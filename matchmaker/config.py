@@ -144,8 +144,10 @@ class Config:
         )
         # Added to the score of a "must meet" wish.
         self.SCHEDULE_WISH_BONUS = float(env.get("SCHEDULE_WISH_BONUS", 0.5))
-        # Participants with a candidate this good should not be left without a meeting.
-        self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.1))
+        # Participants with a candidate this good should not be left without a meeting. It moves
+        # with the engine's score scale, as SCHEDULE_MIN_SCORE does (0.1 before the ninth
+        # session's block weights; 0.07 keeps the same share of pairs above it).
+        self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.07))
         # Agendas rendered per part of the PDF of all agendas (the parts are joined): bounds
         # the memory WeasyPrint needs, about 1 MiB per agenda of a part.
         self.PDF_AGENDAS_PER_PART = max(1, int(env.get("PDF_AGENDAS_PER_PART", 200)))

@@ -214,3 +214,21 @@ def test_a_change_of_use_cases_or_solutions_alone_marks_the_profile_changed(make
     db.session.commit()
     seen.append(startup.updated_at)
     assert seen == sorted(seen) and len(set(seen)) == 4
+
+
+def test_score_floors_sit_where_the_calibrated_levels_put_them(app):
+    """Every absolute score floor of the app moves with the engine's score scale: a change of
+    block weights that shifts the scale (and the recalibrated levels) must move them too."""
+    from matchmaker.matching.engine import MatchEngine
+    from matchmaker.matching.engine.calibration import load_levels
+    from matchmaker.matching.views import DEFAULT_THRESHOLD
+
+    levels = load_levels()
+    # suggestions and schedule candidates: well below "possible"
+    assert MatchEngine().min_score < levels["possible"]
+    assert app.config["SCHEDULE_MIN_SCORE"] < levels["possible"]
+    # "nobody should miss a candidate this good": just below "possible"
+    assert app.config["SCHEDULE_MIN_SCORE"] < app.config["SCHEDULE_FAIRNESS_THRESHOLD"]
+    assert app.config["SCHEDULE_FAIRNESS_THRESHOLD"] < levels["possible"]
+    # the overview's default floor and "who has no good match": between "good" and "very good"
+    assert levels["good"] <= DEFAULT_THRESHOLD <= levels["very_good"]
