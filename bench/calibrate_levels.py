@@ -9,7 +9,9 @@ real-text development sets of ``bench_matching.py`` (``REAL_DEV_SETS``; never a 
 held-out set): 54 relevant pairs of the written file alone left steps so coarse that "good" and
 "very good" fell on one threshold.  Each level's threshold is the
 lowest score whose calibrated probability of being relevant reaches the level's target
-(very good 0.6, good 0.3, possible 0.1).  The result goes to
+(very good 0.6, good 0.3, possible 0.1).  The score floor (no suggestion, no schedule
+candidate below it) is the highest score that keeps 95 % of the relevant pairs at or above it.
+The result goes to
 ``matchmaker/matching/engine/levels.json`` with the data and method it came from; ``--check``
 only compares it with the shipped table.  Deterministic: same file, same engine, same table.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from matchmaker.matching.evaluation import load_labelled  # noqa: E402
 
 TABLE = ROOT / "matchmaker/matching/engine/levels.json"
 TARGETS = {"very_good": 0.6, "good": 0.3, "possible": 0.1}
+FLOOR_RECALL = 0.95  # share of the relevant pairs the score floor keeps
 
 
 def scored_pairs(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +69,9 @@ def calibrate(paths: list[Path]) -> dict:
         reached = np.flatnonzero(prob >= TARGETS[level])
         # a target never reached: the level starts above every observed score
         thresholds[level] = round(float(grid[reached[0]]), 4) if len(reached) else 1.0
+    kept = np.sort(scores[relevant > 0])[::-1][: math.ceil(FLOOR_RECALL * relevant.sum())]
+    # rounded down, so the floor keeps at least FLOOR_RECALL; never above the lowest level
+    floor = min(max(math.floor(float(kept[-1]) * 1e4) / 1e4, 0.0), thresholds["possible"])
     shares = {
         level: round(float(relevant[scores >= t].mean()) if (scores >= t).any() else 0.0, 3)
         for level, t in thresholds.items()
@@ -73,8 +80,14 @@ def calibrate(paths: list[Path]) -> dict:
         "thresholds": thresholds,
         "targets": TARGETS,
         "relevant_share_at_or_above": shares,
+        "floor": floor,
+        "floor_keeps": {
+            "relevant_pairs": round(float((scores[relevant > 0] >= floor).mean()), 3),
+            "all_pairs": round(float((scores >= floor).mean()), 3),
+        },
         "method": "isotonic regression of grade>=2 on the default engine's score, "
-        "lowest score reaching each target probability (bench/calibrate_levels.py)",
+        "lowest score reaching each target probability; floor: highest score keeping "
+        f"{FLOOR_RECALL:.0%} of the relevant pairs (bench/calibrate_levels.py)",
         "labelled_files": [
             str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
             for path in paths
@@ -93,7 +106,10 @@ def main() -> None:
     print(json.dumps(table, indent=2, ensure_ascii=False))
     if args.check:
         shipped = json.loads(TABLE.read_text(encoding="utf-8"))
-        same = shipped["thresholds"] == table["thresholds"]
+        same = (shipped["thresholds"], shipped.get("floor")) == (
+            table["thresholds"],
+            table["floor"],
+        )
         print("shipped table is up to date" if same else "shipped table differs")
         sys.exit(0 if same else 1)
     TABLE.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

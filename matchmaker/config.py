@@ -17,6 +17,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _float_or_none(value: str | None) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
 class Config:
     """Settings shared by every environment, read from the environment at app creation."""
 
@@ -135,8 +139,9 @@ class Config:
         self.SCHEDULE_TIME_LIMIT = float(env.get("SCHEDULE_TIME_LIMIT", 20.0))
         # CP-SAT threads per solve.
         self.SCHEDULE_WORKERS = int(env.get("SCHEDULE_WORKERS", 2))
-        # SME ↔ startup pairs below this match score are not candidates.
-        self.SCHEDULE_MIN_SCORE = float(env.get("SCHEDULE_MIN_SCORE", 0.035))
+        # SME ↔ startup pairs below this match score are not candidates (unset: the engine's
+        # calibrated score floor, matching/thresholds.py).
+        self.SCHEDULE_MIN_SCORE = _float_or_none(env.get("SCHEDULE_MIN_SCORE"))
         # SME ↔ startup pairs are candidates only among the this many best of either side
         # (0: no limit): 3,000 x 2,000 pairs would be 6 million, each meets at most a few.
         self.SCHEDULE_CANDIDATES_PER_PARTICIPANT = int(
@@ -144,10 +149,9 @@ class Config:
         )
         # Added to the score of a "must meet" wish.
         self.SCHEDULE_WISH_BONUS = float(env.get("SCHEDULE_WISH_BONUS", 0.5))
-        # Participants with a candidate this good should not be left without a meeting. It moves
-        # with the engine's score scale, as SCHEDULE_MIN_SCORE does (0.1 before the ninth
-        # session's block weights; 0.07 keeps the same share of pairs above it).
-        self.SCHEDULE_FAIRNESS_THRESHOLD = float(env.get("SCHEDULE_FAIRNESS_THRESHOLD", 0.07))
+        # Participants with a candidate this good should not be left without a meeting (unset:
+        # the calibrated level "possible", so it moves with the engine's score scale).
+        self.SCHEDULE_FAIRNESS_THRESHOLD = _float_or_none(env.get("SCHEDULE_FAIRNESS_THRESHOLD"))
         # Agendas rendered per part of the PDF of all agendas (the parts are joined): bounds
         # the memory WeasyPrint needs, about 1 MiB per agenda of a part.
         self.PDF_AGENDAS_PER_PART = max(1, int(env.get("PDF_AGENDAS_PER_PART", 200)))

@@ -18,6 +18,7 @@ from matchmaker.directory import services as directory
 from matchmaker.extensions import db
 from matchmaker.matching import artefacts, services
 from matchmaker.matching.engine import MatchEngine
+from matchmaker.matching.engine.calibration import load_levels
 from matchmaker.matching.models import ModelArtefact, OverviewRanking
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -216,19 +217,21 @@ def test_a_change_of_use_cases_or_solutions_alone_marks_the_profile_changed(make
     assert seen == sorted(seen) and len(set(seen)) == 4
 
 
-def test_score_floors_sit_where_the_calibrated_levels_put_them(app):
-    """Every absolute score floor of the app moves with the engine's score scale: a change of
-    block weights that shifts the scale (and the recalibrated levels) must move them too."""
-    from matchmaker.matching.engine import MatchEngine
-    from matchmaker.matching.engine.calibration import load_levels
-    from matchmaker.matching.views import DEFAULT_THRESHOLD
-
-    levels = load_levels()
-    # suggestions and schedule candidates: well below "possible"
-    assert MatchEngine().min_score < levels["possible"]
-    assert app.config["SCHEDULE_MIN_SCORE"] < levels["possible"]
-    # "nobody should miss a candidate this good": just below "possible"
-    assert app.config["SCHEDULE_MIN_SCORE"] < app.config["SCHEDULE_FAIRNESS_THRESHOLD"]
-    assert app.config["SCHEDULE_FAIRNESS_THRESHOLD"] < levels["possible"]
-    # the overview's default floor and "who has no good match": between "good" and "very good"
-    assert levels["good"] <= DEFAULT_THRESHOLD <= levels["very_good"]
+def test_the_overview_and_who_has_no_good_match_start_at_the_level_good(app, world, client):
+    """The default floor of both pages is the calibrated level "passend", on any score scale."""
+    good = load_levels()["good"]
+    page = client.get("/organiser/matches").get_data(as_text=True)
+    assert f'value="{round(good, 3) * 100:g}"' in page
+    # the SME whose best pair is "passend" or better is not listed; one below it is
+    scores = {u.profile.name: u.best.score if u.best else 0.0 for u in services.unmatched(1.0)}
+    assert scores and all(score < 1.0 for score in scores.values())
+    page = client.get("/organiser/unmatched").get_data(as_text=True)
+    for name, score in scores.items():
+        assert (name in page) == (score < round(good, 3)), name
+    # a recalibrated table on another scale moves both defaults with it
+    app.config["MATCHING_PARAMS"] = {
+        "levels": {"thresholds": {"very_good": 0.99, "good": 0.98, "possible": 0.3}, "floor": 0.1}
+    }
+    assert 'value="98"' in client.get("/organiser/matches").get_data(as_text=True)
+    page = client.get("/organiser/unmatched").get_data(as_text=True)
+    assert all(name in page for name in scores) and "98" in page

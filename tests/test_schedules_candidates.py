@@ -4,12 +4,14 @@ Also checks that the agendas and explanations of many participants, read from th
 (the PDF, the publish), say what the single agenda page says.
 """
 
+import numpy as np
 import pytest
 from fixtures_events import schedule_world  # noqa: F401 (fixture)
 
 from matchmaker.events import registrations, wishes
 from matchmaker.events.models import MUST_MEET, NOT_INTERESTED
 from matchmaker.extensions import db
+from matchmaker.matching.engine.calibration import load_floor, load_levels
 from matchmaker.matching.services import pair_scores, score_block
 from matchmaker.scheduling import building
 from matchmaker.scheduling.agendas import VersionIndex, agenda, shortfall
@@ -89,6 +91,27 @@ def test_each_participant_keeps_its_best_partners_only(app, crowded):
     for (a, b), score in best.items():
         # ... and every candidate is the best of one of its two sides
         assert score == top(a) or score == top(b)
+
+
+def test_candidates_and_fairness_follow_the_calibrated_level_table(app, crowded):
+    """Unset, the candidate floor and the fairness threshold are read off the level table."""
+    w = crowded
+    app.config["SCHEDULE_CANDIDATES_PER_PARTICIPANT"] = 0
+    data = build_problem(w.event)
+    default = _cross(data)
+    assert min(default.values()) >= load_floor()
+    assert data.problem.fairness_threshold == load_levels()["possible"]
+    # a table on another scale: its floor halves the candidates, its "possible" is the fairness
+    floor = float(np.median(list(default.values())))
+    table = {"thresholds": {"very_good": 1.0, "good": 0.9, "possible": 0.8}, "floor": floor}
+    app.config["MATCHING_PARAMS"] = {"levels": table}
+    data = build_problem(w.event)
+    assert _cross(data) == {pair: s for pair, s in default.items() if s >= floor}
+    assert len(_cross(data)) < len(default)
+    assert data.problem.fairness_threshold == 0.8
+    # a floor set in the environment wins over the table's
+    app.config["SCHEDULE_MIN_SCORE"] = load_floor()
+    assert _cross(build_problem(w.event)) == default
 
 
 def test_wishes_stay_candidates_and_vetoes_never_are(app, crowded):

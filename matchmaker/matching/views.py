@@ -9,7 +9,7 @@ from matchmaker.directory import taxonomy
 from matchmaker.directory.models import Profile
 from matchmaker.directory.queries import ResultPage
 from matchmaker.extensions import db
-from matchmaker.matching import feedback, overview, services
+from matchmaker.matching import feedback, overview, services, thresholds
 from matchmaker.matching.forms import SuggestionVerdictForm
 from matchmaker.matching.highlight import highlight
 from matchmaker.web import (
@@ -27,9 +27,6 @@ bp.add_app_template_global(feedback.verdicts_of, "suggestion_verdicts")
 bp.add_app_template_global(SuggestionVerdictForm, "SuggestionVerdictForm")
 bp.add_app_template_global(services.suggestions_pending, "suggestions_pending")
 
-# the overview's default floor and "who has no good match": moves with the engine's score scale
-# (0.2 before the ninth session's block weights; 0.15 keeps the same share of pairs above it)
-DEFAULT_THRESHOLD = 0.15
 OVERVIEW_PAGE_SIZE = 100  # pairs per page of the organisers' overview
 CSV_REASONS_BATCH = 1_000  # pairs worded in one batch for the overview's CSV
 
@@ -41,7 +38,7 @@ def parse_threshold() -> float:
     """
     raw = request.args.get("threshold", "")
     if raw == "":
-        return DEFAULT_THRESHOLD
+        return thresholds.overview_threshold()
     try:
         value = float(raw.replace(",", "."))
     except ValueError:

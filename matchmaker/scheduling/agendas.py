@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from matchmaker.events.models import (
 )
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
+from matchmaker.matching import thresholds
 from matchmaker.scheduling.models import (
     MANUAL,
     PUBLISHED,
@@ -375,13 +375,13 @@ def meetings_with_breaks(event: Event, rows: list[AgendaRow]) -> list:
 def score_level(meeting: ScheduleMeeting) -> str:
     """Return "high", "mid" or "low": how well a meeting's pair fits, for the grid's colours.
 
-    "mid" starts at the fairness threshold (a candidate good enough that nobody should miss it),
-    "high" at twice that.
+    "mid" starts at the fairness threshold (a candidate good enough that nobody should miss it;
+    by default the level "vielleicht"), "high" at the level "passend".
     """
-    good = float(current_app.config["SCHEDULE_FAIRNESS_THRESHOLD"])
-    if meeting.score >= 2 * good:
+    fair = thresholds.fairness_threshold()
+    if meeting.score >= max(thresholds.levels()["good"], fair):
         return "high"
-    return "mid" if meeting.score >= good else "low"
+    return "mid" if meeting.score >= fair else "low"
 
 
 def request_senders(event_id: int) -> Senders:

@@ -20,7 +20,7 @@ from matchmaker.core.clock import local_now, utcnow
 from matchmaker.events.models import Event
 from matchmaker.events.programme import slot_times
 from matchmaker.extensions import db
-from matchmaker.matching import artefacts
+from matchmaker.matching import artefacts, thresholds
 from matchmaker.matching.services import newest_model, reasons_of
 from matchmaker.scheduling.models import (
     MANUAL,
@@ -63,7 +63,7 @@ class Origins:
 
     def __init__(self, problem: dict) -> None:
         self.listed = {m["id"]: m for m in problem.get("meetings", [])}
-        self.min_score = float(current_app.config["SCHEDULE_MIN_SCORE"])
+        self.min_score = thresholds.schedule_min_score()
 
     def __call__(self, key: str) -> str:
         """Return the origin of one meeting: request, wish, match or the organisers' hand."""

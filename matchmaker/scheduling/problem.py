@@ -26,6 +26,7 @@ from sqlalchemy import select
 from matchmaker.events.models import CONFIRMED, Attendee, Event, Registration
 from matchmaker.events.queries import scheduling_input
 from matchmaker.extensions import db
+from matchmaker.matching import thresholds
 from matchmaker.matching.services import Scoring, pair_scores, read_for_scoring, score_block
 from matchmaker.scheduling.solver import Meeting, Participant, Problem
 
@@ -118,7 +119,7 @@ def build_problem(
     ``absent_from``: no-shows are unavailable from this slot on (default: every slot).
     """
     config = current_app.config
-    min_score = float(config["SCHEDULE_MIN_SCORE"])
+    min_score = thresholds.schedule_min_score(config)
     bonus = float(config["SCHEDULE_WISH_BONUS"])
     wanted = scheduling_input(event)
     people = wanted.participants
@@ -176,7 +177,7 @@ def build_problem(
         participants=participants,
         meetings=meetings,
         morning_slots=event.morning_slots or None,
-        fairness_threshold=float(config["SCHEDULE_FAIRNESS_THRESHOLD"]),
+        fairness_threshold=thresholds.fairness_threshold(config),
     )
     return ProblemData(
         problem, names, kinds, required, wishes, vetoed, absent, requested, scoring=scoring

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from matchmaker.language.synonyms import load_synonyms
 from matchmaker.language.thesaurus import load_cached
 from matchmaker.matching.engine.background import concept_links, resolve
-from matchmaker.matching.engine.calibration import level_of, load_levels
+from matchmaker.matching.engine.calibration import level_of, load_floor, load_levels
 from matchmaker.matching.engine.explain import ReasonTables, Side, pair_reasons, spans
 from matchmaker.matching.engine.features import (
     BlockWeights,
@@ -155,10 +155,10 @@ class MatchEngine(BaseEstimator):
         Additional groups or overrides merged on top of ``thesaurus``.
     levels : str, Path, mapping or None, default=None
         Level thresholds instead of the packaged calibration table ``levels.json``.
-    min_score : float, default=0.035
-        Suggestions scoring below this are left out. It moves with the block weights: with
-        the weights of the ninth session of issue 12 it keeps a quarter of all pairs and 96 % of
-        the relevant ones on the real dev sets, as 0.05 did with the earlier weights.
+    min_score : float or None, default=None
+        Suggestions scoring below this are left out. None: the calibrated floor of the level
+        table (``levels``), which keeps 95 % of the relevant labelled pairs and moves with the
+        engine's score scale whenever the table is recalibrated.
     max_reasons : int, default=3
         Maximum number of reasons per suggestion.
     block_size : int, default=2048
@@ -214,6 +214,8 @@ class MatchEngine(BaseEstimator):
         Tokens with their analysis and feature columns (never changed after ``fit``).
     levels_ : dict
         Score thresholds of the calibrated levels.
+    min_score_ : float
+        The floor in use: ``min_score``, or the level table's calibrated floor.
     """
 
     def __init__(
@@ -238,7 +240,7 @@ class MatchEngine(BaseEstimator):
         thesaurus=None,
         extra_thesaurus=None,
         levels=None,
-        min_score=0.035,
+        min_score=None,
         max_reasons=3,
         block_size=2048,
         random_state=0,
@@ -312,6 +314,9 @@ class MatchEngine(BaseEstimator):
         self.thesaurus_ = load_cached(*sources)
         self.concepts_ = ConceptTables(self.thesaurus_, self.trade_weight)
         self.levels_ = load_levels(self.levels)
+        self.min_score_ = (
+            load_floor(self.levels) if self.min_score is None else float(self.min_score)
+        )
         self.profiles_ = profiles
         self.refs_ = refs
         self.index_ = {r: i for i, r in enumerate(refs)}
@@ -584,7 +589,7 @@ class MatchEngine(BaseEstimator):
         vals = np.fromiter(chain.from_iterable(f[1] for f in found), dtype=np.float64, count=total)
         q_rows = np.repeat(np.arange(len(found)), lengths)
         # candidates come best first, so the kept ones are a prefix of every row
-        keep = vals >= max(self.min_score, 1e-12)
+        keep = vals >= max(self.min_score_, 1e-12)
         q_pos, c_rows = q_rows[keep], cand[pos[keep]]
         scores = np.minimum(vals[keep], 1.0).tolist()
         counts = np.bincount(q_pos, minlength=len(found)).tolist()
@@ -628,7 +633,7 @@ class MatchEngine(BaseEstimator):
         Returns
         -------
         list of Suggestion
-            Best first; only scores >= ``min_score``.
+            Best first; only scores >= ``min_score_``.
         """
         check_is_fitted(self, "X_")
         if isinstance(ref, Profile) and ref.kind not in KINDS:
@@ -659,7 +664,7 @@ class MatchEngine(BaseEstimator):
         Returns
         -------
         list of list of Suggestion
-            Per profile, in order; best first, only scores >= ``min_score``.
+            Per profile, in order; best first, only scores >= ``min_score_``.
         """
         check_is_fitted(self, "X_")
         kinds = {p.kind for p in profiles}
@@ -889,6 +894,9 @@ class MatchEngine(BaseEstimator):
         state.setdefault("link_min_df", 3)
         state.setdefault("link_min_share", 0.35)
         state.setdefault("concept_links_", None)
+        # ... and before the calibrated floor: the floor it was given
+        if "levels_" in state:
+            state.setdefault("min_score_", float(state.get("min_score") or 0.0))
         self.__dict__.update(state)
         if "X_" in state:
             self.candidates_ = self._candidates()
