@@ -77,7 +77,7 @@ def test_app_thresholds_follow_the_table_the_engine_is_configured_with():
     levels = load_levels()
     assert thresholds.schedule_min_score(config) == load_floor()
     assert thresholds.fairness_threshold(config) == levels["possible"]
-    assert thresholds.overview_threshold(config) == round(levels["good"], 3)
+    assert thresholds.overview_threshold(config) == round(levels["good"], 2)
 
     config["MATCHING_PARAMS"] = {"levels": SCALED}
     assert thresholds.levels(config) == SCALED["thresholds"]

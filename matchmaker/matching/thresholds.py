@@ -58,5 +58,9 @@ def fairness_threshold(config: Mapping | None = None) -> float:
 
 
 def overview_threshold(config: Mapping | None = None) -> float:
-    """The overview's default floor and "who has no good match": the level "passend"."""
-    return round(levels(config)["good"], 3)
+    """The overview's default floor and "who has no good match": the level "passend".
+
+    Rounded to a whole percentage, as every score is shown (a field reading „12.8“ beside
+    scores like „13 %“ would puzzle).
+    """
+    return round(levels(config)["good"], 2)
