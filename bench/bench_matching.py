@@ -577,6 +577,26 @@ def _per_sme_ndcg(params: dict, smes, startups, qrels, seeds: int) -> np.ndarray
     return np.mean(runs, axis=0)
 
 
+def choose_left_out(per_item: dict, groups: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Leave one group out: choose on the other groups, score on the left-out one.
+
+    ``per_item`` maps each candidate (an engine setting, a signal and weight ...) to its values
+    per item (an SME's nDCG@5, or a set's mean), aligned with ``groups`` (the set or sector
+    family of each item).  For every group the candidate with the best mean over the items of
+    all other groups is chosen and its values on the group's items are kept.  Returns the kept
+    values per item and the choice per group.
+    """
+    groups = np.asarray(groups)
+    kept = np.zeros(len(groups))
+    picks = {}
+    for group in dict.fromkeys(groups.tolist()):
+        held = groups == group
+        best = max(per_item, key=lambda c: per_item[c][~held].mean())
+        kept[held] = per_item[best][held]
+        picks[group] = best
+    return kept, picks
+
+
 def cross_validate(seeds: int = 1) -> dict:
     """Choose a setting of ``CV_GRID`` on part of the real dev pool, score it on the rest.
 
@@ -598,14 +618,14 @@ def cross_validate(seeds: int = 1) -> dict:
     family = np.array([sector_family(p.sector) for name in REAL_DEV_SETS for p in data[name][0]])
     out = {"in_sample": {n: float(v.mean()) for n, v in per_sme.items()}, "seeds": seeds}
     for split, groups in (("set", set_of), ("sector", family)):
-        cv = np.zeros(len(groups))
-        picks = {}
-        for group in dict.fromkeys(groups.tolist()):
-            held = groups == group
-            best = max(per_sme, key=lambda n: per_sme[n][~held].mean())
-            cv[held] = per_sme[best][held]
-            picks[group] = (int(held.sum()), best, float(cv[held].mean()))
-        out[split] = {"cv": float(cv.mean()), "picks": picks}
+        cv, picks = choose_left_out(per_sme, groups)
+        out[split] = {
+            "cv": float(cv.mean()),
+            "picks": {
+                g: (int((groups == g).sum()), best, float(cv[groups == g].mean()))
+                for g, best in picks.items()
+            },
+        }
     out["defaults_by_set"] = {
         name: float(per_sme["defaults"][set_of == name].mean()) for name in REAL_DEV_SETS
     }

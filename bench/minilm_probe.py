@@ -66,7 +66,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_matching import QUALITY_SETS, REAL_DEV_SETS  # noqa: E402
+from bench.bench_matching import QUALITY_SETS, REAL_DEV_SETS, choose_left_out  # noqa: E402
 from bench.plateau_probes import DING, Fitted, ding_pairs, z  # noqa: E402
 from matchmaker.language.text import (  # noqa: E402
     STOP_WORDS,
@@ -210,15 +210,13 @@ def main() -> None:
     print(f"engine alone ({args.seeds} seed(s)): {np.mean(list(base.values())):.4f}")
     for k in keys[1:]:
         print(line(f"{k[0]}, w {k[1]}", mean[k]))
+    groups = np.array(REAL_DEV_SETS)
     for label, candidates in (("LOSO (w > 0)", keys[1:]), ("LOSO (w = 0 allowed)", keys)):
-        loso, picked = {}, []
-        for held in REAL_DEV_SETS:
-            train = [n for n in REAL_DEV_SETS if n != held]
-            best = max(candidates, key=lambda k: np.mean([mean[k][n] for n in train]))
-            loso[held] = mean[best][held]
-            picked.append(best)
+        per_set = {k: np.array([mean[k][n] for n in REAL_DEV_SETS]) for k in candidates}
+        kept, picks = choose_left_out(per_set, groups)
+        picked = list(picks.values())
         counts = {k: picked.count(k) for k in dict.fromkeys(picked)}
-        print(line(label, loso), " picked", counts)
+        print(line(label, dict(zip(REAL_DEV_SETS, kept.tolist(), strict=True))), " picked", counts)
 
 
 if __name__ == "__main__":
