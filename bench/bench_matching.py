@@ -7,8 +7,8 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the twenty-seven real-text sets, also
-pooled as "real dev (all)"); ``--final`` adds the real held-out sets 17 to 20 (those that exist),
+baselines on every development set (the two written here and the thirty-one real-text sets, also
+pooled as "real dev (all)"); ``--final`` adds the real held-out sets of ``REAL_HELDOUT_FILES`` (those that exist),
 which are for reporting only and are scored once at the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
 the engine's settings on labelled data carries over to texts it was not chosen on
@@ -97,8 +97,14 @@ QUALITY_SETS = {
     "real dev 25 (ex held-out 24)": ROOT / "bench/data/matching-real-heldout24.json",
     "real dev 26 (ex held-out 25)": ROOT / "bench/data/matching-real-heldout25.json",
     "real dev 27 (ex held-out 26)": ROOT / "bench/data/matching-real-heldout26.json",
+    # real held-out sets 27 to 30, scored on the ninth session's final engine and once more after
+    # the tenth session's sector weight change, and retired into development data right after
+    "real dev 28 (ex held-out 27)": ROOT / "bench/data/matching-real-heldout27.json",
+    "real dev 29 (ex held-out 28)": ROOT / "bench/data/matching-real-heldout28.json",
+    "real dev 30 (ex held-out 29)": ROOT / "bench/data/matching-real-heldout29.json",
+    "real dev 31 (ex held-out 30)": ROOT / "bench/data/matching-real-heldout30.json",
 }
-# the twenty-seven real-text development sets: pooled as "real dev (all)", left out in turn by the
+# the thirty-one real-text development sets: pooled as "real dev (all)", left out in turn by the
 # leave-one-set-out check
 REAL_DEV_SETS = (
     "real dev",
@@ -128,19 +134,22 @@ REAL_DEV_SETS = (
     "real dev 25 (ex held-out 24)",
     "real dev 26 (ex held-out 25)",
     "real dev 27 (ex held-out 26)",
+    "real dev 28 (ex held-out 27)",
+    "real dev 29 (ex held-out 28)",
+    "real dev 30 (ex held-out 29)",
+    "real dev 31 (ex held-out 30)",
 )
 REAL_POOL = "real dev (all)"
 DEV_SETS = tuple(QUALITY_SETS)  # every set a change may be tuned on
 # for reporting only: scored once, at the end of a change, with --final (see bench/data/README.md)
 # (a file not collected yet is skipped with a message)
 REAL_HELDOUT_FILES: dict[str, Path] = {
-    # collected at the end of the ninth session (22:36-23:20 UTC) by sessions that read no
-    # engine code and scored once on its final engine: the next change's "before"; score them
-    # once more after it, then retire them
-    "real held-out 27": ROOT / "bench/data/matching-real-heldout27.json",
-    "real held-out 28": ROOT / "bench/data/matching-real-heldout28.json",
-    "real held-out 29": ROOT / "bench/data/matching-real-heldout29.json",
-    "real held-out 30": ROOT / "bench/data/matching-real-heldout30.json",
+    # collected in the tenth session by sessions that read no engine code, after its engine
+    # change: unscored; score them once at the end of the next change (before and after it)
+    "real held-out 31": ROOT / "bench/data/matching-real-heldout31.json",
+    "real held-out 32": ROOT / "bench/data/matching-real-heldout32.json",
+    "real held-out 33": ROOT / "bench/data/matching-real-heldout33.json",
+    "real held-out 34": ROOT / "bench/data/matching-real-heldout34.json",
 }
 SECTOR_MARKER = "-- sector use cases"  # the heading of the sector groups in thesaurus.txt
 RESULTS = ROOT / "bench/RESULTS.md"
@@ -463,7 +472,7 @@ def bench_quality(final: bool = False, seeds: int = 1, dev_only: bool = False) -
 
     With ``seeds`` > 1 every engine setting is fitted with ``random_state`` 0..seeds-1 and its
     metrics are averaged (the baselines have no seed).  Every set of ``QUALITY_SETS`` is a
-    development set; the twenty-seven real ones are also pooled (``real dev (all)``).  ``dev_only``
+    development set; the thirty-one real ones are also pooled (``real dev (all)``).  ``dev_only``
     makes sure no held-out file is read (it excludes ``final``).
     """
     sets = {name: QUALITY_SETS[name] for name in DEV_SETS}
