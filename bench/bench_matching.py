@@ -7,9 +7,10 @@ Generates deterministic synthetic profiles (German/English/mixed sentences built
 phrases, 2-6 sentences, varied compounds and a few typos), then measures fit + top-10 in both
 directions with reasons and levels, peak RSS, suggest() latency, and plain word TF-IDF with the
 same top-k code as a reference.  Quality: the full engine, each part left out, and the plain
-baselines on every development set (the two written here and the thirty-one real-text sets, also
-pooled as "real dev (all)"); ``--final`` adds the real held-out sets of ``REAL_HELDOUT_FILES`` (those that exist),
-which are for reporting only and are scored once at the end of a change.  Cross-validation
+baselines on every development set (the two written here and the thirty-one real-text sets,
+also pooled as "real dev (all)"); ``--final`` adds the real held-out sets of
+``REAL_HELDOUT_FILES`` (those that exist), which are for reporting only and are scored once at
+the end of a change.  Cross-validation
 over the real dev pool (leave one set out, leave one sector family out) tells whether choosing
 the engine's settings on labelled data carries over to texts it was not chosen on
 (``--cv-only`` runs just that).
