@@ -37,8 +37,8 @@ def _calibration(config: Mapping) -> tuple[dict[str, float], float]:
 
 
 def levels(config: Mapping | None = None) -> dict[str, float]:
-    """Return the level thresholds (``very_good``, ``good``, ``possible``)."""
-    return _calibration(config if config is not None else current_app.config)[0]
+    """Return the level thresholds (``very_good``, ``good``, ``possible``), a copy to keep."""
+    return dict(_calibration(config if config is not None else current_app.config)[0])
 
 
 def schedule_min_score(config: Mapping | None = None) -> float:
