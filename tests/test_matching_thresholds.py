@@ -105,12 +105,12 @@ def test_settings_in_the_environment_win(monkeypatch, tmp_path):
 def test_the_grids_colours_are_the_calibrated_levels(app):
     from types import SimpleNamespace
 
-    from matchmaker.scheduling.agendas import score_level
+    from matchmaker.scheduling.agendas import score_colours
 
     levels = load_levels()
 
     def colour(score: float) -> str:
-        return score_level(SimpleNamespace(score=score))
+        return score_colours()(SimpleNamespace(score=score))
 
     assert colour(levels["good"]) == "high"
     assert colour(levels["good"] - 1e-4) == colour(levels["possible"]) == "mid"

@@ -7,6 +7,7 @@ got fewer meetings than they wanted, from the version's own problem and meetings
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -372,16 +373,22 @@ def meetings_with_breaks(event: Event, rows: list[AgendaRow]) -> list:
     ]
 
 
-def score_level(meeting: ScheduleMeeting) -> str:
-    """Return "high", "mid" or "low": how well a meeting's pair fits, for the grid's colours.
+def score_colours() -> Callable[[ScheduleMeeting], str]:
+    """Return how the grid colours a meeting: "high", "mid" or "low", by how well its pair fits.
 
     "mid" starts at the fairness threshold (a candidate good enough that nobody should miss it;
-    by default the level "vielleicht"), "high" at the level "passend".
+    by default the level "vielleicht"), "high" at the level "passend".  The thresholds are read
+    once per grid, not once per meeting.
     """
     fair = thresholds.fairness_threshold()
-    if meeting.score >= max(thresholds.levels()["good"], fair):
-        return "high"
-    return "mid" if meeting.score >= fair else "low"
+    high = max(thresholds.levels()["good"], fair)
+
+    def score_level(meeting: ScheduleMeeting) -> str:
+        if meeting.score >= high:
+            return "high"
+        return "mid" if meeting.score >= fair else "low"
+
+    return score_level
 
 
 def request_senders(event_id: int) -> Senders:

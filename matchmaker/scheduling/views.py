@@ -85,7 +85,7 @@ def overview(event_id: int):
         absent = absent_profiles(event)
         context.update(
             grid=agendas.with_breaks(event, agendas.grid(event, version)),
-            score_level=agendas.score_level,
+            score_level=agendas.score_colours(),
             rows=agendas.participant_rows(event, version),
             printed=printed,
             changes=changes,
